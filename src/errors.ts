@@ -1,0 +1,32 @@
+// Errors a user can cause: a stable code, a message that names the file/key/line, and a hint
+// saying what to do. Bugs stay ordinary exceptions. Any room may import this file.
+
+export interface ExpErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** Extra structured detail (file, key, line...) for --json output. */
+  detail?: Record<string, unknown>;
+}
+
+export class ExpError extends Error {
+  readonly code: string;
+  readonly hint?: string;
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: string, message: string, options: ExpErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ExpError';
+    this.code = code;
+    this.hint = options.hint;
+    this.detail = options.detail;
+  }
+
+  /** `✖ message` then `→ hint`, as printed by the CLI. */
+  format(): string {
+    return `✖ [${this.code}] ${this.message}${this.hint ? `\n  → ${this.hint}` : ''}`;
+  }
+}
+
+export function isExpError(e: unknown): e is ExpError {
+  return e instanceof ExpError || (typeof e === 'object' && e !== null && (e as { name?: string }).name === 'ExpError' && typeof (e as { code?: unknown }).code === 'string');
+}

@@ -1,0 +1,110 @@
+// The one place that chooses the tfjs backend (FACTS.md): tfjs-node-gpu or tfjs-node when installed
+// AND their native binding exists (their install downloads libtensorflow, which fails offline),
+// else wasm (SIMD, ~10x faster than cpu here), else the pure-JS cpu backend.
+// Every other module imports `tf` from here, never from '@tensorflow/tfjs' directly.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as tfjs from '@tensorflow/tfjs';
+
+export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | BackendName;
+
+const require = createRequire(import.meta.url);
+
+export let tf: typeof tfjs = tfjs;
+
+let chosen: BackendName | undefined;
+let pending: Promise<BackendName> | undefined;
+
+/** True when the native package is installed and its compiled binding is present. */
+function nativeUsable(pkg: string): boolean {
+  try {
+    const main = require.resolve(pkg);
+    const root = main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`));
+    return existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node'));
+  } catch {
+    return false;
+  }
+}
+
+async function tryNative(pkg: string): Promise<boolean> {
+  if (!nativeUsable(pkg)) return false;
+  try {
+    const mod = require(pkg) as typeof tfjs;
+    tf = mod;
+    await tf.setBackend('tensorflow');
+    await tf.ready();
+    return true;
+  } catch {
+    tf = tfjs;
+    return false;
+  }
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+    wasm.setWasmPaths(dist + path.sep);
+    const ok = await tf.setBackend('wasm');
+    if (!ok) return false;
+    await tf.ready();
+    const hooks = wasmHooks.splice(0);
+    for (const hook of hooks) hook(tf);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const wasmHooks: Array<(t: typeof tfjs) => void> = [];
+
+/** Register code that must run once the wasm backend is active (custom kernels). */
+export function onWasmReady(hook: (t: typeof tfjs) => void): void {
+  if (chosen === 'wasm') hook(tf);
+  else wasmHooks.push(hook);
+}
+
+function preferenceFromEnv(): BackendPreference {
+  const v = process.env.EXP_TF_BACKEND;
+  if (v === 'node-gpu' || v === 'node' || v === 'wasm' || v === 'cpu' || v === 'auto') return v;
+  return 'auto';
+}
+
+/**
+ * Initialise the backend once per process (each worker thread has its own engine).
+ * `prefer` (or EXP_TF_BACKEND) picks one; `auto` tries node-gpu, node, wasm, cpu in that order.
+ */
+export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Promise<BackendName> {
+  if (pending) return pending;
+  pending = (async () => {
+    const order: BackendName[] =
+      prefer === 'auto' ? ['node-gpu', 'node', 'wasm', 'cpu'] : [prefer, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== prefer)];
+    // Only one native package per process: requiring one registers kernels even if it then throws.
+    let nativeTried = false;
+    for (const name of order) {
+      if (name === 'node-gpu' || name === 'node') {
+        if (nativeTried) continue;
+        const pkg = name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+        if (!nativeUsable(pkg)) continue;
+        nativeTried = true;
+        if (await tryNative(pkg)) return (chosen = name);
+      } else if (name === 'wasm') {
+        if (await tryWasm()) return (chosen = 'wasm');
+      } else {
+        await tf.setBackend('cpu');
+        await tf.ready();
+        return (chosen = 'cpu');
+      }
+    }
+    await tf.setBackend('cpu');
+    return (chosen = 'cpu');
+  })();
+  return pending;
+}
+
+/** The backend in use, or undefined before initBackend() resolved. */
+export function currentBackend(): BackendName | undefined {
+  return chosen;
+}
