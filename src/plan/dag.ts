@@ -1,0 +1,149 @@
+// Grid points → one DAG. A node's key is a hash of (kind, kind version, params, seed, upstream
+// keys), so a stage whose params and ancestry are equal in several points is one node, run once.
+import { createHash } from 'node:crypto';
+import { ExpError } from '../errors.ts';
+import { resourcesOf, type StageRegistry } from './registry.ts';
+import type { StageResources } from './stage-kind.ts';
+
+/** What the planner needs of a loaded spec (the spec room's LoadedSpec fits this shape). */
+export interface PlanStageInput {
+  name: string;
+  uses: string;
+  needs: string[];
+  with: Record<string, unknown>;
+  runWith: Record<string, unknown>;
+  resources?: StageResources;
+  retries?: number;
+}
+export interface PlanPointInput {
+  id: string;
+  name: string;
+  assignment: Record<string, unknown>;
+  stages: Record<string, PlanStageInput>;
+}
+export interface PlanSpecInput {
+  file: string;
+  name: string;
+  settings: { seed: number; retries?: number };
+  points: PlanPointInput[];
+}
+
+export interface PlanNode {
+  key: string;
+  /** First stage name that produced this node (others in `stages`). */
+  stage: string;
+  stages: string[];
+  kind: string;
+  kindVersion: string;
+  params: Record<string, unknown>;
+  runParams: Record<string, unknown>;
+  needs: string[];
+  needStages: string[];
+  points: string[];
+  resources: Required<StageResources>;
+  retries: number;
+  seed: number;
+}
+
+export interface PlanPoint {
+  id: string;
+  name: string;
+  assignment: Record<string, unknown>;
+  /** stage name → node key */
+  nodes: Record<string, string>;
+}
+
+export interface Plan {
+  specFile: string;
+  specName: string;
+  /** Topological order: every node after its needs. */
+  nodes: PlanNode[];
+  byKey: Map<string, PlanNode>;
+  points: PlanPoint[];
+}
+
+/** Canonical JSON: sorted keys, no whitespace; equal data → equal text. */
+export function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) return JSON.stringify(String(value));
+    return value === undefined ? 'null' : JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
+}
+
+export function nodeKey(parts: { kind: string; version: string; params: unknown; seed: number; upstream: string[] }): string {
+  return createHash('sha256')
+    .update(canonical([parts.kind, parts.version, parts.params, parts.seed, parts.upstream]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Seed a node sees: derived from the spec seed and the node key (stable, distinct per node). */
+function nodeSeed(specSeed: number, key: string): number {
+  return (Number.parseInt(key.slice(0, 8), 16) ^ (specSeed >>> 0)) >>> 0;
+}
+
+export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
+  const byKey = new Map<string, PlanNode>();
+  const order: PlanNode[] = [];
+  const points: PlanPoint[] = [];
+  const seed = spec.settings.seed ?? 0;
+
+  for (const point of spec.points) {
+    const keys: Record<string, string> = {};
+    const visiting = new Set<string>();
+    const resolve = (stageName: string, chain: string[]): string => {
+      const done = keys[stageName];
+      if (done) return done;
+      const stage = point.stages[stageName];
+      if (!stage) {
+        throw new ExpError('EXP_SPEC_INVALID', `stage "${chain.at(-1)}" needs "${stageName}", which is not a stage of point ${point.name}`);
+      }
+      if (visiting.has(stageName)) {
+        throw new ExpError('EXP_SPEC_INVALID', `stages form a cycle: ${[...chain, stageName].join(' → ')}`);
+      }
+      visiting.add(stageName);
+      const upstream = stage.needs.map((n) => resolve(n, [...chain, stageName]));
+      visiting.delete(stageName);
+      const kind = registry.get(stage.uses);
+      if (!kind) throw new ExpError('EXP_SPEC_INVALID', `stage "${stageName}" uses unknown kind "${stage.uses}"`);
+      const key = nodeKey({ kind: kind.name, version: kind.version, params: stage.with, seed, upstream });
+      let node = byKey.get(key);
+      if (!node) {
+        const res = resourcesOf(kind, stage.runWith);
+        const o = stage.resources ?? {};
+        node = {
+          key,
+          stage: stageName,
+          stages: [stageName],
+          kind: kind.name,
+          kindVersion: kind.version,
+          params: stage.with,
+          runParams: stage.runWith,
+          needs: upstream,
+          needStages: [...stage.needs],
+          points: [],
+          resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb },
+          retries: stage.retries ?? spec.settings.retries ?? 0,
+          seed: nodeSeed(seed, key),
+        };
+        byKey.set(key, node);
+        order.push(node);
+      } else if (!node.stages.includes(stageName)) {
+        node.stages.push(stageName);
+      }
+      if (node.points.at(-1) !== point.id) node.points.push(point.id);
+      keys[stageName] = key;
+      return key;
+    };
+    for (const name of Object.keys(point.stages)) resolve(name, []);
+    points.push({ id: point.id, name: point.name, assignment: point.assignment, nodes: keys });
+  }
+  // `order` is already topological: a node is pushed only after all of its upstream nodes.
+  return { specFile: spec.file, specName: spec.name, nodes: order, byKey, points };
+}

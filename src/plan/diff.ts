@@ -1,0 +1,98 @@
+// Plan vs store: which nodes are cached, which will run, and why (the "silent cache surprise"
+// users of other tools complain about: we always say why a node runs again).
+import type { NodeManifest } from '../store/store.ts';
+import { canonical, type Plan, type PlanNode } from './dag.ts';
+
+export type NodeStatus = 'cached' | 'run';
+
+export interface NodeDecision {
+  key: string;
+  status: NodeStatus;
+  why: string;
+}
+
+/** The store as the planner sees it (read-only). */
+export interface StoreView {
+  has(kind: string, key: string): boolean;
+  readFailure(key: string): { error: string; at: number } | undefined;
+  manifestsOf(kind: string): NodeManifest[];
+}
+
+export function diffPlan(plan: Plan, store: StoreView, options: { force?: boolean | string[] } = {}): Map<string, NodeDecision> {
+  const decisions = new Map<string, NodeDecision>();
+  const forced = (n: PlanNode): boolean =>
+    options.force === true || (Array.isArray(options.force) && n.stages.some((s) => (options.force as string[]).includes(s)));
+
+  for (const node of plan.nodes) {
+    if (forced(node)) {
+      decisions.set(node.key, { key: node.key, status: 'run', why: '--force' });
+      continue;
+    }
+    if (store.has(node.kind, node.key)) {
+      decisions.set(node.key, { key: node.key, status: 'cached', why: 'output in store' });
+      continue;
+    }
+    const upstreamRuns = node.needs
+      .map((k, i) => ({ k, stage: node.needStages[i]! }))
+      .filter(({ k }) => decisions.get(k)?.status === 'run');
+    const failure = store.readFailure(node.key);
+    let why: string;
+    if (failure) {
+      why = `previous attempt failed: ${firstLine(failure.error)}`;
+    } else {
+      why = explainAgainstHistory(node, store.manifestsOf(node.kind));
+    }
+    if (upstreamRuns.length && !why.startsWith('previous attempt')) {
+      const ups = upstreamRuns.map((u) => u.stage).join(', ');
+      why = why === 'never run' ? `upstream will run (${ups})` : `${why}; upstream will run (${ups})`;
+    }
+    decisions.set(node.key, { key: node.key, status: 'run', why });
+  }
+  return decisions;
+}
+
+function explainAgainstHistory(node: PlanNode, history: NodeManifest[]): string {
+  const same = history.filter((m) => node.stages.includes(m.stage));
+  if (!same.length) return 'never run';
+  // The most similar earlier node of the same stage: fewest differing params, newest first.
+  let best: { m: NodeManifest; diffs: string[] } | undefined;
+  for (const m of same.sort((a, b) => b.finishedAt - a.finishedAt)) {
+    const diffs = paramDiffs(m.params, node.params);
+    if (!best || diffs.length < best.diffs.length) best = { m, diffs };
+  }
+  const { m, diffs } = best!;
+  const reasons: string[] = [];
+  if (m.kindVersion !== node.kindVersion) reasons.push(`kind version changed ${m.kindVersion} → ${node.kindVersion}`);
+  if (diffs.length) reasons.push(`params changed: ${diffs.slice(0, 4).join(', ')}${diffs.length > 4 ? ', …' : ''}`);
+  const prevInputs = m.inputs.map((i) => i.key);
+  const changed = node.needs.map((k, i) => (prevInputs[i] !== k ? node.needStages[i] : undefined)).filter(Boolean);
+  if (changed.length) reasons.push(`upstream changed (${changed.join(', ')})`);
+  if (!reasons.length) reasons.push('seed or spec settings changed');
+  return reasons.join('; ');
+}
+
+function paramDiffs(before: Record<string, unknown>, after: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = [];
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  for (const k of [...keys].sort()) {
+    const a = before?.[k];
+    const b = after?.[k];
+    if (canonical(a) === canonical(b)) continue;
+    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+      out.push(...paramDiffs(a as Record<string, unknown>, b as Record<string, unknown>, `${prefix}${k}.`));
+    } else {
+      out.push(`${prefix}${k} ${short(a)} → ${short(b)}`);
+    }
+  }
+  return out;
+}
+
+function short(v: unknown): string {
+  const s = v === undefined ? '∅' : JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 37)}…` : s;
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n')[0] ?? '';
+  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
+}

@@ -1,0 +1,44 @@
+// The public registry of stage kinds. Our Speech2Action kinds register through it exactly as a
+// user's plugin would (`exp run --plugin ./my-kinds.js`, or `registerStageKind` from code).
+import { ExpError } from '../errors.ts';
+import type { StageKind, StageResources } from './stage-kind.ts';
+
+const NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+
+export class StageRegistry {
+  private readonly kinds = new Map<string, StageKind<any>>();
+
+  register(kind: StageKind<any>): void {
+    if (!NAME.test(kind.name)) {
+      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind name "${kind.name}" is not dotted lower-case (e.g. "video.train")`);
+    }
+    if (typeof kind.run !== 'function') {
+      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" has no run() function`);
+    }
+    if (!kind.version) throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" has no version`);
+    const existing = this.kinds.get(kind.name);
+    if (existing && existing !== kind) {
+      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" is registered twice`, {
+        hint: 'give your plugin kind another name (e.g. prefix it with your project)',
+      });
+    }
+    this.kinds.set(kind.name, kind as StageKind<any>);
+  }
+
+  get(name: string): StageKind<any> | undefined {
+    return this.kinds.get(name);
+  }
+
+  names(): string[] {
+    return [...this.kinds.keys()].sort();
+  }
+
+  all(): StageKind<any>[] {
+    return this.names().map((n) => this.kinds.get(n)!);
+  }
+}
+
+export function resourcesOf(kind: StageKind<any>, params: Record<string, unknown>): Required<StageResources> {
+  const r = typeof kind.resources === 'function' ? kind.resources(params) : (kind.resources ?? {});
+  return { cpus: r.cpus ?? 1, gpus: r.gpus ?? 0, memoryMb: r.memoryMb ?? 512 };
+}
