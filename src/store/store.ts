@@ -4,7 +4,7 @@
 // moment leaves at most an orphan under .tmp/, which `gc` removes). Claims (one lock file per
 // node, created with O_EXCL) keep two `exp run` processes from computing one node at once.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs, existsSync, readFileSync } from 'node:fs';
+import { constants as fsc, promises as fs, existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -124,6 +124,16 @@ export class ArtifactStore {
       }
     }
     return out;
+  }
+
+  listManifestsSync(kind: string): NodeManifest[] {
+    let keys: string[] = [];
+    try {
+      keys = readdirSync(path.join(this.cacheDir, kind));
+    } catch {
+      return [];
+    }
+    return keys.map((key) => this.readManifest(kind, key)).filter((m): m is NodeManifest => Boolean(m));
   }
 
   async kinds(): Promise<string[]> {

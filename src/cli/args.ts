@@ -1,0 +1,80 @@
+// Command-line options as data: one table per command gives the parser and the help text.
+import { parseArgs } from 'node:util';
+import { ExpError } from '../errors.ts';
+import { didYouMean } from '../spec/did-you-mean.ts';
+
+export interface OptionSpec {
+  name: string;
+  short?: string;
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  value?: string;
+  description: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  usage: string;
+  summary: string;
+  description?: string;
+  options: OptionSpec[];
+  examples?: string[];
+}
+
+export const commonOptions: OptionSpec[] = [
+  { name: 'runs', type: 'string', value: 'DIR', description: 'output folder (cache, logs, mlruns); default ./runs or EXP_RUNS' },
+  { name: 'plugin', type: 'string', multiple: true, value: 'MODULE', description: 'load extra stage kinds from a module (also EXP_PLUGINS=a,b)' },
+  { name: 'help', short: 'h', type: 'boolean', description: 'show this help' },
+];
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
+  const all = [...spec.options, ...commonOptions];
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const o of all) options[o.name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as Parsed['values'], positionals };
+  } catch (e) {
+    const msg = (e as Error).message;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(msg)?.[1];
+    const suggestion = unknown ? didYouMean(unknown.replace(/^-+/, ''), all.map((o) => o.name)) : undefined;
+    throw new ExpError('EXP_ARGS_INVALID', `exp ${spec.name}: ${msg.split('. ')[0]}`, {
+      hint: suggestion ? `did you mean --${suggestion}? (exp ${spec.name} --help)` : `see exp ${spec.name} --help`,
+    });
+  }
+}
+
+export function helpText(spec: CommandSpec): string {
+  const rows = [...spec.options, ...commonOptions].map((o) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.value ? ` ${o.value}` : ''}${o.multiple ? ' (repeatable)' : ''}`;
+    return [flag, o.description] as const;
+  });
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const lines = [`Usage: exp ${spec.usage}`, '', spec.summary];
+  if (spec.description) lines.push('', spec.description);
+  lines.push('', 'Options:', ...rows.map(([f, d]) => `  ${f.padEnd(width)}${d}`));
+  if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
+  return lines.join('\n') + '\n';
+}
+
+export function str(v: Parsed['values'][string]): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function list(v: Parsed['values'][string]): string[] {
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+export function int(v: Parsed['values'][string], flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) {
+    throw new ExpError('EXP_ARGS_INVALID', `--${flag} expects a non-negative integer, got "${String(v)}"`);
+  }
+  return n;
+}

@@ -1,0 +1,121 @@
+// The `exp` command: dispatch to a command, print user errors as `✖ [CODE] message → hint`,
+// and map outcomes to exit codes (0 ok, 1 a node failed, 2 invalid spec/arguments, 130 interrupted).
+import { isExpError } from '../errors.ts';
+import { didYouMean } from '../spec/did-you-mean.ts';
+import { SpecError } from '../spec/issues.ts';
+import { planCommand, runCommand, validateCommand, type Io } from './commands/engine.ts';
+import { gcCommand, kindsCommand, lsCommand, showCommand } from './commands/inspect.ts';
+import { helpText, type CommandSpec } from './args.ts';
+import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
+import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
+
+type Handler = (argv: string[], io: Io) => Promise<number>;
+
+interface Entry {
+  summary: string;
+  spec?: CommandSpec;
+  run: Handler;
+}
+
+const lazy = (load: () => Promise<Handler>): Handler => async (argv, io) => (await load())(argv, io);
+
+const commands: Record<string, Entry> = {
+  validate: { summary: validateSpec.summary, spec: validateSpec, run: validateCommand },
+  plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },
+  run: { summary: runSpec.summary, spec: runSpec, run: runCommand },
+  ls: { summary: lsSpec.summary, spec: lsSpec, run: lsCommand },
+  show: { summary: showSpec.summary, spec: showSpec, run: showCommand },
+  kinds: { summary: kindsSpec.summary, spec: kindsSpec, run: kindsCommand },
+  gc: { summary: gcSpec.summary, spec: gcSpec, run: gcCommand },
+  compare: {
+    summary: 'Compare the points of an invocation: varying params and chosen metrics (from the MLflow store).',
+    run: lazy(async () => {
+      const m = await import('./commands/compare.ts');
+      const { runsDirFrom } = await import('./workspace.ts');
+      return (argv, io) => m.compareCommand(stripRuns(argv), io, runsDirFrom(runsFlag(argv), io.env));
+    }),
+  },
+  sync: {
+    summary: 'Push local MLflow runs to a tracking server (idempotent, resumable).',
+    run: lazy(async () => {
+      const m = await import('./commands/sync.ts');
+      const { runsDirFrom } = await import('./workspace.ts');
+      return (argv, io) => m.syncCommand(stripRuns(argv), io, runsDirFrom(runsFlag(argv), io.env));
+    }),
+  },
+  screenplay: {
+    summary: 'Parse a screenplay: `exp screenplay parse <file> --lines | --elements` (JSONL).',
+    run: lazy(async () => (await import('./commands/screenplay.ts')).screenplayCommand),
+  },
+  captions: {
+    summary: 'Parse subtitles: `exp captions parse <file> --json`.',
+    run: lazy(async () => (await import('./commands/captions.ts')).captionsCommand),
+  },
+};
+
+function runsFlag(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--runs' || a.startsWith('--runs='));
+  if (i < 0) return undefined;
+  return argv[i]!.includes('=') ? argv[i]!.slice(7) : argv[i + 1];
+}
+
+function stripRuns(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs') i++;
+    else if (!argv[i]!.startsWith('--runs=')) out.push(argv[i]!);
+  }
+  return out;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length)) + 2;
+  return [
+    'exp: declarative, cached, resumable experiment grids (Speech2Action, CVPR 2020)',
+    '',
+    'Usage: exp <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([n, e]) => `  ${n.padEnd(width)}${e.summary}`),
+    '',
+    'Run `exp <command> --help` for the options of a command.',
+    'Environment: EXP_RUNS (runs folder), EXP_GPUS (GPU ids), EXP_PLUGINS (stage kind modules),',
+    '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu), MLFLOW_TRACKING_URI (also push to a server).',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(mainHelp());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout.write('exp 0.1.0\n');
+    return 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    const guess = didYouMean(name, Object.keys(commands));
+    io.stderr.write(`✖ [EXP_ARGS_INVALID] unknown command "${name}"${guess ? `\n  → did you mean "exp ${guess}"?` : ''}\n  → exp --help lists the commands\n`);
+    return 2;
+  }
+  if (entry.spec && (rest.includes('--help') || rest.includes('-h'))) {
+    io.stdout.write(helpText(entry.spec));
+    return 0;
+  }
+  try {
+    return await entry.run(rest, io);
+  } catch (e) {
+    if (e instanceof SpecError) {
+      io.stderr.write(`${e.format()}\n`);
+      return 2;
+    }
+    if (isExpError(e)) {
+      io.stderr.write(`${e.format()}\n`);
+      return e.code === 'EXP_ARGS_INVALID' || e.code === 'EXP_SPEC_INVALID' || e.code === 'EXP_PLUGIN_INVALID' || e.code === 'EXP_NOT_FOUND' ? 2 : 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,163 @@
+// Lifecycle → MLflow: one parent run per `exp run`, one child run per point. Each node's metrics
+// and artifacts are logged into every point that contains it, cached nodes included (tagged), so
+// each run is complete in the MLflow UI whatever was reused.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import type { ExecSummary, Lifecycle, NodeOutcome } from '../exec/lifecycle.ts';
+import type { Plan, PlanNode } from '../plan/dag.ts';
+import type { LoadedSpec } from '../spec/types.ts';
+import { openTracker, type InvocationRun, type Tracker, type TrackedRun } from '../track/tracker.ts';
+import type { EndStatus, ParamValue } from '../track/types.ts';
+
+export interface TrackingOptions {
+  runsDir: string;
+  spec: LoadedSpec;
+  plan: Plan;
+  invocationId: string;
+  env: NodeJS.ProcessEnv;
+  log: (message: string) => void;
+}
+
+/** `{a: {b: 1, c: [1, 2]}}` → `{"a.b": 1, "a.c": "[1,2]"}`: MLflow params are flat strings. */
+export function flattenParams(value: unknown, prefix = '', out: Record<string, ParamValue> = {}): Record<string, ParamValue> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (!entries.length && prefix) out[prefix] = '{}';
+    for (const [k, v] of entries) flattenParams(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix) {
+    out[prefix] = Array.isArray(value) ? JSON.stringify(value) : (value as ParamValue);
+  }
+  return out;
+}
+
+/** MLflow keys allow `[A-Za-z0-9_ .:/-]`; anything else becomes `_`. */
+function safeKey(key: string): string {
+  return key.replace(/[^A-Za-z0-9_ .:/-]/g, '_').slice(0, 250);
+}
+
+function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class TrackingReporter implements Lifecycle {
+  private readonly pointRuns = new Map<string, TrackedRun>();
+  private readonly pending = new Map<string, number>();
+  private readonly pointStatus = new Map<string, EndStatus>();
+  private readonly cachedStages = new Map<string, string[]>();
+  private warned = false;
+
+  private constructor(
+    private readonly tracker: Tracker,
+    private readonly invocation: InvocationRun,
+    private readonly plan: Plan,
+    private readonly options: TrackingOptions,
+  ) {
+    for (const p of plan.points) this.pending.set(p.id, Object.keys(p.nodes).length);
+  }
+
+  get parentRunId(): string {
+    return this.invocation.runId;
+  }
+
+  static async open(o: TrackingOptions): Promise<TrackingReporter> {
+    const tracker = await openTracker({ runsDir: o.runsDir, experimentName: o.spec.name, trackingUri: o.env.MLFLOW_TRACKING_URI, log: o.log, env: o.env });
+    const invocation = await tracker.startInvocation({
+      invocationId: o.invocationId,
+      specFile: o.spec.file,
+      specName: o.spec.name,
+      resolvedSpecYaml: o.spec.resolvedYaml,
+      gitCommit: gitCommit(path.dirname(o.spec.file)),
+      user: o.env.USER ?? safeUser(),
+      sourceName: o.spec.file,
+    });
+    const reporter = new TrackingReporter(tracker, invocation, o.plan, o);
+    const configs = new Map(o.spec.points.map((p) => [p.id, p.config]));
+    for (const point of o.plan.points) {
+      const params: Record<string, ParamValue> = {};
+      for (const [k, v] of Object.entries(flattenParams(configs.get(point.id) ?? {}))) params[safeKey(k)] = v;
+      const run = await invocation.startPoint({
+        pointId: point.id,
+        name: point.name,
+        params,
+        tags: { 'exp.point_name': point.name, ...Object.fromEntries(Object.entries(point.nodes).map(([s, k]) => [safeKey(`exp.node.${s}`), k])) },
+      });
+      reporter.pointRuns.set(point.id, run);
+    }
+    return reporter;
+  }
+
+  async nodeFinished(node: PlanNode, o: NodeOutcome): Promise<void> {
+    try {
+      for (const pointId of node.points) {
+        const run = this.pointRuns.get(pointId);
+        if (!run) continue;
+        if (o.manifest && (o.status === 'done' || o.status === 'cached')) {
+          const metrics = o.manifest.metrics.map((m) => ({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp }));
+          if (metrics.length) await run.logMetrics(metrics);
+          for (const a of o.manifest.artifacts) {
+            await run.logArtifact(path.join(o.dir!, a), `${node.stage}/${path.dirname(a) === '.' ? '' : `${path.dirname(a)}/`}`);
+          }
+          if (o.status === 'cached') {
+            const list = this.cachedStages.get(pointId) ?? [];
+            list.push(...node.stages);
+            this.cachedStages.set(pointId, list);
+            await run.setTags({ 'exp.cached': 'true', 'exp.cached_stages': list.join(',') });
+          }
+        } else if (o.status === 'failed' || o.status === 'skipped') {
+          this.pointStatus.set(pointId, 'FAILED');
+          await run.setTags({ [safeKey(`exp.failed.${node.stage}`)]: (o.error?.message ?? o.reason ?? o.status).slice(0, 4000) });
+        } else if (o.status === 'cancelled' && !this.pointStatus.has(pointId)) {
+          this.pointStatus.set(pointId, 'KILLED');
+        }
+        // Each stage of the point that maps to this node counts once.
+        const point = this.plan.points.find((p) => p.id === pointId);
+        const hits = point ? Object.values(point.nodes).filter((k) => k === node.key).length : 1;
+        const left = (this.pending.get(pointId) ?? 0) - hits;
+        this.pending.set(pointId, left);
+        if (left <= 0) await run.end(this.pointStatus.get(pointId) ?? 'FINISHED');
+      }
+    } catch (e) {
+      // Tracking must never fail the computation; say so once, the store keeps everything.
+      if (!this.warned) {
+        this.warned = true;
+        this.options.log(`tracking: ${(e as Error).message} (results stay in the cache; exp show lists them)`);
+      }
+    }
+  }
+
+  async finished(_summary: ExecSummary): Promise<void> {
+    for (const [pointId, left] of this.pending) {
+      if (left > 0) await this.pointRuns.get(pointId)?.end('KILLED').catch(() => undefined);
+    }
+  }
+
+  async close(status: string): Promise<void> {
+    const end: EndStatus = status === 'done' ? 'FINISHED' : status === 'cancelled' ? 'KILLED' : 'FAILED';
+    await this.invocation.end(end).catch(() => undefined);
+    await this.tracker.close();
+  }
+
+  howToOpen(): string {
+    const root = this.tracker.storeRoot;
+    const lines = [
+      `MLflow: ${this.plan.points.length} run(s) under experiment "${this.options.spec.name}" in ${root}`,
+      `  open them: mlflow ui --backend-store-uri ${root}   (MLflow ≥ 3.13: MLFLOW_ALLOW_FILE_STORE=true mlflow ui ...)`,
+      `  compare here: exp compare ${path.relative(process.cwd(), this.options.spec.file) || this.options.spec.file}${this.options.runsDir !== path.resolve('runs') ? ` --runs ${this.options.runsDir}` : ''}`,
+    ];
+    if (this.tracker.serverUri) lines.push(`  also pushed to ${this.tracker.serverUri}`);
+    return lines.join('\n');
+  }
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,54 @@
+// A record of every `exp run`: which points it had, which node each stage of each point used, and
+// how each ended. `exp ls`, `exp show` and resume diagnostics read these.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './store.ts';
+
+export type PointStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface InvocationPoint {
+  id: string;
+  name: string;
+  assignment: Record<string, unknown>;
+  /** stage name → node key */
+  nodes: Record<string, string>;
+  status: PointStatus;
+  metrics: Record<string, number>;
+  failed?: { stage: string; key: string; error: string }[];
+}
+
+export interface InvocationRecord {
+  id: string;
+  spec: string;
+  name: string;
+  command: string[];
+  startedAt: number;
+  finishedAt: number | null;
+  status: PointStatus;
+  points: InvocationPoint[];
+  counts?: Record<string, number>;
+  mlflowRunId?: string;
+}
+
+export function invocationDir(runsDir: string): string {
+  return path.join(path.resolve(runsDir), 'invocations');
+}
+
+export async function saveInvocation(runsDir: string, rec: InvocationRecord): Promise<void> {
+  await writeFileAtomic(path.join(invocationDir(runsDir), `${rec.id}.json`), JSON.stringify(rec, null, 2) + '\n');
+}
+
+export async function listInvocations(runsDir: string): Promise<InvocationRecord[]> {
+  const dir = invocationDir(runsDir);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const out: InvocationRecord[] = [];
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      out.push(JSON.parse(await fs.readFile(path.join(dir, n), 'utf8')) as InvocationRecord);
+    } catch {
+      // A record being written right now by another process; skip it.
+    }
+  }
+  return out.sort((a, b) => b.startedAt - a.startedAt);
+}
