@@ -10,6 +10,12 @@ import type { LoadedSpec } from '../spec/types.ts';
 import { openTracker, type InvocationRun, type Tracker, type TrackedRun } from '../track/tracker.ts';
 import type { EndStatus, ParamValue } from '../track/types.ts';
 
+interface PointBuffer {
+  metrics: { key: string; value: number; step: number; timestamp: number }[];
+  tags: Record<string, string>;
+  artifacts: [string, string][];
+}
+
 export interface TrackingOptions {
   runsDir: string;
   spec: LoadedSpec;
@@ -49,6 +55,7 @@ export class TrackingReporter implements Lifecycle {
   private readonly pending = new Map<string, number>();
   private readonly pointStatus = new Map<string, EndStatus>();
   private readonly cachedStages = new Map<string, string[]>();
+  private readonly buffers = new Map<string, PointBuffer>();
   private warned = false;
 
   private constructor(
@@ -96,21 +103,22 @@ export class TrackingReporter implements Lifecycle {
       for (const pointId of node.points) {
         const run = this.pointRuns.get(pointId);
         if (!run) continue;
+        const buf = this.buffer(pointId);
         if (o.manifest && (o.status === 'done' || o.status === 'cached')) {
-          const metrics = o.manifest.metrics.map((m) => ({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp }));
-          if (metrics.length) await run.logMetrics(metrics);
+          for (const m of o.manifest.metrics) buf.metrics.push({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp });
           for (const a of o.manifest.artifacts) {
-            await run.logArtifact(path.join(o.dir!, a), `${node.stage}/${path.dirname(a) === '.' ? '' : `${path.dirname(a)}/`}`);
+            buf.artifacts.push([path.join(o.dir!, a), `${node.stage}/${path.dirname(a) === '.' ? '' : `${path.dirname(a)}/`}`]);
           }
           if (o.status === 'cached') {
             const list = this.cachedStages.get(pointId) ?? [];
             list.push(...node.stages);
             this.cachedStages.set(pointId, list);
-            await run.setTags({ 'exp.cached': 'true', 'exp.cached_stages': list.join(',') });
+            buf.tags['exp.cached'] = 'true';
+            buf.tags['exp.cached_stages'] = list.join(',');
           }
         } else if (o.status === 'failed' || o.status === 'skipped') {
           this.pointStatus.set(pointId, 'FAILED');
-          await run.setTags({ [safeKey(`exp.failed.${node.stage}`)]: (o.error?.message ?? o.reason ?? o.status).slice(0, 4000) });
+          buf.tags[safeKey(`exp.failed.${node.stage}`)] = (o.error?.message ?? o.reason ?? o.status).slice(0, 4000);
         } else if (o.status === 'cancelled' && !this.pointStatus.has(pointId)) {
           this.pointStatus.set(pointId, 'KILLED');
         }
@@ -119,6 +127,8 @@ export class TrackingReporter implements Lifecycle {
         const hits = point ? Object.values(point.nodes).filter((k) => k === node.key).length : 1;
         const left = (this.pending.get(pointId) ?? 0) - hits;
         this.pending.set(pointId, left);
+        // Cached results are batched (one write per point); fresh results show up at once.
+        if (o.status !== 'cached' || left <= 0) await this.flush(pointId, run);
         if (left <= 0) await run.end(this.pointStatus.get(pointId) ?? 'FINISHED');
       }
     } catch (e) {
@@ -128,6 +138,21 @@ export class TrackingReporter implements Lifecycle {
         this.options.log(`tracking: ${(e as Error).message} (results stay in the cache; exp show lists them)`);
       }
     }
+  }
+
+  private buffer(pointId: string): PointBuffer {
+    let b = this.buffers.get(pointId);
+    if (!b) this.buffers.set(pointId, (b = { metrics: [], tags: {}, artifacts: [] }));
+    return b;
+  }
+
+  private async flush(pointId: string, run: TrackedRun): Promise<void> {
+    const b = this.buffers.get(pointId);
+    if (!b) return;
+    this.buffers.delete(pointId);
+    if (b.metrics.length) await run.logMetrics(b.metrics);
+    if (Object.keys(b.tags).length) await run.setTags(b.tags);
+    for (const [from, to] of b.artifacts) await run.logArtifact(from, to);
   }
 
   async finished(_summary: ExecSummary): Promise<void> {
