@@ -98,7 +98,7 @@ describe('exp CLI', () => {
     expect(readFileSync(last.failed[0]!.log, 'utf8')).toMatch(/asked to fail/);
     expect(last.points.every((p) => p.status === 'failed')).toBe(true);
     // base still finished and is reused next time.
-    const plan = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs])).out) as { nodes: { stage: string; status: string; why: string }[] };
+    const plan = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs, '--set', 'mid.fail=true', '--set', 'mid.value=[1]'])).out) as { nodes: { stage: string; status: string; why: string }[] };
     expect(plan.nodes.find((n) => n.stage === 'base')!.status).toBe('cached');
     expect(plan.nodes.find((n) => n.stage === 'mid' && n.why.startsWith('previous attempt failed'))).toBeTruthy();
   });

@@ -2,7 +2,7 @@
 // schemas/stages/<kind>.schema.json for editors and users; this keeps the two equal.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import Ajv from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { builtinKinds } from '../../src/stages/index.ts';
 import { repoRoot } from '../helpers/shared-data.ts';
@@ -28,7 +28,7 @@ describe('stage schemas', () => {
       expect(schema.type).toBe('object');
       expect(schema.additionalProperties).toBe(false);
       for (const [key, prop] of Object.entries(schema.properties ?? {})) expect(prop.description, `${kind.name}.${key}`).toBeTruthy();
-      const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: true });
+      const ajv = new Ajv2020({ useDefaults: true, strict: false, allErrors: true });
       const validate = ajv.compile(kind.paramsSchema);
       const params = {};
       // Kinds whose required params have no default are checked by their own tests.

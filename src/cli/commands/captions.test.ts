@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../../test/helpers/shared-data.ts';
+import { captionsCommand } from './captions.ts';
+
+function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
+  let o = '';
+  let e = '';
+  return {
+    io: { stdout: { write: (s: string) => ((o += s), true) }, stderr: { write: (s: string) => ((e += s), true) } },
+    out: () => o,
+    err: () => e,
+  };
+}
+
+describe('exp captions parse', () => {
+  it('prints cues and sentences as JSON', async () => {
+    const c = capture();
+    const code = await captionsCommand(['parse', path.join(repoRoot, 'test/fixtures/captions/short.sbv'), '--json'], c.io);
+    expect(code).toBe(0);
+    expect(JSON.parse(c.out())).toEqual({
+      cues: 2,
+      sentences: [
+        { text: 'First line second line.', start: 1, end: 2.5 },
+        { text: 'Third.', start: 3, end: 4 },
+      ],
+    });
+  });
+  it('reports a missing file with its name and a non-zero exit code', async () => {
+    const c = capture();
+    expect(await captionsCommand(['parse', '-missing file.srt', '--json'], c.io)).toBe(1);
+    expect(c.err()).toMatch(/EXP_INPUT_MISSING.*-missing file\.srt/);
+    expect(c.out()).toBe('');
+  });
+  it('rejects unknown subcommands and options', async () => {
+    const c = capture();
+    expect(await captionsCommand(['frobnicate'], c.io)).toBe(2);
+    expect(await captionsCommand(['parse', 'x.srt', '--jsn'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/unknown option --jsn/);
+  });
+});

@@ -1,0 +1,424 @@
+// loadSpec: file → extends → --set → schema → matrix → per point: interpolation, graph checks,
+// params (defaults, path params) → ResolvedPoints. Every problem is collected and thrown at once.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { parseDocument, stringify } from 'yaml';
+import { canonicalJson, deepFreeze, shortHash } from './canonical.ts';
+import { loadWithExtends, siblingSuggestion } from './extends.ts';
+import { checkGraph, type GraphResult } from './graph.ts';
+import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './interpolate.ts';
+import { hintFor, IssueList, SpecError } from './issues.ts';
+import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { Locator } from './locate.ts';
+import { expandMatrix, pointName, resolveWrittenPath, type MatrixContext } from './matrix.ts';
+import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
+import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
+import { isRecord, uniformSrc, type Origin, type SrcNode } from './source.ts';
+import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
+import { didYouMean } from './did-you-mean.ts';
+
+interface StageDoc {
+  uses: string;
+  needs?: string[];
+  with?: Record<string, unknown>;
+  resources?: { cpus?: number; gpus?: number; memory_mb?: number };
+  retries?: number;
+}
+
+/** The shapes the per-point code relies on (the schema reports what is wrong otherwise). */
+function isSound(doc: Record<string, unknown>): boolean {
+  if (!isRecord(doc.stages)) return false;
+  if (doc.settings !== undefined && !isRecord(doc.settings)) return false;
+  const targets = isRecord(doc.settings) ? doc.settings.targets : undefined;
+  if (targets !== undefined && !(Array.isArray(targets) && targets.every((t) => typeof t === 'string'))) return false;
+  for (const stage of Object.values(doc.stages)) {
+    if (!isRecord(stage) || typeof stage.uses !== 'string') return false;
+    if (stage.needs !== undefined && !(Array.isArray(stage.needs) && stage.needs.every((n) => typeof n === 'string'))) return false;
+    if (stage.with !== undefined && !isRecord(stage.with)) return false;
+    if (stage.resources !== undefined && !isRecord(stage.resources)) return false;
+  }
+  return true;
+}
+
+function setSrcAt(node: SrcNode, segments: readonly string[], leaf: SrcNode, i = 0): SrcNode {
+  if (i === segments.length) return leaf;
+  const children = new Map(node.children ?? []);
+  const child = children.get(segments[i]!) ?? { at: leaf.at, keyAt: leaf.at };
+  children.set(segments[i]!, setSrcAt(child, segments, leaf, i + 1));
+  return { ...node, children };
+}
+
+/** The matrix key naming the same key path as `written` (`finetune.k` ~ `stages.finetune.with.k`). */
+function matrixAxisFor(doc: Record<string, unknown>, written: string): string | undefined {
+  if (!isRecord(doc.matrix)) return undefined;
+  let target: string;
+  try {
+    target = pathKey(absolutePath(parseKeyPath(written)));
+  } catch {
+    return undefined;
+  }
+  for (const label of Object.keys(doc.matrix)) {
+    if (label === 'include' || label === 'exclude') continue;
+    try {
+      if (pathKey(absolutePath(parseKeyPath(label))) === target) return label;
+    } catch {
+      // a malformed matrix key is reported with the matrix
+    }
+  }
+  return undefined;
+}
+
+/** Index of the `=` splitting `PATH=VALUE` (outside backquotes and brackets). */
+function splitSet(text: string): number {
+  let quote = false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '`') quote = !quote;
+    else if (!quote && ch === '[') depth++;
+    else if (!quote && ch === ']') depth--;
+    else if (!quote && depth === 0 && ch === '=') return i;
+  }
+  return -1;
+}
+
+/** `stages.<name>.with.…`: checked by the kind's schema, not the experiment schema. */
+function isUnderWith(segments: readonly string[]): boolean {
+  return segments.length >= 3 && segments[0] === 'stages' && segments[2] === 'with';
+}
+
+function isPrefix(prefix: readonly string[], segments: readonly string[]): boolean {
+  if (prefix.length > segments.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== segments[i]) return false;
+  return true;
+}
+
+export async function loadSpec(file: string, options: LoadOptions): Promise<LoadedSpec> {
+  return loadSpecSync(file, options);
+}
+
+export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const specFile = resolve(cwd, file);
+  const display = (f: string): string => {
+    if (!isAbsolute(f)) return f;
+    const rel = relative(cwd, f);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
+  };
+  const place = (at: Origin) => ({ file: display(at.file), line: at.line, col: at.col });
+  const issues = new IssueList();
+
+  if (!existsSync(specFile)) {
+    throw new SpecError([
+      { code: 'file_missing', path: '', message: `spec file not found: ${file}`, file: display(specFile), line: 0, col: 0, hint: hintFor(siblingSuggestion(specFile)) },
+    ]);
+  }
+  const files: string[] = [];
+  const loaded = loadWithExtends(specFile, { issues, files, display });
+  if (!loaded || issues.size > 0) throw new SpecError(issues.items);
+  let doc = loaded.value as Record<string, unknown>;
+  let src = loaded.src;
+  const checker = new ParamsChecker(options.kinds);
+  const matrixCtx: MatrixContext = { kinds: options.kinds, place, issue: (i) => issues.add(i) };
+
+  // --set PATH=VALUE, after extends and before the matrix.
+  for (const text of options.sets ?? []) {
+    const origin: Origin = { file: `--set ${text}`, line: 0, col: 0 };
+    const eq = splitSet(text);
+    if (eq <= 0) {
+      issues.add({ code: 'invalid_set', path: '', message: `--set expects PATH=VALUE, got "${text}"`, ...place(origin), hint: "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'" });
+      continue;
+    }
+    const pathText = text.slice(0, eq).trim();
+    const parsed = parseDocument(text.slice(eq + 1));
+    if (parsed.errors.length > 0) {
+      issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: the value is not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`, ...place(origin), hint: 'quote the whole argument for the shell, and the value for YAML if needed' });
+      continue;
+    }
+    const value: unknown = parsed.toJS();
+    // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
+    // points; a single value runs one): the matrix would overwrite a plain value anyway.
+    const axis = matrixAxisFor(doc, pathText);
+    if (axis !== undefined) {
+      const values = Array.isArray(value) ? value : [value];
+      doc = setAt(doc, ['matrix', axis], values) as Record<string, unknown>;
+      src = setSrcAt(src, ['matrix', axis], uniformSrc(values, origin));
+      continue;
+    }
+    const segments = resolveWrittenPath(pathText, doc, matrixCtx, origin, pathText);
+    if (!segments) continue;
+    doc = setAt(doc, segments, value) as Record<string, unknown>;
+    src = setSrcAt(src, segments, uniformSrc(value, origin));
+  }
+
+  const baseLocator = new Locator(src);
+  const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
+  for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display })) issues.add(issue);
+  // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
+  // lists or maps belong (those are resolved and checked again in each point).
+  if (!isSound(doc) && issues.size > 0) throw new SpecError(issues.items);
+
+  // A broken matrix is reported; the stages are still checked (as one point) so that every
+  // problem shows at once.
+  const assignments = expandMatrix(doc, src.children?.get('matrix'), matrixCtx) ?? [{ entries: [], included: false }];
+
+  // Frozen: every point shares the unchanged parts of the doc (and their canonical JSON).
+  const { matrix: _matrix, ...pointBase } = deepFreeze({ ...doc });
+  const baseSites = findTemplates(pointBase);
+  const baseTrie = buildSiteTrie(baseSites);
+  const baseOutsideWith = baseSites.some((site) => !isUnderWith(site));
+  const trieCache = new Map<string, SiteTrie>();
+  const graphMemo = new Map<string, GraphResult>();
+  const intern = new WeakMap<object, { values: unknown[]; copy: object }[]>();
+  // A stage object resolved identically in several points gives one (frozen) ResolvedStage.
+  const stageHashText = new Map<ResolvedStage, string>();
+  const stageMemo = new WeakMap<object, Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>>();
+  const points: ResolvedPoint[] = [];
+  const seenIds = new Set<string>();
+  let firstSettings: Record<string, unknown> | undefined;
+  let firstTargets: string[] = [];
+
+  for (const assignment of assignments) {
+    let pdoc: Record<string, unknown> = pointBase;
+    const overlay = new Map<string, SrcNode>();
+    let trie = baseTrie;
+    let outsideWith = baseOutsideWith;
+    if (assignment.entries.length > 0) {
+      const extra: string[][] = [];
+      for (const entry of assignment.entries) {
+        pdoc = setAt(pdoc, entry.segments, entry.value) as Record<string, unknown>;
+        overlay.set(pathKey(entry.segments), entry.src);
+        findTemplates(entry.value, [...entry.segments], extra);
+        if (!isUnderWith(entry.segments)) outsideWith = true;
+      }
+      // The sites of the points of one cartesian product are the same unless a matrix value holds a template.
+      const axesKey = assignment.entries.map((e) => pathKey(e.segments)).join('\u0001');
+      const cached = extra.length === 0 ? trieCache.get(axesKey) : undefined;
+      if (cached) trie = cached;
+      else {
+        const sites = baseSites.filter((site) => !assignment.entries.some((e) => isPrefix(e.segments, site)));
+        trie = buildSiteTrie([...sites, ...extra]);
+        if (extra.length === 0) trieCache.set(axesKey, trie);
+        if (extra.some((site) => !isUnderWith(site))) outsideWith = true;
+      }
+    }
+    const locator = overlay.size > 0 ? new Locator(src, overlay) : baseLocator;
+    const stageUses = (stage: string): string | undefined => {
+      const s = isRecord(pdoc.stages) ? pdoc.stages[stage] : undefined;
+      return isRecord(s) && typeof s.uses === 'string' ? s.uses : undefined;
+    };
+    const interpolated = interpolate(pdoc, trie, { env, intern, paramDefault: (stage, param) => checker.paramDefault(stageUses(stage), param) });
+    // A value whose reference failed is null: its type errors would only repeat the problem.
+    const unresolved = new Set(interpolated.problems.map((p) => formatPath(p.segments)));
+    const addSchemaIssue = (issue: SpecIssue): void => {
+      if (!unresolved.has(issue.path)) issues.add(issue);
+    };
+    for (const problem of interpolated.problems) {
+      issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...place(locator.value(problem.segments)), hint: problem.hint });
+    }
+    pdoc = interpolated.doc;
+    // Values the experiment schema checks (outside stages' with:) changed: validate this point's doc.
+    if (outsideWith) {
+      for (const issue of mapAjvErrors(validateExperiment(pdoc), { locator, display })) addSchemaIssue(issue);
+    }
+    if (outsideWith && !isSound(pdoc)) continue;
+
+    const stages = pdoc.stages as Record<string, StageDoc>;
+    const settings = (pdoc.settings ?? {}) as Record<string, unknown>;
+    const explicitTargets = settings.targets as string[] | undefined;
+    const needsMap = new Map<string, string[]>();
+    for (const [name, stage] of Object.entries(stages)) needsMap.set(name, stage.needs ?? []);
+    let signature = explicitTargets ? explicitTargets.join('\u0001') : '';
+    for (const [name, list] of needsMap) signature += `\u0002${name}\u0001${list.join('\u0001')}`;
+    let graph = graphMemo.get(signature);
+    if (!graph) {
+      graph = checkGraph(needsMap, explicitTargets);
+      graphMemo.set(signature, graph);
+    }
+    for (const problem of graph.problems) {
+      issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...place(locator.value(problem.segments)), hint: problem.hint });
+    }
+
+    // Where a value was written, following whole-string references (`corpus: ${data.x}` → data.x).
+    const originOf = (segments: readonly string[]): { origin: Origin; via?: string[] } => {
+      let current = segments;
+      for (let hops = 0; hops < 50; hops++) {
+        const next = interpolated.wholeRefs.get(pathKey(current));
+        if (!next) break;
+        current = next;
+      }
+      return { origin: locator.value(current), via: current === segments ? undefined : [...current] };
+    };
+
+    const resolved: Record<string, ResolvedStage> = {};
+    const configStages: Record<string, unknown> = {};
+    let pointOk = true;
+    for (const [name, stage] of Object.entries(stages)) {
+      const kind = checker.kind(stage.uses);
+      if (!kind) {
+        const at = locator.value(['stages', name, 'uses']);
+        const names = options.kinds.names();
+        const match = didYouMean(stage.uses, names);
+        issues.add({
+          code: 'unknown_kind',
+          path: `stages.${name}.uses`,
+          message: `unknown stage kind "${stage.uses}" in stage "${name}"`,
+          ...place(at),
+          hint: match ? `did you mean "${match}"?` : names.length > 0 ? `registered kinds: ${names.join(', ')}` : 'no stage kinds are registered',
+        });
+        pointOk = false;
+        continue;
+      }
+      let result;
+      try {
+        result = checker.validate(stage.uses, stage.with ?? {});
+      } catch (e) {
+        issues.add({
+          code: 'invalid_kind_schema',
+          path: `stages.${name}.uses`,
+          message: `the params schema of stage kind "${stage.uses}" does not compile: ${(e as Error).message}`,
+          ...place(locator.value(['stages', name, 'uses'])),
+          hint: 'this is a bug in the plugin that registers the kind',
+        });
+        pointOk = false;
+        continue;
+      }
+      if (!result) continue;
+      if (result.errors.length > 0) {
+        pointOk = false;
+        for (const issue of mapAjvErrors(result.errors, { locator, display, prefix: ['stages', name, 'with'] })) addSchemaIssue(issue);
+      }
+      const pathParams = checker.pathParams(stage.uses);
+      // Where each relative path param resolves from (the file that defined its value).
+      const bases: { segments: string[]; value: string; baseDir: string; origin: Origin; via?: string[] }[] = [];
+      if (result.errors.length === 0) {
+        for (const pp of pathParams) {
+          const raw = result.value[pp.param];
+          const segments = ['stages', name, 'with', pp.param];
+          const values: [unknown, string[]][] = pp.list && Array.isArray(raw) ? raw.map((v, i) => [v, [...segments, String(i)]]) : [[raw, segments]];
+          for (const [value, at] of values) {
+            if (typeof value !== 'string' || value === '' || isAbsolute(value)) continue;
+            const { origin, via } = originOf(at);
+            bases.push({ segments: at, value, baseDir: origin.line > 0 ? dirname(origin.file) : cwd, origin, via });
+          }
+        }
+      }
+      const memoKey = `${name}\u0000${bases.map((b) => b.baseDir).join('\u0000')}`;
+      let perStage = stageMemo.get(stage);
+      const memo = perStage?.get(memoKey);
+      if (memo && memo.rs.with === result.value) {
+        resolved[name] = memo.rs;
+        configStages[name] = memo.configStage;
+        continue;
+      }
+      let runWith = result.value;
+      if (pathParams.length > 0 && result.errors.length === 0) {
+        let copy: Record<string, unknown> | undefined;
+        for (const pp of pathParams) {
+          const raw = result.value[pp.param];
+          const fix = (value: unknown, segments: string[]): unknown => {
+            if (typeof value !== 'string' || value === '') return value;
+            const base = bases.find((b) => b.segments.length === segments.length && b.segments.every((s, i) => s === segments[i]));
+            const absolute = absolutePathParam(value, base?.baseDir ?? cwd);
+            const problem = pathMismatch(pp.mode, checker.stat(absolute));
+            if (problem) {
+              pointOk = false;
+              const origin = base?.origin ?? locator.value(segments);
+              issues.add({
+                code: 'file_missing',
+                path: formatPath(segments),
+                message: `${problem}: ${value}${base?.via ? ` (from ${formatPath(base.via)})` : ''}, looked for ${absolute}`,
+                ...place(origin),
+                hint: !base ? undefined : origin.line > 0 ? `relative paths resolve against the folder of the file that defines them (${display(dirname(origin.file)) || '.'})` : 'relative paths given on the command line resolve against the current folder',
+              });
+            }
+            return absolute;
+          };
+          const segments = ['stages', name, 'with', pp.param];
+          const fixed = pp.list && Array.isArray(raw) ? raw.map((v, i) => fix(v, [...segments, String(i)])) : fix(raw, segments);
+          const same = Array.isArray(fixed) && Array.isArray(raw) ? fixed.every((v, i) => v === raw[i]) : fixed === raw;
+          if (!same) {
+            copy ??= { ...result.value };
+            copy[pp.param] = fixed;
+          }
+        }
+        // Copied only when a relative path was made absolute.
+        if (copy) runWith = deepFreeze(copy);
+      }
+      const rs: ResolvedStage = { name, uses: stage.uses, needs: stage.needs ?? [], with: result.value as Record<string, unknown>, runWith: runWith as Record<string, unknown> };
+      if (stage.resources) {
+        const r = stage.resources;
+        rs.resources = {};
+        if (r.cpus !== undefined) rs.resources.cpus = r.cpus;
+        if (r.gpus !== undefined) rs.resources.gpus = r.gpus;
+        if (r.memory_mb !== undefined) rs.resources.memoryMb = r.memory_mb;
+      }
+      if (stage.retries !== undefined) rs.retries = stage.retries;
+      if (rs.resources) Object.freeze(rs.resources);
+      Object.freeze(rs);
+      const configStage = Object.freeze({ ...stage, needs: rs.needs, with: rs.with });
+      resolved[name] = rs;
+      configStages[name] = configStage;
+      if (!perStage) {
+        perStage = new Map();
+        stageMemo.set(stage, perStage);
+      }
+      perStage.set(memoKey, { rs, configStage });
+    }
+    if (!pointOk || issues.size > 0 || graph.problems.length > 0) continue;
+
+    const kept: Record<string, ResolvedStage> = {};
+    for (const name of graph.kept) kept[name] = resolved[name]!;
+    // Canonical JSON of {data, name, seed, stages: {uses, needs, with}, vars} (keys in sorted order).
+    let stagesText = '';
+    for (const n of [...graph.kept].sort()) {
+      const rs = kept[n]!;
+      let text = stageHashText.get(rs);
+      if (text === undefined) {
+        text = canonicalJson({ needs: rs.needs, uses: rs.uses, with: rs.with });
+        stageHashText.set(rs, text);
+      }
+      stagesText += `${stagesText ? ',' : ''}${JSON.stringify(n)}:${text}`;
+    }
+    const hashText = `{"data":${canonicalJson(pdoc.data ?? {})},"name":${canonicalJson(pdoc.name)},"seed":${canonicalJson(settings.seed ?? 0)},"stages":{${stagesText}},"vars":${canonicalJson(pdoc.vars ?? {})}}`;
+    const id = shortHash(hashText);
+    if (seenIds.has(id)) continue;
+    seenIds.add(id);
+    const assignmentRecord: Record<string, unknown> = {};
+    for (const entry of assignment.entries) assignmentRecord[entry.label] = entry.value;
+    if (!firstSettings) {
+      firstSettings = settings;
+      firstTargets = graph.targets;
+    }
+    points.push({ id, name: pointName(assignment.entries), assignment: assignmentRecord, stages: kept, config: { ...pdoc, stages: configStages } });
+  }
+
+  if (issues.size === 0 && points.length === 0) {
+    const at = src.children?.get('matrix');
+    issues.add({
+      code: 'empty_grid',
+      path: 'matrix',
+      message: 'the matrix gives no points: exclude removes every combination',
+      ...place(at?.keyAt ?? at?.at ?? src.at),
+      hint: 'loosen the exclude entries or add include entries',
+    });
+  }
+  if (issues.size > 0) throw new SpecError(issues.items);
+
+  const settings = firstSettings ?? {};
+  return {
+    file: specFile,
+    name: String(points[0]!.config.name),
+    description: typeof doc.description === 'string' ? doc.description : undefined,
+    settings: {
+      seed: typeof settings.seed === 'number' ? settings.seed : 0,
+      jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
+      retries: typeof settings.retries === 'number' ? settings.retries : 0,
+      targets: firstTargets,
+    },
+    points,
+    resolvedYaml: stringify(doc),
+    files,
+  };
+}

@@ -1,0 +1,80 @@
+// Plain data the spec room hands to the planner and the CLI.
+import type { JsonSchema } from '../plan/stage-kind.ts';
+
+export type { JsonSchema };
+
+/** What the spec loader needs to know about a registered stage kind. */
+export interface KindInfo {
+  name: string;
+  description: string;
+  paramsSchema: JsonSchema;
+}
+
+export interface KindLookup {
+  get(name: string): KindInfo | undefined;
+  names(): string[];
+}
+
+export interface LoadOptions {
+  /** `--set PATH=VALUE` overrides, applied after `extends:` and before the matrix. */
+  sets?: string[];
+  kinds: KindLookup;
+  /** Resolves the spec file and `--set` path values (default: process.cwd()). */
+  cwd?: string;
+  /** For `${env:NAME}` (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ResolvedStage {
+  name: string;
+  uses: string;
+  needs: string[];
+  /** Params as written + schema defaults, interpolated: stable across machines, for hashing. Frozen. */
+  with: Record<string, unknown>;
+  /** Same as `with`, path params (`x-exp-path`) made absolute: for running. Frozen. */
+  runWith: Record<string, unknown>;
+  resources?: { cpus?: number; gpus?: number; memoryMb?: number };
+  retries?: number;
+}
+
+export interface ResolvedPoint {
+  /** 12 hex chars: sha256 of the canonical JSON of name, vars, data, settings.seed and the stages' uses/needs/with. */
+  id: string;
+  /** From the matrix assignment, e.g. `method=s2a k=20`; `default` without a matrix. */
+  name: string;
+  /** Matrix key path (as written in the spec) → value. */
+  assignment: Record<string, unknown>;
+  /** Stages pruned to the targets and their ancestors, in the spec's order. */
+  stages: Record<string, ResolvedStage>;
+  /** The whole resolved doc of this point (interpolated, defaults filled in), for logging and MLflow params. */
+  config: Record<string, unknown>;
+}
+
+export interface LoadedSpec {
+  /** Absolute path of the spec file. */
+  file: string;
+  name: string;
+  description?: string;
+  settings: { seed: number; jobs?: number; retries: number; targets: string[] };
+  points: ResolvedPoint[];
+  /** The merged doc (extends and --set applied, before matrix expansion and interpolation) as YAML. */
+  resolvedYaml: string;
+  /** Every file read: the spec and its `extends:` bases (absolute). */
+  files: string[];
+}
+
+/** One problem in a spec, in the shape of a Zod issue plus where it came from. */
+export interface SpecIssue {
+  /** `yaml_syntax`, `unrecognized_key`, `invalid_type`, `invalid_value`, `too_small`, `too_big`, `missing_key`, `unknown_kind`, `unknown_stage`, `cycle`, `extends_cycle`, `file_missing`, `empty_matrix`, `unknown_path`, `unknown_reference`, `reference_cycle`, `invalid_set`, ... */
+  code: string;
+  /** Key path of the problem, e.g. `stages.parse.with.min_cout` (list items as `needs[1]`). */
+  path: string;
+  message: string;
+  /** File the offending key/value came from; `--set PATH=VALUE` for command-line overrides. */
+  file: string;
+  /** 1-based; 0 when the value has no place in a file (command line, environment). */
+  line: number;
+  col: number;
+  /** `did you mean "min_count"?` or what to do. */
+  hint?: string;
+}
