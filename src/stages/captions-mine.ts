@@ -1,0 +1,237 @@
+// Stage `captions.mine` (§4): score every caption sentence of a movie corpus with the S2A
+// classifier (or the keyword baseline), keep those over their class threshold, cap per class and
+// per movie, and write the clip list with 10-second windows plus the yield per class (Fig. 3).
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ExpError } from '../errors.ts';
+import type { JsonSchema, JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
+import { loadMovieCorpus } from '../video/corpus.ts';
+import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
+import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
+import { renderBarChart } from '../video/yield-chart.ts';
+
+export interface CaptionsMineParams {
+  method: 'keyword' | 's2a';
+  movies?: string;
+  window_s: number;
+  max_per_class?: number;
+  max_per_movie?: number;
+  thresholds?: Record<string, number>;
+  min_score: number;
+  classes?: string[];
+  include_unkept: boolean;
+  batch_size: number;
+}
+
+const paramsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    method: {
+      type: 'string',
+      enum: ['keyword', 's2a'],
+      default: 's2a',
+      description: 'Scorer: the trained Speech2Action classifier (needs s2a.train and s2a.evaluate upstream) or the keyword baseline (needs verbs.mine or pairs.build upstream).',
+    },
+    movies: {
+      type: 'string',
+      description: 'Movie corpus: a folder of videos with sidecar .srt/.vtt/.sbv, or a CSV/JSONL manifest (id, video, subtitles). Optional when an upstream node outputs `movies`.',
+    },
+    window_s: { type: 'number', exclusiveMinimum: 0, maximum: 600, default: 10, description: 'Clip length in seconds, centred on the sentence midpoint (paper: 10).' },
+    max_per_class: { type: 'integer', minimum: 1, description: 'Keep at most this many clips per class (the most confident). Unlimited when absent.' },
+    max_per_movie: { type: 'integer', minimum: 1, description: 'Keep at most this many clips per movie (the most confident). Unlimited when absent.' },
+    thresholds: {
+      type: 'object',
+      additionalProperties: { type: 'number' },
+      description: 'Per-class score thresholds overriding those of s2a.evaluate (e.g. {phone: 0.4}).',
+    },
+    min_score: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'Threshold of a class that has none from s2a.evaluate or `thresholds` (keyword scores are 0 or 1).' },
+    classes: { type: 'array', items: { type: 'string' }, description: 'Mine only these classes (default: all).' },
+    include_unkept: {
+      type: 'boolean',
+      default: false,
+      description: 'With method s2a, also mine classes whose threshold did not reach the target precision on validation (kept: false).',
+    },
+    batch_size: { type: 'integer', minimum: 1, maximum: 65536, default: 512, description: 'Sentences per classifier call.' },
+  },
+};
+
+export interface MineDeps {
+  createKeywordSpotter(classes: VerbClassLike[]): Promise<(sentence: string) => string[]>;
+  loadSentenceClassifier(modelDir: string): Promise<{ classes: string[]; predict(sentences: string[]): Promise<Float32Array> }>;
+}
+
+// Imported when used, so that loading this module does not load the classifier's dependencies.
+export const defaultMineDeps: MineDeps = {
+  async createKeywordSpotter(classes) {
+    const mod = await import('../text/keyword.ts');
+    return mod.createKeywordSpotter(classes);
+  },
+  async loadSentenceClassifier(dir) {
+    const mod = await import('../text/classifier/index.ts');
+    return mod.loadSentenceClassifier(dir);
+  },
+};
+
+const joinOut = (input: StageInput, p: string): string => (path.isAbsolute(p) ? p : path.join(input.dir, p));
+
+function findMovies(ctx: StageContext<CaptionsMineParams>): string {
+  if (ctx.params.movies) return ctx.params.movies;
+  const input = ctx.inputs.find((i) => typeof i.outputs.movies === 'string');
+  if (!input) {
+    throw new ExpError('EXP_INPUT_MISSING', 'captions.mine: no movie corpus: set `movies` or depend on a node that outputs `movies` (e.g. demo.world)', {
+      hint: 'with: { movies: path/to/folder-or-manifest }',
+      detail: { key: 'movies' },
+    });
+  }
+  return joinOut(input, input.outputs.movies as string);
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (e) {
+    throw new ExpError('EXP_DATA_INVALID', `captions.mine: cannot read ${what} ${file}: ${(e as Error).message}`, { cause: e, detail: { file } });
+  }
+}
+
+async function keywordClasses(ctx: StageContext<CaptionsMineParams>): Promise<VerbClassLike[]> {
+  const ordered = [
+    ...ctx.inputs.filter((i) => i.kind === 'pairs.build'),
+    ...ctx.inputs.filter((i) => i.kind === 'verbs.mine'),
+    ...ctx.inputs.filter((i) => i.kind !== 'pairs.build' && i.kind !== 'verbs.mine'),
+  ];
+  for (const input of ordered) {
+    for (const name of ['classes.json', 'verbs.json']) {
+      const file = path.join(input.dir, name);
+      if (!existsSync(file)) continue;
+      const doc = (await readJson(file, 'verb classes')) as { classes?: VerbClassLike[] };
+      if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
+      return doc.classes;
+    }
+  }
+  throw new ExpError('EXP_INPUT_MISSING', 'captions.mine (keyword): no verb classes: depend on a pairs.build or verbs.mine node (classes.json / verbs.json)', {
+    hint: 'add `needs: [pairs]` (or [verbs]) to the mining stage',
+  });
+}
+
+interface Thresholds {
+  classes: { verb: string; threshold: number; kept?: boolean }[];
+}
+
+async function s2aInputs(ctx: StageContext<CaptionsMineParams>): Promise<{ modelDir: string; thresholds: Thresholds | null }> {
+  const evalInput = ctx.inputs.find((i) => i.kind === 's2a.evaluate') ?? ctx.inputs.find((i) => existsSync(path.join(i.dir, 'thresholds.json')));
+  let thresholds: Thresholds | null = null;
+  if (evalInput) {
+    const file = typeof evalInput.outputs.thresholds === 'string' ? joinOut(evalInput, evalInput.outputs.thresholds) : path.join(evalInput.dir, 'thresholds.json');
+    const doc = (await readJson(file, 'thresholds')) as Partial<Thresholds>;
+    if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
+    thresholds = doc as Thresholds;
+  }
+  const trainInput = ctx.inputs.find((i) => i.kind === 's2a.train');
+  let modelDir: string | null = null;
+  if (trainInput) modelDir = joinOut(trainInput, typeof trainInput.outputs.model === 'string' ? trainInput.outputs.model : 'model');
+  else if (evalInput && typeof evalInput.outputs.model_dir === 'string') modelDir = joinOut(evalInput, evalInput.outputs.model_dir);
+  else {
+    const any = ctx.inputs.find((i) => typeof i.outputs.model === 'string');
+    if (any) modelDir = joinOut(any, any.outputs.model as string);
+  }
+  if (!modelDir) {
+    throw new ExpError('EXP_INPUT_MISSING', 'captions.mine (s2a): no trained classifier: depend on an s2a.train node (or an s2a.evaluate node whose outputs carry model_dir)', {
+      hint: 'needs: [s2a_eval, s2a]; or use method: keyword',
+    });
+  }
+  if (!thresholds) ctx.log('no s2a.evaluate input: every class uses min_score as its threshold');
+  return { modelDir, thresholds };
+}
+
+export async function runCaptionsMine(ctx: StageContext<CaptionsMineParams>, deps: MineDeps = defaultMineDeps): Promise<{ outputs: Record<string, JsonValue> }> {
+  const p = ctx.params;
+  const moviesPath = findMovies(ctx);
+  let scorer: SentenceScorer;
+  const thresholds: Record<string, number> = {};
+  let classes = p.classes;
+  if (p.method === 'keyword') {
+    const vc = await keywordClasses(ctx);
+    scorer = keywordScorer(vc, await deps.createKeywordSpotter(vc));
+  } else {
+    const { modelDir, thresholds: t } = await s2aInputs(ctx);
+    scorer = classifierScorer(await deps.loadSentenceClassifier(modelDir));
+    if (t) {
+      for (const c of t.classes) if (Number.isFinite(c.threshold)) thresholds[c.verb] = c.threshold;
+      if (!p.include_unkept) {
+        const kept = new Set(t.classes.filter((c) => c.kept !== false).map((c) => c.verb));
+        classes = (classes ?? scorer.classes).filter((c) => kept.has(c));
+        const dropped = scorer.classes.filter((c) => !kept.has(c));
+        if (dropped.length) ctx.log(`not mined (below the target precision on validation): ${dropped.join(', ')}`);
+      }
+    }
+  }
+  Object.assign(thresholds, p.thresholds ?? {});
+  const unknown = [...(p.classes ?? []), ...Object.keys(p.thresholds ?? {})].filter((c) => !scorer.classes.includes(c));
+  if (unknown.length) {
+    throw new ExpError('EXP_SPEC_INVALID', `captions.mine: unknown class(es) ${unknown.join(', ')}; the ${p.method} scorer knows ${scorer.classes.slice(0, 20).join(', ')}${scorer.classes.length > 20 ? ', ...' : ''}`, {
+      detail: { key: 'classes' },
+    });
+  }
+
+  const corpus = await loadMovieCorpus(moviesPath, { extractDir: path.join(ctx.outDir, 'subtitles'), signal: ctx.signal });
+  for (const s of corpus.skipped) ctx.log(`skipped movie ${s.id}: ${s.reason}`);
+  ctx.log(`mining ${corpus.movies.length} movies from ${moviesPath} with ${p.method}`);
+  const report = await mineClips(corpus.movies, scorer, {
+    windowS: p.window_s,
+    thresholds,
+    minScore: p.min_score,
+    classes,
+    maxPerClass: p.max_per_class,
+    maxPerMovie: p.max_per_movie,
+    batchSize: p.batch_size,
+    signal: ctx.signal,
+    onProgress: (d, t) => ctx.progress(d, t, 'movies'),
+    onWarning: (m) => ctx.log(`warning: ${m}`),
+  });
+  for (const s of report.skipped) ctx.log(`skipped movie ${s.id}: ${s.reason}`);
+
+  await writeFile(path.join(ctx.outDir, 'clips.jsonl'), report.clips.map((c) => JSON.stringify(c)).join('\n') + (report.clips.length ? '\n' : ''));
+  const skipped = [...corpus.skipped.map(({ id, reason }) => ({ id, reason })), ...report.skipped];
+  const yieldDoc = {
+    method: p.method,
+    window_s: p.window_s,
+    movies: report.movies,
+    sentences: report.sentences,
+    clips: report.clips.length,
+    classes: report.yield,
+    skipped_movies: skipped,
+  };
+  await writeFile(path.join(ctx.outDir, 'yield.json'), `${JSON.stringify(yieldDoc, null, 2)}\n`);
+  const title = `clips mined per class (${p.method}, ${report.movies} movies)`;
+  await writeFile(path.join(ctx.outDir, 'yield.png'), renderBarChart(report.yield.map((y) => ({ label: y.verb, value: y.clips })), { title }));
+  for (const y of report.yield) ctx.metric(`mining.yield.${y.verb}`, y.clips);
+  ctx.metric('mining.clips', report.clips.length);
+  ctx.metric('mining.sentences', report.sentences);
+  ctx.artifact('yield.png');
+  ctx.artifact('yield.json');
+  return {
+    outputs: {
+      clips: 'clips.jsonl',
+      yield: 'yield.json',
+      chart: 'yield.png',
+      method: p.method,
+      count: report.clips.length,
+      movies: report.movies,
+      sentences: report.sentences,
+      skipped_movies: skipped.length,
+    },
+  };
+}
+
+export const kind: StageKind<CaptionsMineParams> = {
+  name: 'captions.mine',
+  version: '1',
+  description: 'Mine weakly labelled clips from movie subtitles with the S2A classifier or keywords (§4, Fig. 3)',
+  paramsSchema,
+  resources: { cpus: 1, memoryMb: 2048 },
+  runIn: 'inline',
+  run: (ctx) => runCaptionsMine(ctx),
+};

@@ -1,0 +1,261 @@
+// A movie corpus: videos and their subtitles. Either a folder of videos with sidecar subtitles
+// (same base name: `Film.srt`, `Film.en.srt`, `Film.vtt`, `Film.sbv`), or a manifest (CSV with a
+// header, or JSONL) with `id`, `video`, `subtitles` (paths relative to the manifest). A video
+// without a sidecar gets its embedded text subtitle stream extracted with ffmpeg; a movie with no
+// subtitles at all is reported and skipped, as is a missing video or subtitle file.
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ExpError, isExpError } from '../errors.ts';
+import { extractSubtitleStream, probe } from './ffmpeg.ts';
+
+export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.avi', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.ts', '.ogv'];
+export const SUBTITLE_EXTENSIONS = ['.srt', '.vtt', '.sbv'];
+const TEXT_SUBTITLE_CODECS = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text']);
+
+export interface Movie {
+  id: string;
+  /** Absolute path of the video. */
+  video: string;
+  /** Absolute path of the subtitle file (a sidecar, the manifest's, or one extracted from the video). */
+  subtitles: string;
+  subtitleSource: 'sidecar' | 'manifest' | 'embedded';
+}
+
+export interface SkippedMovie {
+  id: string;
+  video?: string;
+  reason: string;
+}
+
+export interface MovieCorpus {
+  movies: Movie[];
+  skipped: SkippedMovie[];
+}
+
+export interface CorpusOptions {
+  /** Where subtitles extracted from videos are written (required to use embedded streams). */
+  extractDir?: string;
+  signal?: AbortSignal;
+}
+
+interface Entry {
+  id: string;
+  video: string;
+  subtitles: string | null;
+  line?: number;
+}
+
+export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}): Promise<MovieCorpus> {
+  let st;
+  try {
+    st = await stat(source);
+  } catch (e) {
+    throw new ExpError('EXP_INPUT_MISSING', `movie corpus ${source} does not exist`, {
+      hint: 'give a folder of videos with sidecar .srt files, or a manifest (.csv / .jsonl with id, video, subtitles)',
+      cause: e,
+      detail: { file: source },
+    });
+  }
+  const skipped: SkippedMovie[] = [];
+  const entries = st.isDirectory() ? await scanFolder(path.resolve(source)) : await readManifest(path.resolve(source), skipped);
+  const movies: Movie[] = [];
+  const ids = new Set<string>();
+  for (const e of entries) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    if (ids.has(e.id)) {
+      skipped.push({ id: e.id, video: e.video, reason: `duplicate movie id "${e.id}"${e.line ? ` (manifest line ${e.line})` : ''}` });
+      continue;
+    }
+    if (!existsSync(e.video)) {
+      skipped.push({ id: e.id, video: e.video, reason: `video ${e.video} does not exist` });
+      continue;
+    }
+    if (e.subtitles !== null) {
+      if (!existsSync(e.subtitles)) {
+        skipped.push({ id: e.id, video: e.video, reason: `subtitle file ${e.subtitles} does not exist` });
+        continue;
+      }
+      ids.add(e.id);
+      movies.push({ id: e.id, video: e.video, subtitles: e.subtitles, subtitleSource: st.isDirectory() ? 'sidecar' : 'manifest' });
+      continue;
+    }
+    const embedded = await embeddedSubtitles(e, opts);
+    if (typeof embedded === 'string') {
+      ids.add(e.id);
+      movies.push({ id: e.id, video: e.video, subtitles: embedded, subtitleSource: 'embedded' });
+    } else {
+      skipped.push({ id: e.id, video: e.video, reason: embedded.reason });
+    }
+  }
+  return { movies, skipped };
+}
+
+async function embeddedSubtitles(e: Entry, opts: CorpusOptions): Promise<string | { reason: string }> {
+  let info;
+  try {
+    info = await probe(e.video, { signal: opts.signal });
+  } catch (err) {
+    if (isExpError(err)) return { reason: err.message };
+    throw err;
+  }
+  const text = info.subtitleStreams.filter((s) => TEXT_SUBTITLE_CODECS.has(s.codec));
+  if (text.length === 0) {
+    const images = info.subtitleStreams.length ? ` (its ${info.subtitleStreams.length} subtitle stream(s) are images, not text)` : '';
+    return { reason: `${e.video} has no subtitles: no sidecar .srt/.vtt/.sbv and no embedded text subtitle stream${images}` };
+  }
+  if (!opts.extractDir) return { reason: `${e.video} has only embedded subtitles and no folder was given to extract them to` };
+  const stream = text.find((s) => /^(en|eng)$/i.test(s.language ?? '')) ?? text[0]!;
+  const out = path.join(opts.extractDir, `${safeName(e.id)}.srt`);
+  try {
+    await extractSubtitleStream(e.video, out, { streamIndex: stream.index, signal: opts.signal });
+  } catch (err) {
+    if (isExpError(err)) return { reason: err.message };
+    throw err;
+  }
+  return out;
+}
+
+/** Movie id → a file name (no separators, no leading dot or dash). */
+export function safeName(id: string): string {
+  return id.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[.-]+/, '_') || '_';
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const items = await readdir(dir, { withFileTypes: true });
+  items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const it of items) {
+    if (it.name.startsWith('.')) continue;
+    const p = path.join(dir, it.name);
+    if (it.isDirectory()) await walk(p, out);
+    else if (it.isFile() || it.isSymbolicLink()) out.push(p);
+  }
+}
+
+/** Sidecar choice: `Film.srt` first, then an English one (`Film.en.srt`), then any `Film.<tag>.srt`. */
+export function pickSidecar(videoPath: string, siblings: readonly string[]): string | null {
+  const base = path.basename(videoPath, path.extname(videoPath));
+  const dir = path.dirname(videoPath);
+  const cands = siblings.filter((f) => path.dirname(f) === dir && SUBTITLE_EXTENSIONS.includes(path.extname(f).toLowerCase()));
+  const stemOf = (f: string): string => path.basename(f, path.extname(f));
+  const exact = cands.filter((f) => stemOf(f) === base);
+  if (exact.length) return exact.sort(bySubtitleExt)[0]!;
+  const tagged = cands.filter((f) => stemOf(f).startsWith(`${base}.`));
+  const english = tagged.filter((f) => /^(en|eng|english)([._-].*)?$/i.test(stemOf(f).slice(base.length + 1)));
+  if (english.length) return english.sort(bySubtitleExt)[0]!;
+  return tagged.sort(bySubtitleExt)[0] ?? null;
+}
+
+function bySubtitleExt(a: string, b: string): number {
+  return SUBTITLE_EXTENSIONS.indexOf(path.extname(a).toLowerCase()) - SUBTITLE_EXTENSIONS.indexOf(path.extname(b).toLowerCase()) || (a < b ? -1 : 1);
+}
+
+async function scanFolder(dir: string): Promise<Entry[]> {
+  const files: string[] = [];
+  await walk(dir, files);
+  const videos = files.filter((f) => VIDEO_EXTENSIONS.includes(path.extname(f).toLowerCase()));
+  const used = new Map<string, number>();
+  return videos.map((v) => {
+    const rel = path.relative(dir, v);
+    let id = rel.slice(0, rel.length - path.extname(rel).length).split(path.sep).join('/');
+    const n = used.get(id) ?? 0;
+    used.set(id, n + 1);
+    if (n > 0) id = `${id}~${path.extname(v).slice(1)}`; // Film.mp4 and Film.mkv side by side
+    return { id, video: v, subtitles: pickSidecar(v, files) };
+  });
+}
+
+async function readManifest(file: string, skipped: SkippedMovie[]): Promise<Entry[]> {
+  const text = (await readFile(file, 'utf8')).replace(/^\ufeff/, '');
+  const base = path.dirname(file);
+  const rows: { rec: Record<string, string>; line: number }[] = [];
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson' || (ext !== '.csv' && ext !== '.tsv' && text.trimStart().startsWith('{'))) {
+    text.split(/\r?\n/).forEach((l, i) => {
+      if (!l.trim()) return;
+      try {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        const rec: Record<string, string> = {};
+        for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') rec[k] = String(v);
+        rows.push({ rec, line: i + 1 });
+      } catch {
+        skipped.push({ id: `${path.basename(file)}:${i + 1}`, reason: `${file}:${i + 1}: not a JSON object; line skipped` });
+      }
+    });
+  } else {
+    const table = parseDelimited(text, ext === '.tsv' ? '\t' : ',');
+    const header = (table[0]?.cells ?? []).map((h) => h.trim().toLowerCase());
+    if (!header.includes('video')) {
+      throw new ExpError('EXP_DATA_INVALID', `${file}: the first line must be a header with a "video" column (and "id", "subtitles")`, {
+        hint: 'e.g. `id,video,subtitles` then `film1,videos/film1.mp4,subs/film1.srt`',
+        detail: { file, line: 1 },
+      });
+    }
+    for (const r of table.slice(1)) {
+      const rec: Record<string, string> = {};
+      header.forEach((h, j) => (rec[h] = (r.cells[j] ?? '').trim()));
+      rows.push({ rec, line: r.line });
+    }
+  }
+  const out: Entry[] = [];
+  for (const { rec, line } of rows) {
+    const video = rec.video ?? rec.path ?? '';
+    if (!video) {
+      skipped.push({ id: rec.id || `${path.basename(file)}:${line}`, reason: `${file}:${line}: no "video" value; row skipped` });
+      continue;
+    }
+    const subs = rec.subtitles ?? rec.subtitle ?? rec.captions ?? '';
+    const videoAbs = path.resolve(base, video);
+    const id = rec.id || path.basename(video, path.extname(video));
+    out.push({ id, video: videoAbs, subtitles: subs ? path.resolve(base, subs) : null, line });
+  }
+  // A row without subtitles may still have a sidecar next to its video.
+  for (const e of out) {
+    if (e.subtitles !== null) continue;
+    try {
+      const siblings = (await readdir(path.dirname(e.video))).map((f) => path.join(path.dirname(e.video), f));
+      e.subtitles = pickSidecar(e.video, siblings);
+    } catch {
+      /* the missing video is reported by the caller */
+    }
+  }
+  return out;
+}
+
+/** CSV/TSV with quoted fields ("a, b" and "" escapes); returns cells and the 1-based line of each row. */
+function parseDelimited(text: string, sep: string): { cells: string[]; line: number }[] {
+  const rows: { cells: string[]; line: number }[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else {
+        if (ch === '\n') line++;
+        cell += ch;
+      }
+    } else if (ch === '"' && cell === '') quoted = true;
+    else if (ch === sep) {
+      cells.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      cells.push(cell);
+      if (cells.some((c) => c.trim() !== '')) rows.push({ cells, line: rowLine });
+      cells = [];
+      cell = '';
+      line++;
+      rowLine = line;
+    } else cell += ch;
+  }
+  cells.push(cell);
+  if (cells.some((c) => c.trim() !== '')) rows.push({ cells, line: rowLine });
+  return rows;
+}
