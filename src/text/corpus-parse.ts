@@ -1,0 +1,120 @@
+// Parsing a whole screenplay corpus: files → `screenplays.jsonl` lines + Table 1 statistics,
+// on worker threads when there are enough files (one per core; the work is CPU-bound).
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { readScreenplayFile } from '../screenplay/files.ts';
+import { parseScreenplay } from '../screenplay/parse.ts';
+import type { ScreenplayRecord } from '../screenplay/types.ts';
+import { CorpusStatsCounter, type CorpusStats } from './corpus-stats.ts';
+
+export type ParsedFile = { file: string; ok: true; movie: string; line: string } | { file: string; ok: false; reason: string };
+
+export interface ParseChunkResult {
+  files: ParsedFile[];
+  stats: CorpusStats;
+  vocabulary: string[];
+}
+
+/** Reads and parses files in order; the JSON line of each movie and the chunk's statistics. */
+export function parseFilesChunk(files: readonly string[]): ParseChunkResult {
+  const stats = new CorpusStatsCounter();
+  const out: ParsedFile[] = [];
+  for (const file of files) {
+    const read = readScreenplayFile(file);
+    if (!read.ok) {
+      out.push({ file, ok: false, reason: read.reason });
+      continue;
+    }
+    const { elements } = parseScreenplay(read.text);
+    if (!elements.some((e) => e.type === 'speech') || !elements.some((e) => e.type === 'action')) {
+      out.push({ file, ok: false, reason: 'no screenplay structure found (no character cues with dialogue, or no stage directions)' });
+      continue;
+    }
+    const record: ScreenplayRecord = { movie: read.movie, file: path.basename(file), elements };
+    out.push({ file, ok: true, movie: read.movie, line: JSON.stringify(record) });
+    stats.addMovie(elements);
+  }
+  return { files: out, ...stats.snapshot() };
+}
+
+export interface ParseCorpusOptions {
+  /** Worker threads (default: available cores, at most 4; 1 = parse in this thread). */
+  workers?: number;
+  signal?: AbortSignal;
+  /** Called once per file in input order. */
+  onFile?: (result: ParsedFile, done: number, total: number) => void;
+}
+
+const CHUNK = 8;
+
+/**
+ * Parses files (on worker threads when there are more than a few), calling `onFile` in input
+ * order, and returns the corpus statistics.
+ */
+export async function parseCorpusFiles(files: readonly string[], options: ParseCorpusOptions = {}): Promise<CorpusStats> {
+  const workers = Math.max(1, Math.min(options.workers ?? Math.min(4, availableParallelism()), Math.ceil(files.length / CHUNK)));
+  const stats = new CorpusStatsCounter();
+  const chunks: string[][] = [];
+  for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK));
+  const results: (ParseChunkResult | undefined)[] = new Array(chunks.length);
+  let emitted = 0;
+  let done = 0;
+  const flush = (): void => {
+    while (emitted < chunks.length && results[emitted]) {
+      const r = results[emitted]!;
+      stats.merge(r);
+      for (const f of r.files) options.onFile?.(f, ++done, files.length);
+      results[emitted] = undefined;
+      emitted++;
+    }
+  };
+
+  if (workers === 1) {
+    for (let i = 0; i < chunks.length; i++) {
+      if (options.signal?.aborted) throw new Error('interrupted');
+      results[i] = parseFilesChunk(chunks[i]!);
+      flush();
+    }
+    return stats.result();
+  }
+
+  const pool: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      const onAbort = (): void => reject(new Error('interrupted'));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const feed = (w: Worker): void => {
+        if (next >= chunks.length) return;
+        const index = next++;
+        w.postMessage({ index, files: chunks[index] });
+      };
+      for (let k = 0; k < workers; k++) {
+        const w = new Worker(new URL('./corpus-parse-worker.mjs', import.meta.url), { execArgv: [] });
+        pool.push(w);
+        w.on('message', (m: { index: number; result: ParseChunkResult }) => {
+          results[m.index] = m.result;
+          finished++;
+          try {
+            flush();
+          } catch (e) {
+            reject(e as Error);
+            return;
+          }
+          if (finished === chunks.length) resolve();
+          else feed(w);
+        });
+        w.on('error', reject);
+        w.on('exit', (code) => {
+          if (code !== 0 && finished < chunks.length) reject(new Error(`screenplay parser worker exited with code ${code}`));
+        });
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return stats.result();
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { corpusStats } from './corpus-stats.ts';
+import { countWords, splitSentences, words } from './sentences.ts';
+
+describe('splitSentences', () => {
+  it('splits on sentence ends but not after titles, initials or acronyms', () => {
+    expect(splitSentences('Mr. Smith enters. Dr. Jones waves at MRS. PEEL. J. Edgar Hoover reads the U.S. papers.')).toEqual([
+      'Mr. Smith enters.',
+      'Dr. Jones waves at MRS. PEEL.',
+      'J. Edgar Hoover reads the U.S. papers.',
+    ]);
+  });
+
+  it('keeps ellipses and dashes inside a sentence unless a new one starts', () => {
+    expect(splitSentences('He waits... and waits. Then -- nothing. Wait... What?')).toEqual(['He waits... and waits.', 'Then -- nothing.', 'Wait...', 'What?']);
+  });
+
+  it('splits before all-caps names and after closing quotes', () => {
+    expect(splitSentences('The door opens. JOHN enters. She says "Hi." He nods!')).toEqual(['The door opens.', 'JOHN enters.', 'She says "Hi."', 'He nods!']);
+  });
+
+  it('joins line breaks and ignores empty text', () => {
+    expect(splitSentences('  He runs\n  to the car.  ')).toEqual(['He runs to the car.']);
+    expect(splitSentences('   ')).toEqual([]);
+  });
+});
+
+describe('words and corpus statistics', () => {
+  it('counts words with inner apostrophes as one', () => {
+    expect(words("Don't stop, O'Neil -- it's 5 o'clock.")).toEqual(["Don't", 'stop', "O'Neil", "it's", '5', "o'clock"]);
+    expect(countWords("Don't stop, O'Neil -- it's 5 o'clock.")).toBe(6);
+  });
+
+  it('computes Table 1 figures over stage directions and speech', () => {
+    const stats = corpusStats([
+      [
+        { type: 'heading', text: 'INT. ROOM - DAY', line: 0 },
+        { type: 'action', text: 'John enters. He sits.', line: 2 },
+        { type: 'speech', character: 'JOHN', extensions: [], text: 'Hello there. Hello!', parentheticals: [], line: 4 },
+      ],
+      [{ type: 'action', text: 'Rain.', line: 0 }],
+    ]);
+    expect(stats).toEqual({ movies: 2, scene_descriptions: 2, speech_segments: 1, sentences: 5, words: 8, unique_words: 7 });
+  });
+});
