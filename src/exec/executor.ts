@@ -212,7 +212,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
         const attemptStart = Date.now();
         try {
           const result = await runners[where].run(
-            { kind: node.kind, module: kind.module, params: structuredClone(node.runParams), inputs, outDir: tmp, scratchDir, seed: node.seed, gpus: grant.gpus.map((g) => g.id) },
+            { kind: node.kind, module: kind.module, params: structuredClone(node.runParams), inputs, outDir: tmp, scratchDir, sharedDir: store.sharedDir, seed: node.seed, gpus: grant.gpus.map((g) => g.id) },
             kind,
             onEvent,
             signal,

@@ -10,6 +10,7 @@ export interface TaskSpec {
   inputs: StageInput[];
   outDir: string;
   scratchDir: string;
+  sharedDir: string;
   seed: number;
   gpus: number[];
 }
@@ -32,6 +33,7 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
     inputs: task.inputs,
     outDir: task.outDir,
     scratchDir: task.scratchDir,
+    sharedDir: task.sharedDir,
     seed: task.seed,
     gpus: task.gpus,
     signal,

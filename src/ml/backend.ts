@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -50,6 +51,9 @@ async function tryWasm(): Promise<boolean> {
     const ok = await tf.setBackend('wasm');
     if (!ok) return false;
     await tf.ready();
+    // Conv2DBackpropFilter / UnsortedSegmentSum are missing from wasm: without them conv2d and
+    // embeddings cannot train there (FACTS.md).
+    registerWasmTrainingKernels(tf);
     const hooks = wasmHooks.splice(0);
     for (const hook of hooks) hook(tf);
     return true;

@@ -40,6 +40,13 @@ export interface StageContext<P = Record<string, unknown>> {
   outDir: string;
   /** A scratch folder that persists across attempts of this node (checkpoints for resume). */
   scratchDir: string;
+  /**
+   * A folder shared by all nodes and runs on this runs folder, for derived data several nodes
+   * reuse (e.g. decoded benchmark clips). The stage chooses sub-folder names that identify the
+   * content (a hash of its inputs) and publishes each sub-folder atomically (temp + rename).
+   * The engine always sets it; a hand-made context (tests, library use) may leave it out.
+   */
+  sharedDir?: string;
   /** Seed derived from the point / node (deterministic). */
   seed: number;
   /** GPU device ids given to this task (empty when none). CUDA_VISIBLE_DEVICES is already set. */

@@ -62,6 +62,8 @@ export class ArtifactStore {
   readonly logDir: string;
   readonly scratchRoot: string;
   readonly failedDir: string;
+  /** Derived data shared across nodes (see StageContext.sharedDir). */
+  readonly sharedDir: string;
   /** Identifies this process's claims. */
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
@@ -70,13 +72,14 @@ export class ArtifactStore {
     this.cacheDir = path.join(this.root, 'cache');
     this.tmpDir = path.join(this.cacheDir, '.tmp');
     this.failedDir = path.join(this.cacheDir, '.failed');
+    this.sharedDir = path.join(this.cacheDir, '.shared');
     this.lockDir = path.join(this.root, 'locks');
     this.logDir = path.join(this.root, 'logs');
     this.scratchRoot = path.join(this.root, 'scratch');
   }
 
   async init(): Promise<void> {
-    for (const d of [this.tmpDir, this.lockDir, this.logDir, this.scratchRoot, this.failedDir]) {
+    for (const d of [this.tmpDir, this.lockDir, this.logDir, this.scratchRoot, this.failedDir, this.sharedDir]) {
       await fs.mkdir(d, { recursive: true });
     }
   }

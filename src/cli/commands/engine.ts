@@ -329,8 +329,9 @@ function printSummary(io: Io, spec: LoadedSpec, points: InvocationPoint[], wallM
 /** The summary table shows means and headline metrics, not every per-class value. */
 function chooseSummaryMetrics(points: InvocationPoint[]): string[] {
   const keys = [...new Set(points.flatMap((p) => Object.keys(p.metrics)))];
-  const headline = keys.filter((k) => /(^|\.)(mean_ap|map|accuracy|mean_accuracy|clip_map)$/.test(k) || /\.mean_/.test(k));
-  const chosen = headline.length ? headline : keys.filter((k) => !/\.(loss|accuracy)$/.test(k));
+  // Headline metrics: means over classes and benchmark accuracies, not training curves.
+  const headline = keys.filter((k) => /(mean_ap|_map|\.map|mean_accuracy)$/.test(k) || /^video\.[a-z0-9]+_accuracy$/.test(k));
+  const chosen = headline.length ? headline : keys.filter((k) => !/(loss|accuracy|\.lr|seconds)$/.test(k));
   return chosen.slice(0, 6);
 }
 
