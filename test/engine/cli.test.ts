@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { findExperimentByName, listRuns } from '../../src/track/file-store-read.ts';
 import { repoRoot } from '../helpers/shared-data.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
@@ -85,6 +86,31 @@ describe('exp CLI', () => {
 
     const forced = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs, '--force'])).out) as { nodes: { why: string }[] };
     expect(forced.nodes.every((n) => n.why === '--force')).toBe(true);
+  });
+
+  it('logs every point as an MLflow child run, complete even when its nodes came from the cache', async () => {
+    const runs = tmp('exp-track-');
+    expect((await exp(['run', grid, '--runs', runs, '--quiet'])).code).toBe(0);
+    expect((await exp(['run', grid, '--runs', runs, '--quiet', '--set', 'top.value=[100]'])).code).toBe(0);
+    const root = path.join(runs, 'mlruns');
+    const experiment = (await findExperimentByName(root, 'engine-grid'))!;
+    expect(experiment).toBeTruthy();
+    const all = await listRuns(root, experiment.experimentId);
+    const parents = all.filter((r) => !r.tags['mlflow.parentRunId']);
+    const children = all.filter((r) => r.tags['mlflow.parentRunId']);
+    expect(parents).toHaveLength(2);
+    expect(children).toHaveLength(6 + 2);
+    for (const c of children) {
+      expect(c.info.status).toBe('FINISHED');
+      expect(parents.map((p) => p.info.runId)).toContain(c.tags['mlflow.parentRunId']);
+      expect(c.tags['exp.point_id']).toMatch(/^[0-9a-f]{12}$/);
+      expect(c.params['stages.top.with.value']).toBeDefined();
+      expect(c.metrics.total!.value).toBe(Number(c.params['stages.top.with.value']) + Number(c.params['stages.mid.with.value']) + 10);
+    }
+    // The second invocation reused every node: its runs are complete and say so.
+    const second = children.filter((c) => c.tags['exp.cached'] === 'true');
+    expect(second).toHaveLength(2);
+    expect(second.map((c) => c.info.runName).sort()).toEqual(['mid.value=1 top.value=100', 'mid.value=2 top.value=100']);
   });
 
   it('a failing stage fails only its dependents: exit 1, the failure listed, its log kept', async () => {
