@@ -5,6 +5,7 @@ SHELL := /bin/bash
 NPM_ENV := ONNXRUNTIME_NODE_INSTALL=skip npm_config_fund=false npm_config_audit=false
 APT_PACKAGES := ffmpeg
 BENCH_APT_PACKAGES := python3-torch python3-numpy
+BENCHES := engine spec track screenplay s2a s2a-quality captions extract demo-world s3dg
 
 .PHONY: all install deps node-deps test typecheck demo bench clean help
 
@@ -45,7 +46,7 @@ demo: install
 bench: install
 	@if ! /usr/bin/python3 -c 'import torch' 2>/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_PACKAGES) >/dev/null; fi
-	for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
+	for b in $(BENCHES); do echo "== bench/$$b.ts"; npx tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf runs coverage node_modules/.installed

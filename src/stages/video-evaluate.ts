@@ -132,7 +132,7 @@ export const kind: StageKind<VideoEvaluateParams> = {
   version: '1',
   description: 'Evaluate a video classifier: AVA per-class clip AP (Table 4 classes) or HMDB51 accuracy over splits.',
   paramsSchema,
-  resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 2, memoryMb: 4096 }),
+  resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
   run: runVideoEvaluate,

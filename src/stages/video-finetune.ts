@@ -149,7 +149,7 @@ export const kind: StageKind<VideoFinetuneParams> = {
   version: '1',
   description: 'Fine-tune a video classifier with k labelled examples per class of AVA or HMDB51 (k = 0: none).',
   paramsSchema,
-  resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 2, memoryMb: 4096 }),
+  resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
   run: runVideoFinetune,

@@ -86,7 +86,7 @@ describe('video stage kinds', () => {
       expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(k.paramsSchema, null, 2)}\n`);
     }
     const res = trainKind.resources as (p: VideoTrainParams) => { cpus?: number; gpus?: number };
-    expect(res(trainParams)).toMatchObject({ cpus: 2 });
+    expect(res(trainParams)).toMatchObject({ cpus: 1 });
     expect(res(trainParams).gpus).toBeUndefined();
     expect(res({ ...trainParams, device: 'gpu' })).toMatchObject({ gpus: 1 });
   });

@@ -143,7 +143,8 @@ export const kind: StageKind<VideoTrainParams> = {
   version: '1',
   description: 'Train an S3D-G video classifier on clip shards (from scratch or an upstream checkpoint).',
   paramsSchema,
-  resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 2, memoryMb: 4096 }),
+  // On a CPU the wasm backend runs one thread: one slot, so two trainings use both cores.
+  resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
   run: runVideoTrain,
