@@ -36,6 +36,7 @@ const paramsSchema: JsonSchema = {
     },
     movies: {
       type: 'string',
+      'x-exp-path': 'any',
       description: 'Movie corpus: a folder of videos with sidecar .srt/.vtt/.sbv, or a CSV/JSONL manifest (id, video, subtitles). Optional when an upstream node outputs `movies`.',
     },
     window_s: { type: 'number', exclusiveMinimum: 0, maximum: 600, default: 10, description: 'Clip length in seconds, centred on the sentence midpoint (paper: 10).' },

@@ -135,7 +135,9 @@ export const kind: StageKind<ClipsExtractParams> = {
   version: '1',
   description: 'Decode mined clips into uint8 frame shards (T×S×S RGB) with per-class contact sheets',
   paramsSchema,
-  resources: (p) => ({ cpus: p.concurrency ?? Math.max(1, os.availableParallelism()), memoryMb: 1024 }),
+  // ffmpeg decoders are short and I/O-bound: by default declare one slot (so extraction overlaps
+  // training of another branch) while running `concurrency` (default: cores) decoders.
+  resources: (p) => ({ cpus: Math.min(p.concurrency ?? 1, Math.max(1, os.availableParallelism())), memoryMb: 1024 }),
   runIn: 'inline',
   run: (ctx) => runClipsExtract(ctx),
 };

@@ -42,8 +42,8 @@ const paramsSchema: JsonSchema = {
     val_fraction: { type: 'number', minimum: 0, maximum: 1, default: 0.2056, description: 'Fraction of movies held out for validation, drawn with `seed` (paper: 220 of 1,070 ≈ 0.2056). Ignored with val_movies or val_dir.' },
     seed: { type: 'integer', description: 'Seed of the validation draw (default: the node seed).' },
     val_movies: { type: 'array', items: { type: 'string' }, description: 'Explicit validation movies (movie ids, i.e. file names without extension, lower case).' },
-    val_dir: { type: 'string', description: 'A folder of screenplays whose movies form the validation split.' },
-    lexicon: { type: 'string', description: `${LEXICON_PARAM_DESCRIPTION} Only read when the verbs.mine input has no action-verbs file.` },
+    val_dir: { type: 'string', 'x-exp-path': 'dir', description: 'A folder of screenplays whose movies form the validation split.' },
+    lexicon: { type: 'string', 'x-exp-path': 'dir', description: `${LEXICON_PARAM_DESCRIPTION} Only read when the verbs.mine input has no action-verbs file.` },
   },
 };
 

@@ -22,6 +22,7 @@ const paramsSchema: JsonSchema = {
   properties: {
     corpus: {
       type: 'string',
+      'x-exp-path': 'any',
       description: 'A folder of .txt/.html screenplays (IMSDb style) or a single file. Optional when an upstream node outputs `screenplays` (e.g. demo.world).',
     },
     limit: { type: 'integer', minimum: 1, description: 'Parse at most this many files (in name order). All when absent.' },

@@ -31,7 +31,7 @@ const paramsSchema: JsonSchema = {
     },
     keep: { type: 'array', items: { type: 'string' }, description: 'Verbs never dropped as too frequent (they still need min_count).' },
     only: { type: 'array', items: { type: 'string' }, description: "Keep only these verbs (e.g. the paper's 18 classes); drop_top does not apply to them." },
-    lexicon: { type: 'string', description: LEXICON_PARAM_DESCRIPTION },
+    lexicon: { type: 'string', 'x-exp-path': 'dir', description: LEXICON_PARAM_DESCRIPTION },
   },
 };
 
