@@ -1,0 +1,69 @@
+// SentenceClassifier implementations (docs/CONTRACTS.md): batch predict → row-major softmax.
+// Inference is plain JS over Float32Array weights (no tfjs engine), so it runs in any worker thread.
+import type { HeadWeights } from './head.ts';
+import { forwardDense, forwardSparse, HeadScratch } from './head.ts';
+import { NgramHasher, type NgramConfig } from './hashing.ts';
+import type { BertEncoder } from './bert.ts';
+
+export interface SentenceClassifier {
+  /** Verb classes; index = output column. */
+  classes: string[];
+  /** Row-major [sentences.length × classes.length] softmax scores. */
+  predict(sentences: string[]): Promise<Float32Array>;
+}
+
+export class NgramSentenceClassifier implements SentenceClassifier {
+  readonly classes: string[];
+  readonly head: HeadWeights;
+  readonly hasher: NgramHasher;
+  private readonly scratch: HeadScratch;
+
+  constructor(classes: string[], config: NgramConfig, head: HeadWeights) {
+    this.classes = classes;
+    this.head = head;
+    this.hasher = new NgramHasher(config);
+    this.scratch = new HeadScratch(head);
+  }
+
+  /** Synchronous batch prediction (the hot path of caption mining). */
+  predictSync(sentences: readonly string[], out?: Float32Array): Float32Array {
+    const K = this.classes.length;
+    const result = out ?? new Float32Array(sentences.length * K);
+    for (let i = 0; i < sentences.length; i++) {
+      const f = this.hasher.extract(sentences[i] ?? '');
+      forwardSparse(this.head, this.scratch, f.indices, f.values, f.length, result, i * K);
+    }
+    return result;
+  }
+
+  async predict(sentences: string[]): Promise<Float32Array> {
+    return this.predictSync(sentences);
+  }
+}
+
+export class BertSentenceClassifier implements SentenceClassifier {
+  readonly classes: string[];
+  readonly head: HeadWeights;
+  readonly encoder: BertEncoder;
+  private readonly scratch: HeadScratch;
+
+  constructor(classes: string[], encoder: BertEncoder, head: HeadWeights) {
+    this.classes = classes;
+    this.encoder = encoder;
+    this.head = head;
+    this.scratch = new HeadScratch(head);
+  }
+
+  async predict(sentences: string[]): Promise<Float32Array> {
+    const K = this.classes.length;
+    const D = this.encoder.dim;
+    const x = await this.encoder.embed(sentences.map((s) => s ?? ''));
+    const out = new Float32Array(sentences.length * K);
+    for (let i = 0; i < sentences.length; i++) forwardDense(this.head, this.scratch, x, i * D, out, i * K);
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.encoder.dispose();
+  }
+}

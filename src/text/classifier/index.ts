@@ -1,0 +1,8 @@
+// Speech2Action sentence classifiers (§3.2): public API of src/text/classifier.
+export type { SentenceClassifier } from './classifier.ts';
+export { NgramSentenceClassifier, BertSentenceClassifier } from './classifier.ts';
+export { loadSentenceClassifier, saveSentenceClassifier, readSavedClassifier } from './io.ts';
+export { trainSentenceClassifier, type LabelledSentence, type EncoderOptions, type TrainSentenceClassifierOptions, type EpochReport, type TrainedSentenceClassifier } from './train.ts';
+export { defaultNgramConfig, type NgramConfig } from './hashing.ts';
+export { BERT_FILES, checkBertFolder, BertEncoder, type BertConfig, type BertPooling } from './bert.ts';
+export type { ClassifierManifest } from './manifest.ts';

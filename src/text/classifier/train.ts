@@ -1,0 +1,183 @@
+// Training a Speech2Action sentence classifier on (speech, verb labels) pairs (§3.2).
+import { ExpError } from '../../errors.ts';
+import type { BackendName } from '../../ml/backend.ts';
+import { BertEncoder, type BertPooling } from './bert.ts';
+import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier } from './classifier.ts';
+import { defaultNgramConfig, NgramHasher, type NgramConfig } from './hashing.ts';
+import { forwardDense, HeadScratch, type HeadWeights } from './head.ts';
+import { HEAD_FILE, HEAD_WEIGHTS_FILE, MANIFEST_FORMAT, type ClassifierManifest, type EncoderManifest } from './manifest.ts';
+import { DenseRows, SparseRows, type FeatureRows } from './rows.ts';
+import { trainHead, type HeadArtifacts } from './train-head.ts';
+
+export interface LabelledSentence {
+  speech: string;
+  labels: string[];
+}
+
+export type EncoderOptions =
+  | { kind: 'ngram'; ngram?: Partial<NgramConfig> }
+  | { kind: 'bert'; path: string; pooling?: BertPooling; maxTokens?: number; batchSize?: number };
+
+export interface TrainSentenceClassifierOptions {
+  /** Verb classes = output columns, in this order. */
+  classes: string[];
+  encoder: EncoderOptions;
+  /** Hidden ReLU units (default 64); 0 = one linear layer (the paper's head on BERT). */
+  hidden?: number;
+  epochs?: number;
+  /** Paper: 32. */
+  batchSize?: number;
+  learningRate?: number;
+  seed?: number;
+  /** `balanced` scales each class's loss by N / (K · n_class) (sklearn's definition). */
+  classWeighting?: 'none' | 'balanced';
+  /** Held-out pairs whose top-1 accuracy is reported after each epoch. */
+  validation?: LabelledSentence[];
+  signal?: AbortSignal;
+  onEpoch?: (report: EpochReport) => void;
+  onStep?: (step: number, totalSteps: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  /** Top-1 prediction among the pair's labels, on `validation` (absent without it). */
+  valAccuracy?: number;
+}
+
+export interface TrainedSentenceClassifier {
+  classifier: SentenceClassifier;
+  manifest: ClassifierManifest;
+  artifacts: HeadArtifacts;
+  backend: BackendName;
+  history: EpochReport[];
+  /** Training pairs used / skipped (no label among the classes). */
+  used: number;
+  skipped: number;
+}
+
+export async function trainSentenceClassifier(
+  pairs: readonly LabelledSentence[],
+  opts: TrainSentenceClassifierOptions,
+): Promise<TrainedSentenceClassifier> {
+  const classes = opts.classes;
+  if (classes.length === 0) {
+    throw new ExpError('EXP_DATA_INVALID', 'the pairs have no verb classes: nothing to train a classifier on', {
+      hint: 'lower verbs.mine min_count / drop_top, or check that pairs.build found action verbs near speech',
+    });
+  }
+  const K = classes.length;
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const hidden = opts.hidden ?? 64;
+  const epochs = opts.epochs ?? 5;
+  const batchSize = opts.batchSize ?? 32;
+  const learningRate = opts.learningRate ?? 0.002;
+  const seed = opts.seed ?? 0;
+
+  const kept: { speech: string; cols: number[] }[] = [];
+  for (const p of pairs) {
+    const cols = [...new Set(p.labels.map((l) => index.get(l)).filter((c): c is number => c !== undefined))];
+    if (cols.length > 0) kept.push({ speech: p.speech ?? '', cols });
+  }
+  if (kept.length === 0) {
+    throw new ExpError('EXP_DATA_INVALID', `none of the ${pairs.length} training pairs carries one of the ${K} verb classes`, {
+      hint: 'check that pairs.jsonl has split "train" pairs whose labels are in classes.json',
+    });
+  }
+  const skipped = pairs.length - kept.length;
+
+  // Targets: a pair with several verbs spreads its probability mass over them.
+  const targets = new Float32Array(kept.length * K);
+  const counts = new Float64Array(K);
+  kept.forEach((p, i) => {
+    for (const c of p.cols) {
+      targets[i * K + c] = 1 / p.cols.length;
+      counts[c]! += 1 / p.cols.length;
+    }
+  });
+  if (opts.classWeighting === 'balanced') {
+    const w = Array.from(counts, (n) => (n > 0 ? kept.length / (K * n) : 0));
+    for (let i = 0; i < kept.length; i++) for (let k = 0; k < K; k++) targets[i * K + k]! *= w[k]!;
+  }
+
+  let rows: FeatureRows;
+  let encoderManifest: EncoderManifest;
+  let makeClassifier: (head: HeadWeights) => SentenceClassifier;
+  let valScores: ((head: HeadWeights) => Float32Array) | undefined;
+  const val = (opts.validation ?? []).map((p) => ({ speech: p.speech ?? '', cols: new Set(p.labels.map((l) => index.get(l)).filter((c) => c !== undefined)) }))
+    .filter((p) => p.cols.size > 0);
+
+  if (opts.encoder.kind === 'ngram') {
+    const config: NgramConfig = { ...defaultNgramConfig, ...opts.encoder.ngram };
+    const hasher = new NgramHasher(config);
+    const sparse = new SparseRows(config.buckets);
+    for (const p of kept) {
+      const f = hasher.extract(p.speech);
+      sparse.push(f.indices, f.values, f.length);
+    }
+    rows = sparse;
+    encoderManifest = { kind: 'ngram', ngram: config };
+    makeClassifier = (head) => new NgramSentenceClassifier(classes, config, head);
+    if (val.length) valScores = (head) => new NgramSentenceClassifier(classes, config, head).predictSync(val.map((p) => p.speech));
+  } else {
+    const encoder = await BertEncoder.open({
+      path: opts.encoder.path,
+      pooling: opts.encoder.pooling ?? 'cls',
+      maxTokens: opts.encoder.maxTokens ?? 128,
+      batchSize: opts.encoder.batchSize ?? 32,
+    });
+    opts.log?.(`bert: embedding ${kept.length} training sentences (${encoder.config.pooling} pooling, ${encoder.dim} dims)`);
+    rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
+    const c = encoder.config;
+    encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim } };
+    makeClassifier = (head) => new BertSentenceClassifier(classes, encoder, head);
+    if (val.length) {
+      const valX = await encoder.embed(val.map((p) => p.speech));
+      valScores = (head) => {
+        const out = new Float32Array(val.length * K);
+        const scratch = new HeadScratch(head);
+        for (let i = 0; i < val.length; i++) forwardDense(head, scratch, valX, i * encoder.dim, out, i * K);
+        return out;
+      };
+    }
+  }
+
+  const history: EpochReport[] = [];
+  const trained = await trainHead(rows, targets, K, {
+    hidden,
+    epochs,
+    batchSize,
+    learningRate,
+    seed,
+    signal: opts.signal,
+    onStep: opts.onStep,
+    onEpoch: (epoch, stats, head) => {
+      const report: EpochReport = { epoch, ...stats };
+      if (valScores) report.valAccuracy = topOneHit(valScores(head), val.map((p) => p.cols), K);
+      history.push(report);
+      opts.onEpoch?.(report);
+    },
+  });
+  const manifest: ClassifierManifest = {
+    format: MANIFEST_FORMAT,
+    classes: [...classes],
+    encoder: encoderManifest,
+    head: { inputDim: rows.dim, hidden, topology: HEAD_FILE, weights: HEAD_WEIGHTS_FILE },
+    training: { pairs: kept.length, skipped, epochs, batchSize, learningRate, seed, classWeighting: opts.classWeighting ?? 'none', backend: trained.backend },
+  };
+  return { classifier: makeClassifier(trained.head), manifest, artifacts: trained.artifacts, backend: trained.backend, history, used: kept.length, skipped };
+}
+
+/** Fraction of sentences whose arg-max class is among their labels. */
+export function topOneHit(scores: Float32Array, labels: Set<number | undefined>[], K: number): number {
+  if (labels.length === 0) return Number.NaN;
+  let hit = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (scores[i * K + k]! > scores[i * K + best]!) best = k;
+    if (labels[i]!.has(best)) hit++;
+  }
+  return hit / labels.length;
+}
