@@ -61,7 +61,8 @@ async function main_(): Promise<void> {
   const decisions = diffPlan(plan2, { has: (k, key) => store.has(k, key), readFailure: () => undefined, manifestsOf: () => [] });
   const overheads: number[] = [];
   const starts = new Map<string, number>();
-  const inventory = { ...detectInventory({ gpus: 'none' }), cpus: 2 };
+  // One slot: a node's latency is then the engine's own cost (nothing waits for a sibling).
+  const inventory = { ...detectInventory({ gpus: 'none' }), cpus: 1 };
   const e0 = performance.now();
   await execute({
     plan: plan2,
@@ -95,7 +96,7 @@ async function main_(): Promise<void> {
 
   const rows: [string, string, string][] = [
     ['plan 1,000 points × 10 stages (load+validate+expand, DAG, diff)', `${planMs.toFixed(0)} ms (load ${(t1 - t0).toFixed(0)}, dag ${(t2 - t1).toFixed(0)}, diff ${(t3 - t2).toFixed(0)})`, '< 1000 ms'],
-    [`run ${nodes} no-op nodes (2 slots)`, `${execMs.toFixed(0)} ms = ${(execMs / nodes).toFixed(2)} ms/node wall`, ''],
+    [`run ${nodes} no-op nodes (1 slot)`, `${execMs.toFixed(0)} ms = ${(execMs / nodes).toFixed(2)} ms/node wall`, ''],
     ['median per-node time (claim, temp dir, run, hash, commit, release)', `${median(overheads).toFixed(2)} ms`, '< 2 ms'],
     ['100-point grid, first run via exp run (with MLflow file store)', `${(c1 - c0).toFixed(0)} ms`, ''],
     ['100-point grid, fully cached re-run via exp run', `${(c2 - c1).toFixed(0)} ms`, '< 3000 ms'],

@@ -1,7 +1,6 @@
 // Runs a plan: ready nodes in parallel under resource limits, each claimed in the store so two
 // `exp run` processes never compute one node at once, outputs committed atomically, failures
 // confined to their dependents, retries, and a graceful stop on interrupt.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { Plan, PlanNode } from '../plan/dag.ts';
@@ -11,6 +10,7 @@ import type { StageInput } from '../plan/stage-kind.ts';
 import type { ArtifactStore, ManifestMetric, NodeManifest } from '../store/store.ts';
 import type { Inventory } from './inventory.ts';
 import type { ExecSummary, Lifecycle, NodeOutcome } from './lifecycle.ts';
+import { NodeLog } from './node-log.ts';
 import { ResourcePool, type Grant } from './resources.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
 import { serialiseError, type TaskEvent, type TaskRunner } from './task.ts';
@@ -171,10 +171,14 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
   const runNode = async (node: PlanNode, grant: Grant, signal: AbortSignal): Promise<NodeOutcome> => {
     const t0 = Date.now();
     // Claim: wait while another live process computes the same node, then reuse its result.
+    let claimed = false;
     for (;;) {
       if (signal.aborted) return { key: node.key, status: 'cancelled', attempts: 0, durationMs: 0 };
       const claim = await store.claim(node.key);
-      if (claim.status === 'claimed') break;
+      if (claim.status === 'claimed') {
+        claimed = true;
+        break;
+      }
       if (store.has(node.kind, node.key)) break;
       await sleep(o.pollMs ?? 250, signal);
     }
@@ -192,18 +196,18 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       const scratchDir = store.scratchDir(node.key);
       await fs.mkdir(scratchDir, { recursive: true });
       const logFile = store.logPath(node.key);
-      const log = createWriteStream(logFile, { flags: 'a' });
+      const log = new NodeLog(logFile);
       const maxAttempts = 1 + (o.retries ?? node.retries);
       let lastError: ReturnType<typeof serialiseError> | undefined;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         if (signal.aborted) break;
         lifecycle.nodeStarted?.(node, attempt);
-        writeLog(log, `── ${node.stage} (${node.kind}) attempt ${attempt}/${maxAttempts} on ${os.hostname()} pid ${process.pid}`);
+        log.write(`── ${node.stage} (${node.kind}) attempt ${attempt}/${maxAttempts} on ${os.hostname()} pid ${process.pid}`);
         const tmp = await store.beginWrite(node.key);
         const metrics: ManifestMetric[] = [];
         const artifacts: string[] = [];
         const onEvent = (e: TaskEvent): void => {
-          if (e.type === 'log') writeLog(log, e.message);
+          if (e.type === 'log') log.write(e.message);
           else if (e.type === 'metric') metrics.push({ key: e.key, value: e.value, step: e.step, timestamp: e.timestamp });
           else if (e.type === 'artifact') artifacts.push(e.path);
           lifecycle.nodeEvent?.(node, e);
@@ -236,18 +240,19 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
             host: os.hostname(),
             engineVersion: ENGINE_VERSION,
           });
-          writeLog(log, `── done in ${finishedAt - attemptStart} ms`);
-          await fs.rm(scratchDir, { recursive: true, force: true });
-          await closeLog(log);
+          log.write(`── done in ${finishedAt - attemptStart} ms`);
+          // Checkpoints are no longer needed once the node is committed.
+          await fs.rmdir(scratchDir).catch(() => fs.rm(scratchDir, { recursive: true, force: true }));
+          await log.close();
           return { key: node.key, status: 'done', manifest, dir: store.nodeDir(node.kind, node.key), attempts: attempt, durationMs: Date.now() - t0, logFile };
         } catch (e) {
           await store.abort(tmp);
           lastError = serialiseError(e);
-          writeLog(log, `── failed: ${lastError.stack ?? lastError.message}`);
+          log.write(`── failed: ${lastError.stack ?? lastError.message}`);
           if (signal.aborted) break;
         }
       }
-      await closeLog(log);
+      await log.close();
       if (signal.aborted) {
         return { key: node.key, status: 'cancelled', attempts: 0, durationMs: Date.now() - t0, logFile };
       }
@@ -264,7 +269,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       });
       return { key: node.key, status: 'failed', error: err, attempts: maxAttempts, durationMs: Date.now() - t0, logFile };
     } finally {
-      await store.release(node.key);
+      if (claimed) await store.release(node.key, true);
     }
   };
 
@@ -305,15 +310,6 @@ function transitiveDependentCounts(plan: Plan, dependents: Map<string, PlanNode[
     memo.set(n.key, s);
   }
   return new Map([...memo].map(([k, s]) => [k, s.size]));
-}
-
-function writeLog(stream: WriteStream, message: string): void {
-  const ts = new Date().toISOString();
-  for (const line of message.split('\n')) stream.write(`${ts} ${line}\n`);
-}
-
-function closeLog(stream: WriteStream): Promise<void> {
-  return new Promise((r) => stream.end(r));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

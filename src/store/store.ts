@@ -179,7 +179,9 @@ export class ArtifactStore {
       }
       throw e;
     }
-    await fs.rm(path.join(this.failedDir, `${manifest.key}.json`), { force: true });
+    // A failure record of an earlier attempt no longer applies.
+    const failed = path.join(this.failedDir, `${manifest.key}.json`);
+    if (existsSync(failed)) await fs.rm(failed, { force: true });
     return { committed: true, manifest: full };
   }
 
@@ -255,9 +257,12 @@ export class ArtifactStore {
     }
   }
 
-  async release(key: string): Promise<void> {
-    const holder = this.readClaim(key);
-    if (holder && holder.owner !== this.owner) return;
+  /** Drop this process's claim; `owned` skips the check when the caller knows it holds it. */
+  async release(key: string, owned = false): Promise<void> {
+    if (!owned) {
+      const holder = this.readClaim(key);
+      if (holder && holder.owner !== this.owner) return;
+    }
     await fs.rm(this.lockPath(key), { force: true });
   }
 
