@@ -38,7 +38,8 @@ typecheck: install
 	npx tsc -p tsconfig.json --noEmit
 
 test: install typecheck
-	npx vitest run --coverage
+	npx vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json
+	@node -e 'const r=require("./coverage/test-results.json"); console.log(`tests: $${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
 
 demo: install
 	node bin/exp.js run experiments/ava_fewshot.yaml
