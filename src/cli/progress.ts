@@ -38,6 +38,7 @@ export class ProgressReporter implements Lifecycle {
   private readonly started = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private drawnLines = 0;
+  private stopped = false;
 
   constructor(
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
@@ -100,6 +101,7 @@ export class ProgressReporter implements Lifecycle {
 
   finished(): void {
     if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
     this.clear();
     this.line(
       `${this.ran} ran, ${this.cached} cached, ${this.failed} failed, ${this.skipped} skipped in ${formatDuration(Date.now() - this.started)}`,
@@ -139,9 +141,9 @@ export class ProgressReporter implements Lifecycle {
   }
 
   private draw(): void {
-    if (!this.opts.tty || this.opts.quiet) return;
+    if (!this.opts.tty || this.opts.quiet || this.stopped) return;
     this.clear();
-    const width = this.out.columns ?? 100;
+    const width = this.out.columns || 100;
     const lines = [
       `[${this.finishedCount}/${this.total}] running ${this.live.size} · done ${this.ran} · cached ${this.cached} · failed ${this.failed}${this.overallEta()}`,
     ];
