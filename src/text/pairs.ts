@@ -2,6 +2,7 @@
 // segment with every such verb. Direction, maximum distance (in elements) and the tie rule are
 // configurable; splits are by movie.
 import type { Element } from '../screenplay/types.ts';
+import { mulberry32 } from '../random.ts';
 
 export type PairDirection = 'nearest' | 'before' | 'after';
 /** When the nearest speech before and after are equally far: label the one before, after, or both. */
@@ -78,18 +79,6 @@ export function buildPairs(movie: string, elements: readonly Element[], labelsOf
     }
     return -1;
   }
-}
-
-/** Deterministic PRNG (mulberry32) for seeded splits. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type SplitRule = { valFraction: number; seed: number } | { valMovies: readonly string[] };

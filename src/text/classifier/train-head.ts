@@ -9,7 +9,7 @@
 import { tf, initBackend, type BackendName } from '../../ml/backend.ts';
 import type { HeadWeights } from './head.ts';
 import { SparseRows, type FeatureRows } from './rows.ts';
-import { mulberry32, shuffleInPlace } from './random.ts';
+import { mulberry32, shuffleInPlace } from '../../random.ts';
 
 export interface HeadTrainOptions {
   hidden: number;

@@ -5,6 +5,7 @@
 import { readClip, readShardIndex } from '../shards.ts';
 import type { ShardClip, ShardIndex } from '../shards.ts';
 import { ExpError, isExpError } from '../../errors.ts';
+import { mulberry32, shuffleInPlace } from '../../random.ts';
 
 export interface ClipSet {
   dir: string;
@@ -16,25 +17,9 @@ export interface ClipGeometry {
   size: number;
 }
 
-/** A small deterministic PRNG (mulberry32) so crops and samples repeat with the seed. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffleInPlace<T>(xs: T[], rng: () => number): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
+/** Crops and samples repeat with the seed. */
+export const makeRng = mulberry32;
+export { shuffleInPlace };
 
 export async function openClipSet(dir: string): Promise<ClipSet> {
   return { dir, index: await readShardIndex(dir) };
