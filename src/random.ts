@@ -23,3 +23,12 @@ export function shuffleInPlace<A extends { length: number; [i: number]: unknown 
   }
   return a;
 }
+
+/**
+ * Make `Math.random` deterministic for the rest of this process. Libraries that draw their own
+ * seeds from it (tfjs weight initialisers, dropout masks) then repeat with the seed. Only for
+ * code that owns its process (stages that run in a child process).
+ */
+export function seedGlobalRandom(seed: number): void {
+  Math.random = mulberry32(seed ^ 0x9e3779b9);
+}

@@ -17,6 +17,7 @@ import type { VideoLoss, VideoModelConfig } from '../video/model/io.ts';
 import type { VideoOptimizer } from '../video/train.ts';
 import { initVideoBackend, upstreamCheckpoint, videoCommonProps } from './video-train.ts';
 import type { VideoDevice } from './video-train.ts';
+import { seedGlobalRandom } from '../random.ts';
 
 export type Benchmark = 'ava' | 'hmdb51';
 
@@ -107,6 +108,8 @@ export async function runVideoFinetune(ctx: StageContext<VideoFinetuneParams>): 
   await initVideoBackend(p.device, ctx.log);
   const root = benchmarkRoot(p.data, p.dataset, ctx.inputs, 'video.finetune');
   const seed = p.seed ?? ctx.seed;
+  // Initialisers and dropout draw from Math.random: seeded, a rerun gives the same model.
+  seedGlobalRandom(seed);
   const common = { batchSize: p.batch_size, optimizer: p.optimizer, lr: p.lr, ...(p.lr_steps ? { lrSteps: p.lr_steps } : {}), seed, signal: ctx.signal, log: ctx.log, k: p.k, epochs: p.epochs };
 
   const tune = async (data: ClipSet, cfg: VideoModelConfig, init: string | undefined, name: string) => {

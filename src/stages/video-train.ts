@@ -12,6 +12,7 @@ import { classesOf, openClipSet } from '../video/datasets/clip-batches.ts';
 import type { VideoLoss } from '../video/model/io.ts';
 import { trainVideoClassifier } from '../video/train.ts';
 import type { VideoOptimizer } from '../video/train.ts';
+import { seedGlobalRandom } from '../random.ts';
 
 export type VideoDevice = 'cpu' | 'gpu';
 
@@ -98,6 +99,8 @@ export async function runVideoTrain(ctx: StageContext<VideoTrainParams>): Promis
   const clips = data.index.clips.filter((c) => c.labels.some((l) => classes.includes(l)));
   ctx.log(`training S3D-G (width ${p.width}, ${p.frames}×${p.size}²) on ${clips.length} clips of ${classes.length} classes`);
   const checkpointDir = path.join(ctx.scratchDir, 'checkpoint');
+  // Initialisers and dropout draw from Math.random: seeded, a rerun gives the same model.
+  seedGlobalRandom(p.seed ?? ctx.seed);
   const res = await trainVideoClassifier({
     data,
     clips,
