@@ -4,25 +4,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { findExperimentByName, listRuns } from '../../src/track/file-store-read.ts';
+import { runExp } from '../helpers/exp.ts';
 import { repoRoot } from '../helpers/shared-data.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
 const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');
 const chain = path.join(repoRoot, 'test/fixtures/engine/chain.yaml');
 
-async function exp(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b) => (out += b));
-  stderr.on('data', (b) => (err += b));
-  const code = await main(args, { stdout, stderr, env: { ...process.env, EXP_PLUGINS: plugin, ...env }, signal: new AbortController().signal });
-  return { code, out, err };
+function exp(args: string[], env: Record<string, string> = {}) {
+  return runExp(args, { ...process.env, EXP_PLUGINS: plugin, ...env });
 }
 
 function spawnExp(args: string[], env: Record<string, string> = {}) {

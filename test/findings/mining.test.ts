@@ -6,9 +6,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runExp } from '../helpers/exp.ts';
 import { repoRoot } from '../helpers/shared-data.ts';
 
 interface Truth {
@@ -56,14 +55,9 @@ describe('findings: Speech2Action mining vs keyword spotting (demo world)', () =
       ].join('\n'),
     );
     const runs = path.join(dir, 'runs');
-    const stdout = new PassThrough();
-    let out = '';
-    stdout.on('data', (b) => (out += b));
-    const stderr = new PassThrough();
-    stderr.resume();
-    const code = await main(['run', spec, '--runs', runs, '--json', '--quiet', '--no-track'], { stdout, stderr, signal: new AbortController().signal });
-    expect(code).toBe(0);
-    const result = JSON.parse(out.trim().split('\n').at(-1)!) as { points: { params: Record<string, string>; metrics: Record<string, number> }[] };
+    const r = await runExp(['run', spec, '--runs', runs, '--json', '--quiet', '--no-track']);
+    expect(r.code, r.err).toBe(0);
+    const result = r.json<{ points: { params: Record<string, string>; metrics: Record<string, number> }[] }>();
     const metrics = result.points[0]!.metrics;
     expect(metrics['s2a.mean_ap']).toBeGreaterThan(metrics['keyword.mean_ap']! + 0.1);
 

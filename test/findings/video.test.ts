@@ -6,9 +6,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runExp } from '../helpers/exp.ts';
 import { repoRoot } from '../helpers/shared-data.ts';
 
 interface ApReport {
@@ -33,16 +32,11 @@ describe('findings: video pre-training on mined clips (demo world)', () => {
       ].join('\n'),
     );
     const runs = path.join(dir, 'runs');
-    const stdout = new PassThrough();
-    let out = '';
-    stdout.on('data', (b) => (out += b));
-    const stderr = new PassThrough();
-    stderr.resume();
-    const code = await main(['run', spec, '--runs', runs, '--json', '--quiet', '--no-track'], { stdout, stderr, signal: new AbortController().signal });
-    expect(code).toBe(0);
-    const result = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    const r = await runExp(['run', spec, '--runs', runs, '--json', '--quiet', '--no-track']);
+    expect(r.code, r.err).toBe(0);
+    const result = r.json<{
       points: { id: string; params: Record<string, unknown>; metrics: Record<string, number> }[];
-    };
+    }>();
     const map = (method: string, k: number): number =>
       result.points.find((p) => p.params['mining.method'] === method && p.params['finetune.k'] === k)!.metrics['video.ava_clip_map']!;
 
