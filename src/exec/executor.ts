@@ -4,7 +4,8 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { Plan, PlanNode } from '../plan/dag.ts';
-import type { NodeDecision } from '../plan/diff.ts';
+import { DATA_CHANGED, type NodeDecision } from '../plan/diff.ts';
+import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import type { StageInput } from '../plan/stage-kind.ts';
 import type { ArtifactStore, ManifestMetric, NodeManifest } from '../store/store.ts';
@@ -184,11 +185,14 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     }
     try {
       const already = store.readManifest(node.kind, node.key);
-      if (already && decisions.get(node.key)?.why !== '--force') {
+      const why = decisions.get(node.key)?.why ?? '';
+      if (already && why !== '--force' && !why.startsWith(DATA_CHANGED)) {
         return { key: node.key, status: 'cached', manifest: already, dir: store.nodeDir(node.kind, node.key), attempts: 0, durationMs: Date.now() - t0 };
       }
       if (already) await store.removeNode(node.kind, node.key);
       const kind = registry.get(node.kind)!;
+      // What the path params point at now: kept in the manifest to notice later changes.
+      const data = fingerprintParams(kind.paramsSchema, node.runParams);
       const inputs: StageInput[] = node.needs.map((k, i) => {
         const up = outcomes.get(k)!;
         return { stage: node.needStages[i]!, kind: plan.byKey.get(k)!.kind, key: k, dir: up.dir!, outputs: (up.manifest?.outputs ?? {}) as StageInput['outputs'] };
@@ -231,6 +235,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
             params: node.params,
             inputs: node.needs.map((k, i) => ({ stage: node.needStages[i]!, key: k })),
             outputs: (result?.outputs ?? {}) as Record<string, unknown>,
+            ...(Object.keys(data).length ? { data } : {}),
             metrics,
             artifacts,
             startedAt: attemptStart,

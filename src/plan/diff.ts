@@ -16,9 +16,20 @@ export interface StoreView {
   has(kind: string, key: string): boolean;
   readFailure(key: string): { error: string; at: number } | undefined;
   manifestsOf(kind: string): NodeManifest[];
+  /** The finished node's manifest (only asked for nodes with path params). */
+  readManifest?(kind: string, key: string): NodeManifest | undefined;
 }
 
-export function diffPlan(plan: Plan, store: StoreView, options: { force?: boolean | string[] } = {}): Map<string, NodeDecision> {
+export interface DiffOptions {
+  force?: boolean | string[];
+  /** Current fingerprints of a node's input data (path params); empty when it has none. */
+  dataFingerprint?: (node: PlanNode) => Record<string, string>;
+}
+
+/** The why of a node whose input data changed under the same path (the executor reruns it). */
+export const DATA_CHANGED = 'input data changed';
+
+export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}): Map<string, NodeDecision> {
   const decisions = new Map<string, NodeDecision>();
   const forced = (n: PlanNode): boolean =>
     options.force === true || (Array.isArray(options.force) && n.stages.some((s) => (options.force as string[]).includes(s)));
@@ -29,7 +40,12 @@ export function diffPlan(plan: Plan, store: StoreView, options: { force?: boolea
       continue;
     }
     if (store.has(node.kind, node.key)) {
-      decisions.set(node.key, { key: node.key, status: 'cached', why: 'output in store' });
+      // Same key, but the data under a path param changed (here or upstream): recompute in place.
+      const changed = changedData(node, store, options);
+      const staleUp = node.needs.map((k, i) => (decisions.get(k)?.why.startsWith(DATA_CHANGED) ? node.needStages[i] : undefined)).filter(Boolean);
+      if (changed.length) decisions.set(node.key, { key: node.key, status: 'run', why: `${DATA_CHANGED}: ${changed.join(', ')}` });
+      else if (staleUp.length) decisions.set(node.key, { key: node.key, status: 'run', why: `${DATA_CHANGED} upstream (${staleUp.join(', ')})` });
+      else decisions.set(node.key, { key: node.key, status: 'cached', why: 'output in store' });
       continue;
     }
     const upstreamRuns = node.needs
@@ -49,6 +65,16 @@ export function diffPlan(plan: Plan, store: StoreView, options: { force?: boolea
     decisions.set(node.key, { key: node.key, status: 'run', why });
   }
   return decisions;
+}
+
+function changedData(node: PlanNode, store: StoreView, options: DiffOptions): string[] {
+  if (!options.dataFingerprint || !store.readManifest) return [];
+  const now = options.dataFingerprint(node);
+  const names = Object.keys(now);
+  if (!names.length) return [];
+  const before = store.readManifest(node.kind, node.key)?.data;
+  if (!before) return [];
+  return names.filter((n) => before[n] !== undefined && before[n] !== now[n]).map((n) => `${n} (${String(node.runParams[n])})`);
 }
 
 function explainAgainstHistory(node: PlanNode, history: NodeManifest[]): string {

@@ -26,6 +26,8 @@ export interface NodeManifest {
   outputs: Record<string, unknown>;
   metrics: ManifestMetric[];
   artifacts: string[];
+  /** Fingerprints of the data its path params pointed at when it ran (see plan/fingerprint.ts). */
+  data?: Record<string, string>;
   /** Relative path → sha256 of every file the node wrote. */
   files: Record<string, { bytes: number; sha256: string }>;
   startedAt: number;

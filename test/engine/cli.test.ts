@@ -1,7 +1,7 @@
 // The engine through its command line, as a user drives it: exit codes, JSON contracts,
 // nothing written for a bad spec, resume after SIGKILL, and two processes on one runs folder.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +103,33 @@ describe('exp CLI', () => {
     const second = children.filter((c) => c.tags['exp.cached'] === 'true');
     expect(second).toHaveLength(2);
     expect(second.map((c) => c.info.runName).sort()).toEqual(['mid.value=1 top.value=100', 'mid.value=2 top.value=100']);
+  });
+
+  it('notices input data that changed under the same path and reruns only that node', async () => {
+    const dir = tmp('exp-data-');
+    const data = path.join(dir, 'data');
+    const runs = path.join(dir, 'runs');
+    mkdirSync(data);
+    writeFileSync(path.join(data, 'a.txt'), 'a');
+    const spec = path.join(dir, 'count.yaml');
+    writeFileSync(spec, ['name: count', 'stages:', '  count: { uses: test.count-files, with: { dir: data } }', '  after: { uses: test.add, needs: [count], with: { value: 1 } }', ''].join('\n'));
+    expect((await exp(['run', spec, '--runs', runs, '--quiet'])).code).toBe(0);
+    const plan = async () => JSON.parse((await exp(['plan', spec, '--json', '--runs', runs])).out) as { nodes: { stage: string; status: string; why: string }[] };
+    expect((await plan()).nodes.every((n) => n.status === 'cached')).toBe(true);
+
+    writeFileSync(path.join(data, 'b.txt'), 'b');
+    const changed = await plan();
+    const count = changed.nodes.find((n) => n.stage === 'count')!;
+    expect(count.status).toBe('run');
+    expect(count.why).toMatch(/^input data changed: dir \(.*data\)/);
+    const after = changed.nodes.find((n) => n.stage === 'after')!;
+    expect(after.status).toBe('run');
+    expect(after.why).toBe('input data changed upstream (count)');
+
+    const r = await exp(['run', spec, '--runs', runs, '--quiet', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json<{ points: { metrics: Record<string, number> }[] }>().points[0]!.metrics.files).toBe(2);
+    expect((await plan()).nodes.every((n) => n.status === 'cached')).toBe(true);
   });
 
   it('a failing stage fails only its dependents: exit 1, the failure listed, its log kept', async () => {

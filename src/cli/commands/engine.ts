@@ -5,7 +5,8 @@ import { ExpError } from '../../errors.ts';
 import { execute } from '../../exec/executor.ts';
 import { detectInventory } from '../../exec/inventory.ts';
 import { CompositeLifecycle, type Lifecycle, type NodeOutcome } from '../../exec/lifecycle.ts';
-import { buildPlan, type Plan } from '../../plan/dag.ts';
+import { buildPlan, type Plan, type PlanNode } from '../../plan/dag.ts';
+import { fingerprintParams } from '../../plan/fingerprint.ts';
 import { diffPlan, type NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
 import { loadSpec } from '../../spec/index.ts';
@@ -90,6 +91,7 @@ function storeView(store: ArtifactStore) {
   return {
     has: (kind: string, key: string) => store.has(kind, key),
     readFailure: (key: string) => store.readFailure(key),
+    readManifest: (kind: string, key: string) => store.readManifest(kind, key),
     manifestsOf(kind: string): NodeManifest[] {
       if (!cache.has(kind)) {
         // Synchronous on purpose: the planner is pure; only nodes that will run ask for history.
@@ -97,6 +99,14 @@ function storeView(store: ArtifactStore) {
       }
       return cache.get(kind)!;
     },
+  };
+}
+
+/** Fingerprints of a node's input data, for `exp plan/run` to notice data changed under a path. */
+function dataFingerprintOf(registry: StageRegistry): (node: PlanNode) => Record<string, string> {
+  return (node) => {
+    const kind = registry.get(node.kind);
+    return kind ? fingerprintParams(kind.paramsSchema, node.runParams) : {};
   };
 }
 
@@ -145,7 +155,7 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   const spec = await load(positionals[0], list(values.set), registry, io);
   const store = new ArtifactStore(runsDirFrom(str(values.runs), io.env));
   const plan = buildPlan(spec, registry);
-  const decisions = diffPlan(plan, storeView(store), { force: forceOption(values) });
+  const decisions = diffPlan(plan, storeView(store), { force: forceOption(values), dataFingerprint: dataFingerprintOf(registry) });
   if (values.json) {
     io.stdout.write(JSON.stringify(planToJson(plan, decisions)) + '\n');
     return 0;
@@ -197,7 +207,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const store = new ArtifactStore(runsDir);
   await store.init();
   const plan = buildPlan(spec, registry);
-  const decisions = diffPlan(plan, storeView(store), { force: forceOption(values) });
+  const decisions = diffPlan(plan, storeView(store), { force: forceOption(values), dataFingerprint: dataFingerprintOf(registry) });
   const tty = Boolean(io.stderr.isTTY) && !values.json;
   const progress = new ProgressReporter(io.stderr, { tty, quiet: Boolean(values.quiet), jobs: inventory.cpus });
   if (!values.quiet) {
