@@ -1,37 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeMlflowServer } from '../../track/fake-mlflow-server.ts';
-import { openTracker } from '../../track/tracker.ts';
+import { captureIo, writeTrackedGrid } from '../../../test/helpers/tracked-grid.ts';
 import { syncCommand } from './sync.ts';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'exp-cli-track-')); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (d: Buffer) => out.push(d.toString()));
-  stderr.on('data', (d: Buffer) => err.push(d.toString()));
-  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
-}
-
-async function grid() {
-  const tracker = await openTracker({ runsDir: dir, experimentName: 'ava-fewshot', log: () => {} });
-  const inv = await tracker.startInvocation({ invocationId: 'inv-1', specFile: 'x.yaml', specName: 'ava-fewshot', resolvedSpecYaml: '', user: 'u', sourceName: 'exp' });
-  for (const k of [0, 20, 50]) {
-    const run = await inv.startPoint({ pointId: `p${k}`, name: `k=${k}`, params: { 'finetune.k': k, 'video.arch': 's3dg' } });
-    await run.logMetrics([{ key: 'video.ap.drive', value: k / 100 }, { key: 'video.ap.phone', value: 0.5 }, { key: 's2a.ap.phone', value: 0.9 }]);
-    await run.end('FINISHED');
-  }
-  await inv.end('FINISHED');
-  await tracker.close();
-}
+const io = captureIo;
+const grid = (): Promise<void> => writeTrackedGrid(dir);
 
 describe('exp sync', () => {
   let server: FakeMlflowServer;
