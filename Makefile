@@ -2,7 +2,6 @@
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
 #   make test   install, then typecheck and run every test with coverage
 SHELL := /bin/bash
-NPM_ENV := ONNXRUNTIME_NODE_INSTALL=skip npm_config_fund=false npm_config_audit=false
 APT_PACKAGES := ffmpeg
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 BENCHES := engine spec track screenplay s2a s2a-quality captions extract demo-world s3dg
@@ -27,7 +26,7 @@ deps:
 
 # node_modules follows package-lock.json; offline-safe (see README: tfjs-node is optional).
 node_modules/.installed: package.json package-lock.json
-	$(NPM_ENV) npm ci --no-audit --no-fund
+	npm ci
 	@touch $@
 
 node-deps: node_modules/.installed

@@ -1,5 +1,5 @@
-// Where the XTAG lexicon lives when a spec does not say: $EXP_LEXICON, then
-// $EXP_SHARED_DATA/lexicon, then ../shared/data/lexicon beside the checkout.
+// Where the XTAG lexicon lives when a spec does not say: $EXP_LEXICON, then the copy shipped in
+// the repository (data/lexicon, with its UPenn notice).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,11 +8,13 @@ import { getLexicon, type Lexicon } from './lexicon.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** The XTAG morphology shipped with exp (data/lexicon/xtag/morph_english.flat.gz). */
+export const SHIPPED_LEXICON = path.join(repoRoot, 'data', 'lexicon');
+
 export function lexiconCandidates(): string[] {
   const out: string[] = [];
   if (process.env.EXP_LEXICON) out.push(path.resolve(process.env.EXP_LEXICON));
-  if (process.env.EXP_SHARED_DATA) out.push(path.resolve(process.env.EXP_SHARED_DATA, 'lexicon'));
-  out.push(path.resolve(repoRoot, '../shared/data/lexicon'));
+  out.push(SHIPPED_LEXICON);
   return out;
 }
 
@@ -45,4 +47,4 @@ export function resolveLexicon(explicit: string | undefined, who: string): Lexic
 }
 
 export const LEXICON_PARAM_DESCRIPTION =
-  'Folder holding the XTAG morphology (xtag/morph_english.flat.gz). Default: $EXP_LEXICON, $EXP_SHARED_DATA/lexicon, then ../shared/data/lexicon beside the checkout.';
+  'Folder holding the XTAG morphology (xtag/morph_english.flat.gz). Default: $EXP_LEXICON, else the copy shipped in data/lexicon.';
