@@ -1,17 +1,19 @@
-# Two commands do everything on a fresh machine:
+# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg is installed when missing):
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
-#   make test   install, then typecheck and run every test with coverage
+#   make test   install, then lint/typecheck and run every test (nothing outside the clone needed)
+#   make eval   the checks and figures on real data (EXP_DATA; default: shared/data beside the checkout)
 SHELL := /bin/bash
+BIN := node_modules/.bin
 APT_PACKAGES := ffmpeg
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 BENCHES := engine spec track screenplay s2a s2a-quality captions extract demo-world s3dg
 
-.PHONY: all install deps node-deps test typecheck demo bench clean help
+.PHONY: all install deps node-deps test typecheck demo eval eval-data bench clean help
 
 all: test
 
 help:
-	@echo "make demo | make test | make bench | make deps | make clean"
+	@echo "make demo | make test | make eval | make bench | make deps | make clean"
 
 # System packages: Debian's ffmpeg (with ffprobe) where it is missing and apt is available.
 deps:
@@ -24,7 +26,7 @@ deps:
 	  fi; \
 	fi
 
-# node_modules follows package-lock.json; offline-safe (see README: tfjs-node is optional).
+# node_modules follows package-lock.json; plain `npm ci` works offline (.npmrc, allowScripts).
 node_modules/.installed: package.json package-lock.json
 	npm ci
 	@touch $@
@@ -34,19 +36,28 @@ node-deps: node_modules/.installed
 install: deps node-deps
 
 typecheck: install
-	npx tsc -p tsconfig.json --noEmit
+	$(BIN)/tsc -p tsconfig.json --noEmit
 
 test: install typecheck
-	npx vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json
-	@node -e 'const r=require("./coverage/test-results.json"); console.log(`tests: $${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
+	$(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json
+	@node scripts/test-summary.cjs coverage/test-results.json
 
 demo: install
 	node bin/exp.js run experiments/ava_fewshot.yaml
 
+# Real-data checks and the README's figures. Fails at once, saying what to set, without the data.
+eval-data:
+	@node eval/data-dir.cjs
+
+eval: eval-data install
+	$(BIN)/vitest run --config vitest.eval.config.ts --reporter=default --reporter=json --outputFile.json=coverage/eval-results.json
+	@node scripts/test-summary.cjs coverage/eval-results.json
+	$(BIN)/tsx eval/figures.ts
+
 bench: install
 	@if ! /usr/bin/python3 -c 'import torch' 2>/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_PACKAGES) >/dev/null; fi
-	for b in $(BENCHES); do echo "== bench/$$b.ts"; npx tsx bench/$$b.ts || exit 1; done
+	for b in $(BENCHES); do echo "== bench/$$b.ts"; $(BIN)/tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf runs coverage node_modules/.installed

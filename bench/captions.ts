@@ -1,6 +1,6 @@
 // Caption parsing and mining throughput (issue 6). Target: parsing >= 50 MB/s; mining bounded by
 // the scorer's throughput (keyword method here: the share of mining time spent in the scorer).
-// Data: every subtitle file under ../shared/data/subtitles; a 3-hour 32×32 test-pattern video
+// Data: every subtitle file under $EXP_DATA/subtitles (default ../shared/data); a 3-hour 32×32 test-pattern video
 // stands in for each movie (mining probes durations; clips are not decoded here).
 // Run: npx tsx bench/captions.ts
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -15,12 +15,7 @@ import { loadMovieCorpus } from '../src/video/corpus.ts';
 import { generateTestPattern } from '../src/video/ffmpeg.ts';
 import { keywordScorer, mineClips } from '../src/video/mining.ts';
 import type { SentenceScorer } from '../src/video/mining.ts';
-import { hasSharedData, sharedPath } from '../test/helpers/shared-data.ts';
-
-if (!hasSharedData) {
-  console.error('bench/captions.ts needs ../shared/data/subtitles (or EXP_SHARED_DATA)');
-  process.exit(1);
-}
+import { dataPath } from '../eval/data.ts';
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
@@ -32,7 +27,7 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-const files = listFiles(sharedPath('subtitles'));
+const files = listFiles(dataPath('subtitles'));
 const blobs = files.map((f) => ({ file: f, bytes: readFileSync(f) }));
 const totalBytes = blobs.reduce((s, b) => s + b.bytes.length, 0);
 const MB = 1024 * 1024;
@@ -110,7 +105,7 @@ let mining: { movies: number; sentences: number; clips: number; seconds: number;
 try {
   const video = path.join(tmp, 'stand-in.mp4');
   await generateTestPattern(video, { width: 32, height: 32, durationS: 4 * 3600, fps: 1 });
-  const movieSubs = listFiles(sharedPath('subtitles/movies_srt'));
+  const movieSubs = listFiles(dataPath('subtitles/movies_srt'));
   const manifest = path.join(tmp, 'movies.jsonl');
   writeFileSync(manifest, movieSubs.map((s, i) => JSON.stringify({ id: `m${i}`, video, subtitles: s })).join('\n') + '\n');
   const corpus = await loadMovieCorpus(manifest);

@@ -18,14 +18,14 @@ import type { MinedVerbs } from '../src/text/verb-classes.ts';
 import { findVerbs } from '../src/text/verbs.ts';
 import { scoreAgainstGold } from '../src/screenplay/gold.ts';
 import { parseScreenplay } from '../src/screenplay/parse.ts';
-import { hasSharedData, repoRoot, sharedPath } from '../test/helpers/shared-data.ts';
+import { dataPath, repoRoot } from '../eval/data.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
-const corpus = opt('corpus', sharedPath('screenplays'));
+const corpus = opt('corpus', dataPath('screenplays'));
 const sampleSize = Number(opt('sample', '400'));
 const PAPER_18 = ['open', 'phone', 'kiss', 'hug', 'push', 'point', 'dance', 'drink', 'run', 'count', 'cook', 'shoot', 'drive', 'enter', 'fall', 'follow', 'hit', 'eat'];
 const REFERENCE_MOVIES = 1070; // the paper's corpus: min_count 50 at 1,070 scripts
@@ -67,7 +67,7 @@ for (let round = 0; round < 2; round++) {
   const c = process.cpuUsage(c0);
   parseOnly = { seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 };
 }
-const gold = hasSharedData ? scoreAgainstGold(sharedPath('screenplay_parse_gold', 'mica')) : null;
+const gold = scoreAgainstGold(dataPath('screenplay_parse_gold', 'mica'));
 
 // Hand-labelled stage directions (test/fixtures/screenplay/verb-sentences.tsv): ours and compromise.
 function fixtureScores(lemmasOf: (s: string) => string[]): { precision: number; recall: number } {

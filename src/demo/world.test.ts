@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasSharedData, sharedPath } from '../../test/helpers/shared-data.ts';
+
 import { isExpError } from '../errors.ts';
 import { AVA_CLASSES, planAva } from './ava.ts';
 import type { EncodeVideo, EncodeVideoOptions } from './render.ts';
@@ -114,13 +114,6 @@ describe('generateWorld', async () => {
     }
     for (const id of videos.keys()) expect(recA.jobs.some((j) => j.outPath === path.join(rootA, 'ava', 'videos', `${id}.mp4`))).toBe(true);
     expect(new Set(videos.values())).toEqual(new Set(['train', 'val']));
-  });
-
-  it.runIf(hasSharedData)('uses the official AVA v2.2 ids and names', async () => {
-    const official = await readFile(sharedPath('ava', 'official_v2.2', 'ava_action_list_v2.2.pbtxt'), 'utf8');
-    const names = new Map<number, string>();
-    for (const m of official.matchAll(/name: "([^"]+)"\s+label_id: (\d+)/g)) names.set(Number(m[2]), m[1]!);
-    for (const c of AVA_CLASSES) expect(names.get(c.id), String(c.id)).toBe(c.name);
   });
 
   it('has a long tail of rare AVA classes', () => {

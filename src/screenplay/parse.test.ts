@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import { parseScreenplay } from './parse.ts';
 import type { SpeechElement } from './types.ts';
 

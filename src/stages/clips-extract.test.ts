@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import type { StageContext, StageInput } from '../plan/stage-kind.ts';
 import { encodeRawVideo } from '../video/ffmpeg.ts';
 import { readClip, readShardIndex } from '../video/shards.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import type { StageContext } from '../plan/stage-kind.ts';
 import { type DemoWorldParams, kind } from './demo-world.ts';
 

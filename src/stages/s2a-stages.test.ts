@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { kind as evaluateKind } from './s2a-evaluate.ts';
 import { kind as trainKind } from './s2a-train.ts';

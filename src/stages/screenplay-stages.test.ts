@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import { kind as pairsKind } from './pairs-build.ts';
 import { kind as parseKind } from './screenplay-parse.ts';
 import { kind as verbsKind } from './verbs-mine.ts';

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import type { StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
 import { encodeRawVideo } from '../video/ffmpeg.ts';
 import { clipsPerClass, syntheticClip, writeTestShards } from '../video/datasets/testing.ts';

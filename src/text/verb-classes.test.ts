@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../test/helpers/repo.ts';
 import { loadLexicon } from './lexicon.ts';
 import { mineVerbClasses, mineVerbs, scaleMinCount, VerbCounter } from './verb-classes.ts';
 

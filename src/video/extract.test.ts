@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasSharedData, sharedPath } from '../../test/helpers/shared-data.ts';
+
 import { extractClipsToShards, iterateClips, readClip, readShardIndex } from './extract.ts';
 import type { ClipRequest } from './extract.ts';
 import { encodeRawVideo } from './ffmpeg.ts';
@@ -83,26 +83,5 @@ describe('extractClipsToShards', () => {
 
   it('says where the index should be when it is missing', async () => {
     await expect(readShardIndex(path.join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING', hint: expect.stringMatching(/clips\.extract/) });
-  });
-});
-
-describe.runIf(hasSharedData)('extraction from the shared videos', () => {
-  it('extracts real clips (mp4, avi, mkv, a rotated .mov) and skips the corrupted video', async () => {
-    const v = (p: string): string => sharedPath('videos', p);
-    const clips: ClipRequest[] = [
-      { id: 'demo', video: v('mmaction2/demo__demo.mp4'), start: 0, end: 10, labels: ['a'] },
-      { id: 'avi', video: v('mmaction2/tests__data__test.avi'), start: 1, end: 6, labels: ['a'] },
-      { id: 'mkv', video: v('decord/flipping_a_pancake.mkv'), start: 2, end: 12, labels: ['a'] },
-      { id: 'corrupt', video: v('decord/corrupted.mp4'), start: 0, end: 5, labels: ['a'] },
-      { id: 'rot90', video: v('decord/video_90.mov'), start: 0, end: 0.1, labels: ['a'] },
-    ];
-    const out = path.join(dir, 'real');
-    const { index, skipped } = await extractClipsToShards(clips, out, { frames: 8, size: 32 });
-    expect(index.clips.map((c) => c.id)).toEqual(['demo', 'avi', 'mkv', 'rot90']);
-    expect(skipped).toHaveLength(1);
-    expect(skipped[0]!.reason).toContain('corrupted.mp4');
-    const rot = index.clips.find((c) => c.id === 'rot90')!;
-    expect(rot.meta).toMatchObject({ decoded_frames: expect.any(Number) });
-    expect((await readClip(out, rot)).length).toBe(8 * 32 * 32 * 3);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasSharedData, sharedPath } from '../../test/helpers/shared-data.ts';
+
 import { readCaptionFile } from '../captions/read.ts';
 import { decodeClips, decodeFrames, encodeRawVideo, extractSubtitleStream, findFfmpeg, probe } from './ffmpeg.ts';
 
@@ -137,24 +137,5 @@ describe('encode, probe, decode', () => {
 
   it('rejects frames of the wrong size', async () => {
     await expect(encodeRawVideo([new Uint8Array(10)], { width: 4, height: 4, fps: 1, outPath: path.join(dir, 'x.mp4') })).rejects.toThrow(/expected 4×4×3/);
-  });
-});
-
-describe.runIf(hasSharedData)('real videos', () => {
-  it('reads size, fps, duration and rotation of the shared videos', async () => {
-    const p = await probe(sharedPath('videos/decord/video_90.mov'));
-    expect(p.rotation).toBe(90);
-    expect([p.width, p.height]).toEqual([320, 568]);
-    expect([p.codedWidth, p.codedHeight]).toEqual([568, 320]);
-    const q = await probe(sharedPath('videos/mmaction2/tests__data__test.avi'));
-    expect(q.fps).toBe(25);
-    expect(q.duration).toBeCloseTo(6.56, 1);
-    expect(q.hasAudio).toBe(true);
-  });
-  it('fails to decode the corrupted video instead of returning garbage', async () => {
-    await expect(decodeFrames(sharedPath('videos/decord/corrupted.mp4'), { start: 0, duration: 5, frames: 8, size: 32 })).rejects.toMatchObject({
-      code: 'EXP_MEDIA_UNREADABLE',
-      message: expect.stringContaining('corrupted.mp4'),
-    });
   });
 });

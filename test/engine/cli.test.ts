@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findExperimentByName, listRuns } from '../../src/track/file-store-read.ts';
 import { runExp } from '../helpers/exp.ts';
-import { repoRoot } from '../helpers/shared-data.ts';
+import { repoRoot } from '../helpers/repo.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
 const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { builtinKinds } from '../../src/stages/index.ts';
-import { repoRoot } from '../helpers/shared-data.ts';
+import { repoRoot } from '../helpers/repo.ts';
 
 const dir = path.join(repoRoot, 'schemas/stages');
 

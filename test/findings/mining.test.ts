@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runExp } from '../helpers/exp.ts';
-import { repoRoot } from '../helpers/shared-data.ts';
+import { repoRoot } from '../helpers/repo.ts';
 
 interface Truth {
   start: number;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../../test/helpers/repo.ts';
 import { captionsCommand } from './captions.ts';
 
 function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {

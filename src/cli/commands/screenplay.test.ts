@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../../test/helpers/repo.ts';
 import { screenplayCommand } from './screenplay.ts';
 
 const sample = path.join(repoRoot, 'test/fixtures/screenplay/sample.txt');

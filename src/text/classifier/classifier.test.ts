@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isExpError } from '../../errors.ts';
 import { initBackend, tf } from '../../ml/backend.ts';
-import { repoRoot } from '../../../test/helpers/shared-data.ts';
+import { repoRoot } from '../../../test/helpers/repo.ts';
 import { loadSentenceClassifier, readSavedClassifier, saveSentenceClassifier, trainSentenceClassifier, type LabelledSentence, type SentenceClassifier } from './index.ts';
 
 async function fixturePairs(): Promise<{ train: LabelledSentence[]; val: LabelledSentence[]; classes: string[] }> {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasSharedData, sharedPath } from '../../../test/helpers/shared-data.ts';
+
 import { loadHmdbSplits, parseHmdbSplitFile } from './hmdb51.ts';
 
 describe('HMDB51 split files', () => {
@@ -21,20 +21,4 @@ describe('HMDB51 split files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.runIf(hasSharedData)('the official splits: 51 classes, 3 splits of 3570 train / 1530 test videos', async () => {
-    const ds = await loadHmdbSplits(sharedPath('hmdb51'));
-    expect(ds.classes).toHaveLength(51);
-    expect(ds.splits.map((s) => [s.split, s.train.length, s.test.length])).toEqual([
-      [1, 3570, 1530],
-      [2, 3570, 1530],
-      [3, 3570, 1530],
-    ]);
-    for (const s of ds.splits) {
-      const perClass = new Map<string, number>();
-      for (const v of s.test) perClass.set(v.class, (perClass.get(v.class) ?? 0) + 1);
-      expect([...perClass.values()].every((n) => n === 30)).toBe(true);
-      const train = new Set(s.train.map((v) => v.video));
-      expect(s.test.some((v) => train.has(v.video))).toBe(false);
-    }
-  });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { hasSharedData, sharedPath } from '../../test/helpers/shared-data.ts';
-import { scoreAgainstGold } from './gold.ts';
+import { dataPath } from './data.ts';
+import { scoreAgainstGold } from '../src/screenplay/gold.ts';
 
-describe.runIf(hasSharedData)('line tags against the MICA gold (screenplay_parse_gold)', () => {
+describe('line tags against the MICA gold (screenplay_parse_gold)', () => {
   it('tags at least 97 % of the non-O gold lines correctly', () => {
-    const r = scoreAgainstGold(sharedPath('screenplay_parse_gold', 'mica'));
+    const r = scoreAgainstGold(dataPath('screenplay_parse_gold', 'mica'));
     const perTag = Object.entries(r.perTag).map(([t, v]) => `${t} ${(100 * v.accuracy).toFixed(1)}% (${v.lines})`).join(', ');
     console.log(`gold accuracy ${(100 * r.accuracy).toFixed(2)}% of ${r.lines} lines; per tag: ${perTag}`);
     expect(r.lines).toBeGreaterThan(5000);
