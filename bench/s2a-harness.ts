@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { JsonValue, StageContext, StageInput, StageKind } from '../src/plan/stage-kind.ts';
+import { portsFor } from '../src/run/ports.ts';
 
 export interface RunResult {
   input: StageInput;
@@ -26,6 +27,7 @@ export async function runKind<P>(
   const ctx: StageContext<P> = {
     params: p as P,
     inputs,
+    ports: portsFor(kind, p, inputs),
     outDir,
     scratchDir: path.join(outDir, '.scratch'),
     seed: opts.seed ?? 1,

@@ -19,6 +19,7 @@ import { findVerbs } from '../src/text/verbs.ts';
 import { scoreAgainstGold } from '../src/screenplay/gold.ts';
 import { parseScreenplay } from '../src/screenplay/parse.ts';
 import { dataPath, repoRoot } from '../eval/data.ts';
+import { portsFor } from '../src/run/ports.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
@@ -37,7 +38,7 @@ async function runStage<P>(kind: StageKind<P>, name: string, params: P, inputs: 
   const outDir = path.join(work, name);
   mkdirSync(outDir, { recursive: true });
   const ctx: StageContext<P> = {
-    params, inputs, outDir, scratchDir: path.join(work, `${name}.scratch`), sharedDir: path.join(work, 'shared'), seed: 1, gpus: [], signal: new AbortController().signal,
+    params, inputs, ports: portsFor(kind, params as object, inputs), outDir, scratchDir: path.join(work, `${name}.scratch`), sharedDir: path.join(work, 'shared'), seed: 1, gpus: [], signal: new AbortController().signal,
     log: () => {}, progress: () => {}, metric: (k, v) => { metrics[k] = v; }, artifact: () => {},
   };
   const t0 = performance.now();

@@ -145,7 +145,6 @@ if (!quick) {
       const args = [
         'run', 'experiments/s2a_text.yaml', '--runs', runs, '--json', '--quiet', '--no-track',
         '--set', `data.screenplays=${data('screenplays')}`,
-        '--set', 'stages.parse.needs=[]',
         '--set', 'verbs.min_count=14', '--set', 'verbs.drop_top=100',
         '--set', 'verbs.only=${vars.action_classes}',
         '--set', 's2a.hidden=[0]',

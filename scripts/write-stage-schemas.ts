@@ -3,9 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { builtinKinds } from '../src/stages/index.ts';
+import { stageSchemaDocument } from '../src/plan/registry.ts';
 
 for (const kind of builtinKinds) {
   const file = path.join('schemas/stages', `${kind.name}.schema.json`);
-  writeFileSync(file, JSON.stringify(kind.paramsSchema, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
   console.log(`wrote ${file}`);
 }

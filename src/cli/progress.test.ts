@@ -4,7 +4,7 @@ import type { Plan, PlanNode } from '../plan/dag.ts';
 import { ProgressReporter, formatDuration } from './progress.ts';
 
 const node = (key: string, stage: string): PlanNode => ({
-  key, stage, stages: [stage], kind: 'k.x', kindVersion: '1', params: {}, runParams: {}, needs: [], needStages: [], points: ['p'],
+  key, stage, stages: [stage], kind: 'k.x', kindVersion: '1', params: {}, runParams: {}, needs: [], needStages: [], ports: {}, points: ['p'],
   resources: { cpus: 1, gpus: 0, memoryMb: 1 }, retries: 0, seed: 0,
 });
 

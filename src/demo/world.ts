@@ -14,8 +14,14 @@ import { generateScreenplay, type ScreenplayTruth } from './screenplay.ts';
 import { formatSrt } from './srt.ts';
 import { ACTION_CLASSES, NEUTRAL_VERBS } from './verbs.ts';
 
+/** The four data sets of the world; each is generated only when asked for. */
+export const WORLD_PARTS = ['screenplays', 'movies', 'ava', 'hmdb51'] as const;
+export type WorldPart = (typeof WORLD_PARTS)[number];
+
 export interface WorldOptions {
   seed: number;
+  /** Which data sets to write (the others are left out; each part's content does not depend on the others). */
+  parts: readonly WorldPart[];
   screenplays: number;
   elementsPerScript: number;
   movies: number;
@@ -45,6 +51,7 @@ export interface WorldOptions {
 /** Sizes for a `make demo` that fits in 10 minutes on 2 cores. */
 export const DEFAULT_WORLD: WorldOptions = {
   seed: 0,
+  parts: WORLD_PARTS,
   screenplays: 80,
   elementsPerScript: 300,
   movies: 16,
@@ -146,6 +153,7 @@ export function validateWorldOptions(o: WorldOptions): void {
   if (o.hmdbPerClass < 3) throw bad('hmdbPerClass', 'at least 3 (train and test in every split)', o.hmdbPerClass);
   if (!(o.actionSeconds > 0) || !(o.outOfWindowSeconds > 0)) throw bad('actionSeconds / outOfWindowSeconds', 'positive', [o.actionSeconds, o.outOfWindowSeconds]);
   if (o.hmdbExt !== 'avi' && o.hmdbExt !== 'mp4') throw bad('hmdbExt', '"avi" or "mp4"', o.hmdbExt);
+  if (!Array.isArray(o.parts) || o.parts.some((x) => !(WORLD_PARTS as readonly string[]).includes(x))) throw bad('parts', `a list of ${WORLD_PARTS.join(', ')}`, o.parts);
 }
 
 export function worldPaths(root: string): WorldPaths {
@@ -169,12 +177,14 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
   const p = worldPaths(root);
   const rng = new Rng(o.seed);
   const noise: DialogueNoise = { pGeneric: o.pGenericLine, pAmbiguous: o.pAmbiguous, pHeldOut: o.pHeldOut };
-  await Promise.all([p.screenplays, p.movies, path.join(p.ava, 'videos'), path.join(p.hmdb51, 'splits')].map((d) => mkdir(d, { recursive: true })));
+  const want = new Set<WorldPart>(o.parts);
+  const dirs: Record<WorldPart, string> = { screenplays: p.screenplays, movies: p.movies, ava: path.join(p.ava, 'videos'), hmdb51: path.join(p.hmdb51, 'splits') };
+  await Promise.all(WORLD_PARTS.filter((part) => want.has(part)).map((part) => mkdir(dirs[part], { recursive: true })));
 
   // Screenplays: each from its own stream, so that changing the count keeps the others.
   const spRng = rng.fork('screenplays');
   const scripts: WorldManifest['screenplays']['files'] = [];
-  for (let i = 0; i < o.screenplays; i++) {
+  for (let i = 0; i < (want.has('screenplays') ? o.screenplays : 0); i++) {
     const sp = generateScreenplay(spRng.fork(`script-${i}`), { elements: o.elementsPerScript, noise, pPolysemous: o.pPolysemous, pActionBeat: o.pActionBeat });
     const file = `demo-${String(i + 1).padStart(3, '0')}-${sp.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.txt`;
     await writeFile(path.join(p.screenplays, file), sp.text);
@@ -186,7 +196,7 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
 
   const mvRng = rng.fork('movies');
   const movies: MovieManifest[] = [];
-  for (let i = 0; i < o.movies; i++) {
+  for (let i = 0; i < (want.has('movies') ? o.movies : 0); i++) {
     const r = mvRng.fork(`movie-${i}`);
     const plan = planMovie(r, {
       seconds: o.movieSeconds, width: o.width, height: o.height, fps: o.fps, noise, pPolysemous: o.pPolysemous,
@@ -200,17 +210,19 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
   }
 
   const avaRng = rng.fork('ava');
-  const ava = planAva(avaRng, { keyframes: o.avaKeyframes, videoSeconds: o.avaVideoSeconds, segmentSeconds: 4, valShare: 0.3, width: o.width, height: o.height, fps: o.fps });
+  const ava = want.has('ava') ? planAva(avaRng, { keyframes: o.avaKeyframes, videoSeconds: o.avaVideoSeconds, segmentSeconds: 4, valShare: 0.3, width: o.width, height: o.height, fps: o.fps }) : [];
   const trainRows = ava.filter((v) => v.split === 'train').flatMap((v) => v.rows);
   const valRows = ava.filter((v) => v.split === 'val').flatMap((v) => v.rows);
-  await writeFile(path.join(p.ava, 'ava_train.csv'), formatAvaCsv(trainRows));
-  await writeFile(path.join(p.ava, 'ava_val.csv'), formatAvaCsv(valRows));
-  await writeFile(path.join(p.ava, 'action_list.pbtxt'), formatActionList(AVA_CLASSES));
+  if (want.has('ava')) {
+    await writeFile(path.join(p.ava, 'ava_train.csv'), formatAvaCsv(trainRows));
+    await writeFile(path.join(p.ava, 'ava_val.csv'), formatAvaCsv(valRows));
+    await writeFile(path.join(p.ava, 'action_list.pbtxt'), formatActionList(AVA_CLASSES));
+  }
   for (const v of ava) videoJobs.push({ plan: v.plan, out: path.join(p.ava, 'videos', `${v.id}.mp4`), seed: avaRng.fork(`render-${v.id}`) });
 
   const hmRng = rng.fork('hmdb51');
-  const hmdb = planHmdb(hmRng, { perClass: o.hmdbPerClass, seconds: o.hmdbSeconds, width: o.width, height: o.height, fps: o.fps, ext: o.hmdbExt });
-  for (const c of HMDB_CLASSES) {
+  const hmdb = want.has('hmdb51') ? planHmdb(hmRng, { perClass: o.hmdbPerClass, seconds: o.hmdbSeconds, width: o.width, height: o.height, fps: o.fps, ext: o.hmdbExt }) : [];
+  for (const c of want.has('hmdb51') ? HMDB_CLASSES : []) {
     const files = hmdb.filter((h) => h.className === c.name).map((h) => h.file);
     await mkdir(path.join(p.hmdb51, c.name), { recursive: true });
     const splits = formatSplits(hmRng.fork(`splits-${c.name}`), files);
@@ -234,7 +246,7 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
       videos: ava.map((v) => ({ id: v.id, split: v.split, file: `ava/videos/${v.id}.mp4`, seconds: v.plan.seconds, keyframes: new Set(v.rows.map((r) => r.timestamp)).size })),
       rows: { train: trainRows.length, val: valRows.length },
     },
-    hmdb51: { dir: 'hmdb51', classes: HMDB_CLASSES.map((c) => ({ name: c.name, videos: o.hmdbPerClass })), splits: 'hmdb51/splits' },
+    hmdb51: { dir: 'hmdb51', classes: want.has('hmdb51') ? HMDB_CLASSES.map((c) => ({ name: c.name, videos: o.hmdbPerClass })) : [], splits: 'hmdb51/splits' },
   };
 
   const total = videoJobs.length;

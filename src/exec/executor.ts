@@ -220,7 +220,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
         const attemptStart = Date.now();
         try {
           const result = await runners[where].run(
-            { kind: node.kind, module: kind.module, params: structuredClone(node.runParams), inputs, outDir: tmp, scratchDir, sharedDir: store.sharedDir, seed: node.seed, gpus: grant.gpus.map((g) => g.id) },
+            { kind: node.kind, module: kind.module, params: structuredClone(node.runParams), inputs, ports: portStages(node), outDir: tmp, scratchDir, sharedDir: store.sharedDir, seed: node.seed, gpus: grant.gpus.map((g) => g.id) },
             kind,
             onEvent,
             signal,
@@ -328,3 +328,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export type { NodeManifest };
+
+/** Port name → the upstream stages that feed it (ports fed by a path param are left out). */
+function portStages(node: PlanNode): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [port, source] of Object.entries(node.ports)) if (source.from === 'stages') out[port] = [...source.stages];
+  return out;
+}

@@ -8,6 +8,8 @@ export interface TaskSpec {
   module?: string;
   params: Record<string, unknown>;
   inputs: StageInput[];
+  /** Port name → names of the upstream stages (in `inputs`) that feed it. */
+  ports: Record<string, string[]>;
   outDir: string;
   scratchDir: string;
   sharedDir: string;
@@ -31,6 +33,7 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
   return {
     params: task.params,
     inputs: task.inputs,
+    ports: Object.fromEntries(Object.entries(task.ports).map(([port, stages]) => [port, task.inputs.filter((i) => stages.includes(i.stage))])),
     outDir: task.outDir,
     scratchDir: task.scratchDir,
     sharedDir: task.sharedDir,

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { ExpError } from '../errors.ts';
 import { resourcesOf, type StageRegistry } from './registry.ts';
-import type { StageResources } from './stage-kind.ts';
+import type { PortSource, StageResources } from './stage-kind.ts';
 
 /** What the planner needs of a loaded spec (the spec room's LoadedSpec fits this shape). */
 export interface PlanStageInput {
@@ -14,6 +14,8 @@ export interface PlanStageInput {
   runWith: Record<string, unknown>;
   resources?: StageResources;
   retries?: number;
+  /** Where each active port is fed from (the loader's wiring); absent for kinds without ports. */
+  ports?: Readonly<Record<string, PortSource>>;
 }
 export interface PlanPointInput {
   id: string;
@@ -39,6 +41,8 @@ export interface PlanNode {
   runParams: Record<string, unknown>;
   needs: string[];
   needStages: string[];
+  /** Active ports: upstream stage names (a subset of needStages) or the path param that feeds each. */
+  ports: Record<string, PortSource>;
   points: string[];
   resources: Required<StageResources>;
   retries: number;
@@ -127,6 +131,7 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
           runParams: stage.runWith,
           needs: upstream,
           needStages: [...stage.needs],
+          ports: { ...(stage.ports ?? {}) },
           points: [],
           resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb },
           retries: stage.retries ?? spec.settings.retries ?? 0,

@@ -16,6 +16,19 @@ export class StageRegistry {
       throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" has no run() function`);
     }
     if (!kind.version) throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" has no version`);
+    for (const [port, spec] of Object.entries(kind.inputs ?? {})) {
+      if (!Array.isArray(spec?.accepts) || spec.accepts.length === 0 || spec.accepts.some((a) => typeof a !== 'string' || !a)) {
+        throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": input "${port}" has no \`accepts\` list of artifact names`, {
+          hint: 'e.g. inputs: { pairs: { accepts: ["pairs"] } }',
+        });
+      }
+    }
+    if (kind.produces !== undefined && (!Array.isArray(kind.produces) || kind.produces.some((a) => typeof a !== 'string' || !a))) {
+      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": \`produces\` must be a list of artifact names`, { hint: 'e.g. produces: ["pairs"]' });
+    }
+    if (kind.partsParam !== undefined && !kind.produces) {
+      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": \`partsParam\` needs \`produces\``, { hint: 'list the artifacts the parts param chooses from in `produces`' });
+    }
     const existing = this.kinds.get(kind.name);
     if (existing && existing !== kind) {
       throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" is registered twice`, {
@@ -41,4 +54,16 @@ export class StageRegistry {
 export function resourcesOf(kind: StageKind<any>, params: Record<string, unknown>): Required<StageResources> {
   const r = typeof kind.resources === 'function' ? kind.resources(params) : (kind.resources ?? {});
   return { cpus: r.cpus ?? 1, gpus: r.gpus ?? 0, memoryMb: r.memoryMb ?? 512 };
+}
+
+/**
+ * The file schemas/stages/<kind>.schema.json: the params schema, with the kind's ports and what it
+ * produces as annotations (`x-exp-inputs`, `x-exp-produces`) for editors and readers.
+ */
+export function stageSchemaDocument(kind: StageKind<any>): Record<string, unknown> {
+  return {
+    ...kind.paramsSchema,
+    ...(kind.inputs ? { 'x-exp-inputs': kind.inputs } : {}),
+    ...(kind.produces ? { 'x-exp-produces': kind.produces } : {}),
+  };
 }

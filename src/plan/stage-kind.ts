@@ -17,6 +17,29 @@ export interface StageResources {
   memoryMb?: number;
 }
 
+/**
+ * A named input of a kind: which artifacts it takes from an upstream stage (matched against the
+ * upstream kind's `produces`), or the path param that supplies it instead. `exp validate` checks
+ * every stage's `needs:` against its kind's ports; at run time the stage reads `ctx.ports[name]`.
+ */
+export interface StagePort {
+  /** Artifact names the port takes (any one of them), e.g. `["pairs"]`. */
+  accepts: string[];
+  /** A path param that, when set (non-empty), supplies the artifact instead of an upstream stage. */
+  param?: string;
+  /** The port is used only when this param has one of these values (otherwise it is inactive). */
+  when?: { param: string; in: JsonValue[] };
+  /** The stage runs without it when no upstream stage gives it. */
+  optional?: boolean;
+  /** Several upstream stages may feed it (default: exactly one). */
+  many?: boolean;
+  /** One line for `exp kinds`. */
+  description?: string;
+}
+
+/** Where a port's artifact comes from: upstream stages, or the path param the user set. */
+export type PortSource = { from: 'stages'; stages: string[] } | { from: 'param'; param: string; path: string };
+
 /** What a finished upstream node hands to its dependents. */
 export interface StageInput {
   /** The stage's name in the spec (e.g. `parse`). */
@@ -36,6 +59,11 @@ export interface StageContext<P = Record<string, unknown>> {
   params: P;
   /** Upstream nodes in the order of `needs:`. */
   inputs: StageInput[];
+  /**
+   * The kind's active ports, each bound to the upstream nodes that feed it (in `needs:` order).
+   * A port fed by its path param, an inactive port and an optional port nobody feeds are absent.
+   */
+  ports: Record<string, StageInput[]>;
   /** Empty folder to write outputs into; committed atomically to the store when run() resolves. */
   outDir: string;
   /** A scratch folder that persists across attempts of this node (checkpoints for resume). */
@@ -80,6 +108,15 @@ export interface StageKind<P = Record<string, unknown>> {
   description: string;
   /** JSON Schema of `with:`; mirrored in schemas/stages/<name>.schema.json (a test keeps them equal). */
   paramsSchema: JsonSchema;
+  /** Named inputs. A kind without them gets every upstream node in `inputs` and no checks. */
+  inputs?: Record<string, StagePort>;
+  /** Artifact names its outputs hold (what its dependents' ports may take). */
+  produces?: string[];
+  /**
+   * A list param naming which of `produces` to make; the loader sets it to what the spec's
+   * stages take from this one (e.g. the demo world makes only the data still used).
+   */
+  partsParam?: string;
   /** Resources of one task; may depend on the params. */
   resources?: StageResources | ((params: P) => StageResources);
   /**

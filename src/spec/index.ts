@@ -6,3 +6,5 @@ export { canonicalJson, shortHash } from './canonical.ts';
 export { SpecError, formatSpecIssues } from './issues.ts';
 export { didYouMean } from './did-you-mean.ts';
 export { parseKeyPath, absolutePath, formatPath } from './key-path.ts';
+export type { PortInfo, PortSource } from './types.ts';
+export { bindPorts, isPortActive, producedBy, wirePorts } from './ports.ts';

@@ -10,12 +10,13 @@ import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './inte
 import { hintFor, IssueList, SpecError } from './issues.ts';
 import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
 import { Locator } from './locate.ts';
-import { expandMatrix, pointName, resolveWrittenPath, type MatrixContext } from './matrix.ts';
+import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
 import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
 import { isRecord, uniformSrc, type Origin, type SrcNode } from './source.ts';
 import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
 import { didYouMean } from './did-you-mean.ts';
+import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
 
 interface StageDoc {
   uses: string;
@@ -170,6 +171,8 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
   const baseOutsideWith = baseSites.some((site) => !isUnderWith(site));
   const trieCache = new Map<string, SiteTrie>();
   const graphMemo = new Map<string, GraphResult>();
+  const wiringMemo = new WiringMemo();
+  const wired: WiredPoint[] = [];
   const intern = new WeakMap<object, { values: unknown[]; copy: object }[]>();
   // A stage object resolved identically in several points gives one (frozen) ResolvedStage.
   const stageHashText = new Map<ResolvedStage, string>();
@@ -324,11 +327,11 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
             const problem = pathMismatch(pp.mode, checker.stat(absolute));
             if (problem) {
               pointOk = false;
-              const origin = base?.origin ?? locator.value(segments);
+              const { origin, via } = base ?? originOf(segments);
               issues.add({
                 code: 'file_missing',
                 path: formatPath(segments),
-                message: `${problem}: ${value}${base?.via ? ` (from ${formatPath(base.via)})` : ''}, looked for ${absolute}`,
+                message: `${problem}: ${value}${via ? ` (from ${formatPath(via)})` : ''}, looked for ${absolute}`,
                 ...place(origin),
                 hint: !base ? undefined : origin.line > 0 ? `relative paths resolve against the folder of the file that defines them (${display(dirname(origin.file)) || '.'})` : 'relative paths given on the command line resolve against the current folder',
               });
@@ -346,7 +349,7 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
         // Copied only when a relative path was made absolute.
         if (copy) runWith = deepFreeze(copy);
       }
-      const rs: ResolvedStage = { name, uses: stage.uses, needs: stage.needs ?? [], with: result.value as Record<string, unknown>, runWith: runWith as Record<string, unknown> };
+      const rs: ResolvedStage = { name, uses: stage.uses, needs: stage.needs ?? [], with: result.value as Record<string, unknown>, runWith: runWith as Record<string, unknown>, ports: NO_PORTS };
       if (stage.resources) {
         const r = stage.resources;
         rs.resources = {};
@@ -368,30 +371,26 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
     }
     if (!pointOk || issues.size > 0 || graph.problems.length > 0) continue;
 
-    const kept: Record<string, ResolvedStage> = {};
-    for (const name of graph.kept) kept[name] = resolved[name]!;
-    // Canonical JSON of {data, name, seed, stages: {uses, needs, with}, vars} (keys in sorted order).
-    let stagesText = '';
-    for (const n of [...graph.kept].sort()) {
-      const rs = kept[n]!;
-      let text = stageHashText.get(rs);
-      if (text === undefined) {
-        text = canonicalJson({ needs: rs.needs, uses: rs.uses, with: rs.with });
-        stageHashText.set(rs, text);
-      }
-      stagesText += `${stagesText ? ',' : ''}${JSON.stringify(n)}:${text}`;
+    const wiring = wiringMemo.wire(graph, resolved, options.kinds);
+    for (const problem of wiring.problems) {
+      issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...place(locator.value(problem.segments)), hint: problem.hint });
     }
-    const hashText = `{"data":${canonicalJson(pdoc.data ?? {})},"name":${canonicalJson(pdoc.name)},"seed":${canonicalJson(settings.seed ?? 0)},"stages":{${stagesText}},"vars":${canonicalJson(pdoc.vars ?? {})}}`;
-    const id = shortHash(hashText);
-    if (seenIds.has(id)) continue;
-    seenIds.add(id);
-    const assignmentRecord: Record<string, unknown> = {};
-    for (const entry of assignment.entries) assignmentRecord[entry.label] = entry.value;
+    if (wiring.problems.length > 0) continue;
     if (!firstSettings) {
       firstSettings = settings;
       firstTargets = graph.targets;
     }
-    points.push({ id, name: pointName(assignment.entries), assignment: assignmentRecord, stages: kept, config: { ...pdoc, stages: configStages } });
+    wired.push({ assignment, pdoc, settings, resolved, configStages, wiring });
+  }
+
+  if (issues.size === 0) {
+    const parts = unionOfParts(wired);
+    for (const w of wired) {
+      const point = finishPoint(w, parts, wiringMemo, stageHashText);
+      if (seenIds.has(point.id)) continue;
+      seenIds.add(point.id);
+      points.push(point);
+    }
   }
 
   if (issues.size === 0 && points.length === 0) {
@@ -421,4 +420,64 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
     resolvedYaml: stringify(doc),
     files,
   };
+}
+
+/** A point whose stages are resolved and wired; its id waits for the grid-wide parts. */
+interface WiredPoint {
+  assignment: Assignment;
+  pdoc: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  resolved: Record<string, ResolvedStage>;
+  configStages: Record<string, unknown>;
+  wiring: WireResult;
+}
+
+/** For each producer with a parts param: what every point of the grid takes from it. */
+function unionOfParts(wired: readonly WiredPoint[]): Map<ResolvedStage, string[]> {
+  const taken = new Map<ResolvedStage, { param: string; set: Set<string> }>();
+  for (const w of wired) {
+    for (const name of w.wiring.kept) {
+      const parts = w.wiring.stages[name]!.parts;
+      if (!parts) continue;
+      const rs = w.resolved[name]!;
+      const entry = taken.get(rs) ?? { param: parts.param, set: new Set<string>() };
+      for (const a of parts.take) entry.set.add(a);
+      taken.set(rs, entry);
+    }
+  }
+  const out = new Map<ResolvedStage, string[]>();
+  for (const [rs, { param, set }] of taken) {
+    // in the order the stage lists them (its default: every part it can make)
+    const listed = Array.isArray(rs.with[param]) ? (rs.with[param] as string[]) : [...set];
+    out.set(rs, listed.filter((a) => set.has(a)));
+  }
+  return out;
+}
+
+/** The point's kept stages with their wiring, and its id. */
+function finishPoint(w: WiredPoint, parts: Map<ResolvedStage, string[]>, memo: WiringMemo, stageHashText: Map<ResolvedStage, string>): ResolvedPoint {
+  const kept: Record<string, ResolvedStage> = {};
+  const configStages = { ...w.configStages };
+  for (const name of w.wiring.kept) {
+    const rs = w.resolved[name]!;
+    kept[name] = memo.apply(rs, w.wiring.stages[name]!, parts.get(rs));
+    if (kept[name] !== rs) configStages[name] = Object.freeze({ ...(configStages[name] as object), needs: kept[name]!.needs, with: kept[name]!.with });
+  }
+  for (const name of Object.keys(configStages)) if (!kept[name]) delete configStages[name];
+  // Canonical JSON of {data, name, seed, stages: {uses, needs, with}, vars} (keys in sorted order).
+  let stagesText = '';
+  for (const n of [...w.wiring.kept].sort()) {
+    const rs = kept[n]!;
+    let text = stageHashText.get(rs);
+    if (text === undefined) {
+      text = canonicalJson({ needs: rs.needs, uses: rs.uses, with: rs.with });
+      stageHashText.set(rs, text);
+    }
+    stagesText += `${stagesText ? ',' : ''}${JSON.stringify(n)}:${text}`;
+  }
+  const { pdoc, settings } = w;
+  const hashText = `{"data":${canonicalJson(pdoc.data ?? {})},"name":${canonicalJson(pdoc.name)},"seed":${canonicalJson(settings.seed ?? 0)},"stages":{${stagesText}},"vars":${canonicalJson(pdoc.vars ?? {})}}`;
+  const assignmentRecord: Record<string, unknown> = {};
+  for (const entry of w.assignment.entries) assignmentRecord[entry.label] = entry.value;
+  return { id: shortHash(hashText), name: pointName(w.assignment.entries), assignment: assignmentRecord, stages: kept, config: { ...pdoc, stages: configStages } };
 }

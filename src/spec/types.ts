@@ -3,12 +3,43 @@ import type { JsonSchema } from '../plan/stage-kind.ts';
 
 export type { JsonSchema };
 
+/**
+ * One named input of a stage kind: the artifact it takes from an upstream stage, or from a path
+ * param the user set instead. `needs:` is checked against these at load time.
+ */
+export interface PortInfo {
+  /** Artifact names the port takes (any one of them), e.g. `["pairs"]`. */
+  accepts: string[];
+  /** A path param that, when set (non-empty), supplies the artifact instead of an upstream stage. */
+  param?: string;
+  /** The port is used only when this param has one of these values (otherwise it is inactive). */
+  when?: { param: string; in: unknown[] };
+  /** The stage runs without it when no upstream stage gives it. */
+  optional?: boolean;
+  /** Several upstream stages may feed it (default: exactly one). */
+  many?: boolean;
+  /** One line for `exp kinds`. */
+  description?: string;
+}
+
 /** What the spec loader needs to know about a registered stage kind. */
 export interface KindInfo {
   name: string;
   description: string;
   paramsSchema: JsonSchema;
+  /** Named inputs; a kind without them takes whatever its `needs:` give (no checks). */
+  inputs?: Record<string, PortInfo>;
+  /** Artifact names its outputs hold; a kind without them feeds no port. */
+  produces?: string[];
+  /**
+   * A list param naming which of `produces` to make. The loader sets it to the artifacts the
+   * spec's stages actually take from this stage (a demo world makes only what is used).
+   */
+  partsParam?: string;
 }
+
+/** Where a port's artifact comes from in one point. */
+export type PortSource = { from: 'stages'; stages: string[] } | { from: 'param'; param: string; path: string };
 
 export interface KindLookup {
   get(name: string): KindInfo | undefined;
@@ -35,6 +66,8 @@ export interface ResolvedStage {
   runWith: Record<string, unknown>;
   resources?: { cpus?: number; gpus?: number; memoryMb?: number };
   retries?: number;
+  /** Active ports of the kind and where each is fed from (empty for kinds without ports). Frozen. */
+  ports: Readonly<Record<string, PortSource>>;
 }
 
 export interface ResolvedPoint {

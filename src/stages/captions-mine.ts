@@ -1,15 +1,15 @@
 // Stage `captions.mine` (§4): score every caption sentence of a movie corpus with the S2A
 // classifier (or the keyword baseline), keep those over their class threshold, cap per class and
 // per movie, and write the clip list with 10-second windows plus the yield per class (Fig. 3).
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
+import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { loadMovieCorpus } from '../video/corpus.ts';
 import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
 import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
 import { renderBarChart } from '../video/yield-chart.ts';
+import { outputPath, portInput, requirePort } from './ports.ts';
 
 export interface CaptionsMineParams {
   method: 'keyword' | 's2a';
@@ -75,18 +75,10 @@ export const defaultMineDeps: MineDeps = {
   },
 };
 
-const joinOut = (input: StageInput, p: string): string => (path.isAbsolute(p) ? p : path.join(input.dir, p));
-
 function findMovies(ctx: StageContext<CaptionsMineParams>): string {
   if (ctx.params.movies) return ctx.params.movies;
-  const input = ctx.inputs.find((i) => typeof i.outputs.movies === 'string');
-  if (!input) {
-    throw new ExpError('EXP_INPUT_MISSING', 'captions.mine: no movie corpus: set `movies` or depend on a node that outputs `movies` (e.g. demo.world)', {
-      hint: 'with: { movies: path/to/folder-or-manifest }',
-      detail: { key: 'movies' },
-    });
-  }
-  return joinOut(input, input.outputs.movies as string);
+  const input = requirePort(ctx, 'movies', 'captions.mine: no movie corpus: set `movies` or depend on a node that outputs `movies` (e.g. demo.world)', 'with: { movies: path/to/folder-or-manifest }');
+  return outputPath(input, 'movies');
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -98,23 +90,12 @@ async function readJson(file: string, what: string): Promise<unknown> {
 }
 
 async function keywordClasses(ctx: StageContext<CaptionsMineParams>): Promise<VerbClassLike[]> {
-  const ordered = [
-    ...ctx.inputs.filter((i) => i.kind === 'pairs.build'),
-    ...ctx.inputs.filter((i) => i.kind === 'verbs.mine'),
-    ...ctx.inputs.filter((i) => i.kind !== 'pairs.build' && i.kind !== 'verbs.mine'),
-  ];
-  for (const input of ordered) {
-    for (const name of ['classes.json', 'verbs.json']) {
-      const file = path.join(input.dir, name);
-      if (!existsSync(file)) continue;
-      const doc = (await readJson(file, 'verb classes')) as { classes?: VerbClassLike[] };
-      if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
-      return doc.classes;
-    }
-  }
-  throw new ExpError('EXP_INPUT_MISSING', 'captions.mine (keyword): no verb classes: depend on a pairs.build or verbs.mine node (classes.json / verbs.json)', {
-    hint: 'add `needs: [pairs]` (or [verbs]) to the mining stage',
-  });
+  const input = requirePort(ctx, 'classes', 'captions.mine (keyword): no verb classes: depend on a pairs.build or verbs.mine node (classes.json / verbs.json)', 'add `needs: [pairs]` (or [verbs]) to the mining stage');
+  // pairs.build names its classes `classes_file`, verbs.mine `verbs_file`
+  const file = typeof input.outputs.classes_file === 'string' ? outputPath(input, 'classes_file') : outputPath(input, 'verbs_file', input.kind === 'verbs.mine' ? 'verbs.json' : 'classes.json');
+  const doc = (await readJson(file, 'verb classes')) as { classes?: VerbClassLike[] };
+  if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
+  return doc.classes;
 }
 
 interface Thresholds {
@@ -122,27 +103,16 @@ interface Thresholds {
 }
 
 async function s2aInputs(ctx: StageContext<CaptionsMineParams>): Promise<{ modelDir: string; thresholds: Thresholds | null }> {
-  const evalInput = ctx.inputs.find((i) => i.kind === 's2a.evaluate') ?? ctx.inputs.find((i) => existsSync(path.join(i.dir, 'thresholds.json')));
+  const evalInput = portInput(ctx, 'thresholds');
   let thresholds: Thresholds | null = null;
   if (evalInput) {
-    const file = typeof evalInput.outputs.thresholds === 'string' ? joinOut(evalInput, evalInput.outputs.thresholds) : path.join(evalInput.dir, 'thresholds.json');
+    const file = outputPath(evalInput, 'thresholds', 'thresholds.json');
     const doc = (await readJson(file, 'thresholds')) as Partial<Thresholds>;
     if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
     thresholds = doc as Thresholds;
   }
-  const trainInput = ctx.inputs.find((i) => i.kind === 's2a.train');
-  let modelDir: string | null = null;
-  if (trainInput) modelDir = joinOut(trainInput, typeof trainInput.outputs.model === 'string' ? trainInput.outputs.model : 'model');
-  else if (evalInput && typeof evalInput.outputs.model_dir === 'string') modelDir = joinOut(evalInput, evalInput.outputs.model_dir);
-  else {
-    const any = ctx.inputs.find((i) => typeof i.outputs.model === 'string');
-    if (any) modelDir = joinOut(any, any.outputs.model as string);
-  }
-  if (!modelDir) {
-    throw new ExpError('EXP_INPUT_MISSING', 'captions.mine (s2a): no trained classifier: depend on an s2a.train node (or an s2a.evaluate node whose outputs carry model_dir)', {
-      hint: 'needs: [s2a_eval, s2a]; or use method: keyword',
-    });
-  }
+  const trainInput = requirePort(ctx, 'model', 'captions.mine (s2a): no trained classifier: depend on an s2a.train node', 'needs: [s2a, s2a_eval]; or use method: keyword');
+  const modelDir = outputPath(trainInput, 'model', 'model');
   if (!thresholds) ctx.log('no s2a.evaluate input: every class uses min_score as its threshold');
   return { modelDir, thresholds };
 }
@@ -232,6 +202,13 @@ export const kind: StageKind<CaptionsMineParams> = {
   version: '1',
   description: 'Mine weakly labelled clips from movie subtitles with the S2A classifier or keywords (§4, Fig. 3)',
   paramsSchema,
+  inputs: {
+    movies: { accepts: ['movies'], param: 'movies', description: 'videos with subtitles (or set `movies`)' },
+    classes: { accepts: ['verb-classes'], when: { param: 'method', in: ['keyword'] }, description: 'method keyword: the verb classes (pairs.build or verbs.mine)' },
+    model: { accepts: ['s2a-model'], when: { param: 'method', in: ['s2a'] }, description: 'method s2a: the trained classifier (s2a.train)' },
+    thresholds: { accepts: ['s2a-thresholds'], when: { param: 'method', in: ['s2a'] }, optional: true, description: 'method s2a: per-class thresholds (s2a.evaluate); min_score without it' },
+  },
+  produces: ['mined-clips'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'inline',
   run: (ctx) => runCaptionsMine(ctx),

@@ -10,6 +10,8 @@ import { encodeRawVideo } from '../video/ffmpeg.ts';
 import { readClip, readShardIndex } from '../video/shards.ts';
 import { kind, toClipRequests } from './clips-extract.ts';
 import type { ClipsExtractParams } from './clips-extract.ts';
+import { portsFor } from '../../test/helpers/ports.ts';
+import { stageSchemaDocument } from '../plan/registry.ts';
 
 let dir = '';
 let mining: StageInput;
@@ -20,6 +22,7 @@ function ctxFor(params: Partial<ClipsExtractParams>, inputs: StageInput[], outDi
   const ctx: StageContext<ClipsExtractParams> = {
     params: { frames: 4, size: 24, contact_sheet: true, contact_max_per_class: 200, concurrency: 2, ...params },
     inputs,
+    ports: portsFor(kind, params, inputs),
     outDir,
     scratchDir: outDir,
     seed: 1,
@@ -56,7 +59,7 @@ afterAll(async () => {
 describe('clips.extract', () => {
   it('mirrors its schema file', () => {
     const file = path.join(repoRoot, 'schemas/stages/clips.extract.schema.json');
-    expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(kind.paramsSchema, null, 2) + '\n');
+    expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
   });
 
   it('merges classes mined from one sentence into one multi-label clip', () => {

@@ -9,6 +9,7 @@ import { writeContactSheets } from '../video/contact-sheet.ts';
 import { extractClipsToShards } from '../video/extract.ts';
 import type { ClipRequest } from '../video/extract.ts';
 import type { MinedClip } from '../video/mining.ts';
+import { outputPath, requirePort } from './ports.ts';
 
 export interface ClipsExtractParams {
   frames: number;
@@ -33,12 +34,8 @@ const paramsSchema: JsonSchema = {
 };
 
 async function readMinedClips(ctx: StageContext<ClipsExtractParams>): Promise<{ clips: MinedClip[]; file: string }> {
-  const input = ctx.inputs.find((i) => i.kind === 'captions.mine') ?? ctx.inputs.find((i) => typeof i.outputs.clips === 'string');
-  if (!input) {
-    throw new ExpError('EXP_INPUT_MISSING', 'clips.extract: no clip list: depend on a captions.mine node', { hint: 'needs: [mining]' });
-  }
-  const rel = typeof input.outputs.clips === 'string' ? input.outputs.clips : 'clips.jsonl';
-  const file = path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
+  const input = requirePort(ctx, 'clips', 'clips.extract: no clip list: depend on a captions.mine node', 'needs: [mining]');
+  const file = outputPath(input, 'clips', 'clips.jsonl');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -135,6 +132,8 @@ export const kind: StageKind<ClipsExtractParams> = {
   version: '1',
   description: 'Decode mined clips into uint8 frame shards (T×S×S RGB) with per-class contact sheets',
   paramsSchema,
+  inputs: { clips: { accepts: ['mined-clips'], description: 'the mined clip list (captions.mine)' } },
+  produces: ['clip-shards'],
   // ffmpeg decoders are short and I/O-bound: by default declare one slot (so extraction overlaps
   // training of another branch) while running `concurrency` (default: cores) decoders.
   resources: (p) => ({ cpus: Math.min(p.concurrency ?? 1, Math.max(1, os.availableParallelism())), memoryMb: 1024 }),

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../test/helpers/repo.ts';
 import type { StageContext } from '../plan/stage-kind.ts';
 import { type DemoWorldParams, kind } from './demo-world.ts';
+import { stageSchemaDocument } from '../plan/registry.ts';
 
 const run = promisify(execFile);
 
@@ -34,7 +35,7 @@ afterAll(async () => {
 describe('stage demo.world', () => {
   it('mirrors its params schema in schemas/stages/demo.world.schema.json', () => {
     const file = readFileSync(path.join(repoRoot, 'schemas', 'stages', 'demo.world.schema.json'), 'utf8');
-    expect(file).toBe(JSON.stringify(kind.paramsSchema, null, 2) + '\n');
+    expect(file).toBe(JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
   });
 
   it('fills defaults and rejects odd frame sizes, probabilities above 1 and unknown keys', () => {
@@ -55,7 +56,7 @@ describe('stage demo.world', () => {
       ava_keyframes: 4, ava_video_seconds: 8, hmdb_per_class: 3, hmdb_seconds: 1,
     });
     const ctx: StageContext<DemoWorldParams> = {
-      params, inputs: [], outDir, scratchDir: outDir, seed: 0, gpus: [], signal: new AbortController().signal,
+      params, inputs: [], ports: {}, outDir, scratchDir: outDir, seed: 0, gpus: [], signal: new AbortController().signal,
       log: () => {}, progress: (done) => progress.push(done), metric: (k, v) => metrics.set(k, v), artifact: () => {},
     };
     const { outputs } = await kind.run(ctx);

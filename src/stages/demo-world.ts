@@ -4,12 +4,13 @@
 // input.dir): the folder is renamed into the store after run() resolves, so absolute paths into
 // ctx.outDir would dangle.
 import path from 'node:path';
-import { DEFAULT_WORLD, generateWorld, type WorldOptions } from '../demo/index.ts';
+import { DEFAULT_WORLD, generateWorld, WORLD_PARTS, type WorldOptions, type WorldPart } from '../demo/index.ts';
 import type { JsonSchema, StageKind } from '../plan/stage-kind.ts';
 import { encodeRawVideo } from '../video/ffmpeg.ts';
 
 export interface DemoWorldParams {
   seed: number;
+  parts: WorldPart[];
   screenplays: number;
   elements_per_script: number;
   movies: number;
@@ -41,6 +42,13 @@ const paramsSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    parts: {
+      type: 'array',
+      items: { enum: [...WORLD_PARTS] },
+      uniqueItems: true,
+      default: [...WORLD_PARTS],
+      description: 'Which data sets to make. Set by the loader to what the spec\'s stages take from this stage (a stage whose data param points at real data takes nothing from the world).',
+    },
     seed: int('Seed of the world: the same seed and sizes give the same screenplays, subtitles, labels and manifest.', D.seed, 0, 2 ** 31 - 1),
     screenplays: int('Number of screenplays (IMSDb text layout).', D.screenplays, 1, 100_000),
     elements_per_script: int('Elements per screenplay (scene headings, action paragraphs, dialogue blocks, transitions).', D.elementsPerScript, 20, 100_000),
@@ -69,7 +77,7 @@ const paramsSchema: JsonSchema = {
 export function worldOptions(p: DemoWorldParams): WorldOptions {
   return {
     ...D,
-    seed: p.seed, screenplays: p.screenplays, elementsPerScript: p.elements_per_script, movies: p.movies, movieSeconds: p.movie_seconds,
+    seed: p.seed, parts: p.parts ?? WORLD_PARTS, screenplays: p.screenplays, elementsPerScript: p.elements_per_script, movies: p.movies, movieSeconds: p.movie_seconds,
     width: p.width, height: p.height, fps: p.fps, avaKeyframes: p.ava_keyframes, avaVideoSeconds: p.ava_video_seconds,
     hmdbPerClass: p.hmdb_per_class, hmdbSeconds: p.hmdb_seconds, pGenericLine: p.p_generic_line, pAmbiguous: p.p_ambiguous,
     pPolysemous: p.p_polysemous, pHeldOut: p.p_held_out, pActionBeat: p.p_action_beat, pActionEvent: p.p_action_event,
@@ -83,6 +91,8 @@ export const kind: StageKind<DemoWorldParams> = {
   version: '1',
   description: 'Synthetic world for the demo: screenplays, movies with subtitles, AVA- and HMDB51-style labelled sets',
   paramsSchema,
+  produces: [...WORLD_PARTS],
+  partsParam: 'parts',
   // ffmpeg encodes two videos at once beside the JavaScript that draws their frames.
   resources: { cpus: 2, memoryMb: 512 },
   runIn: 'inline',
@@ -98,14 +108,16 @@ export const kind: StageKind<DemoWorldParams> = {
     ctx.metric('demo.movies', manifest.movies.length);
     ctx.metric('demo.captions', captions);
     ctx.metric('demo.ava_rows', manifest.ava.rows.train + manifest.ava.rows.val);
+    const made = new Set<string>(ctx.params.parts ?? WORLD_PARTS);
+    ctx.log(`parts: ${[...made].join(', ') || 'none'}`);
     ctx.log(`world written in ${((Date.now() - started) / 1000).toFixed(1)} s: ${manifest.screenplays.files.length} screenplays, ${manifest.movies.length} movies (${captions} captions), ${manifest.ava.videos.length} AVA videos, ${manifest.hmdb51.classes.length} HMDB51 classes`);
     ctx.artifact('world/manifest.json');
     return {
       outputs: {
-        screenplays: 'world/screenplays',
-        movies: 'world/movies',
-        ava: 'world/ava',
-        hmdb51: 'world/hmdb51',
+        ...(made.has('screenplays') ? { screenplays: 'world/screenplays' } : {}),
+        ...(made.has('movies') ? { movies: 'world/movies' } : {}),
+        ...(made.has('ava') ? { ava: 'world/ava' } : {}),
+        ...(made.has('hmdb51') ? { hmdb51: 'world/hmdb51' } : {}),
         manifest: 'world/manifest.json',
         counts: { screenplays: manifest.screenplays.files.length, movies: manifest.movies.length, captions, ava_videos: manifest.ava.videos.length },
       },

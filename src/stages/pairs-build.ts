@@ -13,6 +13,7 @@ import { readScreenplayRecords } from '../text/screenplay-records.ts';
 import { splitSentences } from '../text/sentences.ts';
 import type { MinedVerbs } from '../text/verb-classes.ts';
 import { findVerbs } from '../text/verbs.ts';
+import { outputPath, requirePort } from './ports.ts';
 
 export interface PairsBuildParams {
   direction: PairDirection;
@@ -51,11 +52,9 @@ export const PAIRS_FILE = 'pairs.jsonl';
 export const CLASSES_FILE = 'classes.json';
 
 function readVerbs(ctx: StageContext<PairsBuildParams>): { verbs: MinedVerbs; actionVerbsFile: string | null } {
-  const input = ctx.inputs.find((i) => i.kind === 'verbs.mine') ?? ctx.inputs.find((i) => existsSync(path.join(i.dir, 'verbs.json')));
-  if (!input) throw new ExpError('EXP_INPUT_MISSING', 'pairs.build: needs a verbs.mine node upstream (verbs.json)', { hint: 'add the verbs stage to `needs:`' });
-  const at = (rel: string): string => (path.isAbsolute(rel) ? rel : path.join(input.dir, rel));
-  const file = at(typeof input.outputs.verbs_file === 'string' ? input.outputs.verbs_file : 'verbs.json');
-  const actionVerbs = typeof input.outputs.action_verbs_file === 'string' ? at(input.outputs.action_verbs_file) : null;
+  const input = requirePort(ctx, 'verbs', 'pairs.build: needs a verbs.mine node upstream (verbs.json)', 'add the verbs stage to `needs:`');
+  const file = outputPath(input, 'verbs_file', 'verbs.json');
+  const actionVerbs = typeof input.outputs.action_verbs_file === 'string' ? outputPath(input, 'action_verbs_file') : null;
   try {
     const doc = JSON.parse(readFileSync(file, 'utf8')) as MinedVerbs;
     if (!Array.isArray(doc.classes)) throw new Error('no "classes" list');
@@ -90,10 +89,8 @@ function splitRule(ctx: StageContext<PairsBuildParams>): SplitRule {
 }
 
 async function run(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Record<string, JsonValue> }> {
-  const input = ctx.inputs.find((i) => i.kind === 'screenplay.parse');
-  if (!input) throw new ExpError('EXP_INPUT_MISSING', 'pairs.build: needs a screenplay.parse node upstream', { hint: 'add the screenplay.parse stage to `needs:`' });
-  const rel = typeof input.outputs.screenplays_file === 'string' ? input.outputs.screenplays_file : 'screenplays.jsonl';
-  const file = path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
+  const input = requirePort(ctx, 'parsed', 'pairs.build: needs a screenplay.parse node upstream', 'add the screenplay.parse stage to `needs:`');
+  const file = outputPath(input, 'screenplays_file', 'screenplays.jsonl');
   const { verbs, actionVerbsFile } = readVerbs(ctx);
   const classSet = new Set(verbs.classes.map((c) => c.verb));
   // Verbs per stage direction: as verbs.mine found them when it wrote them, else tagged here.
@@ -174,6 +171,11 @@ export const kind: StageKind<PairsBuildParams> = {
   version: '2',
   description: 'Pair speech segments with the verb classes of their nearest stage directions; train/val split by movie (§3.2).',
   paramsSchema,
+  inputs: {
+    parsed: { accepts: ['parsed-screenplays'], description: 'parsed screenplays (screenplay.parse)' },
+    verbs: { accepts: ['verb-classes'], description: 'the verb classes (verbs.mine)' },
+  },
+  produces: ['pairs', 'verb-classes'],
   resources: { cpus: 1, memoryMb: 1024 },
   run,
 };

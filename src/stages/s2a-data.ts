@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { ExpError } from '../errors.ts';
 import type { StageContext, StageInput } from '../plan/stage-kind.ts';
 import type { VerbClass } from '../text/keyword.ts';
+import { requirePort } from './ports.ts';
 
 export interface PairRecord {
   movie: string;
@@ -15,11 +16,7 @@ export interface PairRecord {
 }
 
 export function findPairsInput(ctx: StageContext<unknown>, who: string): StageInput {
-  const input = ctx.inputs.find((i) => i.kind === 'pairs.build') ?? ctx.inputs.find((i) => existsSync(path.join(i.dir, 'pairs.jsonl')));
-  if (!input) {
-    throw new ExpError('EXP_INPUT_MISSING', `${who}: needs a pairs.build node upstream (pairs.jsonl + classes.json)`, { hint: 'add the pairs stage to `needs:`' });
-  }
-  return input;
+  return requirePort(ctx, 'pairs', `${who}: needs a pairs.build node upstream (pairs.jsonl + classes.json)`, 'add the pairs stage to `needs:`');
 }
 
 function fileOf(input: StageInput, key: string, fallback: string): string {

@@ -8,6 +8,7 @@ import { renderBarChart, renderLineChart } from '../ml/plot.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { apTableMarkdown, evaluateClassifier, topSentencesMarkdown } from '../text/evaluate.ts';
+import { outputPath, requirePort } from './ports.ts';
 import { readPairsInput } from './s2a-data.ts';
 
 export interface S2aEvaluateParams {
@@ -46,10 +47,8 @@ const MAX_CURVES = 12;
 
 async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
-  const trainInput = ctx.inputs.find((i) => i.kind === 's2a.train') ?? ctx.inputs.find((i) => typeof i.outputs.model === 'string');
-  if (!trainInput) throw new ExpError('EXP_INPUT_MISSING', 's2a.evaluate: needs an s2a.train node upstream', { hint: 'needs: [s2a, pairs]' });
-  const modelRel = typeof trainInput.outputs.model === 'string' ? trainInput.outputs.model : 'model';
-  const modelDir = path.resolve(trainInput.dir, modelRel);
+  const trainInput = requirePort(ctx, 'model', 's2a.evaluate: needs an s2a.train node upstream', 'needs: [s2a, pairs]');
+  const modelDir = outputPath(trainInput, 'model', 'model');
   const { pairs, classes: verbClasses } = await readPairsInput(ctx, 's2a.evaluate');
   const val = pairs.filter((r) => r.split === 'val');
   if (val.length === 0) {
@@ -170,6 +169,11 @@ export const kind: StageKind<S2aEvaluateParams> = {
   version: '1',
   description: 'Per-class AP, PR curves, mining thresholds and Fig. 2 sentences of the S2A classifier vs keyword spotting on the validation pairs.',
   paramsSchema,
+  inputs: {
+    model: { accepts: ['s2a-model'], description: 'the trained classifier (s2a.train)' },
+    pairs: { accepts: ['pairs'], description: 'speech/verb pairs with the validation split (pairs.build)' },
+  },
+  produces: ['s2a-thresholds'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'process',
   module: import.meta.url,

@@ -140,6 +140,8 @@ export const kind: StageKind<S2aTrainParams> = {
   version: '1',
   description: 'Train the Speech2Action sentence classifier (ngram or offline BERT encoder, tfjs head) on pairs.build output.',
   paramsSchema,
+  inputs: { pairs: { accepts: ['pairs'], description: 'speech/verb pairs and their classes (pairs.build)' } },
+  produces: ['s2a-model'],
   resources: (p) => ({ cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : 2048 }),
   runIn: 'process',
   module: import.meta.url,

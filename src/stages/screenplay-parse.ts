@@ -9,6 +9,7 @@ import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/sta
 import { listScreenplayFiles } from '../screenplay/files.ts';
 import { parseCorpusFiles } from '../text/corpus-parse.ts';
 import type { CorpusStats } from '../text/corpus-stats.ts';
+import { outputPath, requirePort } from './ports.ts';
 
 export interface ScreenplayParseParams {
   corpus?: string;
@@ -34,15 +35,8 @@ export const SCREENPLAYS_FILE = 'screenplays.jsonl';
 
 function findCorpus(ctx: StageContext<ScreenplayParseParams>): string {
   if (ctx.params.corpus) return ctx.params.corpus;
-  const input = ctx.inputs.find((i) => typeof i.outputs.screenplays === 'string');
-  if (!input) {
-    throw new ExpError('EXP_INPUT_MISSING', 'screenplay.parse: no corpus: set `corpus` or depend on a node that outputs `screenplays` (e.g. demo.world)', {
-      hint: 'with: { corpus: path/to/screenplays }',
-      detail: { key: 'corpus' },
-    });
-  }
-  const p = input.outputs.screenplays as string;
-  return path.isAbsolute(p) ? p : path.join(input.dir, p);
+  const input = requirePort(ctx, 'screenplays', 'screenplay.parse: no corpus: set `corpus` or depend on a node that outputs `screenplays` (e.g. demo.world)', 'with: { corpus: path/to/screenplays }');
+  return outputPath(input, 'screenplays');
 }
 
 async function run(ctx: StageContext<ScreenplayParseParams>): Promise<{ outputs: Record<string, JsonValue> }> {
@@ -109,6 +103,8 @@ export const kind: StageKind<ScreenplayParseParams> = {
   version: '1',
   description: 'Parse IMSDb screenplays (text or HTML) into scene headings, stage directions and speech segments (§3.1).',
   paramsSchema,
+  inputs: { screenplays: { accepts: ['screenplays'], param: 'corpus', description: 'the screenplay folder (or set `corpus`)' } },
+  produces: ['parsed-screenplays'],
   resources: (p) => ({ cpus: Math.min(p.workers ?? 2, 4), memoryMb: 1536 }),
   run,
 };

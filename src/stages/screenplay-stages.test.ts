@@ -7,6 +7,7 @@ import { repoRoot } from '../../test/helpers/repo.ts';
 import { kind as pairsKind } from './pairs-build.ts';
 import { kind as parseKind } from './screenplay-parse.ts';
 import { kind as verbsKind } from './verbs-mine.ts';
+import { portsFor } from '../../test/helpers/ports.ts';
 
 const sample = readFileSync(path.join(repoRoot, 'test/fixtures/screenplay/sample.txt'), 'utf8');
 const lexicon = path.join(repoRoot, 'test/fixtures/screenplay/mini-lexicon.flat');
@@ -22,7 +23,7 @@ async function runKind<P>(kind: StageKind<P>, params: P, inputs: StageInput[] = 
   const metrics: Record<string, number> = {};
   const logs: string[] = [];
   const ctx: StageContext<P> = {
-    params, inputs, outDir, scratchDir: outDir, sharedDir: outDir, seed: 3, gpus: [], signal: new AbortController().signal,
+    params, inputs, ports: portsFor(kind, params as object, inputs), outDir, scratchDir: outDir, sharedDir: outDir, seed: 3, gpus: [], signal: new AbortController().signal,
     log: (m) => logs.push(m), progress: () => {}, metric: (k, v) => { metrics[k] = v; }, artifact: () => {},
   };
   const res = await kind.run(ctx);

@@ -8,6 +8,7 @@ import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/sta
 import { LEXICON_PARAM_DESCRIPTION, resolveLexicon } from '../text/lexicon-path.ts';
 import { readScreenplayRecords } from '../text/screenplay-records.ts';
 import { mineVerbs, scaleMinCount, VerbCounter } from '../text/verb-classes.ts';
+import { outputPath, requirePort } from './ports.ts';
 
 export interface VerbsMineParams {
   min_count: number;
@@ -40,12 +41,8 @@ export const VERBS_FILE = 'verbs.json';
 export const ACTION_VERBS_FILE = 'action-verbs.jsonl';
 
 async function run(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Record<string, JsonValue> }> {
-  const input = ctx.inputs.find((i) => i.kind === 'screenplay.parse');
-  if (!input) {
-    throw new ExpError('EXP_INPUT_MISSING', 'verbs.mine: needs a screenplay.parse node upstream', { hint: 'add the screenplay.parse stage to `needs:`' });
-  }
-  const rel = typeof input.outputs.screenplays_file === 'string' ? input.outputs.screenplays_file : 'screenplays.jsonl';
-  const file = path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
+  const input = requirePort(ctx, 'parsed', 'verbs.mine: needs a screenplay.parse node upstream', 'add the screenplay.parse stage to `needs:`');
+  const file = outputPath(input, 'screenplays_file', 'screenplays.jsonl');
   const lex = resolveLexicon(ctx.params.lexicon, 'verbs.mine');
   const counter = new VerbCounter(lex);
   const total = typeof input.outputs.movies === 'number' ? input.outputs.movies : undefined;
@@ -87,6 +84,8 @@ export const kind: StageKind<VerbsMineParams> = {
   version: '2',
   description: 'Mine verb classes from stage directions: tag, lemmatise (XTAG), count, drop rare and most frequent verbs (§3.1).',
   paramsSchema,
+  inputs: { parsed: { accepts: ['parsed-screenplays'], description: 'parsed screenplays (screenplay.parse)' } },
+  produces: ['verb-classes'],
   resources: { cpus: 1, memoryMb: 1024 },
   run,
 };

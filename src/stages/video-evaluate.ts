@@ -14,7 +14,8 @@ import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.t
 import { apReport, scoreClips, top1Accuracy } from '../video/evaluate.ts';
 import type { ApReport } from '../video/evaluate.ts';
 import { loadVideoModel, readVideoConfig } from '../video/model/io.ts';
-import { benchmarkProps, benchmarkRoot, shardGeometry, sharedClipsDir } from './video-finetune.ts';
+import { requirePort } from './ports.ts';
+import { benchmarkPorts, benchmarkProps, benchmarkRoot, shardGeometry, sharedClipsDir } from './video-finetune.ts';
 import type { Benchmark } from './video-finetune.ts';
 import { initVideoBackend, videoCommonProps } from './video-train.ts';
 import type { VideoDevice } from './video-train.ts';
@@ -41,10 +42,8 @@ const paramsSchema: JsonSchema = {
   },
 };
 
-function modelInput(inputs: StageInput[]): StageInput {
-  const input = inputs.find((i) => i.kind.startsWith('video.') && (typeof i.outputs.checkpoint === 'string' || typeof i.outputs.checkpoints === 'object'));
-  if (!input) throw new ExpError('EXP_INPUT_MISSING', 'video.evaluate: no model: depend on a video.train or video.finetune node', { hint: 'needs: [finetune]' });
-  return input;
+function modelInput(ctx: StageContext<VideoEvaluateParams>): StageInput {
+  return requirePort(ctx, 'model', 'video.evaluate: no model: depend on a video.train or video.finetune node', 'needs: [finetune]');
 }
 
 function resolve(input: StageInput, rel: string): string {
@@ -65,8 +64,8 @@ async function writeApChart(outDir: string, rep: ApReport): Promise<void> {
 export async function runVideoEvaluate(ctx: StageContext<VideoEvaluateParams>): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   await initVideoBackend(p.device, ctx.log);
-  const input = modelInput(ctx.inputs);
-  const root = benchmarkRoot(p.data, p.benchmark, ctx.inputs, 'video.evaluate');
+  const input = modelInput(ctx);
+  const root = benchmarkRoot(p.data, p.benchmark, ctx, 'video.evaluate');
   const warn = (m: string) => ctx.log(`warning: ${m}`);
 
   if (p.benchmark === 'ava') {
@@ -132,6 +131,8 @@ export const kind: StageKind<VideoEvaluateParams> = {
   version: '1',
   description: 'Evaluate a video classifier: AVA per-class clip AP (Table 4 classes) or HMDB51 accuracy over splits.',
   paramsSchema,
+  inputs: { model: { accepts: ['checkpoint'], description: 'the model to evaluate (video.train or video.finetune)' }, ...benchmarkPorts('benchmark') },
+  produces: ['video-scores'],
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
+import type { JsonSchema, JsonValue, StageContext, StageKind, StagePort } from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
 import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.ts';
@@ -15,7 +15,8 @@ import { finetuneVideoClassifier } from '../video/finetune.ts';
 import { readVideoConfig } from '../video/model/io.ts';
 import type { VideoLoss, VideoModelConfig } from '../video/model/io.ts';
 import type { VideoOptimizer } from '../video/train.ts';
-import { initVideoBackend, upstreamCheckpoint, videoCommonProps } from './video-train.ts';
+import { outputPath, requirePort } from './ports.ts';
+import { INIT_PORT, initVideoBackend, upstreamCheckpoint, videoCommonProps } from './video-train.ts';
 import type { VideoDevice } from './video-train.ts';
 import { seedGlobalRandom } from '../random.ts';
 
@@ -69,15 +70,17 @@ const paramsSchema: JsonSchema = {
   },
 };
 
-/** Benchmark root: the `data` param, else an upstream node's `outputs.<dataset>`. */
-export function benchmarkRoot(data: string | undefined, dataset: Benchmark, inputs: StageInput[], kindName: string): string {
+/** Benchmark root: the `data` param, else the upstream node on the port named after the dataset. */
+export function benchmarkRoot(data: string | undefined, dataset: Benchmark, ctx: Pick<StageContext<unknown>, 'ports'>, kindName: string): string {
   if (data) return path.resolve(data);
-  const input = inputs.find((i) => typeof i.outputs[dataset] === 'string');
-  if (!input) {
-    throw new ExpError('EXP_INPUT_MISSING', `${kindName}: no ${dataset} data: set \`data\` or depend on a node whose outputs have \`${dataset}\` (e.g. demo.world)`, { hint: `with: { data: /path/to/${dataset} }` });
-  }
-  const rel = input.outputs[dataset] as string;
-  return path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
+  const input = requirePort(ctx, dataset, `${kindName}: no ${dataset} data: set \`data\` or depend on a node whose outputs have \`${dataset}\` (e.g. demo.world)`, `with: { data: /path/to/${dataset} }`);
+  return outputPath(input, dataset);
+}
+
+/** The `ava` and `hmdb51` ports: the benchmark's folder from an upstream node, or the `data` param. */
+export function benchmarkPorts(selector: string): Record<'ava' | 'hmdb51', StagePort> {
+  const port = (name: 'ava' | 'hmdb51'): StagePort => ({ accepts: [name], param: 'data', when: { param: selector, in: [name] }, description: `${selector} ${name}: the ${name === 'ava' ? 'AVA' : 'HMDB51'} folder (or set \`data\`)` });
+  return { ava: port('ava'), hmdb51: port('hmdb51') };
 }
 
 /** Extraction geometry: the network's frames, and a margin around its crop for random crops. */
@@ -95,9 +98,9 @@ export function shardGeometry(cfg: { frames: number; size: number }): { frames: 
   return { frames: cfg.frames, size: Math.ceil(cfg.size * 1.125) };
 }
 
-async function modelConfig(p: VideoFinetuneParams, inputs: StageInput[], classes: string[]): Promise<{ cfg: VideoModelConfig; init?: string }> {
+async function modelConfig(p: VideoFinetuneParams, ctx: Pick<StageContext<unknown>, 'ports'>, classes: string[]): Promise<{ cfg: VideoModelConfig; init?: string }> {
   if (p.init === 'scratch') return { cfg: { arch: 's3dg', width: p.width, frames: p.frames, size: p.size, classes, loss: p.loss } };
-  const init = upstreamCheckpoint(inputs);
+  const init = upstreamCheckpoint(ctx);
   if (!init) throw new ExpError('EXP_INPUT_MISSING', 'video.finetune: init is "upstream" but no upstream video.* node has a checkpoint', { hint: 'depend on a video.train node, or use init: scratch' });
   const up = await readVideoConfig(init);
   return { cfg: { arch: up.arch, width: up.width, frames: up.frames, size: up.size, classes, loss: up.loss }, init };
@@ -106,7 +109,7 @@ async function modelConfig(p: VideoFinetuneParams, inputs: StageInput[], classes
 export async function runVideoFinetune(ctx: StageContext<VideoFinetuneParams>): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   await initVideoBackend(p.device, ctx.log);
-  const root = benchmarkRoot(p.data, p.dataset, ctx.inputs, 'video.finetune');
+  const root = benchmarkRoot(p.data, p.dataset, ctx, 'video.finetune');
   const seed = p.seed ?? ctx.seed;
   // Initialisers and dropout draw from Math.random: seeded, a rerun gives the same model.
   seedGlobalRandom(seed);
@@ -123,7 +126,7 @@ export async function runVideoFinetune(ctx: StageContext<VideoFinetuneParams>): 
   };
 
   if (p.dataset === 'ava') {
-    const { cfg, init } = await modelConfig(p, ctx.inputs, [...AVA_TABLE4_NAMES]);
+    const { cfg, init } = await modelConfig(p, ctx, [...AVA_TABLE4_NAMES]);
     const data = await prepareAva(root, 'train', p.clip_seconds, { ...shardGeometry(cfg), shardsDir: sharedClipsDir(ctx, 'ava-train', root, p.clip_seconds, shardGeometry(cfg)), signal: ctx.signal, log: ctx.log });
     const examples = await tune(data, cfg, init, 'checkpoint');
     ctx.metric('video.finetune.examples', examples);
@@ -131,7 +134,7 @@ export async function runVideoFinetune(ctx: StageContext<VideoFinetuneParams>): 
   }
 
   const { classes, splits } = await hmdbSplits(root, ctx.log);
-  const { cfg, init } = await modelConfig(p, ctx.inputs, classes);
+  const { cfg, init } = await modelConfig(p, ctx, classes);
   const wanted = splits.filter((s) => p.splits.includes(s.split));
   if (wanted.length === 0) throw new ExpError('EXP_DATA_INVALID', `no HMDB51 split ${p.splits.join(', ')} under ${root}`, { hint: 'splits: [1, 2, 3]' });
   const data = await prepareHmdb(root, wanted.flatMap((s) => s.train), { ...shardGeometry(cfg), shardsDir: sharedClipsDir(ctx, 'hmdb51-train-' + p.splits.join(''), root, 0, shardGeometry(cfg)), signal: ctx.signal, log: ctx.log });
@@ -152,6 +155,8 @@ export const kind: StageKind<VideoFinetuneParams> = {
   version: '1',
   description: 'Fine-tune a video classifier with k labelled examples per class of AVA or HMDB51 (k = 0: none).',
   paramsSchema,
+  inputs: { ...benchmarkPorts('dataset'), init: INIT_PORT },
+  produces: ['checkpoint'],
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,

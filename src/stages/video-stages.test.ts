@@ -16,16 +16,19 @@ import { kind as finetuneKind } from './video-finetune.ts';
 import type { VideoFinetuneParams } from './video-finetune.ts';
 import { kind as evaluateKind } from './video-evaluate.ts';
 import type { VideoEvaluateParams } from './video-evaluate.ts';
+import { portsFor } from '../../test/helpers/ports.ts';
 
 let dir = '';
 
 function ctxFor<P>(params: P, inputs: StageInput[], name: string) {
+  const kind = name === 'train' ? trainKind : name.startsWith('ft-') ? finetuneKind : evaluateKind;
   const logs: string[] = [];
   const metrics: Record<string, number[]> = {};
   const outDir = path.join(dir, name, 'out');
   const ctx: StageContext<P> = {
     params,
     inputs,
+    ports: portsFor(kind, params as object, inputs),
     outDir,
     scratchDir: path.join(dir, name, 'scratch'),
     seed: 5,

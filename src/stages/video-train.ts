@@ -7,12 +7,13 @@ import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import { initBackend } from '../ml/backend.ts';
 import type { BackendName } from '../ml/backend.ts';
-import type { JsonSchema, JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
+import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { classesOf, openClipSet } from '../video/datasets/clip-batches.ts';
 import type { VideoLoss } from '../video/model/io.ts';
 import { trainVideoClassifier } from '../video/train.ts';
 import type { VideoOptimizer } from '../video/train.ts';
 import { seedGlobalRandom } from '../random.ts';
+import { outputPath, portInput, requirePort } from './ports.ts';
 
 export type VideoDevice = 'cpu' | 'gpu';
 
@@ -60,20 +61,23 @@ const paramsSchema: JsonSchema = {
 };
 
 /** Shard folder of the upstream clips.extract node. */
-export function shardsDirOf(inputs: StageInput[], kindName: string): string {
-  const input = inputs.find((i) => i.kind === 'clips.extract') ?? inputs.find((i) => typeof i.outputs.shards === 'string');
-  if (!input) throw new ExpError('EXP_INPUT_MISSING', `${kindName}: no clip shards: depend on a clips.extract node`, { hint: 'needs: [clips]' });
-  const rel = typeof input.outputs.shards === 'string' ? input.outputs.shards : 'shards';
-  return path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
+export function shardsDirOf(ctx: Pick<StageContext<unknown>, 'ports'>, kindName: string): string {
+  const input = requirePort(ctx, 'shards', `${kindName}: no clip shards: depend on a clips.extract node`, 'needs: [clips]');
+  return outputPath(input, 'shards', 'shards');
 }
 
-/** Checkpoint folder of the nearest upstream video.* node (undefined when there is none). */
-export function upstreamCheckpoint(inputs: StageInput[], key = 'checkpoint'): string | undefined {
-  const input = inputs.find((i) => i.kind.startsWith('video.') && typeof i.outputs[key] === 'string');
-  if (!input) return undefined;
-  const rel = input.outputs[key] as string;
-  return path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
+/** Checkpoint folder of the upstream video.* node on the `init` port (undefined when there is none). */
+export function upstreamCheckpoint(ctx: Pick<StageContext<unknown>, 'ports'>): string | undefined {
+  const input = portInput(ctx, 'init');
+  return input && typeof input.outputs.checkpoint === 'string' ? outputPath(input, 'checkpoint') : undefined;
 }
+
+/** The `init` port: the checkpoint of an upstream video.train / video.finetune node when init is upstream. */
+export const INIT_PORT = {
+  accepts: ['checkpoint'],
+  when: { param: 'init', in: ['upstream'] },
+  description: 'init upstream: the checkpoint to start from (video.train or video.finetune)',
+};
 
 export async function initVideoBackend(device: VideoDevice, log: (m: string) => void): Promise<BackendName> {
   const name = await initBackend(device === 'gpu' ? 'node-gpu' : undefined);
@@ -85,7 +89,7 @@ export async function initVideoBackend(device: VideoDevice, log: (m: string) => 
 export async function runVideoTrain(ctx: StageContext<VideoTrainParams>): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   await initVideoBackend(p.device, ctx.log);
-  const data = await openClipSet(shardsDirOf(ctx.inputs, 'video.train'));
+  const data = await openClipSet(shardsDirOf(ctx, 'video.train'));
   const classes = classesOf(data.index, p.classes);
   if (p.classes?.length) {
     const absent = p.classes.filter((c) => !classes.includes(c));
@@ -93,7 +97,7 @@ export async function runVideoTrain(ctx: StageContext<VideoTrainParams>): Promis
   }
   let init: string | undefined;
   if (p.init === 'upstream') {
-    init = upstreamCheckpoint(ctx.inputs);
+    init = upstreamCheckpoint(ctx);
     if (!init) throw new ExpError('EXP_INPUT_MISSING', 'video.train: init is "upstream" but no upstream video.* node has a checkpoint', { hint: 'add the pre-training node to needs:, or use init: scratch' });
   }
   const clips = data.index.clips.filter((c) => c.labels.some((l) => classes.includes(l)));
@@ -146,6 +150,8 @@ export const kind: StageKind<VideoTrainParams> = {
   version: '1',
   description: 'Train an S3D-G video classifier on clip shards (from scratch or an upstream checkpoint).',
   paramsSchema,
+  inputs: { shards: { accepts: ['clip-shards'], description: 'decoded clips (clips.extract)' }, init: INIT_PORT },
+  produces: ['checkpoint'],
   // On a CPU the wasm backend runs one thread: one slot, so two trainings use both cores.
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',

@@ -168,7 +168,24 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
     return [d.status === 'cached' ? '✓ cached' : '● run', n.stage, n.kind, n.key.slice(0, 10), needs || '-', String(n.points.length), ...(values.why ? [d.why] : [])];
   });
   io.stdout.write(table(['status', 'stage', 'kind', 'key', 'needs', 'points', ...(values.why ? ['why'] : [])], rows) + '\n');
+  if (values.why) io.stdout.write(`\nwhere each stage's inputs come from:\n${inputSources(plan, registry)}`);
   return 0;
+}
+
+/** One line per distinct (stage, wiring): port ← upstream stage or the user's path; what producers make. */
+function inputSources(plan: Plan, registry: StageRegistry): string {
+  const lines = new Set<string>();
+  for (const n of plan.nodes) {
+    const parts: string[] = [];
+    for (const [port, source] of Object.entries(n.ports)) {
+      if (source.from === 'param') parts.push(`${port} ← ${source.path} (with.${source.param})`);
+      else parts.push(`${port} ← ${source.stages.map((s) => `${s}${plan.byKey.get(n.needs[n.needStages.indexOf(s)]!)?.kind === 'demo.world' ? ' (demo world)' : ''}`).join(', ')}`);
+    }
+    const kind = registry.get(n.kind);
+    if (kind?.partsParam && Array.isArray(n.params[kind.partsParam])) parts.push(`makes ${(n.params[kind.partsParam] as string[]).join(', ') || 'nothing'}`);
+    if (parts.length > 0) lines.add(`  ${n.stage.padEnd(10)} ${parts.join('; ')}`);
+  }
+  return [...lines].map((l) => `${l}\n`).join('');
 }
 
 export interface RunJson {

@@ -1,4 +1,5 @@
 // `exp ls`, `exp show`, `exp kinds`, `exp gc`: looking into the runs folder and the registry.
+import type { StageKind } from '../../plan/stage-kind.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
@@ -170,13 +171,27 @@ export async function kindsCommand(argv: string[], io: Io): Promise<number> {
     const kind = registry.get(name);
     if (!kind) throw new ExpError('EXP_NOT_FOUND', `no stage kind "${name}"`, { hint: `registered: ${registry.names().join(', ')}` });
     const info = { name: kind.name, version: kind.version, description: kind.description, runIn: kind.runIn ?? 'inline', paramsSchema: kind.paramsSchema };
-    io.stdout.write((values.json ? JSON.stringify(info) : `${kind.name} v${kind.version}: ${kind.description}\nruns: ${info.runIn}\nparams:\n${describeSchema(kind.paramsSchema)}`) + '\n');
+    io.stdout.write((values.json ? JSON.stringify(info) : `${kind.name} v${kind.version}: ${kind.description}\nruns: ${info.runIn}\n${describePorts(kind)}params:\n${describeSchema(kind.paramsSchema)}`) + '\n');
     return 0;
   }
   const kinds = registry.all();
   if (values.json) io.stdout.write(JSON.stringify(kinds.map((k) => ({ name: k.name, version: k.version, description: k.description }))) + '\n');
   else io.stdout.write(table(['kind', 'version', 'description'], kinds.map((k) => [k.name, k.version, k.description])) + '\n');
   return 0;
+}
+
+/** Ports and what the kind produces, for `exp kinds NAME` (empty for kinds without ports). */
+function describePorts(kind: StageKind<any>): string {
+  let out = '';
+  if (kind.inputs) {
+    out += 'inputs (fed by `needs:`):\n';
+    for (const [name, port] of Object.entries(kind.inputs)) {
+      const notes = [port.param ? `or with.${port.param}` : '', port.when ? `when ${port.when.param} is ${port.when.in.join('|')}` : '', port.optional ? 'optional' : ''].filter(Boolean);
+      out += `  ${name}: ${port.accepts.join(' | ')}${notes.length ? ` (${notes.join('; ')})` : ''}  ${port.description ?? ''}\n`;
+    }
+  }
+  if (kind.produces) out += `produces: ${kind.produces.join(', ')}\n`;
+  return out;
 }
 
 function describeSchema(schema: Record<string, unknown>): string {

@@ -1,0 +1,2 @@
+// Hand-made stage contexts in tests bind their ports like the library does.
+export { portsFor } from '../../src/run/ports.ts';
