@@ -8,6 +8,7 @@ import { gcCommand, kindsCommand, lsCommand, showCommand } from './commands/insp
 import { helpText, type CommandSpec } from './args.ts';
 import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
+import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
 
@@ -92,7 +93,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    io.stdout.write('exp 0.1.0\n');
+    io.stdout.write(`exp ${VERSION}\n`);
     return 0;
   }
   const entry = commands[name];

@@ -21,8 +21,8 @@ describe('progress reporter', () => {
   const b = node('bbbbbbbbbbbbbbbb', 'train');
   const plan = { nodes: [a, b], points: [{ id: 'p' }] } as unknown as Plan;
   const decisions = new Map([
-    [a.key, { key: a.key, status: 'run' as const, why: 'never run' }],
-    [b.key, { key: b.key, status: 'run' as const, why: 'never run' }],
+    [a.key, { key: a.key, status: 'run' as const, reason: 'never-run' as const, why: 'never run' }],
+    [b.key, { key: b.key, status: 'run' as const, reason: 'never-run' as const, why: 'never run' }],
   ]);
 
   it('prints plain timestamped lines with per-node counts when not on a TTY', () => {

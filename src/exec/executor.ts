@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { Plan, PlanNode } from '../plan/dag.ts';
-import { DATA_CHANGED, type NodeDecision } from '../plan/diff.ts';
+import { RERUN_IN_PLACE, type NodeDecision } from '../plan/diff.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import type { StageInput } from '../plan/stage-kind.ts';
@@ -15,8 +15,10 @@ import { NodeLog } from './node-log.ts';
 import { ResourcePool, type Grant } from './resources.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
 import { serialiseError, type TaskEvent, type TaskRunner } from './task.ts';
+import { VERSION } from '../version.ts';
 
-export const ENGINE_VERSION = '0.1.0';
+/** Recorded in every manifest (package.json's version). */
+export const ENGINE_VERSION = VERSION;
 
 export interface ExecuteOptions {
   plan: Plan;
@@ -89,7 +91,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     if (manifest) {
       await finish(node, { key: node.key, status: 'cached', manifest, dir: store.nodeDir(node.kind, node.key), attempts: 0, durationMs: 0 });
     } else {
-      decisions.set(node.key, { key: node.key, status: 'run', why: 'cached output disappeared' });
+      decisions.set(node.key, { key: node.key, status: 'run', reason: 'output-missing', why: 'cached output disappeared' });
     }
   }
 
@@ -185,8 +187,8 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     }
     try {
       const already = store.readManifest(node.kind, node.key);
-      const why = decisions.get(node.key)?.why ?? '';
-      if (already && why !== '--force' && !why.startsWith(DATA_CHANGED)) {
+      const reason = decisions.get(node.key)?.reason;
+      if (already && !(reason && RERUN_IN_PLACE.has(reason))) {
         return { key: node.key, status: 'cached', manifest: already, dir: store.nodeDir(node.kind, node.key), attempts: 0, durationMs: Date.now() - t0 };
       }
       if (already) await store.removeNode(node.kind, node.key);

@@ -1,6 +1,7 @@
 // Grid points → one DAG. A node's key is a hash of (kind, kind version, params, seed, upstream
 // keys), so a stage whose params and ancestry are equal in several points is one node, run once.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical.ts';
 import { ExpError } from '../errors.ts';
 import { resourcesOf, type StageRegistry } from './registry.ts';
 import type { PortSource, StageResources } from './stage-kind.ts';
@@ -66,23 +67,9 @@ export interface Plan {
   points: PlanPoint[];
 }
 
-/** Canonical JSON: sorted keys, no whitespace; equal data → equal text. */
-export function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) return JSON.stringify(String(value));
-    return value === undefined ? 'null' : JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
-}
-
 export function nodeKey(parts: { kind: string; version: string; params: unknown; seed: number; upstream: string[] }): string {
   return createHash('sha256')
-    .update(canonical([parts.kind, parts.version, parts.params, parts.seed, parts.upstream]))
+    .update(canonicalJson([parts.kind, parts.version, parts.params, parts.seed, parts.upstream]))
     .digest('hex')
     .slice(0, 16);
 }

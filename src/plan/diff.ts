@@ -1,13 +1,30 @@
 // Plan vs store: which nodes are cached, which will run, and why (the "silent cache surprise"
 // users of other tools complain about: we always say why a node runs again).
 import type { NodeManifest } from '../store/store.ts';
-import { canonical, type Plan, type PlanNode } from './dag.ts';
+import { canonicalJson } from '../canonical.ts';
+import type { Plan, PlanNode } from './dag.ts';
 
 export type NodeStatus = 'cached' | 'run';
+
+/** Why a node is cached or runs: code switches on this, people read `why`. */
+export type Reason =
+  | 'cached' // output in store
+  | 'forced' // --force / --rerun
+  | 'data-changed' // the data under one of its path params changed since it ran
+  | 'data-changed-upstream' // an upstream node reruns for changed data
+  | 'failed-before' // its previous attempt failed
+  | 'never-run' // no earlier node of this stage
+  | 'output-missing' // planned as cached, but its output was gone when its turn came
+  | 'changed'; // kind version, params, upstream or settings differ from the closest earlier node
+
+/** Reasons that rerun a node whose output is in the store (the executor discards that output). */
+export const RERUN_IN_PLACE: ReadonlySet<Reason> = new Set<Reason>(['forced', 'data-changed', 'data-changed-upstream']);
 
 export interface NodeDecision {
   key: string;
   status: NodeStatus;
+  reason: Reason;
+  /** The reason in words, with the details (which params, which upstream stage). */
   why: string;
 }
 
@@ -26,8 +43,7 @@ export interface DiffOptions {
   dataFingerprint?: (node: PlanNode) => Record<string, string>;
 }
 
-/** The why of a node whose input data changed under the same path (the executor reruns it). */
-export const DATA_CHANGED = 'input data changed';
+const DATA_CHANGED = 'input data changed';
 
 export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}): Map<string, NodeDecision> {
   const decisions = new Map<string, NodeDecision>();
@@ -36,33 +52,37 @@ export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}
 
   for (const node of plan.nodes) {
     if (forced(node)) {
-      decisions.set(node.key, { key: node.key, status: 'run', why: '--force' });
+      decisions.set(node.key, { key: node.key, status: 'run', reason: 'forced', why: '--force' });
       continue;
     }
     if (store.has(node.kind, node.key)) {
       // Same key, but the data under a path param changed (here or upstream): recompute in place.
       const changed = changedData(node, store, options);
-      const staleUp = node.needs.map((k, i) => (decisions.get(k)?.why.startsWith(DATA_CHANGED) ? node.needStages[i] : undefined)).filter(Boolean);
-      if (changed.length) decisions.set(node.key, { key: node.key, status: 'run', why: `${DATA_CHANGED}: ${changed.join(', ')}` });
-      else if (staleUp.length) decisions.set(node.key, { key: node.key, status: 'run', why: `${DATA_CHANGED} upstream (${staleUp.join(', ')})` });
-      else decisions.set(node.key, { key: node.key, status: 'cached', why: 'output in store' });
+      const staleUp = node.needs.map((k, i) => (isDataChange(decisions.get(k)?.reason) ? node.needStages[i] : undefined)).filter(Boolean);
+      if (changed.length) decisions.set(node.key, { key: node.key, status: 'run', reason: 'data-changed', why: `${DATA_CHANGED}: ${changed.join(', ')}` });
+      else if (staleUp.length) decisions.set(node.key, { key: node.key, status: 'run', reason: 'data-changed-upstream', why: `${DATA_CHANGED} upstream (${staleUp.join(', ')})` });
+      else decisions.set(node.key, { key: node.key, status: 'cached', reason: 'cached', why: 'output in store' });
       continue;
     }
     const upstreamRuns = node.needs
       .map((k, i) => ({ k, stage: node.needStages[i]! }))
       .filter(({ k }) => decisions.get(k)?.status === 'run');
     const failure = store.readFailure(node.key);
+    let reason: Reason;
     let why: string;
     if (failure) {
+      reason = 'failed-before';
       why = `previous attempt failed: ${firstLine(failure.error)}`;
     } else {
-      why = explainAgainstHistory(node, store.manifestsOf(node.kind));
+      const history = explainAgainstHistory(node, store.manifestsOf(node.kind));
+      reason = history ? 'changed' : 'never-run';
+      why = history ?? 'never run';
     }
-    if (upstreamRuns.length && !why.startsWith('previous attempt')) {
+    if (upstreamRuns.length && reason !== 'failed-before') {
       const ups = upstreamRuns.map((u) => u.stage).join(', ');
-      why = why === 'never run' ? `upstream will run (${ups})` : `${why}; upstream will run (${ups})`;
+      why = reason === 'never-run' ? `upstream will run (${ups})` : `${why}; upstream will run (${ups})`;
     }
-    decisions.set(node.key, { key: node.key, status: 'run', why });
+    decisions.set(node.key, { key: node.key, status: 'run', reason, why });
   }
   return decisions;
 }
@@ -77,9 +97,14 @@ function changedData(node: PlanNode, store: StoreView, options: DiffOptions): st
   return names.filter((n) => before[n] !== undefined && before[n] !== now[n]).map((n) => `${n} (${String(node.runParams[n])})`);
 }
 
-function explainAgainstHistory(node: PlanNode, history: NodeManifest[]): string {
+function isDataChange(reason: Reason | undefined): boolean {
+  return reason === 'data-changed' || reason === 'data-changed-upstream';
+}
+
+/** What differs from the closest earlier node of the same stage; undefined when there is none. */
+function explainAgainstHistory(node: PlanNode, history: NodeManifest[]): string | undefined {
   const same = history.filter((m) => node.stages.includes(m.stage));
-  if (!same.length) return 'never run';
+  if (!same.length) return undefined;
   // The most similar earlier node of the same stage: fewest differing params, newest first.
   let best: { m: NodeManifest; diffs: string[] } | undefined;
   for (const m of same.sort((a, b) => b.finishedAt - a.finishedAt)) {
@@ -103,7 +128,7 @@ function paramDiffs(before: Record<string, unknown>, after: Record<string, unkno
   for (const k of [...keys].sort()) {
     const a = before?.[k];
     const b = after?.[k];
-    if (canonical(a) === canonical(b)) continue;
+    if (canonicalJson(a) === canonicalJson(b)) continue;
     if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
       out.push(...paramDiffs(a as Record<string, unknown>, b as Record<string, unknown>, `${prefix}${k}.`));
     } else {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, deepFreeze, shortHash } from './canonical.ts';
+import { canonicalJson, deepFreeze, shortHash } from '../canonical.ts';
 
 describe('canonicalJson', () => {
   it('does not depend on key order', () => {

@@ -2,7 +2,7 @@
 // schemas/experiment.schema.json for the syntax).
 export type { JsonSchema, KindInfo, KindLookup, LoadOptions, LoadedSpec, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
 export { loadSpec } from './load.ts';
-export { canonicalJson, shortHash } from './canonical.ts';
+export { canonicalJson, shortHash } from '../canonical.ts';
 export { SpecError, formatSpecIssues } from './issues.ts';
 export { didYouMean } from './did-you-mean.ts';
 export { parseKeyPath, absolutePath, formatPath } from './key-path.ts';

@@ -3,7 +3,7 @@
 // `$${` is a literal `${`; `${env:NAME}` / `${env:NAME,default}` read the environment.
 import { didYouMean } from './did-you-mean.ts';
 import { hintFor } from './issues.ts';
-import { deepFreeze } from './canonical.ts';
+import { deepFreeze } from '../canonical.ts';
 import { formatPath, getAt, parseKeyPath, parseKeyPathCached, pathKey } from './key-path.ts';
 import { isRecord } from './source.ts';
 

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import { canonicalJson, deepFreeze, shortHash } from './canonical.ts';
+import { canonicalJson, deepFreeze, shortHash } from '../canonical.ts';
 import { loadWithExtends, siblingSuggestion } from './extends.ts';
 import { checkGraph, type GraphResult } from './graph.ts';
 import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './interpolate.ts';

@@ -1,6 +1,6 @@
 // `matrix:` → the list of assignments (key path → value), one per grid point: the cartesian
 // product of the axes (first axis slowest), minus `exclude:` matches, plus `include:` entries.
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../canonical.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { hintFor } from './issues.ts';
 import { absolutePath, formatPath, getAt, parseKeyPath, pathKey } from './key-path.ts';

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { canonicalJson, deepFreeze } from './canonical.ts';
+import { canonicalJson, deepFreeze } from '../canonical.ts';
 import { compileParamsSchema } from './schema.ts';
 import { isRecord } from './source.ts';
 import type { KindInfo, KindLookup } from './types.ts';

@@ -2,7 +2,7 @@
 // how each ended. `exp ls`, `exp show` and resume diagnostics read these.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './store.ts';
+import { writeFileAtomic } from '../atomic.ts';
 
 export type PointStatus = 'running' | 'done' | 'failed' | 'cancelled';
 

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic.ts';
 
 export interface ManifestMetric {
   key: string;
@@ -323,10 +324,3 @@ async function hashTree(dir: string): Promise<Record<string, { bytes: number; sh
   return out;
 }
 
-/** Write a file so that readers see the old or the new content, never a part. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(3).toString('hex')}.part`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
-}

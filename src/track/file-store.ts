@@ -12,7 +12,7 @@ import { appendFile, cp, mkdir, readFile, readdir, rename, rm, stat, truncate, w
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
-import { copyFileAtomic, writeFileAtomic } from './atomic.ts';
+import { copyFileAtomic, writeFileAtomic } from '../atomic.ts';
 import { fromMetaYaml, toMetaYaml } from './meta-yaml.ts';
 import { listExperiments } from './file-store-read.ts';
 import type { EndStatus, ExperimentInfo, MetricPoint, RunInfoData } from './types.ts';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMlflowServer } from './fake-mlflow-server.ts';
+import { FakeMlflowServer } from '../../test/helpers/fake-mlflow-server.ts';
 import { BATCH_LIMITS, chunkBatch, MlflowHttpError, MlflowRestClient, proxiedArtifactPath } from './rest-client.ts';
 import type { MetricPoint } from './types.ts';
 

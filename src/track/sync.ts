@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ExpError } from '../errors.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { writeFileAtomic } from '../atomic.ts';
 import { listArtifacts, listExperiments, listRuns, readMetricHistories, readRun } from './file-store-read.ts';
 import { formatMetricValue } from './file-store.ts';
 import { MlflowHttpError, type MlflowRestClient } from './rest-client.ts';

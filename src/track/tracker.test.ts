@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMlflowServer } from './fake-mlflow-server.ts';
+import { FakeMlflowServer } from '../../test/helpers/fake-mlflow-server.ts';
 import { listArtifacts, listExperiments, listRuns, readMetricHistories } from './file-store-read.ts';
 import { MlflowRestClient } from './rest-client.ts';
 import { StoreSyncer } from './sync.ts';

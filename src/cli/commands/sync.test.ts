@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMlflowServer } from '../../track/fake-mlflow-server.ts';
+import { FakeMlflowServer } from '../../../test/helpers/fake-mlflow-server.ts';
 import { captureIo, writeTrackedGrid } from '../../../test/helpers/tracked-grid.ts';
 import { syncCommand } from './sync.ts';
 

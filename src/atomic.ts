@@ -1,5 +1,5 @@
-// Atomic file writes: a reader (MLflow's file store, the UI) sees the old file or the new one,
-// never half of one. The temp file sits in the same folder so rename() stays on one filesystem.
+// Atomic file writes for every room (store, tracker, invocations): a reader sees the old file or
+// the new one, never half of one. The temp file sits on the same filesystem so rename() is atomic.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';

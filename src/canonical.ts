@@ -1,5 +1,7 @@
-// Canonical JSON and short hashes: point ids and the planner's node keys depend on these being
-// identical on every machine, so key order never leaks into a hash.
+// Canonical JSON and short hashes, the one encoder for every room: point ids (spec) and node keys
+// (plan) depend on it being identical on every machine, so key order never leaks into a hash, and
+// NaN/±Infinity are encoded as the strings "NaN"/"Infinity"/"-Infinity" (JSON has no such
+// numbers; writing them as null would make NaN and null the same params).
 import { createHash } from 'node:crypto';
 
 // Objects frozen by deepFreeze never change, so their canonical JSON is computed once: the
@@ -20,6 +22,7 @@ export function deepFreeze<T>(value: T): T {
 /** JSON with object keys sorted (recursively); `undefined` members dropped, like JSON.stringify. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) return JSON.stringify(String(value));
     const text = JSON.stringify(value);
     return text === undefined ? 'null' : text;
   }
