@@ -1,5 +1,9 @@
 // Errors a user can cause: a stable code, a message that names the file/key/line, and a hint
-// saying what to do. Bugs stay ordinary exceptions. Any room may import this file.
+// saying what to do. Bugs stay ordinary exceptions. Any room may import this file. Codes, their
+// exit statuses and default hints live in src/error-codes.ts (docs/ERRORS.md).
+import { defaultHint, type ErrorCode } from './error-codes.ts';
+
+export type { ErrorCode } from './error-codes.ts';
 
 export interface ExpErrorOptions {
   hint?: string;
@@ -9,15 +13,16 @@ export interface ExpErrorOptions {
 }
 
 export class ExpError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
+  /** The thrower's hint, else the catalogue's default hint for the code. */
   readonly hint?: string;
   readonly detail?: Record<string, unknown>;
 
-  constructor(code: string, message: string, options: ExpErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ExpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ExpError';
     this.code = code;
-    this.hint = options.hint;
+    this.hint = options.hint ?? defaultHint(code);
     this.detail = options.detail;
   }
 

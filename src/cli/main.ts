@@ -1,8 +1,9 @@
 // The `exp` command: dispatch to a command, print user errors as `✖ [CODE] message → hint`,
-// and map outcomes to exit codes (0 ok, 1 a node failed, 2 invalid spec/arguments, 130 interrupted).
+// and map outcomes to exit codes (0 ok, 1 a node failed, 2 invalid spec/arguments, 130 interrupted);
+// the exit code of an error comes from its code's entry in src/error-codes.ts.
+import { exitCodeFor } from '../error-codes.ts';
 import { isExpError } from '../errors.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
-import { SpecError } from '../spec/issues.ts';
 import { planCommand, runCommand, validateCommand, type Io } from './commands/engine.ts';
 import { gcCommand, kindsCommand, lsCommand, showCommand } from './commands/inspect.ts';
 import { helpText, type CommandSpec } from './args.ts';
@@ -100,7 +101,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (!entry) {
     const guess = didYouMean(name, Object.keys(commands));
     io.stderr.write(`✖ [EXP_ARGS_INVALID] unknown command "${name}"${guess ? `\n  → did you mean "exp ${guess}"?` : ''}\n  → exp --help lists the commands\n`);
-    return 2;
+    return exitCodeFor('EXP_ARGS_INVALID');
   }
   if (entry.spec && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout.write(helpText(entry.spec));
@@ -109,13 +110,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await entry.run(rest, io);
   } catch (e) {
-    if (e instanceof SpecError) {
-      io.stderr.write(`${e.format()}\n`);
-      return 2;
-    }
+    // A SpecError is an ExpError (EXP_SPEC_INVALID) whose format() lists every issue.
     if (isExpError(e)) {
       io.stderr.write(`${e.format()}\n`);
-      return e.code === 'EXP_ARGS_INVALID' || e.code === 'EXP_SPEC_INVALID' || e.code === 'EXP_PLUGIN_INVALID' || e.code === 'EXP_NOT_FOUND' ? 2 : 1;
+      return exitCodeFor(e.code);
     }
     throw e;
   }

@@ -143,10 +143,10 @@ describe('generateWorld', async () => {
     }
   });
 
-  it('rejects impossible sizes with EXP_SPEC_INVALID naming the option, before writing anything', async () => {
+  it('rejects impossible sizes with EXP_PARAMS_INVALID naming the option, before writing anything', async () => {
     const root = path.join(await tempDir(), 'w');
     const err = await generateWorld(root, { ...small, width: 161 }, recordingEncoder().encode).catch((e: unknown) => e);
-    expect(isExpError(err) && err.code === 'EXP_SPEC_INVALID' && /width/.test(err.message)).toBe(true);
+    expect(isExpError(err) && err.code === 'EXP_PARAMS_INVALID' && /width/.test(err.message)).toBe(true);
     const err2 = await generateWorld(root, { ...small, pPolysemous: 1.5 }, recordingEncoder().encode).catch((e: unknown) => e);
     expect(isExpError(err2) && /pPolysemous/.test((err2 as Error).message)).toBe(true);
     expect(existsSync(root)).toBe(false);

@@ -139,10 +139,10 @@ async function runLimited(jobs: (() => Promise<unknown>)[], limit: number, signa
 const COUNTS: readonly (keyof WorldOptions)[] = ['screenplays', 'elementsPerScript', 'movies', 'movieSeconds', 'fps', 'avaKeyframes', 'avaVideoSeconds', 'hmdbPerClass', 'hmdbSeconds', 'concurrency'];
 const PROBABILITIES: readonly (keyof WorldOptions)[] = ['pGenericLine', 'pAmbiguous', 'pPolysemous', 'pHeldOut', 'pActionBeat', 'pActionEvent', 'pActionOnScreen', 'pActionInWindow'];
 
-/** Throws EXP_SPEC_INVALID naming the first option a world cannot be built from. */
+/** Throws EXP_PARAMS_INVALID naming the first option a world cannot be built from. */
 export function validateWorldOptions(o: WorldOptions): void {
   const bad = (key: string, what: string, got: unknown) =>
-    new ExpError('EXP_SPEC_INVALID', `demo.world: ${key} must be ${what} (got ${JSON.stringify(got)})`, { hint: `fix \`${key}\` in the stage's \`with:\``, detail: { key } });
+    new ExpError('EXP_PARAMS_INVALID', `demo.world: ${key} must be ${what} (got ${JSON.stringify(got)})`, { hint: `fix \`${key}\` in the stage's \`with:\``, detail: { key } });
   if (!Number.isInteger(o.seed) || o.seed < 0) throw bad('seed', 'a non-negative integer', o.seed);
   for (const k of COUNTS) if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw bad(k, 'a positive integer', o[k]);
   for (const k of PROBABILITIES) if (typeof o[k] !== 'number' || !((o[k] as number) >= 0 && (o[k] as number) <= 1)) throw bad(k, 'a probability in [0, 1]', o[k]);

@@ -16,6 +16,7 @@ import { ResourcePool, type Grant } from './resources.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
 import { serialiseError, type TaskEvent, type TaskRunner } from './task.ts';
 import { VERSION } from '../version.ts';
+import { defaultHint, type ErrorCode } from '../error-codes.ts';
 
 /** Recorded in every manifest (package.json's version). */
 export const ENGINE_VERSION = VERSION;
@@ -124,10 +125,12 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     for (let i = 0; i < ready.length; ) {
       const node = ready[i]!;
       const kind = registry.get(node.kind);
-      const impossible = pool.feasible(node.resources) ?? (kind ? undefined : `stage kind "${node.kind}" is not registered`);
+      const short = pool.feasible(node.resources);
+      const impossible = short ?? (kind ? undefined : `stage kind "${node.kind}" is not registered`);
       if (impossible) {
+        const code: ErrorCode = short ? 'EXP_RESOURCES_UNAVAILABLE' : 'EXP_KIND_UNREGISTERED';
         const promise = (async () => {
-          await finish(node, { key: node.key, status: 'failed', error: { message: impossible, code: 'EXP_RESOURCES' }, attempts: 0, durationMs: 0 });
+          await finish(node, { key: node.key, status: 'failed', error: { message: impossible, code, hint: defaultHint(code) }, attempts: 0, durationMs: 0 });
           await skipDependents(node);
           if (o.failFast) stopDispatch = true;
         })();

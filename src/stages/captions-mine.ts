@@ -142,7 +142,7 @@ export async function runCaptionsMine(ctx: StageContext<CaptionsMineParams>, dep
   Object.assign(thresholds, p.thresholds ?? {});
   const unknown = [...(p.classes ?? []), ...Object.keys(p.thresholds ?? {})].filter((c) => !scorer.classes.includes(c));
   if (unknown.length) {
-    throw new ExpError('EXP_SPEC_INVALID', `captions.mine: unknown class(es) ${unknown.join(', ')}; the ${p.method} scorer knows ${scorer.classes.slice(0, 20).join(', ')}${scorer.classes.length > 20 ? ', ...' : ''}`, {
+    throw new ExpError('EXP_PARAMS_INVALID', `captions.mine: unknown class(es) ${unknown.join(', ')}; the ${p.method} scorer knows ${scorer.classes.slice(0, 20).join(', ')}${scorer.classes.length > 20 ? ', ...' : ''}`, {
       detail: { key: 'classes' },
     });
   }

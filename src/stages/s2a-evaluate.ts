@@ -58,7 +58,7 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
   const formsOf = new Map(verbClasses.map((c) => [c.verb, c]));
   const unknown = Object.keys(p.threshold_overrides).filter((v) => !classifier.classes.includes(v));
   if (unknown.length) {
-    throw new ExpError('EXP_SPEC_INVALID', `s2a.evaluate: threshold_overrides names unknown verb(s) ${unknown.join(', ')}`, {
+    throw new ExpError('EXP_PARAMS_INVALID', `s2a.evaluate: threshold_overrides names unknown verb(s) ${unknown.join(', ')}`, {
       hint: `the classifier's classes: ${classifier.classes.slice(0, 30).join(', ')}`,
       detail: { key: 'threshold_overrides' },
     });

@@ -133,7 +133,7 @@ describe('s2a stages: bad input', () => {
   });
 
   it('needs bert_path with encoder bert, and names a missing bert file', async () => {
-    await expect(runStage(trainKind, { encoder: 'bert' }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID' });
+    await expect(runStage(trainKind, { encoder: 'bert' }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_PARAMS_INVALID' });
     const bert = await tempDir('bert-');
     await cp(path.join(repoRoot, 'test/fixtures/tiny-bert'), bert, { recursive: true });
     await rm(path.join(bert, 'tokenizer_config.json'));

@@ -77,7 +77,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   let encoder: EncoderOptions;
   if (p.encoder === 'bert') {
     if (!p.bert_path) {
-      throw new ExpError('EXP_SPEC_INVALID', 's2a.train: encoder bert needs bert_path (a local BERT folder)', {
+      throw new ExpError('EXP_PARAMS_INVALID', 's2a.train: encoder bert needs bert_path (a local BERT folder)', {
         hint: 'set with: { bert_path: /path/to/bert-base-cased } or use encoder: ngram',
         detail: { key: 'bert_path' },
       });
@@ -85,7 +85,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
     encoder = { kind: 'bert', path: path.resolve(p.bert_path), pooling: p.pooling, maxTokens: p.max_tokens };
   } else {
     if (!Number.isInteger(Math.log2(p.buckets))) {
-      throw new ExpError('EXP_SPEC_INVALID', `s2a.train: buckets must be a power of two, got ${p.buckets}`, { detail: { key: 'buckets' } });
+      throw new ExpError('EXP_PARAMS_INVALID', `s2a.train: buckets must be a power of two, got ${p.buckets}`, { detail: { key: 'buckets' } });
     }
     encoder = { kind: 'ngram', ngram: { buckets: p.buckets, wordNgrams: p.word_ngrams, charNgrams: p.char_ngrams, maxTokens: p.max_tokens } };
   }

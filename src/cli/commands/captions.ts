@@ -2,6 +2,7 @@
 // sentences with time spans. Warnings (skipped cues) go to stderr, each naming the file and line.
 import { readCaptionFile, splitSentences, formatTimestamp } from '../../captions/index.ts';
 import type { CaptionFormat } from '../../captions/index.ts';
+import { exitCodeFor } from '../../error-codes.ts';
 import { isExpError } from '../../errors.ts';
 
 export interface CommandIO {
@@ -59,7 +60,7 @@ export async function captionsCommand(argv: string[], io: CommandIO): Promise<nu
   } catch (e) {
     if (isExpError(e)) {
       io.stderr.write(`${e.format()}\n`);
-      return 1;
+      return exitCodeFor(e.code);
     }
     throw e;
   }

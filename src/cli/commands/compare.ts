@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
+import { exitCodeFor } from '../../error-codes.ts';
 import { ExpError, isExpError } from '../../errors.ts';
 import { compareInvocation, formatCompareTable } from '../../track/compare.ts';
 
@@ -18,7 +19,7 @@ async function experimentName(target: string): Promise<string> {
   });
   const doc: unknown = parse(text);
   const name = typeof doc === 'object' && doc !== null ? (doc as { name?: unknown }).name : undefined;
-  if (typeof name !== 'string' || name === '') throw new ExpError('EXP_SPEC_INVALID', `${target} has no \`name:\``, { hint: 'the experiment is named by the spec\'s `name:`' });
+  if (typeof name !== 'string' || name === '') throw new ExpError('EXP_DATA_INVALID', `${target} has no \`name:\``, { hint: 'the experiment is named by the spec\'s `name:`' });
   return name;
 }
 
@@ -61,7 +62,7 @@ export async function compareCommand(argv: string[], io: Io, runsDir: string): P
   } catch (e) {
     if (isExpError(e)) {
       io.stderr.write(`${e.format()}\n`);
-      return e.code === 'EXP_ARGS_INVALID' ? 2 : 1;
+      return exitCodeFor(e.code);
     }
     throw e;
   }

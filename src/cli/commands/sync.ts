@@ -1,6 +1,7 @@
 // `exp sync [--to URI] [--experiment NAME]`: push the local file store to a tracking server.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { exitCodeFor } from '../../error-codes.ts';
 import { isExpError } from '../../errors.ts';
 import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv } from '../../track/rest-client.ts';
 import { StoreSyncer } from '../../track/sync.ts';
@@ -37,6 +38,6 @@ export async function syncCommand(argv: string[], io: Io, runsDir: string): Prom
     return s.failed.length ? 1 : 0;
   } catch (e) {
     io.stderr.write(isExpError(e) ? `${e.format()}\n` : `✖ ${(e as Error).message}\n  → what was pushed is recorded; run exp sync again when the server answers\n`);
-    return 1;
+    return isExpError(e) ? exitCodeFor(e.code) : 1;
   }
 }
