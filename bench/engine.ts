@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../src/cli/main.ts';
-import { execute } from '../src/exec/executor.ts';
 import { detectInventory } from '../src/exec/inventory.ts';
 import type { NodeOutcome } from '../src/exec/lifecycle.ts';
 import { buildPlan } from '../src/plan/dag.ts';
 import { diffPlan } from '../src/plan/diff.ts';
 import { StageRegistry } from '../src/plan/registry.ts';
+import { planExperiment, runExperiment } from '../src/run/experiment.ts';
 import { noop } from './engine-kind.ts';
 import { loadSpec } from '../src/spec/index.ts';
 import { ArtifactStore } from '../src/store/store.ts';
@@ -55,29 +55,21 @@ async function main_(): Promise<void> {
 
   // 2. 2,000 no-op nodes: 200 points whose 10 stages all differ (s0.j varies).
   const runSpecFile = pipelineSpec(dir, { 's0.j': 200 }, true);
-  const spec2 = await loadSpec(runSpecFile, { kinds: registry });
-  const plan2 = buildPlan(spec2, registry);
-  const store = new ArtifactStore(path.join(dir, 'runs-exec'));
-  const decisions = diffPlan(plan2, { has: (k, key) => store.has(k, key), readFailure: () => undefined, manifestsOf: () => [] });
+  const planned = await planExperiment(runSpecFile, { registry, runsDir: path.join(dir, 'runs-exec') });
+  const plan2 = planned.plan;
   const overheads: number[] = [];
   const starts = new Map<string, number>();
   // One slot: a node's latency is then the engine's own cost (nothing waits for a sibling).
   const inventory = { ...detectInventory({ gpus: 'none' }), cpus: 1 };
-  const e0 = performance.now();
-  await execute({
-    plan: plan2,
-    decisions,
-    registry,
-    store,
-    inventory,
-    lifecycle: {
-      nodeStarted: (n) => starts.set(n.key, performance.now()),
-      nodeFinished: (n, o: NodeOutcome) => {
-        const s = starts.get(n.key);
-        if (s !== undefined && o.manifest) overheads.push(performance.now() - s - 0);
-      },
+  const timing = {
+    nodeStarted: (n: { key: string }) => starts.set(n.key, performance.now()),
+    nodeFinished: (n: { key: string }, o: NodeOutcome) => {
+      const s = starts.get(n.key);
+      if (s !== undefined && o.manifest) overheads.push(performance.now() - s);
     },
-  });
+  };
+  const e0 = performance.now();
+  await runExperiment(planned, { inventory, reporters: [() => timing] });
   const execMs = performance.now() - e0;
   const nodes = plan2.nodes.length;
 

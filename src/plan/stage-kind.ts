@@ -117,6 +117,8 @@ export interface StageKind<P = Record<string, unknown>> {
    * stages take from this one (e.g. the demo world makes only the data still used).
    */
   partsParam?: string;
+  /** Headline metric keys worth a column in a run's summary table (means, benchmark scores). */
+  summaryMetrics?: string[];
   /** Resources of one task; may depend on the params. */
   resources?: StageResources | ((params: P) => StageResources);
   /**

@@ -174,6 +174,7 @@ export const kind: StageKind<S2aEvaluateParams> = {
     pairs: { accepts: ['pairs'], description: 'speech/verb pairs with the validation split (pairs.build)' },
   },
   produces: ['s2a-thresholds'],
+  summaryMetrics: ['keyword.mean_ap', 's2a.mean_ap'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'process',
   module: import.meta.url,

@@ -133,6 +133,7 @@ export const kind: StageKind<VideoEvaluateParams> = {
   paramsSchema,
   inputs: { model: { accepts: ['checkpoint'], description: 'the model to evaluate (video.train or video.finetune)' }, ...benchmarkPorts('benchmark') },
   produces: ['video-scores'],
+  summaryMetrics: ['video.ava_clip_map', 'video.hmdb51_accuracy'],
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,

@@ -1,23 +1,18 @@
 // `exp validate`, `exp plan`, `exp run`: spec → points → DAG → (diff with store) → execution.
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
-import { execute } from '../../exec/executor.ts';
 import { detectInventory } from '../../exec/inventory.ts';
-import { CompositeLifecycle, type Lifecycle, type NodeOutcome } from '../../exec/lifecycle.ts';
-import { buildPlan, type Plan, type PlanNode } from '../../plan/dag.ts';
-import { fingerprintParams } from '../../plan/fingerprint.ts';
-import { diffPlan, type NodeDecision } from '../../plan/diff.ts';
+import type { Plan } from '../../plan/dag.ts';
+import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
+import { planExperiment, runExperiment, type ExperimentResult, type FailedNode, type PointResult, type ReporterFactory } from '../../run/experiment.ts';
+import { TrackingReporter } from '../../run/tracking-reporter.ts';
 import { loadSpec } from '../../spec/index.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
-import { saveInvocation, type InvocationPoint, type InvocationRecord } from '../../store/invocations.ts';
-import { ArtifactStore, type NodeManifest } from '../../store/store.ts';
 import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
 import { table } from '../table.ts';
 import { makeRegistry, runsDirFrom } from '../workspace.ts';
-import { TrackingReporter } from '../tracking-reporter.ts';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -81,39 +76,15 @@ export const runSpec: CommandSpec = {
   ],
 };
 
-async function load(file: string | undefined, sets: string[], registry: StageRegistry, io: Io): Promise<LoadedSpec> {
+function specFile(file: string | undefined): string {
   if (!file) throw new ExpError('EXP_ARGS_INVALID', 'no spec file given', { hint: 'e.g. exp run experiments/quickstart.yaml' });
-  return loadSpec(file, { sets, kinds: registry, cwd: io.cwd, env: io.env });
-}
-
-function storeView(store: ArtifactStore) {
-  const cache = new Map<string, NodeManifest[]>();
-  return {
-    has: (kind: string, key: string) => store.has(kind, key),
-    readFailure: (key: string) => store.readFailure(key),
-    readManifest: (kind: string, key: string) => store.readManifest(kind, key),
-    manifestsOf(kind: string): NodeManifest[] {
-      if (!cache.has(kind)) {
-        // Synchronous on purpose: the planner is pure; only nodes that will run ask for history.
-        cache.set(kind, store.listManifestsSync(kind));
-      }
-      return cache.get(kind)!;
-    },
-  };
-}
-
-/** Fingerprints of a node's input data, for `exp plan/run` to notice data changed under a path. */
-function dataFingerprintOf(registry: StageRegistry): (node: PlanNode) => Record<string, string> {
-  return (node) => {
-    const kind = registry.get(node.kind);
-    return kind ? fingerprintParams(kind.paramsSchema, node.runParams) : {};
-  };
+  return file;
 }
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(validateSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
-  const spec = await load(positionals[0], list(values.set), registry, io);
+  const spec = await loadSpec(specFile(positionals[0]), { sets: list(values.set), kinds: registry, cwd: io.cwd, env: io.env });
   if (values.json) {
     io.stdout.write(JSON.stringify({ ok: true, points: spec.points.length, issues: [] }) + '\n');
   } else {
@@ -152,10 +123,8 @@ function forceOption(values: Record<string, unknown>): boolean | string[] {
 export async function planCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(planSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
-  const spec = await load(positionals[0], list(values.set), registry, io);
-  const store = new ArtifactStore(runsDirFrom(str(values.runs), io.env));
-  const plan = buildPlan(spec, registry);
-  const decisions = diffPlan(plan, storeView(store), { force: forceOption(values), dataFingerprint: dataFingerprintOf(registry) });
+  const runsDir = runsDirFrom(str(values.runs), io.env);
+  const { spec, plan, decisions } = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
   if (values.json) {
     io.stdout.write(JSON.stringify(planToJson(plan, decisions)) + '\n');
     return 0;
@@ -189,42 +158,20 @@ function inputSources(plan: Plan, registry: StageRegistry): string {
 }
 
 export interface RunJson {
-  points: { id: string; name: string; params: Record<string, unknown>; status: string; metrics: Record<string, number> }[];
-  failed: { point: string; stage: string; key: string; error: string; log?: string }[];
-}
-
-function newInvocationId(): string {
-  const d = new Date();
-  const stamp = d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-/** Latest value per metric key (max by step, then timestamp), over the nodes of a point. */
-export function pointMetrics(manifests: NodeManifest[]): Record<string, number> {
-  const best = new Map<string, { step: number; ts: number; value: number }>();
-  for (const m of manifests) {
-    for (const x of m.metrics) {
-      const step = x.step ?? 0;
-      const b = best.get(x.key);
-      if (!b || step > b.step || (step === b.step && x.timestamp >= b.ts)) best.set(x.key, { step, ts: x.timestamp, value: x.value });
-    }
-  }
-  return Object.fromEntries([...best].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.value]));
+  points: PointResult[];
+  failed: FailedNode[];
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(runSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
-  const spec = await load(positionals[0], list(values.set), registry, io);
   const runsDir = runsDirFrom(str(values.runs), io.env);
+  const planned = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
+  const { spec } = planned;
   const jobs = int(values.jobs, 'jobs') ?? spec.settings.jobs;
   const retries = int(values.retry, 'retry');
   const graceMs = (int(values.grace, 'grace') ?? 10) * 1000;
   const inventory = detectInventory({ gpus: str(values.gpus), jobs, env: io.env });
-  const store = new ArtifactStore(runsDir);
-  await store.init();
-  const plan = buildPlan(spec, registry);
-  const decisions = diffPlan(plan, storeView(store), { force: forceOption(values), dataFingerprint: dataFingerprintOf(registry) });
   const tty = Boolean(io.stderr.isTTY) && !values.json;
   const progress = new ProgressReporter(io.stderr, { tty, quiet: Boolean(values.quiet), jobs: inventory.cpus });
   if (!values.quiet) {
@@ -232,31 +179,34 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       `exp run ${spec.name} · runs ${runsDir} · ${inventory.cpus} CPU slot(s) · GPUs ${inventory.gpus.length ? inventory.gpus.map((g) => g.id).join(',') : 'none'} (${inventory.gpuSource})\n`,
     );
   }
-
-  const invocation: InvocationRecord = {
-    id: newInvocationId(),
-    spec: spec.file,
-    name: spec.name,
-    command: ['run', ...argv],
-    startedAt: Date.now(),
-    finishedAt: null,
-    status: 'running',
-    points: plan.points.map((p) => ({ id: p.id, name: p.name, assignment: p.assignment, nodes: p.nodes, status: 'running', metrics: {} })),
-  };
-  await saveInvocation(runsDir, invocation);
-
-  const parts: Lifecycle[] = [progress];
-  let tracking: TrackingReporter | undefined;
+  const reporters: ReporterFactory[] = [() => progress];
   if (!values['no-track']) {
-    tracking = await TrackingReporter.open({ runsDir, spec, plan, invocationId: invocation.id, env: io.env ?? process.env, log: (m) => io.stderr.write(`${m}\n`) });
-    parts.push(tracking);
+    reporters.push(({ invocationId }) => TrackingReporter.open({ runsDir, spec, plan: planned.plan, invocationId, env: io.env ?? process.env, log: (m) => io.stderr.write(`${m}\n`) }));
   }
-  const lifecycle = new CompositeLifecycle(parts);
-  lifecycle.planned(plan, decisions);
 
-  // Ctrl-C / SIGTERM: stop dispatching and let running tasks finish within the grace period;
-  // a second Ctrl-C leaves at once (finished nodes are already safe in the store).
+  const interrupt = interruptOnSignals(io, graceMs);
+  let result: ExperimentResult;
+  try {
+    result = await runExperiment(planned, { inventory, reporters, command: ['run', ...argv], failFast: Boolean(values['fail-fast']), retries, signal: interrupt.signal, graceMs });
+  } finally {
+    interrupt.dispose();
+  }
+  const tracking = result.reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
+  if (!values.quiet && !values.json) printSummary(io, spec, result, tracking);
+  if (values.json) io.stdout.write(JSON.stringify({ points: result.points, failed: result.failed } satisfies RunJson) + '\n');
+  if (result.interrupted) return 130;
+  return result.points.some((p) => p.status === 'failed') ? 1 : 0;
+}
+
+/**
+ * Ctrl-C / SIGTERM: stop dispatching and let running tasks finish within the grace period; a
+ * second Ctrl-C leaves at once (finished nodes are already safe in the store). In-process callers
+ * (tests) pass io.signal instead.
+ */
+function interruptOnSignals(io: Io, graceMs: number): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  if (io.signal) return { signal: controller.signal, dispose: () => {} };
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
@@ -264,71 +214,20 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`\n${sig}: stopping (running tasks get ${graceMs / 1000}s; press Ctrl-C again to leave now)\n`);
     controller.abort();
   };
-  io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  const listen = !io.signal;
-  if (listen) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  let summary;
-  try {
-    summary = await execute({
-      plan,
-      decisions,
-      registry,
-      store,
-      inventory,
-      lifecycle,
-      failFast: Boolean(values['fail-fast']),
-      retries,
-      signal: controller.signal,
-      graceMs,
-    });
-  } finally {
-    if (listen) {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-    }
-  }
-
-  // Per-point status and metrics.
-  const result: RunJson = { points: [], failed: [] };
-  for (const p of invocation.points) {
-    const outcomes = Object.entries(p.nodes).map(([stage, key]) => ({ stage, key, o: summary.outcomes.get(key) as NodeOutcome }));
-    const failed = outcomes.filter((x) => x.o.status === 'failed');
-    const bad = outcomes.some((x) => x.o.status === 'failed' || x.o.status === 'skipped');
-    const cancelled = outcomes.some((x) => x.o.status === 'cancelled');
-    p.status = bad ? 'failed' : cancelled ? 'cancelled' : 'done';
-    p.metrics = pointMetrics(outcomes.map((x) => x.o.manifest).filter((m): m is NodeManifest => Boolean(m)));
-    if (failed.length) p.failed = failed.map((x) => ({ stage: x.stage, key: x.key, error: x.o.error?.message ?? '' }));
-    result.points.push({ id: p.id, name: p.name, params: p.assignment, status: p.status, metrics: p.metrics });
-    for (const f of failed) {
-      result.failed.push({ point: p.id, stage: f.stage, key: f.key, error: f.o.error?.message ?? '', log: f.o.logFile });
-    }
-  }
-  invocation.finishedAt = Date.now();
-  const anyFailed = result.points.some((p) => p.status === 'failed');
-  invocation.status = summary.interrupted ? 'cancelled' : anyFailed ? 'failed' : 'done';
-  const counts: Record<string, number> = {};
-  for (const o of summary.outcomes.values()) counts[o.status] = (counts[o.status] ?? 0) + 1;
-  invocation.counts = counts;
-  invocation.mlflowRunId = tracking?.parentRunId;
-  await saveInvocation(runsDir, invocation);
-  await tracking?.close(invocation.status);
-
-  if (!values.quiet && !values.json) printSummary(io, spec, invocation.points, summary.wallMs, runsDir, tracking);
-  if (values.json) io.stdout.write(JSON.stringify(dedupeFailed(result)) + '\n');
-  if (summary.interrupted) return 130;
-  return anyFailed ? 1 : 0;
+    },
+  };
 }
 
-function dedupeFailed(r: RunJson): RunJson {
-  const seen = new Set<string>();
-  return { ...r, failed: r.failed.filter((f) => (seen.has(f.key) ? false : (seen.add(f.key), true))) };
-}
-
-function printSummary(io: Io, spec: LoadedSpec, points: InvocationPoint[], wallMs: number, runsDir: string, tracking?: TrackingReporter): void {
-  const metricKeys = chooseSummaryMetrics(points);
+function printSummary(io: Io, spec: LoadedSpec, result: ExperimentResult, tracking?: TrackingReporter): void {
+  const points = result.invocation.points;
+  const metricKeys = result.summaryMetrics;
   const axes = [...new Set(points.flatMap((p) => Object.keys(p.assignment)))];
   const rows = points.map((p) => [
     p.name,
@@ -336,7 +235,7 @@ function printSummary(io: Io, spec: LoadedSpec, points: InvocationPoint[], wallM
     p.status,
     ...metricKeys.map((k) => (p.metrics[k] === undefined ? '' : formatMetric(p.metrics[k]!))),
   ]);
-  io.stdout.write(`\n${spec.name}: ${points.length} point(s) in ${formatDuration(wallMs)}${axes.length ? ` (varying ${axes.join(', ')})` : ''}\n`);
+  io.stdout.write(`\n${spec.name}: ${points.length} point(s) in ${formatDuration(result.wallMs)}${axes.length ? ` (varying ${axes.join(', ')})` : ''}\n`);
   io.stdout.write(table(['point', 'id', 'status', ...metricKeys], rows) + '\n');
   const failures = new Map<string, { stage: string; error: string; points: string[] }>();
   for (const p of points) {
@@ -350,16 +249,6 @@ function printSummary(io: Io, spec: LoadedSpec, points: InvocationPoint[], wallM
     io.stdout.write(`✖ ${f.stage} failed (${where}): ${f.error.split('\n')[0]}  → exp show ${key.slice(0, 10)}\n`);
   }
   if (tracking) io.stdout.write(`\n${tracking.howToOpen()}\n`);
-  void runsDir;
-}
-
-/** The summary table shows means and headline metrics, not every per-class value. */
-function chooseSummaryMetrics(points: InvocationPoint[]): string[] {
-  const keys = [...new Set(points.flatMap((p) => Object.keys(p.metrics)))];
-  // Headline metrics: means over classes and benchmark accuracies, not training curves.
-  const headline = keys.filter((k) => /(mean_ap|_map|\.map|mean_accuracy)$/.test(k) || /^video\.[a-z0-9]+_accuracy$/.test(k));
-  const chosen = headline.length ? headline : keys.filter((k) => !/(loss|accuracy|\.lr|seconds)$/.test(k));
-  return chosen.slice(0, 6);
 }
 
 function formatMetric(v: number): string {

@@ -1,0 +1,220 @@
+// The application layer: one path from a spec file to results, used by the CLI, bench/ and tests.
+//   planExperiment: load + validate the spec, build the DAG, diff it with the store (pure but for
+//                   reading the store);
+//   runExperiment:  record the invocation, run the plan on an executor (local by default; a
+//                   distributed one is a parameter) with reporters plugged into one lifecycle,
+//                   and return per-point status and metrics.
+// Nothing here prints: reporters and the caller do.
+import { randomBytes } from 'node:crypto';
+import { execute, type ExecuteOptions } from '../exec/executor.ts';
+import type { Inventory } from '../exec/inventory.ts';
+import { CompositeLifecycle, type ExecSummary, type Lifecycle, type NodeOutcome } from '../exec/lifecycle.ts';
+import { buildPlan, type Plan, type PlanNode } from '../plan/dag.ts';
+import { diffPlan, type NodeDecision } from '../plan/diff.ts';
+import { fingerprintParams } from '../plan/fingerprint.ts';
+import type { StageRegistry } from '../plan/registry.ts';
+import { loadSpec } from '../spec/index.ts';
+import type { LoadedSpec } from '../spec/types.ts';
+import { saveInvocation, type InvocationPoint, type InvocationRecord } from '../store/invocations.ts';
+import { ArtifactStore, type NodeManifest } from '../store/store.ts';
+
+export interface PlanOptions {
+  registry: StageRegistry;
+  runsDir: string;
+  /** `--set PATH=VALUE` overrides. */
+  sets?: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Rerun every node (true) or the nodes of these stages. */
+  force?: boolean | string[];
+}
+
+export interface PlannedExperiment {
+  spec: LoadedSpec;
+  plan: Plan;
+  decisions: Map<string, NodeDecision>;
+  store: ArtifactStore;
+  registry: StageRegistry;
+}
+
+/** Spec file → validated grid → DAG → what is cached and what runs, and why. */
+export async function planExperiment(file: string, o: PlanOptions): Promise<PlannedExperiment> {
+  const spec = await loadSpec(file, { sets: o.sets ?? [], kinds: o.registry, cwd: o.cwd, env: o.env });
+  const store = new ArtifactStore(o.runsDir);
+  const plan = buildPlan(spec, o.registry);
+  const decisions = diffPlan(plan, storeView(store), { force: o.force ?? false, dataFingerprint: dataFingerprintOf(o.registry) });
+  return { spec, plan, decisions, store, registry: o.registry };
+}
+
+/** A reporter on the run's lifecycle; `close` is called once with the invocation's status. */
+export interface Reporter extends Lifecycle {
+  close?(status: InvocationRecord['status']): Promise<void>;
+}
+
+/** Makes a reporter once the invocation exists (the MLflow reporter needs its id). */
+export type ReporterFactory = (ctx: { planned: PlannedExperiment; invocationId: string }) => Reporter | Promise<Reporter>;
+
+/** Runs a plan: the local executor, or another one with the same contract. */
+export type Executor = (options: ExecuteOptions) => Promise<ExecSummary>;
+
+export interface RunOptions {
+  inventory: Inventory;
+  reporters?: ReporterFactory[];
+  executor?: Executor;
+  /** The command line, recorded with the invocation. */
+  command?: string[];
+  failFast?: boolean;
+  retries?: number;
+  signal?: AbortSignal;
+  graceMs?: number;
+}
+
+export interface PointResult {
+  id: string;
+  name: string;
+  params: Record<string, unknown>;
+  status: InvocationPoint['status'];
+  metrics: Record<string, number>;
+}
+
+export interface FailedNode {
+  point: string;
+  stage: string;
+  key: string;
+  error: string;
+  log?: string;
+}
+
+export interface ExperimentResult {
+  invocation: InvocationRecord;
+  points: PointResult[];
+  /** One entry per failed node (a node shared by several points appears once). */
+  failed: FailedNode[];
+  interrupted: boolean;
+  wallMs: number;
+  /** Headline metrics for a summary table, as declared by the stage kinds of the plan. */
+  summaryMetrics: string[];
+  /** The reporters, for callers that want more from one (e.g. where the MLflow runs are). */
+  reporters: Reporter[];
+}
+
+export async function runExperiment(planned: PlannedExperiment, o: RunOptions): Promise<ExperimentResult> {
+  const { spec, plan, decisions, store, registry } = planned;
+  await store.init();
+  const invocation = newInvocation(spec, plan, o.command ?? []);
+  await saveInvocation(store.root, invocation);
+
+  const reporters: Reporter[] = [];
+  for (const make of o.reporters ?? []) reporters.push(await make({ planned, invocationId: invocation.id }));
+  const lifecycle = new CompositeLifecycle(reporters);
+  lifecycle.planned(plan, decisions);
+
+  const summary = await (o.executor ?? execute)({
+    plan,
+    decisions,
+    registry,
+    store,
+    inventory: o.inventory,
+    lifecycle,
+    failFast: o.failFast ?? false,
+    retries: o.retries,
+    signal: o.signal ?? new AbortController().signal,
+    graceMs: o.graceMs ?? 10_000,
+  });
+
+  const { points, failed } = collectResults(invocation, summary);
+  invocation.finishedAt = Date.now();
+  const anyFailed = points.some((p) => p.status === 'failed');
+  invocation.status = summary.interrupted ? 'cancelled' : anyFailed ? 'failed' : 'done';
+  const counts: Record<string, number> = {};
+  for (const outcome of summary.outcomes.values()) counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
+  invocation.counts = counts;
+  invocation.mlflowRunId = reporters.map((r) => (r as { parentRunId?: string }).parentRunId).find(Boolean);
+  await saveInvocation(store.root, invocation);
+  for (const r of reporters) await r.close?.(invocation.status);
+  return { invocation, points, failed, interrupted: summary.interrupted, wallMs: summary.wallMs, summaryMetrics: summaryMetrics(plan, registry, invocation.points), reporters };
+}
+
+function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): InvocationRecord {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return {
+    id: `${stamp}-${randomBytes(2).toString('hex')}`,
+    spec: spec.file,
+    name: spec.name,
+    command,
+    startedAt: Date.now(),
+    finishedAt: null,
+    status: 'running',
+    points: plan.points.map((p) => ({ id: p.id, name: p.name, assignment: p.assignment, nodes: p.nodes, status: 'running', metrics: {} })),
+  };
+}
+
+/** Per-point status and metrics (written into the invocation's points), and the failed nodes. */
+function collectResults(invocation: InvocationRecord, summary: ExecSummary): { points: PointResult[]; failed: FailedNode[] } {
+  const points: PointResult[] = [];
+  const failed: FailedNode[] = [];
+  const seen = new Set<string>();
+  for (const p of invocation.points) {
+    const outcomes = Object.entries(p.nodes).map(([stage, key]) => ({ stage, key, o: summary.outcomes.get(key) as NodeOutcome }));
+    const bad = outcomes.filter((x) => x.o.status === 'failed');
+    const broken = outcomes.some((x) => x.o.status === 'failed' || x.o.status === 'skipped');
+    const cancelled = outcomes.some((x) => x.o.status === 'cancelled');
+    p.status = broken ? 'failed' : cancelled ? 'cancelled' : 'done';
+    p.metrics = pointMetrics(outcomes.map((x) => x.o.manifest).filter((m): m is NodeManifest => Boolean(m)));
+    if (bad.length) p.failed = bad.map((x) => ({ stage: x.stage, key: x.key, error: x.o.error?.message ?? '' }));
+    points.push({ id: p.id, name: p.name, params: p.assignment, status: p.status, metrics: p.metrics });
+    for (const f of bad) {
+      if (seen.has(f.key)) continue;
+      seen.add(f.key);
+      failed.push({ point: p.id, stage: f.stage, key: f.key, error: f.o.error?.message ?? '', log: f.o.logFile });
+    }
+  }
+  return { points, failed };
+}
+
+/** Latest value per metric key (max by step, then timestamp), over the nodes of a point. */
+export function pointMetrics(manifests: NodeManifest[]): Record<string, number> {
+  const best = new Map<string, { step: number; ts: number; value: number }>();
+  for (const m of manifests) {
+    for (const x of m.metrics) {
+      const step = x.step ?? 0;
+      const b = best.get(x.key);
+      if (!b || step > b.step || (step === b.step && x.timestamp >= b.ts)) best.set(x.key, { step, ts: x.timestamp, value: x.value });
+    }
+  }
+  return Object.fromEntries([...best].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.value]));
+}
+
+/**
+ * The metrics worth a column: those the plan's kinds declare as headline (`summaryMetrics`);
+ * for plans of kinds that declare none, every metric but training curves. At most six.
+ */
+export function summaryMetrics(plan: Plan, registry: StageRegistry, points: InvocationPoint[]): string[] {
+  const keys = [...new Set(points.flatMap((p) => Object.keys(p.metrics)))];
+  const declared = new Set(plan.nodes.flatMap((n) => registry.get(n.kind)?.summaryMetrics ?? []));
+  const headline = keys.filter((k) => declared.has(k));
+  const chosen = headline.length ? headline : keys.filter((k) => !/(loss|accuracy|\.lr|seconds)$/.test(k));
+  return chosen.slice(0, 6);
+}
+
+/** The store as the planner sees it: read-only, history listed only for nodes that will run. */
+function storeView(store: ArtifactStore) {
+  const cache = new Map<string, NodeManifest[]>();
+  return {
+    has: (kind: string, key: string) => store.has(kind, key),
+    readFailure: (key: string) => store.readFailure(key),
+    readManifest: (kind: string, key: string) => store.readManifest(kind, key),
+    manifestsOf(kind: string): NodeManifest[] {
+      if (!cache.has(kind)) cache.set(kind, store.listManifestsSync(kind));
+      return cache.get(kind)!;
+    },
+  };
+}
+
+/** Fingerprints of a node's input data, to notice data that changed under the same path. */
+function dataFingerprintOf(registry: StageRegistry): (node: PlanNode) => Record<string, string> {
+  return (node) => {
+    const kind = registry.get(node.kind);
+    return kind ? fingerprintParams(kind.paramsSchema, node.runParams) : {};
+  };
+}
