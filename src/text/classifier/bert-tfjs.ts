@@ -173,7 +173,8 @@ export class TfBertModel {
   }
 
   /** weights: Hugging Face names, PyTorch layout (as readBertWeights gives them). */
-  static fromWeights(arch: BertArchitecture, weights: Map<string, NamedTensor>): TfBertModel {
+  static async fromWeights(arch: BertArchitecture, weights: Map<string, NamedTensor>): Promise<TfBertModel> {
+    await initBackend(); // before the first tensor (FACTS.md)
     const id = ++modelCounter;
     const vars = new Map<string, tfjs.Variable>();
     for (const [name, shape] of bertWeightShapes(arch)) {
@@ -220,21 +221,34 @@ export class TfBertModel {
    * token, 0 = padding). Token types are all 0 (one sentence per row).
    */
   forward(ids: tfjs.Tensor2D, mask: tfjs.Tensor2D): tfjs.Tensor3D {
-    const { hidden: H, heads, layers } = this.arch;
+    return this.forwardFrom(this.embeddings(ids), mask, 0);
+  }
+
+  /** Embeddings after their LayerNorm, [B·T, H] (the input of layer 0). */
+  embeddings(ids: tfjs.Tensor2D): Tensor {
     const [B, T] = ids.shape;
+    const N = B * T;
+    const word = tf.gather(this.v('embeddings.word_embeddings.weight'), tf.reshape(ids, [N]));
+    const pos = tf.gather(this.v('embeddings.position_embeddings.weight'), tf.tile(tf.range(0, T, 1, 'int32'), [B]));
+    const type = tf.gather(this.v('embeddings.token_type_embeddings.weight'), tf.zeros([N], 'int32'));
+    return this.layerNorm(tf.add(tf.add(word, type), pos), 'embeddings.LayerNorm');
+  }
+
+  /**
+   * Layers `from` … L−1 on x [B·T, H] (the output of layer from−1, or of the embeddings): lets
+   * a trainer run the frozen bottom of the network outside the gradient tape.
+   */
+  forwardFrom(x0: Tensor, mask: tfjs.Tensor2D, from: number, to = this.arch.layers): tfjs.Tensor3D {
+    const { hidden: H, heads } = this.arch;
+    const [B, T] = mask.shape;
     const dh = H / heads;
     const N = B * T;
-    const flatIds = tf.reshape(ids, [N]);
-    const word = tf.gather(this.v('embeddings.word_embeddings.weight'), flatIds);
-    const posIds = tf.tile(tf.range(0, T, 1, 'int32'), [B]);
-    const pos = tf.gather(this.v('embeddings.position_embeddings.weight'), posIds);
-    const type = tf.gather(this.v('embeddings.token_type_embeddings.weight'), tf.zeros([N], 'int32'));
-    let x = this.layerNorm(tf.add(tf.add(word, type), pos), 'embeddings.LayerNorm'); // [N, H]
+    let x = x0;
     // additive mask as BERT's: 0 where attended, −10000 at padding, broadcast [B, 1, 1, T]
     const bias = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), -10000), [B, 1, 1, T]);
     const scale = 1 / Math.sqrt(dh);
     const split = (t: Tensor): Tensor => tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]); // [B, h, T, dh]
-    for (let i = 0; i < layers; i++) {
+    for (let i = from; i < to; i++) {
       const L = `encoder.layer.${i}.`;
       const q = split(this.dense(x, `${L}attention.self.query`));
       const k = split(this.dense(x, `${L}attention.self.key`));
@@ -306,7 +320,7 @@ export async function openTfBert(
   const weights = await readBertWeights(dir, arch, weightsFile);
   const dims = await readBertDims(dir, maxTokens);
   const tokenizer = await BertTokenizer.open(dir, dims.maxTokens);
-  return { dir, tokenizer, arch, model: TfBertModel.fromWeights(arch, weights), maxTokens: dims.maxTokens };
+  return { dir, tokenizer, arch, model: await TfBertModel.fromWeights(arch, weights), maxTokens: dims.maxTokens };
 }
 
 /**
