@@ -40,7 +40,7 @@ export interface PlanNode {
   needs: string[];
   needStages: string[];
   points: string[];
-  resources: Required<StageResources>;
+  resources: Required<Omit<StageResources, 'gpuOptional'>> & Pick<StageResources, 'gpuOptional'>;
   retries: number;
   seed: number;
 }
@@ -128,7 +128,7 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
           needs: upstream,
           needStages: [...stage.needs],
           points: [],
-          resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb },
+          resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb, ...(res.gpuOptional ? { gpuOptional: true } : {}) },
           retries: stage.retries ?? spec.settings.retries ?? 0,
           seed: nodeSeed(seed, key),
         };
