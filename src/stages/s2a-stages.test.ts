@@ -31,7 +31,7 @@ interface Recorded {
   artifacts: string[];
 }
 
-async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, inputs: StageInput[]): Promise<{ out: Recorded; dir: string; outputs: Record<string, unknown> }> {
+async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, inputs: StageInput[], gpus: number[] = []): Promise<{ out: Recorded; dir: string; outputs: Record<string, unknown> }> {
   const ajv = new Ajv2020({ useDefaults: true, strict: false });
   const p = structuredClone(params);
   if (!ajv.validate(kind.paramsSchema, p)) throw new Error(ajv.errorsText());
@@ -43,7 +43,7 @@ async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, 
     outDir: dir,
     scratchDir: dir,
     seed: 7,
-    gpus: [],
+    gpus,
     signal: new AbortController().signal,
     log: (m) => out.logs.push(m),
     progress: () => {},
@@ -151,5 +151,47 @@ describe('s2a.train → s2a.evaluate (bert, tiny model)', () => {
     const ev = await runStage(evaluateKind, {}, [trainInput, pairsInput()]);
     expect(ev.out.metrics.find((m) => m.key === 's2a.mean_ap')!.value).toBeGreaterThan(0);
     expect(existsSync(path.join(ev.dir, 'thresholds.json'))).toBe(true);
+  });
+});
+
+describe('s2a.train: BERT fine-tuning (tiny model)', () => {
+  const bert = path.join(repoRoot, 'test/fixtures/tiny-bert');
+  const small = { encoder: 'bert', bert_path: bert, epochs: 1, hidden: 0, max_tokens: 32, finetune_learning_rate: 1e-3, checkpoint_every: 4 };
+
+  it('asks for an optional GPU only when fine-tuning can happen', () => {
+    const res = trainKind.resources as (p: Record<string, unknown>) => Record<string, unknown>;
+    expect(res({ encoder: 'bert', finetune: 'auto' })).toMatchObject({ gpus: 1, gpuOptional: true });
+    expect(res({ encoder: 'bert', finetune: 'full' })).toMatchObject({ gpus: 1, gpuOptional: true });
+    expect(res({ encoder: 'bert', finetune: 'frozen' }).gpus).toBeUndefined();
+    expect(res({ encoder: 'ngram', finetune: 'auto' }).gpus).toBeUndefined();
+  });
+
+  it('auto is frozen without a GPU and says why', async () => {
+    const { out, outputs } = await runStage(trainKind, { ...small }, [pairsInput()]);
+    expect(outputs.finetune).toBe('frozen');
+    expect(out.logs.join('\n')).toMatch(/finetune auto → frozen: no GPU granted/);
+  });
+
+  it('auto is full when granted a GPU; logs the backend it fell back to; saves a loadable fine-tuned model', async () => {
+    const { out, outputs, dir } = await runStage(trainKind, { ...small }, [pairsInput()], [0]);
+    const log = out.logs.join('\n');
+    expect(outputs.finetune).toBe('full');
+    expect(log).toMatch(/finetune auto → full: granted GPU 0/);
+    // no tfjs-node-gpu here: the line names the fallback and why
+    expect(log).toMatch(/tfjs backend: (wasm|cpu|node) — granted GPU 0 but fell back to/);
+    const model = path.join(dir, 'model');
+    expect(existsSync(path.join(model, 'encoder.safetensors'))).toBe(true);
+    const manifest = JSON.parse(await readFile(path.join(model, 'classifier.json'), 'utf8'));
+    expect(manifest.encoder.bert.finetune).toMatchObject({ mode: 'full', weights: 'encoder.safetensors' });
+    const clf = await loadSentenceClassifier(model);
+    const scores = await clf.predict(['Open the door, please.', '']);
+    expect(scores).toHaveLength(2 * clf.classes.length);
+    expect(scores.every(Number.isFinite)).toBe(true);
+    // the fine-tuned encoder differs from the folder's: frozen features would score differently
+    await (clf as unknown as { dispose(): Promise<void> }).dispose();
+  });
+
+  it('last_n beyond the model\'s layers is a spec error naming the key', async () => {
+    await expect(runStage(trainKind, { ...small, finetune: 'last_n', finetune_last_n: 5 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'finetune_last_n' } });
   });
 });

@@ -47,7 +47,8 @@ export interface BertFinetuneOptions {
   padId: number;
   signal?: AbortSignal;
   onStep?: (step: number, totalSteps: number, loss: number) => void;
-  onEpoch?: (epoch: number, stats: { loss: number; accuracy: number }) => void | Promise<void>;
+  /** After each epoch, with the head so far (the encoder's variables are the model's). */
+  onEpoch?: (epoch: number, stats: { loss: number; accuracy: number }, head: HeadWeights) => void | Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -152,6 +153,14 @@ export async function finetuneBert(model: TfBertModel, tokens: readonly number[]
     if (head.w2 && head.b2) z = tf.add(tf.matMul(tf.relu(z) as tfjs.Tensor2D, head.w2), head.b2);
     return z;
   };
+  const readHead = async (): Promise<HeadWeights> => ({
+    inputDim: D,
+    hidden: Hh,
+    classes: K,
+    w1: new Float32Array((await head.w1.data()) as Float32Array),
+    b1: new Float32Array((await head.b1.data()) as Float32Array),
+    ...(head.w2 && head.b2 ? { w2: new Float32Array((await head.w2.data()) as Float32Array), b2: new Float32Array((await head.b2.data()) as Float32Array) } : {}),
+  });
   outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     shuffleInPlace(order, rand);
     for (let start = 0; start < N; start += B) {
@@ -222,21 +231,14 @@ export async function finetuneBert(model: TfBertModel, tokens: readonly number[]
         history.push({ epoch, ...stats });
         epochLoss = 0;
         epochHits = 0;
-        await opts.onEpoch?.(epoch, stats);
+        if (opts.onEpoch) await opts.onEpoch(epoch, stats, await readHead());
       }
       if (opts.checkpointDir && ((every > 0 && step % every === 0) || step === totalSteps)) {
         await save(opts.checkpointDir, config, step, { epochLoss, epochHits, history }, trainVars, moments);
       }
     }
   }
-  const headWeights: HeadWeights = {
-    inputDim: D,
-    hidden: Hh,
-    classes: K,
-    w1: new Float32Array((await head.w1.data()) as Float32Array),
-    b1: new Float32Array((await head.b1.data()) as Float32Array),
-    ...(head.w2 && head.b2 ? { w2: new Float32Array((await head.w2.data()) as Float32Array), b2: new Float32Array((await head.b2.data()) as Float32Array) } : {}),
-  };
+  const headWeights = await readHead();
   for (const { m, v } of moments.values()) tf.dispose([m, v]);
   for (const [, v] of headVars) v.dispose();
   for (const v of model.variables.values()) v.trainable = false;
