@@ -8,6 +8,8 @@ import { repoRoot } from '../../../test/helpers/repo.ts';
 import { SENTENCES } from '../../../test/helpers/wordpiece.ts';
 import { BertEncoder } from './bert.ts';
 import { readBertWeights, readBertArchitecture, TfBertEncoder, BERT_WEIGHT_FILES } from './bert-tfjs.ts';
+import { loadSentenceClassifier, saveSentenceClassifier, trainSentenceClassifier } from './index.ts';
+import { readFile } from 'node:fs/promises';
 
 const tiny = path.join(repoRoot, 'test/fixtures/tiny-bert');
 const tmp: string[] = [];
@@ -68,5 +70,33 @@ describe('tfjs BERT encoder', () => {
     const arch = await readBertArchitecture(tiny);
     await expect(readBertWeights(tiny, { ...arch, layers: arch.layers + 1 })).rejects.toMatchObject({ code: 'EXP_MODEL_MISMATCH' });
     await expect(readBertWeights(tiny, { ...arch, hidden: 16 })).rejects.toMatchObject({ code: 'EXP_MODEL_MISMATCH' });
+  });
+
+  it('a folder without onnx/model.onnx still trains frozen, on the tfjs encoder, and reloads', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bert-noonnx-'));
+    tmp.push(dir);
+    await cp(tiny, dir, { recursive: true });
+    await rm(path.join(dir, 'onnx'), { recursive: true });
+    const rows = (await readFile(path.join(repoRoot, 'test/fixtures/text/pairs-small/pairs.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { speech: string; labels: string[]; split: string })
+      .slice(0, 100);
+    const lines: string[] = [];
+    const trained = await trainSentenceClassifier(rows, {
+      classes: ['phone', 'run', 'open', 'kiss', 'drive'],
+      encoder: { kind: 'bert', path: dir, maxTokens: 32, finetune: { mode: 'frozen' } },
+      hidden: 0,
+      epochs: 1,
+      log: (l) => lines.push(l),
+    });
+    expect(lines.join('\n')).toContain('no onnx/model.onnx: frozen features from the tfjs encoder');
+    const out = await mkdtemp(path.join(os.tmpdir(), 'bert-noonnx-model-'));
+    tmp.push(out);
+    await saveSentenceClassifier(out, trained.manifest, trained.artifacts, trained.encoderWeights);
+    const loaded = await loadSentenceClassifier(out);
+    const a = await trained.classifier.predict(['Open the door.']);
+    const b = await loaded.predict(['Open the door.']);
+    for (let i = 0; i < a.length; i++) expect(b[i]!).toBeCloseTo(a[i]!, 5);
   });
 });
