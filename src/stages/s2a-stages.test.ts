@@ -191,6 +191,37 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
     await (clf as unknown as { dispose(): Promise<void> }).dispose();
   });
 
+  it('micro_batch_size above batch_size is a spec error naming the key', async () => {
+    await expect(runStage(trainKind, { ...small, finetune: 'full', batch_size: 8, micro_batch_size: 16 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'micro_batch_size' } });
+  });
+
+  it('a node killed mid-fine-tuning resumes from its checkpoint in the scratch folder and ends as an uninterrupted run', async () => {
+    const params = { ...small, finetune: 'full', batch_size: 4, epochs: 2, checkpoint_every: 50 };
+    const straight = await runStage(trainKind, params, [pairsInput()]);
+    // the same node twice on one scratch folder: the first attempt is killed after step 100
+    const scratch = await tempDir('s2a-scratch-');
+    const attempt = async (signal: AbortSignal, onProgress: (done: number) => void) => {
+      const ajv = new Ajv2020({ useDefaults: true, strict: false });
+      const p = structuredClone(params);
+      ajv.validate(trainKind.paramsSchema, p);
+      const outDir = await tempDir('s2a-out-');
+      const logs: string[] = [];
+      const ctx: StageContext<any> = {
+        params: p, inputs: [pairsInput()], outDir, scratchDir: scratch, seed: 7, gpus: [], signal,
+        log: (m) => logs.push(m), progress: (d) => onProgress(d), metric: () => {}, artifact: () => {},
+      };
+      await trainKind.run(ctx);
+      return { outDir, logs };
+    };
+    const ac = new AbortController();
+    await expect(attempt(ac.signal, (d) => d >= 100 && ac.abort(new Error('killed')))).rejects.toThrow('killed');
+    const second = await attempt(new AbortController().signal, () => {});
+    expect(second.logs.join('\n')).toMatch(/resuming fine-tuning from the checkpoint at step 100/);
+    const a = await readFile(path.join(straight.dir, 'model/encoder.safetensors'));
+    const b = await readFile(path.join(second.outDir, 'model/encoder.safetensors'));
+    expect(b.equals(a)).toBe(true);
+  });
+
   it('last_n beyond the model\'s layers is a spec error naming the key', async () => {
     await expect(runStage(trainKind, { ...small, finetune: 'last_n', finetune_last_n: 5 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'finetune_last_n' } });
   });

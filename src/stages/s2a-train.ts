@@ -110,6 +110,12 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
     throw new ExpError('EXP_DATA_INVALID', `s2a.train: pairs.jsonl has no "train" pairs (${val.length} val)`, { hint: 'lower pairs.build val_fraction or add screenplays' });
   }
   let encoder: EncoderOptions;
+  if (p.micro_batch_size !== undefined && p.micro_batch_size > p.batch_size) {
+    throw new ExpError('EXP_SPEC_INVALID', `s2a.train: micro_batch_size ${p.micro_batch_size} is larger than batch_size ${p.batch_size}`, {
+      hint: 'micro-batches split one batch (gradient accumulation): set micro_batch_size ≤ batch_size, e.g. batch_size / 2',
+      detail: { key: 'micro_batch_size' },
+    });
+  }
   if (p.encoder === 'bert') {
     if (!p.bert_path) {
       throw new ExpError('EXP_SPEC_INVALID', 's2a.train: encoder bert needs bert_path (a local BERT folder)', {
@@ -141,6 +147,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
       throw new ExpError('EXP_SPEC_INVALID', `s2a.train: buckets must be a power of two, got ${p.buckets}`, { detail: { key: 'buckets' } });
     }
     encoder = { kind: 'ngram', ngram: { buckets: p.buckets, wordNgrams: p.word_ngrams, charNgrams: p.char_ngrams, maxTokens: p.max_tokens } };
+    if (p.finetune !== 'auto' && p.finetune !== 'frozen') ctx.log(`finetune ${p.finetune} applies to encoder bert only: ignored for ngram`);
   }
   const verbs = classes.map((c) => c.verb);
   ctx.log(`s2a.train: ${train.length} train / ${val.length} val pairs, ${verbs.length} classes, encoder ${p.encoder}`);
