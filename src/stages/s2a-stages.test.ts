@@ -11,7 +11,7 @@ import type { StageContext, StageInput, StageKind } from '../plan/stage-kind.ts'
 import { repoRoot } from '../../test/helpers/repo.ts';
 import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { kind as evaluateKind } from './s2a-evaluate.ts';
-import { kind as trainKind } from './s2a-train.ts';
+import { kind as trainKind, resolveFinetune } from './s2a-train.ts';
 
 const fixture = path.join(repoRoot, 'test/fixtures/text/pairs-small');
 const tmp: string[] = [];
@@ -172,11 +172,25 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
     expect(out.logs.join('\n')).toMatch(/finetune auto → frozen: no GPU granted/);
   });
 
-  it('auto is full when granted a GPU; logs the backend it fell back to; saves a loadable fine-tuned model', async () => {
-    const { out, outputs, dir } = await runStage(trainKind, { ...small }, [pairsInput()], [0]);
+  it('auto on a granted GPU that tfjs cannot use (no tfjs-node-gpu here) stays frozen and says why', async () => {
+    const { out, outputs } = await runStage(trainKind, { ...small }, [pairsInput()], [0]);
+    const log = out.logs.join('\n');
+    expect(outputs.finetune).toBe('frozen');
+    expect(log).toMatch(/tfjs backend: (wasm|cpu|node) — granted GPU 0 but fell back to/);
+    expect(log).toMatch(/finetune auto → frozen: granted GPU 0 but tfjs runs on (wasm|cpu|node), not tfjs-node-gpu/);
+  });
+
+  it('auto is full when granted a GPU on tfjs-node-gpu', () => {
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [0], 'node-gpu')).toMatchObject({ mode: 'full', why: expect.stringMatching(/granted GPU 0/) });
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [], undefined).mode).toBe('frozen');
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'last_n' }, [], undefined).mode).toBe('last_n');
+    expect(resolveFinetune({ encoder: 'ngram', finetune: 'full' }, [0], 'node-gpu').mode).toBe('frozen');
+  });
+
+  it('full on a granted GPU without tfjs-node-gpu logs the fallback backend and saves a loadable fine-tuned model', async () => {
+    const { out, outputs, dir } = await runStage(trainKind, { ...small, finetune: 'full' }, [pairsInput()], [0]);
     const log = out.logs.join('\n');
     expect(outputs.finetune).toBe('full');
-    expect(log).toMatch(/finetune auto → full: granted GPU 0/);
     // no tfjs-node-gpu here: the line names the fallback and why
     expect(log).toMatch(/tfjs backend: (wasm|cpu|node) — granted GPU 0 but fell back to/);
     const model = path.join(dir, 'model');

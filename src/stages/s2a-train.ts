@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { describeBackend, initBackend } from '../ml/backend.ts';
+import { describeBackend, initBackend, type BackendName } from '../ml/backend.ts';
 import { saveSentenceClassifier, trainSentenceClassifier, type EncoderOptions, type FinetuneMode } from '../text/classifier/index.ts';
 import { readPairsInput } from './s2a-data.ts';
 
@@ -30,13 +30,23 @@ export interface S2aTrainParams {
   seed?: number;
 }
 
-/** frozen / last_n / full; `auto` is full when the task was granted a GPU, else frozen (and why). */
-export function resolveFinetune(p: Pick<S2aTrainParams, 'encoder' | 'finetune'>, gpus: readonly number[]): { mode: FinetuneMode; why?: string } {
+/**
+ * frozen / last_n / full, and why. `auto` is full when the task was granted a GPU that tfjs can
+ * use (the node-gpu backend), else frozen: a granted GPU with tfjs on wasm/cpu would mean weeks
+ * of CPU fine-tuning for a real BERT.
+ */
+export function resolveFinetune(
+  p: Pick<S2aTrainParams, 'encoder' | 'finetune'>,
+  gpus: readonly number[],
+  backend: BackendName | undefined,
+): { mode: FinetuneMode; why?: string } {
   if (p.encoder !== 'bert') return { mode: 'frozen' };
   if (p.finetune !== 'auto') return { mode: p.finetune };
-  return gpus.length
-    ? { mode: 'full', why: `finetune auto → full: granted GPU ${gpus.join(',')}` }
-    : { mode: 'frozen', why: 'finetune auto → frozen: no GPU granted (fine-tuning BERT on CPU is slow; set finetune: full or last_n to do it anyway)' };
+  if (!gpus.length) return { mode: 'frozen', why: 'finetune auto → frozen: no GPU granted (fine-tuning BERT on a CPU is slow; set finetune: full or last_n to do it anyway)' };
+  if (backend !== 'node-gpu') {
+    return { mode: 'frozen', why: `finetune auto → frozen: granted GPU ${gpus.join(',')} but tfjs runs on ${backend ?? 'no backend'}, not tfjs-node-gpu (set finetune: full to fine-tune there anyway)` };
+  }
+  return { mode: 'full', why: `finetune auto → full: granted GPU ${gpus.join(',')} (tfjs-node-gpu)` };
 }
 
 const paramsSchema: JsonSchema = {
@@ -82,7 +92,7 @@ const paramsSchema: JsonSchema = {
       enum: ['auto', 'frozen', 'last_n', 'full'],
       default: 'auto',
       description:
-        'With encoder bert: frozen trains only the head on fixed features; last_n also the last finetune_last_n encoder layers; full the whole encoder (the paper), in tfjs from bert_path/model.safetensors. auto: full when the task is granted a GPU, else frozen (logged). Anything but frozen asks for a GPU (optional: runs on CPU where there is none).',
+        'With encoder bert: frozen trains only the head on fixed features; last_n also the last finetune_last_n encoder layers; full the whole encoder (the paper), in tfjs from bert_path/model.safetensors. auto: full when the task is granted a GPU and tfjs runs on it (tfjs-node-gpu), else frozen; the log says which and why. Anything but frozen asks for a GPU (optional: runs on CPU where there is none).',
     },
     finetune_last_n: { type: 'integer', minimum: 1, maximum: 48, default: 1, description: 'With finetune last_n: how many of the top encoder layers learn.' },
     finetune_learning_rate: { type: 'number', exclusiveMinimum: 0, default: 5e-5, description: 'Adam learning rate of encoder and head when fine-tuning (BERT: 5e-5); learning_rate is for the head alone.' },
@@ -123,14 +133,19 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
         detail: { key: 'bert_path' },
       });
     }
-    const { mode, why } = resolveFinetune(p, ctx.gpus);
+    // the backend decides `auto` on a GPU task; it is chosen once per process
+    const backend = ctx.gpus.length && p.finetune !== 'frozen' ? await initBackend() : undefined;
+    if (backend) ctx.log(describeBackend(ctx.gpus));
+    const { mode, why } = resolveFinetune(p, ctx.gpus, backend);
     if (why) ctx.log(why);
     encoder = { kind: 'bert', path: path.resolve(p.bert_path), pooling: p.pooling, maxTokens: p.max_tokens };
     // frozen: today's ONNX features (or the tfjs encoder's when the folder has no onnx/model.onnx)
     encoder.finetune = { mode };
     if (mode !== 'frozen') {
-      await initBackend();
-      ctx.log(describeBackend(ctx.gpus));
+      if (!backend) {
+        await initBackend();
+        ctx.log(describeBackend(ctx.gpus));
+      }
       encoder.finetune = {
         mode,
         lastN: p.finetune_last_n,
