@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+import { ExpError } from '../../errors.ts';
 import { initBackend, tf, type BackendName } from '../../ml/backend.ts';
 import { mulberry32, shuffleInPlace } from '../../random.ts';
 import { padBatch, type BertTfPooling, type TfBertModel } from './bert-tfjs.ts';
@@ -86,6 +87,21 @@ export function trainableNames(model: TfBertModel, mode: FinetuneMode, lastN: nu
  */
 export async function finetuneBert(model: TfBertModel, tokens: readonly number[][], targets: Float32Array, K: number, opts: BertFinetuneOptions): Promise<BertFinetuneResult> {
   const backend = await initBackend();
+  try {
+    return await finetune(model, tokens, targets, K, opts, backend);
+  } catch (e) {
+    // The wasm heap ends at 4 GB; running past it aborts the module with a bare "Aborted()".
+    if (backend === 'wasm' && e instanceof Error && /Aborted\(/.test(e.message)) {
+      throw new ExpError('EXP_RESOURCES', `BERT fine-tuning ran out of the tfjs wasm backend's 4 GB memory (${model.arch.layers} layers × ${model.arch.hidden}, batch ${opts.batchSize}${opts.microBatchSize ? ` in micro-batches of ${opts.microBatchSize}` : ''})`, {
+        hint: 'set micro_batch_size smaller (gradient accumulation keeps the batch), lower max_tokens, use finetune: last_n, or run on a GPU with @tensorflow/tfjs-node-gpu',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+async function finetune(model: TfBertModel, tokens: readonly number[][], targets: Float32Array, K: number, opts: BertFinetuneOptions, backend: BackendName): Promise<BertFinetuneResult> {
   const N = tokens.length;
   const D = model.arch.hidden;
   const Hh = opts.hidden ?? 0;
@@ -101,10 +117,14 @@ export async function finetuneBert(model: TfBertModel, tokens: readonly number[]
   const every = opts.checkpointEvery ?? 100;
 
   const rand = mulberry32(opts.seed);
+  // tf.tidy: the variable keeps the only reference to its initial value
+  const own = (init: () => tfjs.Tensor, trainable: boolean): tfjs.Variable => tf.tidy(() => tf.variable(init(), trainable));
+  const w1Init = glorot(D, width, rand);
+  const w2Init = Hh > 0 ? glorot(Hh, K, rand) : undefined;
   const head = {
-    w1: tf.variable(tf.tensor2d(glorot(D, width, rand), [D, width]), true, undefined),
-    b1: tf.variable(tf.zeros([width]), true),
-    ...(Hh > 0 ? { w2: tf.variable(tf.tensor2d(glorot(Hh, K, rand), [Hh, K]), true), b2: tf.variable(tf.zeros([K]), true) } : {}),
+    w1: own(() => tf.tensor2d(w1Init, [D, width]), true),
+    b1: own(() => tf.zeros([width]), true),
+    ...(w2Init ? { w2: own(() => tf.tensor2d(w2Init, [Hh, K]), true), b2: own(() => tf.zeros([K]), true) } : {}),
   };
   const headVars: [string, tfjs.Variable][] = Object.entries(head).map(([k, v]) => [`head.${k}`, v as tfjs.Variable]);
   const encNames = trainableNames(model, opts.mode, lastN, opts.pooling);
@@ -116,7 +136,7 @@ export async function finetuneBert(model: TfBertModel, tokens: readonly number[]
   // The lowest layer that learns: everything below runs once, outside the tape.
   const firstTrainable = opts.mode === 'frozen' ? model.arch.layers : opts.mode === 'full' ? -1 : model.arch.layers - lastN;
   const moments = new Map<string, { m: tfjs.Variable; v: tfjs.Variable }>();
-  for (const [name, v] of trainVars) moments.set(name, { m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) });
+  for (const [name, v] of trainVars) moments.set(name, { m: own(() => tf.zerosLike(v), false), v: own(() => tf.zerosLike(v), false) });
 
   const config = {
     mode: opts.mode,
@@ -249,8 +269,9 @@ export async function finetuneBert(model: TfBertModel, tokens: readonly number[]
 function adamStep(vars: Map<string, tfjs.Variable>, moments: Map<string, { m: tfjs.Variable; v: tfjs.Variable }>, grads: Map<string, tfjs.Tensor>, lr: number, step: number): void {
   const { beta1, beta2, epsilon } = ADAM;
   const lrT = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
-  tf.tidy(() => {
-    for (const [name, g] of grads) {
+  // one tidy per weight: the temporaries of all weights at once would be ~8× the model
+  for (const [name, g] of grads) {
+    tf.tidy(() => {
       const w = vars.get(name)!;
       const s = moments.get(name)!;
       const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
@@ -258,8 +279,8 @@ function adamStep(vars: Map<string, tfjs.Variable>, moments: Map<string, { m: tf
       s.m.assign(m);
       s.v.assign(v);
       w.assign(tf.sub(w, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), lrT)));
-    }
-  });
+    });
+  }
 }
 
 type Config = Record<string, string | number | null>;

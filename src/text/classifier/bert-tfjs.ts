@@ -183,7 +183,9 @@ export class TfBertModel {
       const linear = isLinearKernel(name, shape);
       const data = linear ? transpose2d(t.data, shape[0]!, shape[1]!) : t.data;
       const tfShape = linear ? [shape[1]!, shape[0]!] : shape;
-      vars.set(name, tf.variable(tf.tensor(data, tfShape, 'float32'), false, `bert${id}/${name}`));
+      // tidy drops the source tensor: the variable keeps the only reference (else the initial
+      // weights would stay in memory after the first update)
+      vars.set(name, tf.tidy(() => tf.variable(tf.tensor(data, tfShape, 'float32'), false, `bert${id}/${name}`)));
     }
     return new TfBertModel(arch, vars);
   }
