@@ -2,7 +2,10 @@
 """Writes a tiny, randomly initialised BERT-like model that transformers.js can load offline:
 config.json, tokenizer.json (WordPiece, BERT *cased* normalisation), tokenizer_config.json,
 vocab.txt and onnx/model.onnx (inputs input_ids / attention_mask / token_type_ids, output
-last_hidden_state). Used to test the `bert` encoder without any download (FACTS.md).
+last_hidden_state) and model.safetensors: the same weights under Hugging Face BertModel names
+(PyTorch layout: Linear weights [out, in]) plus a random pooler, which the tfjs encoder
+(src/text/classifier/bert-tfjs.ts) loads. Used to test the `bert` encoder without any download
+(FACTS.md).
 
 The vocabulary is a reduced bert-base-cased vocabulary: the special tokens, every Latin single
 character and its ##-continuation, then the first --vocab-size whole tokens in the original order
@@ -92,14 +95,19 @@ class Builder:
         self.rng, self.std = rng, std
         self.nodes, self.inits = [], []
         self.n = 0
+        # Hugging Face name -> array in PyTorch layout, for model.safetensors
+        self.hf = {}
 
     def name(self, p):
         self.n += 1
         return f"{p}_{self.n}"
 
-    def weight(self, shape, value=None):
+    def weight(self, shape, value=None, hf=None, linear=False):
         arr = value if value is not None else (self.rng.standard_normal(shape) * self.std).astype(np.float32)
         nm = self.name("w")
+        if hf:
+            # ONNX MatMul takes [in, out]; torch.nn.Linear stores [out, in]
+            self.hf[hf] = np.ascontiguousarray(np.asarray(arr, np.float32).T if linear else np.asarray(arr, np.float32))
         self.inits.append(numpy_helper.from_array(np.asarray(arr), nm))
         return nm
 
@@ -118,29 +126,30 @@ class Builder:
         self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
         return out
 
-    def dense(self, x, d_in, d_out):
-        return self.op("Add", [self.op("MatMul", [x, self.weight((d_in, d_out))]), self.weight((d_out,), np.zeros(d_out, np.float32))])
+    def dense(self, x, d_in, d_out, hf):
+        w = self.weight((d_in, d_out), hf=hf + ".weight", linear=True)
+        return self.op("Add", [self.op("MatMul", [x, w]), self.weight((d_out,), np.zeros(d_out, np.float32), hf=hf + ".bias")])
 
-    def layer_norm(self, x, d, out=None):
+    def layer_norm(self, x, d, hf, out=None):
         mean = self.op("ReduceMean", [x], axes=[-1], keepdims=1)
         xc = self.op("Sub", [x, mean])
         var = self.op("ReduceMean", [self.op("Mul", [xc, xc])], axes=[-1], keepdims=1)
         std = self.op("Sqrt", [self.op("Add", [var, self.const_f(1e-12)])])
         y = self.op("Div", [xc, std])
-        g = self.weight((d,), np.ones(d, np.float32))
-        b = self.weight((d,), np.zeros(d, np.float32))
+        g = self.weight((d,), np.ones(d, np.float32), hf=hf + ".weight")
+        b = self.weight((d,), np.zeros(d, np.float32), hf=hf + ".bias")
         return self.op("Add", [self.op("Mul", [y, g]), b], out=out)
 
 
 def build_model(vocab_size, hidden, layers, heads, inter, max_pos, seed):
     b = Builder(np.random.default_rng(seed))
     dh = hidden // heads
-    word = b.op("Gather", [b.weight((vocab_size, hidden)), "input_ids"], axis=0)
-    tt = b.op("Gather", [b.weight((2, hidden)), "token_type_ids"], axis=0)
+    word = b.op("Gather", [b.weight((vocab_size, hidden), hf="embeddings.word_embeddings.weight"), "input_ids"], axis=0)
+    tt = b.op("Gather", [b.weight((2, hidden), hf="embeddings.token_type_embeddings.weight"), "token_type_ids"], axis=0)
     seq_len = b.op("Gather", [b.op("Shape", ["input_ids"]), b.const_i64(1)], axis=0)
     pos_ids = b.op("Range", [b.const_i64(0), seq_len, b.const_i64(1)])
-    pos = b.op("Gather", [b.weight((max_pos, hidden)), pos_ids], axis=0)
-    x = b.layer_norm(b.op("Add", [b.op("Add", [word, tt]), pos]), hidden)
+    pos = b.op("Gather", [b.weight((max_pos, hidden), hf="embeddings.position_embeddings.weight"), pos_ids], axis=0)
+    x = b.layer_norm(b.op("Add", [b.op("Add", [word, tt]), pos]), hidden, "embeddings.LayerNorm")
     # additive mask: 0 where attended, -10000 at padding, shaped [B, 1, 1, T]
     m = b.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
     bias = b.op("Mul", [b.op("Sub", [b.const_f(1.0), m]), b.const_f(-10000.0)])
@@ -149,20 +158,23 @@ def build_model(vocab_size, hidden, layers, heads, inter, max_pos, seed):
     merge_shape = b.const_i64([0, 0, hidden])
     scale = b.const_f(1.0 / np.sqrt(dh))
     for i in range(layers):
+        L = f"encoder.layer.{i}."
+
         def heads_of(t):
             return b.op("Transpose", [b.op("Reshape", [t, split_shape])], perm=[0, 2, 1, 3])
-        q = heads_of(b.dense(x, hidden, hidden))
-        k = b.op("Transpose", [b.op("Reshape", [b.dense(x, hidden, hidden), split_shape])], perm=[0, 2, 3, 1])
-        v = heads_of(b.dense(x, hidden, hidden))
+        q = heads_of(b.dense(x, hidden, hidden, L + "attention.self.query"))
+        k = b.op("Transpose", [b.op("Reshape", [b.dense(x, hidden, hidden, L + "attention.self.key"), split_shape])], perm=[0, 2, 3, 1])
+        v = heads_of(b.dense(x, hidden, hidden, L + "attention.self.value"))
         scores = b.op("Add", [b.op("Mul", [b.op("MatMul", [q, k]), scale]), bias])
         ctx = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), v])
         ctx = b.op("Reshape", [b.op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
-        x = b.layer_norm(b.op("Add", [x, b.dense(ctx, hidden, hidden)]), hidden)
-        h = b.dense(x, hidden, inter)
+        x = b.layer_norm(b.op("Add", [x, b.dense(ctx, hidden, hidden, L + "attention.output.dense")]), hidden, L + "attention.output.LayerNorm")
+        h = b.dense(x, hidden, inter, L + "intermediate.dense")
         gelu = b.op("Mul", [b.op("Mul", [h, b.const_f(0.5)]),
                             b.op("Add", [b.const_f(1.0), b.op("Erf", [b.op("Div", [h, b.const_f(np.sqrt(2.0))])])])])
         last = i == layers - 1
-        x = b.layer_norm(b.op("Add", [x, b.dense(gelu, inter, hidden)]), hidden, out="last_hidden_state" if last else None)
+        x = b.layer_norm(b.op("Add", [x, b.dense(gelu, inter, hidden, L + "output.dense")]), hidden, L + "output.LayerNorm",
+                         out="last_hidden_state" if last else None)
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch_size", "sequence_length"])
               for n in ("input_ids", "attention_mask", "token_type_ids")]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch_size", "sequence_length", hidden])]
@@ -170,7 +182,29 @@ def build_model(vocab_size, hidden, layers, heads, inter, max_pos, seed):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="exp make-tiny-bert")
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model
+    # The pooler (tanh(W·h[CLS] + b)) is not in the ONNX graph; its own generator keeps the
+    # ONNX weights independent of it.
+    prng = np.random.default_rng(seed + 1)
+    b.hf["pooler.dense.weight"] = (prng.standard_normal((hidden, hidden)) * b.std).astype(np.float32)
+    b.hf["pooler.dense.bias"] = np.zeros(hidden, np.float32)
+    return model, b.hf
+
+
+def write_safetensors(path, tensors):
+    """The safetensors format: u64 little-endian header size, JSON header, raw little-endian data."""
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(tensors):
+        data = np.ascontiguousarray(tensors[name], dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(len(raw).to_bytes(8, "little"))
+        f.write(raw)
+        for data in blobs:
+            f.write(data)
 
 
 def main():
@@ -202,8 +236,9 @@ def main():
                    "intermediate_size": a.intermediate, "hidden_act": "gelu",
                    "max_position_embeddings": a.max_position, "type_vocab_size": 2, "pad_token_id": 0,
                    "layer_norm_eps": 1e-12}, f, indent=2)
-    model = build_model(len(vocab), a.hidden, a.layers, a.heads, a.intermediate, a.max_position, a.seed)
+    model, hf = build_model(len(vocab), a.hidden, a.layers, a.heads, a.intermediate, a.max_position, a.seed)
     onnx.save(model, os.path.join(a.out, "onnx", "model.onnx"))
+    write_safetensors(os.path.join(a.out, "model.safetensors"), hf)
     print(f"wrote {a.out}: vocab {len(vocab)}, hidden {a.hidden}, layers {a.layers}")
 
 

@@ -99,6 +99,12 @@ export const ERROR_CODES = [
     hint: 'pass --gpus or set EXP_GPUS, lower the stage\'s `resources.gpus`, or run where nvidia-smi lists enough GPUs',
   },
   {
+    code: 'EXP_OUT_OF_MEMORY',
+    meaning: 'A computation ran past the memory its backend can address (e.g. the tfjs wasm heap of 4 GB).',
+    exit: EXIT_FAILED,
+    hint: 'use smaller batches or inputs (the message names the knob), or a backend with more memory (a GPU)',
+  },
+  {
     code: 'EXP_KIND_UNREGISTERED',
     meaning: 'A planned node\'s stage kind is not registered in the process that runs it (the node fails at once).',
     exit: EXIT_FAILED,

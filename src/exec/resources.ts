@@ -7,6 +7,8 @@ export interface Request {
   cpus: number;
   gpus: number;
   memoryMb: number;
+  /** Runs without a GPU where the machine has none (StageResources.gpuOptional). */
+  gpuOptional?: boolean;
 }
 
 export interface Grant {
@@ -27,7 +29,8 @@ export class ResourcePool {
   }
 
   /** Can this request ever be met on this machine? (Otherwise the node fails at once.) */
-  feasible(r: Request): string | undefined {
+  feasible(r0: Request): string | undefined {
+    const r = this.effective(r0);
     if (r.gpus > 0 && this.inventory.gpus.length === 0) {
       return `needs ${r.gpus} GPU(s) but none are available (set --gpus or EXP_GPUS, or run where nvidia-smi lists GPUs)`;
     }
@@ -37,7 +40,13 @@ export class ResourcePool {
     return undefined;
   }
 
-  tryAcquire(r: Request): Grant | undefined {
+  /** An optional GPU request on a machine without GPUs becomes a request for none. */
+  private effective(r: Request): Request {
+    return r.gpuOptional && this.inventory.gpus.length === 0 ? { ...r, gpus: 0 } : r;
+  }
+
+  tryAcquire(r0: Request): Grant | undefined {
+    const r = this.effective(r0);
     // A task asking for more CPUs than exist is clamped, else it could never start.
     const cpus = Math.min(Math.max(r.cpus, 0), this.inventory.cpus);
     const mem = Math.min(r.memoryMb, this.inventory.memoryMb);

@@ -17,16 +17,24 @@ export let tf: typeof tfjs = tfjs;
 
 let chosen: BackendName | undefined;
 let pending: Promise<BackendName> | undefined;
+/** Why a faster backend was passed over (for the log of a task that was given a GPU). */
+const passedOver = new Map<BackendName, string>();
 
 /** True when the native package is installed and its compiled binding is present. */
 function nativeUsable(pkg: string): boolean {
+  return nativeProblem(pkg) === undefined;
+}
+
+function nativeProblem(pkg: string): string | undefined {
+  let main: string;
   try {
-    const main = require.resolve(pkg);
-    const root = main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`));
-    return existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node'));
+    main = require.resolve(pkg);
   } catch {
-    return false;
+    return `${pkg} is not installed`;
   }
+  const root = main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`));
+  if (existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node'))) return undefined;
+  return `${pkg} is installed without its native binding (its install script downloads libtensorflow)`;
 }
 
 async function tryNative(pkg: string): Promise<boolean> {
@@ -91,9 +99,14 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
       if (name === 'node-gpu' || name === 'node') {
         if (nativeTried) continue;
         const pkg = name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-        if (!nativeUsable(pkg)) continue;
+        const problem = nativeProblem(pkg);
+        if (problem) {
+          passedOver.set(name, problem);
+          continue;
+        }
         nativeTried = true;
         if (await tryNative(pkg)) return (chosen = name);
+        passedOver.set(name, `${pkg} failed to start (CUDA 11 / cuDNN 8 missing?)`);
       } else if (name === 'wasm') {
         if (await tryWasm()) return (chosen = 'wasm');
       } else {
@@ -106,6 +119,18 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
     return (chosen = 'cpu');
   })();
   return pending;
+}
+
+/**
+ * One log line on the backend for a task given `gpus`: which one runs, and when GPUs were
+ * granted but the GPU build is not what runs, why it fell back.
+ */
+export function describeBackend(gpus: readonly number[]): string {
+  const name = chosen ?? 'uninitialised';
+  if (!gpus.length) return `tfjs backend: ${name}`;
+  if (name === 'node-gpu') return `tfjs backend: node-gpu on GPU ${gpus.join(',')}`;
+  const why = passedOver.get('node-gpu') ?? (process.env.EXP_TF_BACKEND ? `EXP_TF_BACKEND=${process.env.EXP_TF_BACKEND}` : 'another backend was chosen first');
+  return `tfjs backend: ${name} — granted GPU ${gpus.join(',')} but fell back to ${name}: ${why}; install @tensorflow/tfjs-node-gpu (CUDA 11.x, cuDNN 8) to use it`;
 }
 
 /** The backend in use, or undefined before initBackend() resolved. */

@@ -45,7 +45,7 @@ export interface PlanNode {
   /** Active ports: upstream stage names (a subset of needStages) or the path param that feeds each. */
   ports: Record<string, PortSource>;
   points: string[];
-  resources: Required<StageResources>;
+  resources: Required<Omit<StageResources, 'gpuOptional'>> & Pick<StageResources, 'gpuOptional'>;
   retries: number;
   seed: number;
 }
@@ -120,7 +120,7 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
           needStages: [...stage.needs],
           ports: { ...(stage.ports ?? {}) },
           points: [],
-          resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb },
+          resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb, ...(res.gpuOptional ? { gpuOptional: true } : {}) },
           retries: stage.retries ?? spec.settings.retries ?? 0,
           seed: nodeSeed(seed, key),
         };

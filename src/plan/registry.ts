@@ -53,7 +53,7 @@ export class StageRegistry {
 
 export function resourcesOf(kind: StageKind<any>, params: Record<string, unknown>): Required<StageResources> {
   const r = typeof kind.resources === 'function' ? kind.resources(params) : (kind.resources ?? {});
-  return { cpus: r.cpus ?? 1, gpus: r.gpus ?? 0, memoryMb: r.memoryMb ?? 512 };
+  return { cpus: r.cpus ?? 1, gpus: r.gpus ?? 0, memoryMb: r.memoryMb ?? 512, gpuOptional: r.gpuOptional ?? false };
 }
 
 /**

@@ -13,6 +13,11 @@ export interface StageResources {
   cpus?: number;
   /** GPUs the task needs; a fraction (0.5) lets two such tasks share one device (default 0). */
   gpus?: number;
+  /**
+   * The task would like `gpus` but also runs without: on a machine with no GPU it is placed
+   * with none (ctx.gpus empty) instead of failing as impossible (default false).
+   */
+  gpuOptional?: boolean;
   /** Resident memory in MB the task may reach (default 512). */
   memoryMb?: number;
 }

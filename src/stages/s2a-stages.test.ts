@@ -11,7 +11,7 @@ import type { StageContext, StageInput, StageKind } from '../plan/stage-kind.ts'
 import { repoRoot } from '../../test/helpers/repo.ts';
 import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { kind as evaluateKind } from './s2a-evaluate.ts';
-import { kind as trainKind } from './s2a-train.ts';
+import { kind as trainKind, resolveFinetune } from './s2a-train.ts';
 import { portsFor } from '../../test/helpers/ports.ts';
 import { stageSchemaDocument } from '../plan/registry.ts';
 
@@ -33,7 +33,7 @@ interface Recorded {
   artifacts: string[];
 }
 
-async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, inputs: StageInput[]): Promise<{ out: Recorded; dir: string; outputs: Record<string, unknown> }> {
+async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, inputs: StageInput[], gpus: number[] = []): Promise<{ out: Recorded; dir: string; outputs: Record<string, unknown> }> {
   const ajv = new Ajv2020({ useDefaults: true, strict: false });
   const p = structuredClone(params);
   if (!ajv.validate(kind.paramsSchema, p)) throw new Error(ajv.errorsText());
@@ -46,7 +46,7 @@ async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, 
     outDir: dir,
     scratchDir: dir,
     seed: 7,
-    gpus: [],
+    gpus,
     signal: new AbortController().signal,
     log: (m) => out.logs.push(m),
     progress: () => {},
@@ -154,5 +154,92 @@ describe('s2a.train → s2a.evaluate (bert, tiny model)', () => {
     const ev = await runStage(evaluateKind, {}, [trainInput, pairsInput()]);
     expect(ev.out.metrics.find((m) => m.key === 's2a.mean_ap')!.value).toBeGreaterThan(0);
     expect(existsSync(path.join(ev.dir, 'thresholds.json'))).toBe(true);
+  });
+});
+
+describe('s2a.train: BERT fine-tuning (tiny model)', () => {
+  const bert = path.join(repoRoot, 'test/fixtures/tiny-bert');
+  const small = { encoder: 'bert', bert_path: bert, epochs: 1, hidden: 0, max_tokens: 32, finetune_learning_rate: 1e-3, checkpoint_every: 4 };
+
+  it('asks for an optional GPU only when fine-tuning can happen', () => {
+    const res = trainKind.resources as (p: Record<string, unknown>) => Record<string, unknown>;
+    expect(res({ encoder: 'bert', finetune: 'auto' })).toMatchObject({ gpus: 1, gpuOptional: true });
+    expect(res({ encoder: 'bert', finetune: 'full' })).toMatchObject({ gpus: 1, gpuOptional: true });
+    expect(res({ encoder: 'bert', finetune: 'frozen' }).gpus).toBeUndefined();
+    expect(res({ encoder: 'ngram', finetune: 'auto' }).gpus).toBeUndefined();
+  });
+
+  it('auto is frozen without a GPU and says why', async () => {
+    const { out, outputs } = await runStage(trainKind, { ...small }, [pairsInput()]);
+    expect(outputs.finetune).toBe('frozen');
+    expect(out.logs.join('\n')).toMatch(/finetune auto → frozen: no GPU granted/);
+  });
+
+  it('auto on a granted GPU that tfjs cannot use (no tfjs-node-gpu here) stays frozen and says why', async () => {
+    const { out, outputs } = await runStage(trainKind, { ...small }, [pairsInput()], [0]);
+    const log = out.logs.join('\n');
+    expect(outputs.finetune).toBe('frozen');
+    expect(log).toMatch(/tfjs backend: (wasm|cpu|node) — granted GPU 0 but fell back to/);
+    expect(log).toMatch(/finetune auto → frozen: granted GPU 0 but tfjs runs on (wasm|cpu|node), not tfjs-node-gpu/);
+  });
+
+  it('auto is full when granted a GPU on tfjs-node-gpu', () => {
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [0], 'node-gpu')).toMatchObject({ mode: 'full', why: expect.stringMatching(/granted GPU 0/) });
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [], undefined).mode).toBe('frozen');
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'last_n' }, [], undefined).mode).toBe('last_n');
+    expect(resolveFinetune({ encoder: 'ngram', finetune: 'full' }, [0], 'node-gpu').mode).toBe('frozen');
+  });
+
+  it('full on a granted GPU without tfjs-node-gpu logs the fallback backend and saves a loadable fine-tuned model', async () => {
+    const { out, outputs, dir } = await runStage(trainKind, { ...small, finetune: 'full' }, [pairsInput()], [0]);
+    const log = out.logs.join('\n');
+    expect(outputs.finetune).toBe('full');
+    // no tfjs-node-gpu here: the line names the fallback and why
+    expect(log).toMatch(/tfjs backend: (wasm|cpu|node) — granted GPU 0 but fell back to/);
+    const model = path.join(dir, 'model');
+    expect(existsSync(path.join(model, 'encoder.safetensors'))).toBe(true);
+    const manifest = JSON.parse(await readFile(path.join(model, 'classifier.json'), 'utf8'));
+    expect(manifest.encoder.bert.finetune).toMatchObject({ mode: 'full', weights: 'encoder.safetensors' });
+    const clf = await loadSentenceClassifier(model);
+    const scores = await clf.predict(['Open the door, please.', '']);
+    expect(scores).toHaveLength(2 * clf.classes.length);
+    expect(scores.every(Number.isFinite)).toBe(true);
+    // the fine-tuned encoder differs from the folder's: frozen features would score differently
+    await (clf as unknown as { dispose(): Promise<void> }).dispose();
+  });
+
+  it('micro_batch_size above batch_size is a params error naming the key', async () => {
+    await expect(runStage(trainKind, { ...small, finetune: 'full', batch_size: 8, micro_batch_size: 16 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_PARAMS_INVALID', detail: { key: 'micro_batch_size' } });
+  });
+
+  it('a node killed mid-fine-tuning resumes from its checkpoint in the scratch folder and ends as an uninterrupted run', async () => {
+    const params = { ...small, finetune: 'full', batch_size: 4, epochs: 2, checkpoint_every: 50 };
+    const straight = await runStage(trainKind, params, [pairsInput()]);
+    // the same node twice on one scratch folder: the first attempt is killed after step 100
+    const scratch = await tempDir('s2a-scratch-');
+    const attempt = async (signal: AbortSignal, onProgress: (done: number) => void) => {
+      const ajv = new Ajv2020({ useDefaults: true, strict: false });
+      const p = structuredClone(params);
+      ajv.validate(trainKind.paramsSchema, p);
+      const outDir = await tempDir('s2a-out-');
+      const logs: string[] = [];
+      const ctx: StageContext<any> = {
+        params: p, inputs: [pairsInput()], ports: portsFor(trainKind, p, [pairsInput()]), outDir, scratchDir: scratch, seed: 7, gpus: [], signal,
+        log: (m) => logs.push(m), progress: (d) => onProgress(d), metric: () => {}, artifact: () => {},
+      };
+      await trainKind.run(ctx);
+      return { outDir, logs };
+    };
+    const ac = new AbortController();
+    await expect(attempt(ac.signal, (d) => d >= 100 && ac.abort(new Error('killed')))).rejects.toThrow('killed');
+    const second = await attempt(new AbortController().signal, () => {});
+    expect(second.logs.join('\n')).toMatch(/resuming fine-tuning from the checkpoint at step 100/);
+    const a = await readFile(path.join(straight.dir, 'model/encoder.safetensors'));
+    const b = await readFile(path.join(second.outDir, 'model/encoder.safetensors'));
+    expect(b.equals(a)).toBe(true);
+  });
+
+  it('last_n beyond the model\'s layers is a spec error naming the key', async () => {
+    await expect(runStage(trainKind, { ...small, finetune: 'last_n', finetune_last_n: 5 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'finetune_last_n' } });
   });
 });

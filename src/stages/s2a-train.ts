@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { saveSentenceClassifier, trainSentenceClassifier, type EncoderOptions } from '../text/classifier/index.ts';
+import { describeBackend, initBackend, type BackendName } from '../ml/backend.ts';
+import { saveSentenceClassifier, trainSentenceClassifier, type EncoderOptions, type FinetuneMode } from '../text/classifier/index.ts';
 import { readPairsInput } from './s2a-data.ts';
 
 export interface S2aTrainParams {
@@ -19,7 +20,33 @@ export interface S2aTrainParams {
   word_ngrams: number[];
   char_ngrams: number[];
   class_weighting: 'none' | 'balanced';
+  finetune: 'auto' | FinetuneMode;
+  finetune_last_n: number;
+  finetune_learning_rate: number;
+  micro_batch_size?: number;
+  warmup_steps: number;
+  max_steps?: number;
+  checkpoint_every: number;
   seed?: number;
+}
+
+/**
+ * frozen / last_n / full, and why. `auto` is full when the task was granted a GPU that tfjs can
+ * use (the node-gpu backend), else frozen: a granted GPU with tfjs on wasm/cpu would mean weeks
+ * of CPU fine-tuning for a real BERT.
+ */
+export function resolveFinetune(
+  p: Pick<S2aTrainParams, 'encoder' | 'finetune'>,
+  gpus: readonly number[],
+  backend: BackendName | undefined,
+): { mode: FinetuneMode; why?: string } {
+  if (p.encoder !== 'bert') return { mode: 'frozen' };
+  if (p.finetune !== 'auto') return { mode: p.finetune };
+  if (!gpus.length) return { mode: 'frozen', why: 'finetune auto → frozen: no GPU granted (fine-tuning BERT on a CPU is slow; set finetune: full or last_n to do it anyway)' };
+  if (backend !== 'node-gpu') {
+    return { mode: 'frozen', why: `finetune auto → frozen: granted GPU ${gpus.join(',')} but tfjs runs on ${backend ?? 'no backend'}, not tfjs-node-gpu (set finetune: full to fine-tune there anyway)` };
+  }
+  return { mode: 'full', why: `finetune auto → full: granted GPU ${gpus.join(',')} (tfjs-node-gpu)` };
 }
 
 const paramsSchema: JsonSchema = {
@@ -60,6 +87,24 @@ const paramsSchema: JsonSchema = {
     word_ngrams: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 5 }, default: [1, 2], description: 'With encoder ngram: word n-gram orders.' },
     char_ngrams: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 8 }, default: [3, 4], description: 'With encoder ngram: character n-gram orders within words ([] for none).' },
     class_weighting: { type: 'string', enum: ['none', 'balanced'], default: 'none', description: 'balanced: weight each class N / (K · n_class) in the loss.' },
+    finetune: {
+      type: 'string',
+      enum: ['auto', 'frozen', 'last_n', 'full'],
+      default: 'auto',
+      description:
+        'With encoder bert: frozen trains only the head on fixed features; last_n also the last finetune_last_n encoder layers; full the whole encoder (the paper), in tfjs from bert_path/model.safetensors. auto: full when the task is granted a GPU and tfjs runs on it (tfjs-node-gpu), else frozen; the log says which and why. Anything but frozen asks for a GPU (optional: runs on CPU where there is none).',
+    },
+    finetune_last_n: { type: 'integer', minimum: 1, maximum: 48, default: 1, description: 'With finetune last_n: how many of the top encoder layers learn.' },
+    finetune_learning_rate: { type: 'number', exclusiveMinimum: 0, default: 5e-5, description: 'Adam learning rate of encoder and head when fine-tuning (BERT: 5e-5); learning_rate is for the head alone.' },
+    micro_batch_size: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 4096,
+      description: 'When fine-tuning: sentences per forward/backward pass; the gradients of the micro-batches of one batch are summed before one Adam step (default: batch_size).',
+    },
+    warmup_steps: { type: 'integer', minimum: 0, default: 0, description: 'When fine-tuning: linear learning-rate warm-up over this many Adam steps.' },
+    max_steps: { type: 'integer', minimum: 1, description: 'When fine-tuning: stop after this many Adam steps (the paper: 100,000 at batch 32); default: epochs × steps per epoch.' },
+    checkpoint_every: { type: 'integer', minimum: 0, default: 200, description: 'When fine-tuning: Adam steps between resumable checkpoints (weights, Adam moments, step) in the node\'s scratch folder; 0 = none.' },
     seed: { type: 'integer', description: 'Seed of initialisation and shuffling (default: the node seed).' },
   },
 };
@@ -75,6 +120,12 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
     throw new ExpError('EXP_DATA_INVALID', `s2a.train: pairs.jsonl has no "train" pairs (${val.length} val)`, { hint: 'lower pairs.build val_fraction or add screenplays' });
   }
   let encoder: EncoderOptions;
+  if (p.micro_batch_size !== undefined && p.micro_batch_size > p.batch_size) {
+    throw new ExpError('EXP_PARAMS_INVALID', `s2a.train: micro_batch_size ${p.micro_batch_size} is larger than batch_size ${p.batch_size}`, {
+      hint: 'micro-batches split one batch (gradient accumulation): set micro_batch_size ≤ batch_size, e.g. batch_size / 2',
+      detail: { key: 'micro_batch_size' },
+    });
+  }
   if (p.encoder === 'bert') {
     if (!p.bert_path) {
       throw new ExpError('EXP_PARAMS_INVALID', 's2a.train: encoder bert needs bert_path (a local BERT folder)', {
@@ -82,12 +133,36 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
         detail: { key: 'bert_path' },
       });
     }
+    // the backend decides `auto` on a GPU task; it is chosen once per process
+    const backend = ctx.gpus.length && p.finetune !== 'frozen' ? await initBackend() : undefined;
+    if (backend) ctx.log(describeBackend(ctx.gpus));
+    const { mode, why } = resolveFinetune(p, ctx.gpus, backend);
+    if (why) ctx.log(why);
     encoder = { kind: 'bert', path: path.resolve(p.bert_path), pooling: p.pooling, maxTokens: p.max_tokens };
+    // frozen: today's ONNX features (or the tfjs encoder's when the folder has no onnx/model.onnx)
+    encoder.finetune = { mode };
+    if (mode !== 'frozen') {
+      if (!backend) {
+        await initBackend();
+        ctx.log(describeBackend(ctx.gpus));
+      }
+      encoder.finetune = {
+        mode,
+        lastN: p.finetune_last_n,
+        learningRate: p.finetune_learning_rate,
+        ...(p.micro_batch_size ? { microBatchSize: p.micro_batch_size } : {}),
+        warmupSteps: p.warmup_steps,
+        ...(p.max_steps ? { maxSteps: p.max_steps } : {}),
+        checkpointDir: path.join(ctx.scratchDir, 'bert-checkpoint'),
+        checkpointEvery: p.checkpoint_every,
+      };
+    }
   } else {
     if (!Number.isInteger(Math.log2(p.buckets))) {
       throw new ExpError('EXP_PARAMS_INVALID', `s2a.train: buckets must be a power of two, got ${p.buckets}`, { detail: { key: 'buckets' } });
     }
     encoder = { kind: 'ngram', ngram: { buckets: p.buckets, wordNgrams: p.word_ngrams, charNgrams: p.char_ngrams, maxTokens: p.max_tokens } };
+    if (p.finetune !== 'auto' && p.finetune !== 'frozen') ctx.log(`finetune ${p.finetune} applies to encoder bert only: ignored for ngram`);
   }
   const verbs = classes.map((c) => c.verb);
   ctx.log(`s2a.train: ${train.length} train / ${val.length} val pairs, ${verbs.length} classes, encoder ${p.encoder}`);
@@ -116,7 +191,10 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   });
   ctx.log(`tfjs backend: ${trained.backend}`);
   if (trained.skipped) ctx.log(`${trained.skipped} train pairs carry no verb class and were not used`);
-  await saveSentenceClassifier(path.join(ctx.outDir, MODEL_DIR), trained.manifest, trained.artifacts);
+  if (trained.finetune) {
+    ctx.log(`bert: ${trained.finetune.mode} fine-tuning trained ${trained.finetune.trained} encoder weights in ${trained.finetune.steps} steps${trained.finetune.resumedFrom ? ` (resumed at step ${trained.finetune.resumedFrom})` : ''}`);
+  }
+  await saveSentenceClassifier(path.join(ctx.outDir, MODEL_DIR), trained.manifest, trained.artifacts, trained.encoderWeights);
   const seconds = (Date.now() - started) / 1000;
   ctx.metric('s2a.train.seconds', seconds);
   ctx.artifact(`${MODEL_DIR}/classifier.json`);
@@ -128,6 +206,8 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
       backend: trained.backend,
       classes: verbs,
       encoder: p.encoder,
+      ...(p.encoder === 'bert' ? { finetune: trained.finetune?.mode ?? 'frozen' } : {}),
+      ...(trained.finetune ? { steps: trained.finetune.steps } : {}),
       train_pairs: trained.used,
       skipped_pairs: trained.skipped,
       seconds,
@@ -142,7 +222,9 @@ export const kind: StageKind<S2aTrainParams> = {
   paramsSchema,
   inputs: { pairs: { accepts: ['pairs'], description: 'speech/verb pairs and their classes (pairs.build)' } },
   produces: ['s2a-model'],
-  resources: (p) => ({ cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : 2048 }),
+  // Fine-tuning asks for a GPU but runs without one (auto then means frozen, see resolveFinetune).
+  resources: (p) =>
+    p.encoder === 'bert' && p.finetune !== 'frozen' ? { cpus: 1, gpus: 1, gpuOptional: true, memoryMb: 8192 } : { cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : 2048 },
   runIn: 'process',
   module: import.meta.url,
   run,

@@ -2,6 +2,7 @@
 // (§3.2: the paper puts one linear layer on BERT's [CLS] vector). Never touches the network:
 // remote models are disabled and the folder is checked for every file before loading.
 import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
 
@@ -19,19 +20,21 @@ export interface BertConfig {
 
 /** Files transformers.js needs in an offline BERT folder (FACTS.md). */
 export const BERT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'] as const;
+/** Files the WordPiece tokenizer alone needs. */
+export const TOKENIZER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
 
 /** Throws EXP_INPUT_MISSING naming the first missing file; no network attempt is ever made. */
-export function checkBertFolder(dir: string): void {
+export function checkBertFolder(dir: string, files: readonly string[] = BERT_FILES): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ExpError('EXP_INPUT_MISSING', `bert folder ${dir} does not exist`, {
-      hint: `bert_path must be a local folder with ${BERT_FILES.join(', ')} (models are never downloaded)`,
+      hint: `bert_path must be a local folder with ${files.join(', ')} (models are never downloaded)`,
       detail: { path: dir },
     });
   }
-  for (const f of BERT_FILES) {
+  for (const f of files) {
     if (!existsSync(path.join(dir, f))) {
       throw new ExpError('EXP_INPUT_MISSING', `bert folder ${dir} lacks ${f}`, {
-        hint: `put ${f} into ${dir} (a BERT folder needs ${BERT_FILES.join(', ')}); models are never downloaded`,
+        hint: `put ${f} into ${dir} (a BERT folder needs ${files.join(', ')}); models are never downloaded`,
         detail: { path: dir, missing: f },
       });
     }
@@ -45,56 +48,47 @@ interface HfTensor {
 interface HfTokenizer {
   encode(text: string): number[];
   sep_token_id?: number;
-  model: { tokens_to_ids: Map<string, number> };
+  pad_token_id?: number;
+  model?: { tokens_to_ids: Map<string, number> };
 }
 type TensorCtor = new (type: 'int64', data: BigInt64Array, dims: number[]) => HfTensor;
 type HfModel = ((inputs: Record<string, HfTensor>) => Promise<Record<string, HfTensor>>) & { dispose(): Promise<void> };
 
-export class BertEncoder {
-  readonly config: BertConfig;
-  readonly dim: number;
-  private readonly tokenizer: HfTokenizer;
-  private readonly model: HfModel;
-  private readonly Tensor: TensorCtor;
-  private readonly sepId: number;
+/** transformers.js set up for offline use of the folder `dir` (returns the module and the model id). */
+async function offlineHf(dir: string): Promise<{ hf: typeof import('@huggingface/transformers'); id: string }> {
+  const hf = await import('@huggingface/transformers');
+  hf.env.allowRemoteModels = false;
+  hf.env.allowLocalModels = true;
+  hf.env.useBrowserCache = false;
+  hf.env.useFSCache = false;
+  hf.env.localModelPath = path.dirname(dir) + path.sep;
+  return { hf, id: path.basename(dir) };
+}
 
-  private constructor(config: BertConfig, dim: number, tokenizer: HfTokenizer, model: HfModel, Tensor: TensorCtor) {
-    this.config = config;
-    this.dim = dim;
+/**
+ * The folder's WordPiece tokenizer (transformers.js, offline), with BERT's truncation to
+ * maxTokens. Shared by the ONNX encoder (BertEncoder) and the tfjs one (bert-tfjs.ts).
+ */
+export class BertTokenizer {
+  readonly maxTokens: number;
+  readonly sepId: number;
+  readonly padId: number;
+  private readonly tokenizer: HfTokenizer;
+
+  private constructor(tokenizer: HfTokenizer, maxTokens: number, dir: string) {
     this.tokenizer = tokenizer;
-    this.model = model;
-    this.Tensor = Tensor;
-    const sep = tokenizer.sep_token_id ?? tokenizer.model.tokens_to_ids.get('[SEP]');
-    if (sep === undefined) throw new ExpError('EXP_DATA_INVALID', `${config.path}/tokenizer.json has no [SEP] token`);
+    this.maxTokens = maxTokens;
+    const sep = tokenizer.sep_token_id ?? tokenizer.model?.tokens_to_ids.get('[SEP]');
+    if (sep === undefined) throw new ExpError('EXP_DATA_INVALID', `${dir}/tokenizer.json has no [SEP] token`);
     this.sepId = sep;
+    this.padId = tokenizer.pad_token_id ?? 0;
   }
 
-  static async open(config: BertConfig): Promise<BertEncoder> {
-    const dir = path.resolve(config.path);
-    checkBertFolder(dir);
-    const hf = await import('@huggingface/transformers');
-    hf.env.allowRemoteModels = false;
-    hf.env.allowLocalModels = true;
-    hf.env.useBrowserCache = false;
-    hf.env.useFSCache = false;
-    hf.env.localModelPath = path.dirname(dir) + path.sep;
-    const id = path.basename(dir);
+  /** dir: an absolute BERT folder (checked by the caller). */
+  static async open(dir: string, maxTokens: number): Promise<BertTokenizer> {
+    const { hf, id } = await offlineHf(dir);
     const tokenizer = (await hf.AutoTokenizer.from_pretrained(id, { local_files_only: true })) as unknown as HfTokenizer;
-    const model = (await hf.AutoModel.from_pretrained(id, {
-      local_files_only: true,
-      dtype: 'fp32',
-      device: 'cpu',
-      // FACTS.md: on 2 cores one intra-op thread is fastest.
-      session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
-    })) as unknown as HfModel;
-    const modelConfig = (await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'config.json'), 'utf8')).then(JSON.parse)) as {
-      hidden_size?: number;
-      max_position_embeddings?: number;
-    };
-    const dim = modelConfig.hidden_size;
-    if (!dim) throw new ExpError('EXP_DATA_INVALID', `${path.join(dir, 'config.json')} has no hidden_size`);
-    const maxTokens = Math.min(config.maxTokens, modelConfig.max_position_embeddings ?? config.maxTokens);
-    return new BertEncoder({ ...config, path: dir, maxTokens }, dim, tokenizer, model, hf.Tensor as unknown as TensorCtor);
+    return new BertTokenizer(tokenizer, maxTokens, dir);
   }
 
   /**
@@ -104,11 +98,82 @@ export class BertEncoder {
   tokenize(sentence: string): number[] {
     // Each whitespace-separated chunk gives at least one piece: the first maxTokens chunks are
     // enough, which keeps a pathological 1 MB "sentence" cheap.
-    const ids = this.tokenizer.encode(firstChunks(sentence ?? '', this.config.maxTokens));
-    if (ids.length <= this.config.maxTokens) return ids;
-    const cut = ids.slice(0, this.config.maxTokens - 1);
+    const ids = this.tokenizer.encode(firstChunks(sentence ?? '', this.maxTokens));
+    if (ids.length <= this.maxTokens) return ids;
+    const cut = ids.slice(0, this.maxTokens - 1);
     cut.push(this.sepId);
     return cut;
+  }
+}
+
+/** max_tokens capped by the model's max_position_embeddings (config.json). */
+export async function readBertDims(dir: string, maxTokens: number): Promise<{ dim: number; maxTokens: number }> {
+  const file = path.join(dir, 'config.json');
+  const modelConfig = JSON.parse(await readFile(file, 'utf8')) as { hidden_size?: number; max_position_embeddings?: number };
+  const dim = modelConfig.hidden_size;
+  if (!dim) throw new ExpError('EXP_DATA_INVALID', `${file} has no hidden_size`);
+  return { dim, maxTokens: Math.min(maxTokens, modelConfig.max_position_embeddings ?? maxTokens) };
+}
+
+export class BertEncoder {
+  readonly config: BertConfig;
+  readonly dim: number;
+  readonly tokenizer: BertTokenizer;
+  private readonly model: HfModel;
+  private readonly Tensor: TensorCtor;
+
+  private constructor(config: BertConfig, dim: number, tokenizer: BertTokenizer, model: HfModel, Tensor: TensorCtor) {
+    this.config = config;
+    this.dim = dim;
+    this.tokenizer = tokenizer;
+    this.model = model;
+    this.Tensor = Tensor;
+  }
+
+  static async open(config: BertConfig): Promise<BertEncoder> {
+    const dir = path.resolve(config.path);
+    checkBertFolder(dir);
+    const { hf, id } = await offlineHf(dir);
+    const { dim, maxTokens } = await readBertDims(dir, config.maxTokens);
+    const tokenizer = await BertTokenizer.open(dir, maxTokens);
+    const model = (await hf.AutoModel.from_pretrained(id, {
+      local_files_only: true,
+      dtype: 'fp32',
+      device: 'cpu',
+      // FACTS.md: on 2 cores one intra-op thread is fastest.
+      session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+    })) as unknown as HfModel;
+    return new BertEncoder({ ...config, path: dir, maxTokens }, dim, tokenizer, model, hf.Tensor as unknown as TensorCtor);
+  }
+
+  /** See BertTokenizer.tokenize. */
+  tokenize(sentence: string): number[] {
+    return this.tokenizer.tokenize(sentence);
+  }
+
+  /**
+   * Last hidden states of one batch of token id rows (padded to the longest with [PAD], masked):
+   * row-major [B × T × H].
+   */
+  async hiddenStates(ids: number[][]): Promise<{ data: Float32Array; dims: [number, number, number]; mask: BigInt64Array }> {
+    const T0 = Math.max(...ids.map((r) => r.length));
+    const inputIds = new BigInt64Array(ids.length * T0).fill(BigInt(this.tokenizer.padId));
+    const maskData = new BigInt64Array(ids.length * T0);
+    ids.forEach((r, b) =>
+      r.forEach((id, t) => {
+        inputIds[b * T0 + t] = BigInt(id);
+        maskData[b * T0 + t] = 1n;
+      }),
+    );
+    const dims = [ids.length, T0];
+    const inputs = {
+      input_ids: new this.Tensor('int64', inputIds, dims),
+      attention_mask: new this.Tensor('int64', maskData, dims),
+      token_type_ids: new this.Tensor('int64', new BigInt64Array(ids.length * T0), dims),
+    };
+    const result = await this.model(inputs);
+    const hidden = result.last_hidden_state ?? Object.values(result)[0]!;
+    return { data: hidden.data as Float32Array, dims: hidden.dims as [number, number, number], mask: maskData };
   }
 
   /** Pooled features, row-major [sentences.length × dim]. */
@@ -117,27 +182,8 @@ export class BertEncoder {
     const out = new Float32Array(sentences.length * D);
     for (let start = 0; start < sentences.length; start += this.config.batchSize) {
       const batch = sentences.slice(start, start + this.config.batchSize);
-      const ids = batch.map((t) => this.tokenize(t));
-      const T0 = Math.max(...ids.map((r) => r.length));
-      const inputIds = new BigInt64Array(batch.length * T0);
-      const maskData = new BigInt64Array(batch.length * T0);
-      ids.forEach((r, b) =>
-        r.forEach((id, t) => {
-          inputIds[b * T0 + t] = BigInt(id);
-          maskData[b * T0 + t] = 1n;
-        }),
-      );
-      const dims = [batch.length, T0];
-      const inputs = {
-        input_ids: new this.Tensor('int64', inputIds, dims),
-        attention_mask: new this.Tensor('int64', maskData, dims),
-        token_type_ids: new this.Tensor('int64', new BigInt64Array(batch.length * T0), dims),
-      };
-      const result = await this.model(inputs);
-      const hidden = result.last_hidden_state ?? Object.values(result)[0]!;
-      const [B, T, H] = hidden.dims as [number, number, number];
-      const h = hidden.data as Float32Array;
-      const mask = maskData;
+      const { data: h, dims, mask } = await this.hiddenStates(batch.map((t) => this.tokenize(t)));
+      const [B, T, H] = dims;
       for (let b = 0; b < B; b++) {
         const o = (start + b) * D;
         if (this.config.pooling === 'cls') {

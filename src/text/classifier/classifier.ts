@@ -3,7 +3,13 @@
 import type { HeadWeights } from './head.ts';
 import { forwardDense, forwardSparse, HeadScratch } from './head.ts';
 import { NgramHasher, type NgramConfig } from './hashing.ts';
-import type { BertEncoder } from './bert.ts';
+
+/** A sentence encoder with pooled features (BertEncoder on ONNX, TfBertEncoder on tfjs). */
+export interface SentenceEmbedder {
+  readonly dim: number;
+  embed(sentences: string[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
 
 export interface SentenceClassifier {
   /** Verb classes; index = output column. */
@@ -44,10 +50,10 @@ export class NgramSentenceClassifier implements SentenceClassifier {
 export class BertSentenceClassifier implements SentenceClassifier {
   readonly classes: string[];
   readonly head: HeadWeights;
-  readonly encoder: BertEncoder;
+  readonly encoder: SentenceEmbedder;
   private readonly scratch: HeadScratch;
 
-  constructor(classes: string[], encoder: BertEncoder, head: HeadWeights) {
+  constructor(classes: string[], encoder: SentenceEmbedder, head: HeadWeights) {
     this.classes = classes;
     this.encoder = encoder;
     this.head = head;

@@ -6,12 +6,19 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
 import { BertEncoder } from './bert.ts';
+import { TfBertEncoder } from './bert-tfjs.ts';
+import { writeSafetensors, type NamedTensor } from './safetensors.ts';
 import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier } from './classifier.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type ClassifierManifest } from './manifest.ts';
 import { headFromWeightList, weightsFromArtifacts, type HeadArtifacts } from './train-head.ts';
 
-export async function saveSentenceClassifier(dir: string, manifest: ClassifierManifest, artifacts: HeadArtifacts): Promise<void> {
+export async function saveSentenceClassifier(dir: string, manifest: ClassifierManifest, artifacts: HeadArtifacts, encoderWeights?: Map<string, NamedTensor>): Promise<void> {
   await mkdir(dir, { recursive: true });
+  const weightsFile = manifest.encoder.kind === 'bert' ? manifest.encoder.bert.finetune?.weights : undefined;
+  if (weightsFile) {
+    if (!encoderWeights) throw new Error(`saveSentenceClassifier: the manifest names ${weightsFile} but no encoder weights were given`);
+    await writeSafetensors(path.join(dir, weightsFile), encoderWeights);
+  }
   const modelJson = {
     format: 'layers-model',
     generatedBy: 'exp s2a.train',
@@ -67,7 +74,16 @@ export async function loadSentenceClassifier(modelDir: string): Promise<Sentence
   }
   if (manifest.encoder.kind === 'ngram') return new NgramSentenceClassifier(manifest.classes, manifest.encoder.ngram, head);
   const b = manifest.encoder.bert;
-  const encoder = await BertEncoder.open({ path: b.path, pooling: b.pooling, maxTokens: b.maxTokens, batchSize: b.batchSize });
+  const config = { path: b.path, pooling: b.pooling, maxTokens: b.maxTokens, batchSize: b.batchSize };
+  let encoder: BertEncoder | TfBertEncoder;
+  if (b.finetune) {
+    // fine-tuned (weights in the model folder) or frozen on the tfjs encoder (the folder's own)
+    const weights = b.finetune.weights ? path.join(modelDir, b.finetune.weights) : undefined;
+    if (weights && !existsSync(weights)) {
+      throw new ExpError('EXP_INPUT_MISSING', `${weights} not found (classifier ${modelDir} is incomplete)`, { hint: 'retrain the s2a.train node' });
+    }
+    encoder = await TfBertEncoder.open(config, weights);
+  } else encoder = await BertEncoder.open(config);
   if (encoder.dim !== manifest.head.inputDim) {
     throw new ExpError('EXP_MODEL_MISMATCH', `${modelDir}: head expects ${manifest.head.inputDim}-dim features, ${b.path} gives ${encoder.dim}`);
   }

@@ -40,7 +40,7 @@ export interface HeadArtifacts {
 type Tensor = ReturnType<typeof tf.tensor>;
 
 /** Glorot-uniform init from our seeded PRNG (the same seed gives the same run on any backend). */
-function glorot(rows: number, cols: number, rand: () => number): Float32Array {
+export function glorot(rows: number, cols: number, rand: () => number): Float32Array {
   const limit = Math.sqrt(6 / (rows + cols));
   const a = new Float32Array(rows * cols);
   for (let i = 0; i < a.length; i++) a[i] = (rand() * 2 - 1) * limit;
@@ -232,7 +232,7 @@ async function extractHead(table: Float32Array | undefined, vars: Tensor[], D: n
 }
 
 /** The head as a tfjs dense layers model (softmax output), through tf.io.withSaveHandler. */
-async function saveArtifacts(head: HeadWeights): Promise<HeadArtifacts> {
+export async function saveArtifacts(head: HeadWeights): Promise<HeadArtifacts> {
   const { inputDim: D, hidden: H, classes: K } = head;
   const layers =
     H > 0

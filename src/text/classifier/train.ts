@@ -1,13 +1,18 @@
 // Training a Speech2Action sentence classifier on (speech, verb labels) pairs (§3.2).
 import { ExpError } from '../../errors.ts';
 import type { BackendName } from '../../ml/backend.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { BertEncoder, type BertPooling } from './bert.ts';
-import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier } from './classifier.ts';
+import { openTfBert, TfBertEncoder } from './bert-tfjs.ts';
+import { finetuneBert, type FinetuneMode } from './bert-finetune.ts';
+import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier, type SentenceEmbedder } from './classifier.ts';
 import { defaultNgramConfig, NgramHasher, type NgramConfig } from './hashing.ts';
 import { forwardDense, HeadScratch, type HeadWeights } from './head.ts';
-import { HEAD_FILE, HEAD_WEIGHTS_FILE, MANIFEST_FORMAT, type ClassifierManifest, type EncoderManifest } from './manifest.ts';
+import { ENCODER_WEIGHTS_FILE, HEAD_FILE, HEAD_WEIGHTS_FILE, MANIFEST_FORMAT, type ClassifierManifest, type EncoderManifest } from './manifest.ts';
 import { DenseRows, SparseRows, type FeatureRows } from './rows.ts';
-import { trainHead, type HeadArtifacts } from './train-head.ts';
+import type { NamedTensor } from './safetensors.ts';
+import { saveArtifacts, trainHead, type HeadArtifacts } from './train-head.ts';
 
 export interface LabelledSentence {
   speech: string;
@@ -16,7 +21,24 @@ export interface LabelledSentence {
 
 export type EncoderOptions =
   | { kind: 'ngram'; ngram?: Partial<NgramConfig> }
-  | { kind: 'bert'; path: string; pooling?: BertPooling; maxTokens?: number; batchSize?: number };
+  | { kind: 'bert'; path: string; pooling?: BertPooling; maxTokens?: number; batchSize?: number; finetune?: BertFinetuneSettings };
+
+/** End-to-end fine-tuning of the BERT encoder (bert-finetune.ts); absent = frozen. */
+export interface BertFinetuneSettings {
+  mode: FinetuneMode;
+  /** With last_n: top encoder layers that learn (default 1). */
+  lastN?: number;
+  /** Adam learning rate of encoder and head (default 5e-5, BERT's). */
+  learningRate?: number;
+  /** Gradient accumulation: sentences per forward/backward pass (default: the batch). */
+  microBatchSize?: number;
+  warmupSteps?: number;
+  /** Stop after this many Adam steps (the paper: 100K iterations). */
+  maxSteps?: number;
+  /** Where to keep resumable checkpoints (weights + Adam moments + step). */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+}
 
 export interface TrainSentenceClassifierOptions {
   /** Verb classes = output columns, in this order. */
@@ -56,6 +78,10 @@ export interface TrainedSentenceClassifier {
   /** Training pairs used / skipped (no label among the classes). */
   used: number;
   skipped: number;
+  /** A fine-tuned encoder's weights (Hugging Face names): saved as ENCODER_WEIGHTS_FILE. */
+  encoderWeights?: Map<string, NamedTensor>;
+  /** Fine-tuning summary (absent for a frozen encoder). */
+  finetune?: { mode: FinetuneMode; steps: number; resumedFrom: number; trained: number };
 }
 
 export async function trainSentenceClassifier(
@@ -121,6 +147,17 @@ export async function trainSentenceClassifier(
     encoderManifest = { kind: 'ngram', ngram: config };
     makeClassifier = (head) => new NgramSentenceClassifier(classes, config, head);
     if (val.length) valScores = (head) => new NgramSentenceClassifier(classes, config, head).predictSync(val.map((p) => p.speech));
+  } else if (opts.encoder.finetune && opts.encoder.finetune.mode !== 'frozen') {
+    return finetuneClassifier(kept, targets, val, skipped, opts, opts.encoder, opts.encoder.finetune);
+  } else if (opts.encoder.finetune && !existsSync(path.join(path.resolve(opts.encoder.path), 'onnx', 'model.onnx'))) {
+    // frozen, but the folder has only the Hugging Face weights: features from the tfjs encoder
+    const encoder = await TfBertEncoder.open({ path: opts.encoder.path, pooling: opts.encoder.pooling ?? 'cls', maxTokens: opts.encoder.maxTokens ?? 128, batchSize: opts.encoder.batchSize ?? 32 });
+    opts.log?.(`bert: ${encoder.config.path} has no onnx/model.onnx: frozen features from the tfjs encoder (model.safetensors)`);
+    rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
+    const c = encoder.config;
+    encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim, finetune: { mode: 'frozen' } } };
+    makeClassifier = (head) => new BertSentenceClassifier(classes, encoder, head);
+    if (val.length) valScores = denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K);
   } else {
     const encoder = await BertEncoder.open({
       path: opts.encoder.path,
@@ -133,15 +170,7 @@ export async function trainSentenceClassifier(
     const c = encoder.config;
     encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim } };
     makeClassifier = (head) => new BertSentenceClassifier(classes, encoder, head);
-    if (val.length) {
-      const valX = await encoder.embed(val.map((p) => p.speech));
-      valScores = (head) => {
-        const out = new Float32Array(val.length * K);
-        const scratch = new HeadScratch(head);
-        for (let i = 0; i < val.length; i++) forwardDense(head, scratch, valX, i * encoder.dim, out, i * K);
-        return out;
-      };
-    }
+    if (val.length) valScores = denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K);
   }
 
   const history: EpochReport[] = [];
@@ -168,6 +197,128 @@ export async function trainSentenceClassifier(
     training: { pairs: kept.length, skipped, epochs, batchSize, learningRate, seed, classWeighting: opts.classWeighting ?? 'none', backend: trained.backend },
   };
   return { classifier: makeClassifier(trained.head), manifest, artifacts: trained.artifacts, backend: trained.backend, history, used: kept.length, skipped };
+}
+
+function denseValScores(valX: Float32Array, dim: number, n: number, K: number): (head: HeadWeights) => Float32Array {
+  return (head) => {
+    const out = new Float32Array(n * K);
+    const scratch = new HeadScratch(head);
+    for (let i = 0; i < n; i++) forwardDense(head, scratch, valX, i * dim, out, i * K);
+    return out;
+  };
+}
+
+type Kept = { speech: string; cols: number[] }[];
+type Val = { speech: string; cols: Set<number | undefined> }[];
+
+/** The bert encoder fine-tuned end to end with the head (last_n / full). */
+async function finetuneClassifier(
+  kept: Kept,
+  targets: Float32Array,
+  val: Val,
+  skipped: number,
+  opts: TrainSentenceClassifierOptions,
+  enc: Extract<EncoderOptions, { kind: 'bert' }>,
+  ft: BertFinetuneSettings,
+): Promise<TrainedSentenceClassifier> {
+  const classes = opts.classes;
+  const K = classes.length;
+  const hidden = opts.hidden ?? 0;
+  const epochs = opts.epochs ?? 5;
+  const batchSize = opts.batchSize ?? 32;
+  const learningRate = ft.learningRate ?? 5e-5;
+  const seed = opts.seed ?? 0;
+  const pooling = enc.pooling ?? 'cls';
+  const o = await openTfBert(enc.path, enc.maxTokens ?? 128);
+  const encoder: SentenceEmbedder & { config: { path: string; maxTokens: number; batchSize: number } } = new TfBertEncoder(
+    { path: o.dir, pooling, maxTokens: o.maxTokens, batchSize: enc.batchSize ?? 32 },
+    o.tokenizer,
+    o.model,
+  );
+  const tokens = kept.map((p) => o.tokenizer.tokenize(p.speech));
+  const lastN = ft.mode === 'last_n' ? (ft.lastN ?? 1) : undefined;
+  if (lastN !== undefined && (lastN < 1 || lastN > o.arch.layers)) {
+    throw new ExpError('EXP_SPEC_INVALID', `finetune_last_n ${lastN}: ${o.dir} has ${o.arch.layers} encoder layers`, {
+      hint: `set finetune_last_n between 1 and ${o.arch.layers}, or finetune: full`,
+      detail: { key: 'finetune_last_n' },
+    });
+  }
+  opts.log?.(
+    `bert: fine-tuning (${ft.mode}${lastN ? ` ${lastN}` : ''}) ${o.arch.layers} layers × ${o.arch.hidden} on ${kept.length} sentences: lr ${learningRate}, batch ${batchSize}` +
+      `${ft.microBatchSize && ft.microBatchSize < batchSize ? ` in micro-batches of ${ft.microBatchSize}` : ''}, warm-up ${ft.warmupSteps ?? 0} steps, ${epochs} epochs${ft.maxSteps ? ` (at most ${ft.maxSteps} steps)` : ''}`,
+  );
+  const history: EpochReport[] = [];
+  const res = await finetuneBert(o.model, tokens, targets, K, {
+    mode: ft.mode,
+    ...(lastN ? { lastN } : {}),
+    hidden,
+    pooling,
+    epochs,
+    batchSize,
+    ...(ft.microBatchSize ? { microBatchSize: ft.microBatchSize } : {}),
+    learningRate,
+    warmupSteps: ft.warmupSteps ?? 0,
+    ...(ft.maxSteps ? { maxSteps: ft.maxSteps } : {}),
+    seed,
+    ...(ft.checkpointDir ? { checkpointDir: ft.checkpointDir } : {}),
+    ...(ft.checkpointEvery !== undefined ? { checkpointEvery: ft.checkpointEvery } : {}),
+    padId: o.tokenizer.padId,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onStep: (step, total) => opts.onStep?.(step, total),
+    onEpoch: async (epoch, stats, head) => {
+      const report: EpochReport = { epoch, ...stats };
+      // the encoder shares the model's variables: this is the encoder as trained so far
+      if (val.length) report.valAccuracy = topOneHit(denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)(head), val.map((p) => p.cols), K);
+      history.push(report);
+      opts.onEpoch?.(report);
+    },
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const headNow = res.head;
+  const artifacts = await saveArtifacts(headNow);
+  const manifest: ClassifierManifest = {
+    format: MANIFEST_FORMAT,
+    classes: [...classes],
+    encoder: {
+      kind: 'bert',
+      bert: {
+        path: o.dir,
+        pooling,
+        maxTokens: o.maxTokens,
+        batchSize: encoder.config.batchSize,
+        dim: encoder.dim,
+        finetune: { mode: ft.mode, ...(lastN ? { lastN } : {}), weights: ENCODER_WEIGHTS_FILE },
+      },
+    },
+    head: { inputDim: encoder.dim, hidden, topology: HEAD_FILE, weights: HEAD_WEIGHTS_FILE },
+    training: {
+      pairs: kept.length,
+      skipped,
+      epochs,
+      batchSize,
+      learningRate,
+      seed,
+      classWeighting: opts.classWeighting ?? 'none',
+      backend: res.backend,
+      finetune: ft.mode,
+      ...(lastN ? { finetuneLastN: lastN } : {}),
+      microBatchSize: ft.microBatchSize ?? batchSize,
+      warmupSteps: ft.warmupSteps ?? 0,
+      steps: res.steps,
+      resumedFrom: res.resumedFrom,
+    },
+  };
+  return {
+    classifier: new BertSentenceClassifier(classes, encoder, headNow),
+    manifest,
+    artifacts,
+    backend: res.backend,
+    history,
+    used: kept.length,
+    skipped,
+    encoderWeights: await o.model.exportWeights(),
+    finetune: { mode: ft.mode, steps: res.steps, resumedFrom: res.resumedFrom, trained: res.trained.length },
+  };
 }
 
 /** Fraction of sentences whose arg-max class is among their labels. */
