@@ -53,6 +53,7 @@ eval: eval-data install
 	$(BIN)/vitest run --config vitest.eval.config.ts --reporter=default --reporter=json --outputFile.json=coverage/eval-results.json
 	@node scripts/test-summary.cjs coverage/eval-results.json
 	$(BIN)/tsx eval/figures.ts
+	$(BIN)/tsx eval/s2a-bert.ts
 
 bench: install
 	@if ! /usr/bin/python3 -c 'import torch' 2>/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

@@ -99,94 +99,185 @@ export async function loadSpec(file: string, options: LoadOptions): Promise<Load
 }
 
 export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
-  const cwd = options.cwd ?? process.cwd();
-  const env = options.env ?? process.env;
-  const specFile = resolve(cwd, file);
-  const display = (f: string): string => {
-    if (!isAbsolute(f)) return f;
-    const rel = relative(cwd, f);
-    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
-  };
-  const place = (at: Origin) => ({ file: display(at.file), line: at.line, col: at.col });
-  const issues = new IssueList();
+  return new SpecLoader(options).load(file);
+}
 
-  if (!existsSync(specFile)) {
-    throw new SpecError([
-      { code: 'file_missing', path: '', message: `spec file not found: ${file}`, file: display(specFile), line: 0, col: 0, hint: hintFor(siblingSuggestion(specFile)) },
-    ]);
-  }
-  const files: string[] = [];
-  const loaded = loadWithExtends(specFile, { issues, files, display });
-  if (!loaded || issues.size > 0) throw new SpecError(issues.items);
-  let doc = loaded.value as Record<string, unknown>;
-  let src = loaded.src;
-  const checker = new ParamsChecker(options.kinds);
-  const matrixCtx: MatrixContext = { kinds: options.kinds, place, issue: (i) => issues.add(i) };
+/** Where a relative path param resolves from: the folder of the file that defined its value. */
+interface PathBase {
+  segments: string[];
+  value: string;
+  baseDir: string;
+  origin: Origin;
+  via?: string[];
+}
 
-  // --set PATH=VALUE, after extends and before the matrix.
-  for (const text of options.sets ?? []) {
-    const origin: Origin = { file: `--set ${text}`, line: 0, col: 0 };
-    const eq = splitSet(text);
-    if (eq <= 0) {
-      issues.add({ code: 'invalid_set', path: '', message: `--set expects PATH=VALUE, got "${text}"`, ...place(origin), hint: "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'" });
-      continue;
-    }
-    const pathText = text.slice(0, eq).trim();
-    const parsed = parseDocument(text.slice(eq + 1));
-    if (parsed.errors.length > 0) {
-      issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: the value is not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`, ...place(origin), hint: 'quote the whole argument for the shell, and the value for YAML if needed' });
-      continue;
-    }
-    const value: unknown = parsed.toJS();
-    // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
-    // points; a single value runs one): the matrix would overwrite a plain value anyway.
-    const axis = matrixAxisFor(doc, pathText);
-    if (axis !== undefined) {
-      const values = Array.isArray(value) ? value : [value];
-      doc = setAt(doc, ['matrix', axis], values) as Record<string, unknown>;
-      src = setSrcAt(src, ['matrix', axis], uniformSrc(values, origin));
-      continue;
-    }
-    const segments = resolveWrittenPath(pathText, doc, matrixCtx, origin, pathText);
-    if (!segments) continue;
-    doc = setAt(doc, segments, value) as Record<string, unknown>;
-    src = setSrcAt(src, segments, uniformSrc(value, origin));
-  }
+/** One point's doc after the matrix assignment and interpolation, with how to locate its values. */
+interface PointDoc {
+  pdoc: Record<string, unknown>;
+  locator: Locator;
+  interpolated: ReturnType<typeof interpolate>;
+  outsideWith: boolean;
+}
 
-  const baseLocator = new Locator(src);
-  const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
-  for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display })) issues.add(issue);
-  // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
-  // lists or maps belong (those are resolved and checked again in each point).
-  if (!isSound(doc) && issues.size > 0) throw new SpecError(issues.items);
-
-  // A broken matrix is reported; the stages are still checked (as one point) so that every
-  // problem shows at once.
-  const assignments = expandMatrix(doc, src.children?.get('matrix'), matrixCtx) ?? [{ entries: [], included: false }];
-
-  // Frozen: every point shares the unchanged parts of the doc (and their canonical JSON).
-  const { matrix: _matrix, ...pointBase } = deepFreeze({ ...doc });
-  const baseSites = findTemplates(pointBase);
-  const baseTrie = buildSiteTrie(baseSites);
-  const baseOutsideWith = baseSites.some((site) => !isUnderWith(site));
-  const trieCache = new Map<string, SiteTrie>();
-  const graphMemo = new Map<string, GraphResult>();
-  const wiringMemo = new WiringMemo();
-  const wired: WiredPoint[] = [];
-  const intern = new WeakMap<object, { values: unknown[]; copy: object }[]>();
+/**
+ * Spec file → validated grid points, in named steps: read (extends), apply `--set`, validate the
+ * whole doc, expand the matrix, then per point interpolate, check the graph, resolve each stage's
+ * params and paths, wire its ports; finally narrow shared producers over the grid and hash points.
+ * Every problem found on the way is collected; SpecError lists them all at the end.
+ */
+class SpecLoader {
+  private readonly cwd: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly issues = new IssueList();
+  private readonly checker: ParamsChecker;
+  private readonly matrixCtx: MatrixContext;
+  private readonly trieCache = new Map<string, SiteTrie>();
+  private readonly graphMemo = new Map<string, GraphResult>();
+  private readonly intern = new WeakMap<object, { values: unknown[]; copy: object }[]>();
   // A stage object resolved identically in several points gives one (frozen) ResolvedStage.
-  const stageHashText = new Map<ResolvedStage, string>();
-  const stageMemo = new WeakMap<object, Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>>();
-  const points: ResolvedPoint[] = [];
-  const seenIds = new Set<string>();
-  let firstSettings: Record<string, unknown> | undefined;
-  let firstTargets: string[] = [];
+  private readonly stageHashText = new Map<ResolvedStage, string>();
+  private readonly stageMemo = new WeakMap<object, Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>>();
+  private readonly wiringMemo = new WiringMemo();
 
-  for (const assignment of assignments) {
-    let pdoc: Record<string, unknown> = pointBase;
+  constructor(private readonly options: LoadOptions) {
+    this.cwd = options.cwd ?? process.cwd();
+    this.env = options.env ?? process.env;
+    this.checker = new ParamsChecker(options.kinds);
+    this.matrixCtx = { kinds: options.kinds, place: (at) => this.place(at), issue: (i) => this.issues.add(i) };
+  }
+
+  private display(f: string): string {
+    if (!isAbsolute(f)) return f;
+    const rel = relative(this.cwd, f);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
+  }
+
+  private place(at: Origin): { file: string; line: number; col: number } {
+    return { file: this.display(at.file), line: at.line, col: at.col };
+  }
+
+  private fail(): never {
+    throw new SpecError(this.issues.items);
+  }
+
+  load(file: string): LoadedSpec {
+    const specFile = resolve(this.cwd, file);
+    if (!existsSync(specFile)) {
+      throw new SpecError([
+        { code: 'file_missing', path: '', message: `spec file not found: ${file}`, file: this.display(specFile), line: 0, col: 0, hint: hintFor(siblingSuggestion(specFile)) },
+      ]);
+    }
+    const files: string[] = [];
+    const loaded = loadWithExtends(specFile, { issues: this.issues, files, display: (f) => this.display(f) });
+    if (!loaded || this.issues.size > 0) this.fail();
+    const { doc, src } = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+
+    const baseLocator = new Locator(src);
+    const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
+    for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display: (f) => this.display(f) })) this.issues.add(issue);
+    // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
+    // lists or maps belong (those are resolved and checked again in each point).
+    if (!isSound(doc) && this.issues.size > 0) this.fail();
+
+    // A broken matrix is reported; the stages are still checked (as one point) so that every
+    // problem shows at once.
+    const assignments = expandMatrix(doc, src.children?.get('matrix'), this.matrixCtx) ?? [{ entries: [], included: false }];
+    // Frozen: every point shares the unchanged parts of the doc (and their canonical JSON).
+    const { matrix: _matrix, ...pointBase } = deepFreeze({ ...doc });
+    const base = { doc: pointBase, src, locator: baseLocator, sites: findTemplates(pointBase) };
+    const wired: WiredPoint[] = [];
+    for (const assignment of assignments) {
+      const point = this.wirePoint(assignment, base);
+      if (point) wired.push(point);
+    }
+    const points = this.issues.size === 0 ? this.finishPoints(wired) : [];
+    if (this.issues.size === 0 && points.length === 0) {
+      const at = src.children?.get('matrix');
+      this.issues.add({
+        code: 'empty_grid',
+        path: 'matrix',
+        message: 'the matrix gives no points: exclude removes every combination',
+        ...this.place(at?.keyAt ?? at?.at ?? src.at),
+        hint: 'loosen the exclude entries or add include entries',
+      });
+    }
+    if (this.issues.size > 0) this.fail();
+
+    const settings = wired[0]!.settings;
+    return {
+      file: specFile,
+      name: String(points[0]!.config.name),
+      description: typeof doc.description === 'string' ? doc.description : undefined,
+      settings: {
+        seed: typeof settings.seed === 'number' ? settings.seed : 0,
+        jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
+        retries: typeof settings.retries === 'number' ? settings.retries : 0,
+        targets: wired[0]!.targets,
+      },
+      points,
+      resolvedYaml: stringify(doc),
+      files,
+    };
+  }
+
+  /** `--set PATH=VALUE`, after extends and before the matrix; on a matrix axis it replaces the axis. */
+  private applySets(doc: Record<string, unknown>, src: SrcNode): { doc: Record<string, unknown>; src: SrcNode } {
+    for (const text of this.options.sets ?? []) {
+      const origin: Origin = { file: `--set ${text}`, line: 0, col: 0 };
+      const eq = splitSet(text);
+      if (eq <= 0) {
+        this.issues.add({ code: 'invalid_set', path: '', message: `--set expects PATH=VALUE, got "${text}"`, ...this.place(origin), hint: "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'" });
+        continue;
+      }
+      const pathText = text.slice(0, eq).trim();
+      const parsed = parseDocument(text.slice(eq + 1));
+      if (parsed.errors.length > 0) {
+        this.issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: the value is not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`, ...this.place(origin), hint: 'quote the whole argument for the shell, and the value for YAML if needed' });
+        continue;
+      }
+      const value: unknown = parsed.toJS();
+      // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
+      // points; a single value runs one): the matrix would overwrite a plain value anyway.
+      const axis = matrixAxisFor(doc, pathText);
+      if (axis !== undefined) {
+        const values = Array.isArray(value) ? value : [value];
+        doc = setAt(doc, ['matrix', axis], values) as Record<string, unknown>;
+        src = setSrcAt(src, ['matrix', axis], uniformSrc(values, origin));
+        continue;
+      }
+      const segments = resolveWrittenPath(pathText, doc, this.matrixCtx, origin, pathText);
+      if (!segments) continue;
+      doc = setAt(doc, segments, value) as Record<string, unknown>;
+      src = setSrcAt(src, segments, uniformSrc(value, origin));
+    }
+    return { doc, src };
+  }
+
+  /** One matrix point: interpolated, graph checked, stages resolved and wired (undefined when broken). */
+  private wirePoint(assignment: Assignment, base: { doc: Record<string, unknown>; src: SrcNode; locator: Locator; sites: string[][] }): WiredPoint | undefined {
+    const point = this.interpolatePoint(assignment, base);
+    if (!point) return undefined;
+    const { pdoc, locator } = point;
+    const stages = pdoc.stages as Record<string, StageDoc>;
+    const settings = (pdoc.settings ?? {}) as Record<string, unknown>;
+    const graph = this.checkPointGraph(stages, settings.targets as string[] | undefined, locator);
+    const { resolved, configStages, ok } = this.resolveStages(stages, point);
+    if (!ok || this.issues.size > 0 || graph.problems.length > 0) return undefined;
+    const wiring = this.wiringMemo.wire(graph, resolved, this.options.kinds);
+    for (const problem of wiring.problems) {
+      this.issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...this.place(locator.value(problem.segments)), hint: problem.hint });
+    }
+    if (wiring.problems.length > 0) return undefined;
+    return { assignment, pdoc, settings, targets: graph.targets, resolved, configStages, wiring };
+  }
+
+  /** The point's doc: matrix values set, `${...}` resolved; undefined when its shape is unusable. */
+  private interpolatePoint(assignment: Assignment, base: { doc: Record<string, unknown>; src: SrcNode; locator: Locator; sites: string[][] }): PointDoc | undefined {
+    let pdoc = base.doc;
     const overlay = new Map<string, SrcNode>();
-    let trie = baseTrie;
-    let outsideWith = baseOutsideWith;
+    let sites = base.sites;
+    let outsideWith = base.sites.some((site) => !isUnderWith(site));
+    let trie: SiteTrie | undefined;
     if (assignment.entries.length > 0) {
       const extra: string[][] = [];
       for (const entry of assignment.entries) {
@@ -197,233 +288,222 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
       }
       // The sites of the points of one cartesian product are the same unless a matrix value holds a template.
       const axesKey = assignment.entries.map((e) => pathKey(e.segments)).join('\u0001');
-      const cached = extra.length === 0 ? trieCache.get(axesKey) : undefined;
-      if (cached) trie = cached;
-      else {
-        const sites = baseSites.filter((site) => !assignment.entries.some((e) => isPrefix(e.segments, site)));
+      trie = extra.length === 0 ? this.trieCache.get(axesKey) : undefined;
+      if (!trie) {
+        sites = base.sites.filter((site) => !assignment.entries.some((e) => isPrefix(e.segments, site)));
         trie = buildSiteTrie([...sites, ...extra]);
-        if (extra.length === 0) trieCache.set(axesKey, trie);
+        if (extra.length === 0) this.trieCache.set(axesKey, trie);
         if (extra.some((site) => !isUnderWith(site))) outsideWith = true;
       }
     }
-    const locator = overlay.size > 0 ? new Locator(src, overlay) : baseLocator;
+    trie ??= this.trieCache.get('') ?? this.trieCache.set('', buildSiteTrie(base.sites)).get('')!;
+    const locator = overlay.size > 0 ? new Locator(base.src, overlay) : base.locator;
     const stageUses = (stage: string): string | undefined => {
       const s = isRecord(pdoc.stages) ? pdoc.stages[stage] : undefined;
       return isRecord(s) && typeof s.uses === 'string' ? s.uses : undefined;
     };
-    const interpolated = interpolate(pdoc, trie, { env, intern, paramDefault: (stage, param) => checker.paramDefault(stageUses(stage), param) });
-    // A value whose reference failed is null: its type errors would only repeat the problem.
-    const unresolved = new Set(interpolated.problems.map((p) => formatPath(p.segments)));
-    const addSchemaIssue = (issue: SpecIssue): void => {
-      if (!unresolved.has(issue.path)) issues.add(issue);
-    };
+    const interpolated = interpolate(pdoc, trie, { env: this.env, intern: this.intern, paramDefault: (stage, param) => this.checker.paramDefault(stageUses(stage), param) });
     for (const problem of interpolated.problems) {
-      issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...place(locator.value(problem.segments)), hint: problem.hint });
+      this.issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...this.place(locator.value(problem.segments)), hint: problem.hint });
     }
-    pdoc = interpolated.doc;
     // Values the experiment schema checks (outside stages' with:) changed: validate this point's doc.
     if (outsideWith) {
-      for (const issue of mapAjvErrors(validateExperiment(pdoc), { locator, display })) addSchemaIssue(issue);
+      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc), { locator, display: (f) => this.display(f) })) this.addSchemaIssue(issue, interpolated);
     }
-    if (outsideWith && !isSound(pdoc)) continue;
+    if (outsideWith && !isSound(interpolated.doc)) return undefined;
+    return { pdoc: interpolated.doc, locator, interpolated, outsideWith };
+  }
 
-    const stages = pdoc.stages as Record<string, StageDoc>;
-    const settings = (pdoc.settings ?? {}) as Record<string, unknown>;
-    const explicitTargets = settings.targets as string[] | undefined;
+  /** A value whose reference failed is null: its type errors would only repeat the problem. */
+  private addSchemaIssue(issue: SpecIssue, interpolated: PointDoc['interpolated']): void {
+    if (!interpolated.problems.some((p) => formatPath(p.segments) === issue.path)) this.issues.add(issue);
+  }
+
+  /** Unknown needs, cycles, targets; memoised by the shape of the graph. */
+  private checkPointGraph(stages: Record<string, StageDoc>, explicitTargets: string[] | undefined, locator: Locator): GraphResult {
     const needsMap = new Map<string, string[]>();
     for (const [name, stage] of Object.entries(stages)) needsMap.set(name, stage.needs ?? []);
     let signature = explicitTargets ? explicitTargets.join('\u0001') : '';
     for (const [name, list] of needsMap) signature += `\u0002${name}\u0001${list.join('\u0001')}`;
-    let graph = graphMemo.get(signature);
+    let graph = this.graphMemo.get(signature);
     if (!graph) {
       graph = checkGraph(needsMap, explicitTargets);
-      graphMemo.set(signature, graph);
-    }
-    for (const problem of graph.problems) {
-      issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...place(locator.value(problem.segments)), hint: problem.hint });
-    }
-
-    // Where a value was written, following whole-string references (`corpus: ${data.x}` → data.x).
-    const originOf = (segments: readonly string[]): { origin: Origin; via?: string[] } => {
-      let current = segments;
-      for (let hops = 0; hops < 50; hops++) {
-        const next = interpolated.wholeRefs.get(pathKey(current));
-        if (!next) break;
-        current = next;
+      this.graphMemo.set(signature, graph);
+      // reported once per shape: every point with this graph has the same problems
+      for (const problem of graph.problems) {
+        this.issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...this.place(locator.value(problem.segments)), hint: problem.hint });
       }
-      return { origin: locator.value(current), via: current === segments ? undefined : [...current] };
-    };
+    }
+    return graph;
+  }
 
+  /** Each stage: kind known, params valid (defaults filled), relative paths made absolute and checked. */
+  private resolveStages(stages: Record<string, StageDoc>, point: PointDoc): { resolved: Record<string, ResolvedStage>; configStages: Record<string, unknown>; ok: boolean } {
     const resolved: Record<string, ResolvedStage> = {};
     const configStages: Record<string, unknown> = {};
-    let pointOk = true;
+    let ok = true;
     for (const [name, stage] of Object.entries(stages)) {
-      const kind = checker.kind(stage.uses);
-      if (!kind) {
-        const at = locator.value(['stages', name, 'uses']);
-        const names = options.kinds.names();
-        const match = didYouMean(stage.uses, names);
-        issues.add({
-          code: 'unknown_kind',
-          path: `stages.${name}.uses`,
-          message: `unknown stage kind "${stage.uses}" in stage "${name}"`,
-          ...place(at),
-          hint: match ? `did you mean "${match}"?` : names.length > 0 ? `registered kinds: ${names.join(', ')}` : 'no stage kinds are registered',
-        });
-        pointOk = false;
+      const result = this.stageParams(name, stage, point);
+      if (!result) {
+        ok = false;
         continue;
       }
-      let result;
-      try {
-        result = checker.validate(stage.uses, stage.with ?? {});
-      } catch (e) {
-        issues.add({
-          code: 'invalid_kind_schema',
-          path: `stages.${name}.uses`,
-          message: `the params schema of stage kind "${stage.uses}" does not compile: ${(e as Error).message}`,
-          ...place(locator.value(['stages', name, 'uses'])),
-          hint: 'this is a bug in the plugin that registers the kind',
-        });
-        pointOk = false;
-        continue;
-      }
-      if (!result) continue;
-      if (result.errors.length > 0) {
-        pointOk = false;
-        for (const issue of mapAjvErrors(result.errors, { locator, display, prefix: ['stages', name, 'with'] })) addSchemaIssue(issue);
-      }
-      const pathParams = checker.pathParams(stage.uses);
-      // Where each relative path param resolves from (the file that defined its value).
-      const bases: { segments: string[]; value: string; baseDir: string; origin: Origin; via?: string[] }[] = [];
-      if (result.errors.length === 0) {
-        for (const pp of pathParams) {
-          const raw = result.value[pp.param];
-          const segments = ['stages', name, 'with', pp.param];
-          const values: [unknown, string[]][] = pp.list && Array.isArray(raw) ? raw.map((v, i) => [v, [...segments, String(i)]]) : [[raw, segments]];
-          for (const [value, at] of values) {
-            if (typeof value !== 'string' || value === '' || isAbsolute(value)) continue;
-            const { origin, via } = originOf(at);
-            bases.push({ segments: at, value, baseDir: origin.line > 0 ? dirname(origin.file) : cwd, origin, via });
-          }
-        }
-      }
+      if (result.errors.length > 0) ok = false;
+      const bases = result.errors.length === 0 ? this.pathBases(name, stage, result.value, point) : [];
       const memoKey = `${name}\u0000${bases.map((b) => b.baseDir).join('\u0000')}`;
-      let perStage = stageMemo.get(stage);
+      let perStage = this.stageMemo.get(stage);
       const memo = perStage?.get(memoKey);
       if (memo && memo.rs.with === result.value) {
         resolved[name] = memo.rs;
         configStages[name] = memo.configStage;
         continue;
       }
-      let runWith = result.value;
-      if (pathParams.length > 0 && result.errors.length === 0) {
-        let copy: Record<string, unknown> | undefined;
-        for (const pp of pathParams) {
-          const raw = result.value[pp.param];
-          const fix = (value: unknown, segments: string[]): unknown => {
-            if (typeof value !== 'string' || value === '') return value;
-            const base = bases.find((b) => b.segments.length === segments.length && b.segments.every((s, i) => s === segments[i]));
-            const absolute = absolutePathParam(value, base?.baseDir ?? cwd);
-            const problem = pathMismatch(pp.mode, checker.stat(absolute));
-            if (problem) {
-              pointOk = false;
-              const { origin, via } = base ?? originOf(segments);
-              issues.add({
-                code: 'file_missing',
-                path: formatPath(segments),
-                message: `${problem}: ${value}${via ? ` (from ${formatPath(via)})` : ''}, looked for ${absolute}`,
-                ...place(origin),
-                hint: !base ? undefined : origin.line > 0 ? `relative paths resolve against the folder of the file that defines them (${display(dirname(origin.file)) || '.'})` : 'relative paths given on the command line resolve against the current folder',
-              });
-            }
-            return absolute;
-          };
-          const segments = ['stages', name, 'with', pp.param];
-          const fixed = pp.list && Array.isArray(raw) ? raw.map((v, i) => fix(v, [...segments, String(i)])) : fix(raw, segments);
-          const same = Array.isArray(fixed) && Array.isArray(raw) ? fixed.every((v, i) => v === raw[i]) : fixed === raw;
-          if (!same) {
-            copy ??= { ...result.value };
-            copy[pp.param] = fixed;
-          }
-        }
-        // Copied only when a relative path was made absolute.
-        if (copy) runWith = deepFreeze(copy);
-      }
-      const rs: ResolvedStage = { name, uses: stage.uses, needs: stage.needs ?? [], with: result.value as Record<string, unknown>, runWith: runWith as Record<string, unknown>, ports: NO_PORTS };
-      if (stage.resources) {
-        const r = stage.resources;
-        rs.resources = {};
-        if (r.cpus !== undefined) rs.resources.cpus = r.cpus;
-        if (r.gpus !== undefined) rs.resources.gpus = r.gpus;
-        if (r.memory_mb !== undefined) rs.resources.memoryMb = r.memory_mb;
-      }
-      if (stage.retries !== undefined) rs.retries = stage.retries;
-      if (rs.resources) Object.freeze(rs.resources);
-      Object.freeze(rs);
+      const runWith = result.errors.length === 0 ? this.absolutePaths(name, stage, result.value, bases, point) : result.value;
+      if (!runWith) ok = false;
+      const rs = resolvedStage(name, stage, result.value, runWith ?? result.value);
       const configStage = Object.freeze({ ...stage, needs: rs.needs, with: rs.with });
       resolved[name] = rs;
       configStages[name] = configStage;
       if (!perStage) {
         perStage = new Map();
-        stageMemo.set(stage, perStage);
+        this.stageMemo.set(stage, perStage);
       }
       perStage.set(memoKey, { rs, configStage });
     }
-    if (!pointOk || issues.size > 0 || graph.problems.length > 0) continue;
-
-    const wiring = wiringMemo.wire(graph, resolved, options.kinds);
-    for (const problem of wiring.problems) {
-      issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...place(locator.value(problem.segments)), hint: problem.hint });
-    }
-    if (wiring.problems.length > 0) continue;
-    if (!firstSettings) {
-      firstSettings = settings;
-      firstTargets = graph.targets;
-    }
-    wired.push({ assignment, pdoc, settings, resolved, configStages, wiring });
+    return { resolved, configStages, ok };
   }
 
-  if (issues.size === 0) {
+  /** The stage's params validated against its kind (undefined when the kind is unknown or broken). */
+  private stageParams(name: string, stage: StageDoc, point: PointDoc): ReturnType<ParamsChecker['validate']> {
+    const kind = this.checker.kind(stage.uses);
+    if (!kind) {
+      const names = this.options.kinds.names();
+      const match = didYouMean(stage.uses, names);
+      this.issues.add({
+        code: 'unknown_kind',
+        path: `stages.${name}.uses`,
+        message: `unknown stage kind "${stage.uses}" in stage "${name}"`,
+        ...this.place(point.locator.value(['stages', name, 'uses'])),
+        hint: match ? `did you mean "${match}"?` : names.length > 0 ? `registered kinds: ${names.join(', ')}` : 'no stage kinds are registered',
+      });
+      return undefined;
+    }
+    let result;
+    try {
+      result = this.checker.validate(stage.uses, stage.with ?? {});
+    } catch (e) {
+      this.issues.add({
+        code: 'invalid_kind_schema',
+        path: `stages.${name}.uses`,
+        message: `the params schema of stage kind "${stage.uses}" does not compile: ${(e as Error).message}`,
+        ...this.place(point.locator.value(['stages', name, 'uses'])),
+        hint: 'this is a bug in the plugin that registers the kind',
+      });
+      return undefined;
+    }
+    if (result && result.errors.length > 0) {
+      for (const issue of mapAjvErrors(result.errors, { locator: point.locator, display: (f) => this.display(f), prefix: ['stages', name, 'with'] })) this.addSchemaIssue(issue, point.interpolated);
+    }
+    return result;
+  }
+
+  /** Where a value was written, following whole-string references (`corpus: ${data.x}` → data.x). */
+  private originOf(segments: readonly string[], point: PointDoc): { origin: Origin; via?: string[] } {
+    let current = segments;
+    for (let hops = 0; hops < 50; hops++) {
+      const next = point.interpolated.wholeRefs.get(pathKey(current));
+      if (!next) break;
+      current = next;
+    }
+    return { origin: point.locator.value(current), via: current === segments ? undefined : [...current] };
+  }
+
+  /** Relative path params and the folder each resolves against. */
+  private pathBases(name: string, stage: StageDoc, params: Readonly<Record<string, unknown>>, point: PointDoc): PathBase[] {
+    const bases: PathBase[] = [];
+    for (const pp of this.checker.pathParams(stage.uses)) {
+      const raw = params[pp.param];
+      const segments = ['stages', name, 'with', pp.param];
+      const values: [unknown, string[]][] = pp.list && Array.isArray(raw) ? raw.map((v, i) => [v, [...segments, String(i)]]) : [[raw, segments]];
+      for (const [value, at] of values) {
+        if (typeof value !== 'string' || value === '' || isAbsolute(value)) continue;
+        const { origin, via } = this.originOf(at, point);
+        bases.push({ segments: at, value, baseDir: origin.line > 0 ? dirname(origin.file) : this.cwd, origin, via });
+      }
+    }
+    return bases;
+  }
+
+  /** Params for running: path params absolute and checked on disk (undefined after a missing path). */
+  private absolutePaths(name: string, stage: StageDoc, params: Readonly<Record<string, unknown>>, bases: PathBase[], point: PointDoc): Readonly<Record<string, unknown>> | undefined {
+    let copy: Record<string, unknown> | undefined;
+    let ok = true;
+    for (const pp of this.checker.pathParams(stage.uses)) {
+      const raw = params[pp.param];
+      const fix = (value: unknown, segments: string[]): unknown => {
+        if (typeof value !== 'string' || value === '') return value;
+        const base = bases.find((b) => b.segments.length === segments.length && b.segments.every((s, i) => s === segments[i]));
+        const absolute = absolutePathParam(value, base?.baseDir ?? this.cwd);
+        const problem = pathMismatch(pp.mode, this.checker.stat(absolute));
+        if (problem) {
+          ok = false;
+          const { origin, via } = base ?? this.originOf(segments, point);
+          this.issues.add({
+            code: 'file_missing',
+            path: formatPath(segments),
+            message: `${problem}: ${value}${via ? ` (from ${formatPath(via)})` : ''}, looked for ${absolute}`,
+            ...this.place(origin),
+            hint: !base ? undefined : origin.line > 0 ? `relative paths resolve against the folder of the file that defines them (${this.display(dirname(origin.file)) || '.'})` : 'relative paths given on the command line resolve against the current folder',
+          });
+        }
+        return absolute;
+      };
+      const segments = ['stages', name, 'with', pp.param];
+      const fixed = pp.list && Array.isArray(raw) ? raw.map((v, i) => fix(v, [...segments, String(i)])) : fix(raw, segments);
+      const same = Array.isArray(fixed) && Array.isArray(raw) ? fixed.every((v, i) => v === raw[i]) : fixed === raw;
+      if (!same) {
+        copy ??= { ...params };
+        copy[pp.param] = fixed;
+      }
+    }
+    if (!ok) return undefined;
+    // Copied only when a relative path was made absolute.
+    return copy ? deepFreeze(copy) : params;
+  }
+
+  /** Producers narrowed to what the whole grid takes from them, then each point's id (deduplicated). */
+  private finishPoints(wired: WiredPoint[]): ResolvedPoint[] {
     const parts = unionOfParts(wired);
+    const seen = new Set<string>();
+    const points: ResolvedPoint[] = [];
     for (const w of wired) {
-      const point = finishPoint(w, parts, wiringMemo, stageHashText);
-      if (seenIds.has(point.id)) continue;
-      seenIds.add(point.id);
+      const point = finishPoint(w, parts, this.wiringMemo, this.stageHashText);
+      if (seen.has(point.id)) continue;
+      seen.add(point.id);
       points.push(point);
     }
+    return points;
   }
+}
 
-  if (issues.size === 0 && points.length === 0) {
-    const at = src.children?.get('matrix');
-    issues.add({
-      code: 'empty_grid',
-      path: 'matrix',
-      message: 'the matrix gives no points: exclude removes every combination',
-      ...place(at?.keyAt ?? at?.at ?? src.at),
-      hint: 'loosen the exclude entries or add include entries',
-    });
+/** A stage as the planner gets it: frozen, ports filled in by the wiring. */
+function resolvedStage(name: string, stage: StageDoc, params: Readonly<Record<string, unknown>>, runWith: Readonly<Record<string, unknown>>): ResolvedStage {
+  const rs: ResolvedStage = { name, uses: stage.uses, needs: stage.needs ?? [], with: params as Record<string, unknown>, runWith: runWith as Record<string, unknown>, ports: NO_PORTS };
+  if (stage.resources) {
+    const r = stage.resources;
+    rs.resources = {};
+    if (r.cpus !== undefined) rs.resources.cpus = r.cpus;
+    if (r.gpus !== undefined) rs.resources.gpus = r.gpus;
+    if (r.memory_mb !== undefined) rs.resources.memoryMb = r.memory_mb;
+    Object.freeze(rs.resources);
   }
-  if (issues.size > 0) throw new SpecError(issues.items);
-
-  const settings = firstSettings ?? {};
-  return {
-    file: specFile,
-    name: String(points[0]!.config.name),
-    description: typeof doc.description === 'string' ? doc.description : undefined,
-    settings: {
-      seed: typeof settings.seed === 'number' ? settings.seed : 0,
-      jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
-      retries: typeof settings.retries === 'number' ? settings.retries : 0,
-      targets: firstTargets,
-    },
-    points,
-    resolvedYaml: stringify(doc),
-    files,
-  };
+  if (stage.retries !== undefined) rs.retries = stage.retries;
+  return Object.freeze(rs);
 }
 
 /** A point whose stages are resolved and wired; its id waits for the grid-wide parts. */
 interface WiredPoint {
+  targets: string[];
   assignment: Assignment;
   pdoc: Record<string, unknown>;
   settings: Record<string, unknown>;
