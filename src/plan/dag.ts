@@ -67,16 +67,25 @@ export interface Plan {
   points: PlanPoint[];
 }
 
+/** How node seeds are derived; part of every key, so outputs made under another scheme never count as cached. */
+const SEED_SCHEME = 'params-v2';
+
 export function nodeKey(parts: { kind: string; version: string; params: unknown; seed: number; upstream: string[] }): string {
   return createHash('sha256')
-    .update(canonicalJson([parts.kind, parts.version, parts.params, parts.seed, parts.upstream]))
+    .update(canonicalJson([parts.kind, parts.version, parts.params, parts.seed, parts.upstream, SEED_SCHEME]))
     .digest('hex')
     .slice(0, 16);
 }
 
-/** Seed a node sees: derived from the spec seed and the node key (stable, distinct per node). */
-function nodeSeed(specSeed: number, key: string): number {
-  return (Number.parseInt(key.slice(0, 8), 16) ^ (specSeed >>> 0)) >>> 0;
+/**
+ * Seed a node sees: derived from the spec seed, its kind and its params, not from its upstream
+ * nodes. Nodes of the same stage with the same params in different grid points (pre-training on
+ * keyword- vs S2A-mined clips) thus draw the same initial weights and shuffles (common random
+ * numbers): the comparison shows the data's effect, not two different draws.
+ */
+function nodeSeed(specSeed: number, kind: string, version: string, params: unknown): number {
+  const h = createHash('sha256').update(canonicalJson([specSeed, kind, version, params])).digest('hex');
+  return Number.parseInt(h.slice(0, 8), 16) >>> 0;
 }
 
 export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
@@ -122,7 +131,7 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
           points: [],
           resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb, ...(res.gpuOptional ? { gpuOptional: true } : {}) },
           retries: stage.retries ?? spec.settings.retries ?? 0,
-          seed: nodeSeed(seed, key),
+          seed: nodeSeed(seed, kind.name, kind.version, stage.with),
         };
         byKey.set(key, node);
         order.push(node);

@@ -1,6 +1,5 @@
 // Plan vs store: which nodes are cached, which will run, and why (the "silent cache surprise"
 // users of other tools complain about: we always say why a node runs again).
-import type { NodeManifest } from '../store/store.ts';
 import { canonicalJson } from '../canonical.ts';
 import type { Plan, PlanNode } from './dag.ts';
 
@@ -28,13 +27,24 @@ export interface NodeDecision {
   why: string;
 }
 
+/** What the planner reads of a finished node's manifest (the store's manifests have this shape). */
+export interface ManifestView {
+  stage: string;
+  kindVersion: string;
+  params: Record<string, unknown>;
+  inputs: { stage: string; key: string }[];
+  finishedAt: number;
+  /** Fingerprints of the data under its path params when it ran. */
+  data?: Record<string, string>;
+}
+
 /** The store as the planner sees it (read-only). */
 export interface StoreView {
   has(kind: string, key: string): boolean;
   readFailure(key: string): { error: string; at: number } | undefined;
-  manifestsOf(kind: string): NodeManifest[];
+  manifestsOf(kind: string): ManifestView[];
   /** The finished node's manifest (only asked for nodes with path params). */
-  readManifest?(kind: string, key: string): NodeManifest | undefined;
+  readManifest?(kind: string, key: string): ManifestView | undefined;
 }
 
 export interface DiffOptions {
@@ -102,11 +112,11 @@ function isDataChange(reason: Reason | undefined): boolean {
 }
 
 /** What differs from the closest earlier node of the same stage; undefined when there is none. */
-function explainAgainstHistory(node: PlanNode, history: NodeManifest[]): string | undefined {
+function explainAgainstHistory(node: PlanNode, history: ManifestView[]): string | undefined {
   const same = history.filter((m) => node.stages.includes(m.stage));
   if (!same.length) return undefined;
   // The most similar earlier node of the same stage: fewest differing params, newest first.
-  let best: { m: NodeManifest; diffs: string[] } | undefined;
+  let best: { m: ManifestView; diffs: string[] } | undefined;
   for (const m of same.sort((a, b) => b.finishedAt - a.finishedAt)) {
     const diffs = paramDiffs(m.params, node.params);
     if (!best || diffs.length < best.diffs.length) best = { m, diffs };

@@ -3,8 +3,9 @@
 // `paramsSchema`, fingerprints (name, version, params, upstream keys), places the task under
 // `resources`, and calls `run()` with the outputs of its upstream nodes.
 
-/** A JSON Schema (draft 2020-12 subset that ajv understands), as a plain object. */
-export type JsonSchema = { [key: string]: unknown };
+import type { JsonSchema } from '../spec/types.ts';
+
+export type { JsonSchema };
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

@@ -1,7 +1,6 @@
 // Plain data the spec room hands to the planner and the CLI.
-import type { JsonSchema } from '../plan/stage-kind.ts';
-
-export type { JsonSchema };
+/** A JSON Schema (draft 2020-12 subset that ajv understands), as a plain object. */
+export type JsonSchema = { [key: string]: unknown };
 
 /**
  * One named input of a stage kind: the artifact it takes from an upstream stage, or from a path

@@ -1,6 +1,7 @@
-// Plain-JS entry of the parser worker thread: registers tsx's loader, then loads the TypeScript
-// worker (a .ts entry file cannot load itself: the loader is not registered yet).
+// Plain-JS entry of the parser's piscina worker: registers tsx's loader, then loads the TypeScript
+// task (a .ts entry file cannot load itself: the loader is not registered yet).
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./corpus-parse-worker.ts');
+const { default: parseChunk } = await import('./corpus-parse-worker.ts');
+export default parseChunk;

@@ -1,7 +1,6 @@
-// Worker thread of parseCorpusFiles: parses the chunks of files it is sent.
-import { parentPort } from 'node:worker_threads';
-import { parseFilesChunk } from './corpus-parse.ts';
+// Worker thread of parseCorpusFiles (a piscina task): parses the chunk of files it is given.
+import { parseFilesChunk, type ParseChunkResult } from './corpus-parse.ts';
 
-parentPort?.on('message', (m: { index: number; files: string[] }) => {
-  parentPort!.postMessage({ index: m.index, result: parseFilesChunk(m.files) });
-});
+export default function parseChunk(files: string[]): ParseChunkResult {
+  return parseFilesChunk(files);
+}

@@ -1,8 +1,9 @@
 // Parsing a whole screenplay corpus: files → `screenplays.jsonl` lines + Table 1 statistics,
-// on worker threads when there are enough files (one per core; the work is CPU-bound).
+// on a piscina thread pool when there are enough files (one thread per core; the work is
+// CPU-bound, and the stage asks the scheduler for as many cores as it uses threads).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { readScreenplayFile } from '../screenplay/files.ts';
 import { parseScreenplay } from '../screenplay/parse.ts';
 import type { ScreenplayRecord } from '../screenplay/types.ts';
@@ -79,42 +80,28 @@ export async function parseCorpusFiles(files: readonly string[], options: ParseC
     return stats.result();
   }
 
-  const pool: Worker[] = [];
+  // The engine's thread pool library (piscina): one thread per worker, chunks queued in order;
+  // results are emitted in input order whatever order the threads finish in.
+  const pool = new Piscina<string[], ParseChunkResult>({
+    filename: new URL('./corpus-parse-worker.mjs', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    execArgv: [],
+  });
   try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let finished = 0;
-      const onAbort = (): void => reject(new Error('interrupted'));
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      const feed = (w: Worker): void => {
-        if (next >= chunks.length) return;
-        const index = next++;
-        w.postMessage({ index, files: chunks[index] });
-      };
-      for (let k = 0; k < workers; k++) {
-        const w = new Worker(new URL('./corpus-parse-worker.mjs', import.meta.url), { execArgv: [] });
-        pool.push(w);
-        w.on('message', (m: { index: number; result: ParseChunkResult }) => {
-          results[m.index] = m.result;
-          finished++;
-          try {
-            flush();
-          } catch (e) {
-            reject(e as Error);
-            return;
-          }
-          if (finished === chunks.length) resolve();
-          else feed(w);
-        });
-        w.on('error', reject);
-        w.on('exit', (code) => {
-          if (code !== 0 && finished < chunks.length) reject(new Error(`screenplay parser worker exited with code ${code}`));
-        });
-        feed(w);
-      }
-    });
+    await Promise.all(
+      chunks.map((chunk, index) =>
+        pool.run(chunk, { signal: options.signal }).then((result) => {
+          results[index] = result;
+          flush();
+        }),
+      ),
+    );
+  } catch (e) {
+    if (options.signal?.aborted) throw new Error('interrupted');
+    throw e;
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    await pool.destroy();
   }
   return stats.result();
 }
