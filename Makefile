@@ -8,7 +8,7 @@ APT_PACKAGES := ffmpeg
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 BENCHES := engine spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
-.PHONY: all install deps node-deps test typecheck demo eval eval-data bench clean help
+.PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help
 
 all: test
 
@@ -38,7 +38,12 @@ install: deps node-deps
 typecheck: install
 	$(BIN)/tsc -p tsconfig.json --noEmit
 
-test: install typecheck
+# Biome: lint (recommended rules, see biome.json) and format check (line width 120).
+lint: install
+	$(BIN)/biome lint
+	$(BIN)/biome format
+
+test: install lint typecheck
 	$(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json
 	@node scripts/test-summary.cjs coverage/test-results.json
 

@@ -31,7 +31,7 @@ export function expandIndent(line: string): { indent: number; start: number } {
 
 const SCENE_NO = /^(?:[A-Z]{0,2}\d{1,4}[A-Z]{0,3}\.?)(?=\s)/;
 const SCENE_NO_END = /\s(?:[A-Z]{0,2}\d{1,4}[A-Z]{0,3}\.?)$/;
-const HEADING_WORD = /^(?:INT|EXT|I\/E|E\/I|INTERIOR|EXTERIOR|EST)\b\.?(?:\s*\/\s*(?:INT|EXT)\b\.?)?(?=[\s.:\/,-]|$)/i;
+const HEADING_WORD = /^(?:INT|EXT|I\/E|E\/I|INTERIOR|EXTERIOR|EST)\b\.?(?:\s*\/\s*(?:INT|EXT)\b\.?)?(?=[\s.:/,-]|$)/i;
 const INNER_HEADING = /(?:^|[\s-])(?:INT|EXT)\.\s+\S/;
 const TIME_OF_DAY = /\s[-–—]+\s*(?:DAY|NIGHT|MORNING|EVENING|AFTERNOON|DUSK|DAWN|SUNSET|SUNRISE|CONTINUOUS|LATER|MOMENTS LATER|SAME TIME)\b\.?\)?$/;
 const TRANSITION =

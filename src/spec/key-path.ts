@@ -106,7 +106,7 @@ export function getAt(root: unknown, segments: readonly string[]): { found: bool
       if (!/^\d+$/.test(segment) || Number(segment) >= node.length) return { found: false, value: undefined };
       node = node[Number(segment)];
     } else if (isRecord(node)) {
-      if (!Object.prototype.hasOwnProperty.call(node, segment)) return { found: false, value: undefined };
+      if (!Object.hasOwn(node, segment)) return { found: false, value: undefined };
       node = node[segment];
     } else {
       return { found: false, value: undefined };

@@ -31,7 +31,7 @@ export function checkSettable(doc: unknown, segments: readonly string[], kinds: 
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     if (i === 1 && (segments[0] === 'vars' || segments[0] === 'data')) return { ok: true };
-    const exists = Array.isArray(node) ? /^\d+$/.test(segment) && Number(segment) < node.length : isRecord(node) && Object.prototype.hasOwnProperty.call(node, segment);
+    const exists = Array.isArray(node) ? /^\d+$/.test(segment) && Number(segment) < node.length : isRecord(node) && Object.hasOwn(node, segment);
     let childSchema: JsonSchema | undefined;
     if (i === 2 && segments[0] === 'stages' && segment === 'with') {
       const stage = isRecord(node) ? node : undefined;

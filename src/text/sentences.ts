@@ -70,7 +70,7 @@ export function splitSentences(text: string): string[] {
   const t = /\s\s|[\t\n\r]/.test(text) ? text.replace(/\s+/g, ' ').trim() : text.trim();
   if (!t) return out;
   let start = 0;
-  const re = /([.!?]+|…)(["'”’)\]]*)\s+(?=["'“‘(\[]?[\p{Lu}\p{N}])/gu;
+  const re = /([.!?]+|…)(["'”’)\]]*)\s+(?=["'“‘([]?[\p{Lu}\p{N}])/gu;
   let m: RegExpExecArray | null;
   while ((m = re.exec(t)) !== null) {
     const end = m.index + m[1]!.length + m[2]!.length;
