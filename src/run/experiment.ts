@@ -192,7 +192,7 @@ export function pointMetrics(manifests: NodeManifest[]): Record<string, number> 
 export function summaryMetrics(plan: Plan, registry: StageRegistry, points: InvocationPoint[]): string[] {
   const keys = [...new Set(points.flatMap((p) => Object.keys(p.metrics)))];
   const declared = new Set(plan.nodes.flatMap((n) => registry.get(n.kind)?.summaryMetrics ?? []));
-  const headline = keys.filter((k) => declared.has(k));
+  const headline = keys.filter((k) => declared.has(k)).sort();
   const chosen = headline.length ? headline : keys.filter((k) => !/(loss|accuracy|\.lr|seconds)$/.test(k));
   return chosen.slice(0, 6);
 }
