@@ -2,6 +2,11 @@
 import { importKind, makeContext, serialiseError, type TaskSpec } from './task.ts';
 
 const controller = new AbortController();
+
+// The parent gone (even killed with SIGKILL), the IPC channel closes: leave at once, so that no
+// task process outlives the `exp` that started it. Its node stays unfinished; a rerun redoes it.
+process.on('disconnect', () => process.exit(70));
+if (!process.connected) process.exit(70); // gone while this module was loading
 const send = (m: unknown, done?: () => void): void => {
   process.send?.(m, undefined, {}, () => done?.());
 };
