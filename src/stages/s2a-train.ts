@@ -30,7 +30,7 @@ const paramsSchema: JsonSchema = {
       type: 'string',
       enum: ['ngram', 'bert'],
       default: 'ngram',
-      description: 'Sentence encoder: hashed word + character n-grams (built in, no download) or a local pretrained BERT (bert_path) run offline; the head is trained with tfjs.',
+      description: 'Sentence encoder: hashed word + character n-grams (built in, no download) or a local pretrained BERT (bert_path) run offline; the ngram head is trained in plain JS (sparse, fastText-like), the bert head with tfjs.',
     },
     bert_path: {
       type: 'string',
@@ -114,7 +114,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
       ctx.log(`epoch ${e.epoch} (${((Date.now() - started) / 1000).toFixed(0)} s): loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}${e.valAccuracy !== undefined ? ` val accuracy ${e.valAccuracy.toFixed(4)}` : ''}`);
     },
   });
-  ctx.log(`tfjs backend: ${trained.backend}`);
+  ctx.log(`head trained by ${trained.trainer}`);
   if (trained.skipped) ctx.log(`${trained.skipped} train pairs carry no verb class and were not used`);
   await saveSentenceClassifier(path.join(ctx.outDir, MODEL_DIR), trained.manifest, trained.artifacts);
   const seconds = (Date.now() - started) / 1000;
@@ -125,7 +125,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   return {
     outputs: {
       model: MODEL_DIR,
-      backend: trained.backend,
+      trainer: trained.trainer,
       classes: verbs,
       encoder: p.encoder,
       train_pairs: trained.used,
@@ -137,8 +137,8 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
 
 export const kind: StageKind<S2aTrainParams> = {
   name: 's2a.train',
-  version: '1',
-  description: 'Train the Speech2Action sentence classifier (ngram or offline BERT encoder, tfjs head) on pairs.build output.',
+  version: '2',
+  description: 'Train the Speech2Action sentence classifier (ngram encoder: plain-JS sparse trainer; offline BERT encoder: tfjs head) on pairs.build output.',
   paramsSchema,
   resources: (p) => ({ cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : 2048 }),
   runIn: 'process',
