@@ -75,7 +75,7 @@ describe('head artifacts written without tfjs', () => {
       ours.config.name = topo.config.name;
       expect(ours).toEqual(topo);
       const a = headArtifacts(head);
-      const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs as tf.io.WeightsManifestEntry[], weightData: weightBuffer(a.weightData) }));
+      const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs as Parameters<typeof tf.io.fromMemory>[1], weightData: weightBuffer(a.weightData) }));
       const x = new Float32Array(D);
       x[3] = 0.5;
       x[17] = -0.25;
