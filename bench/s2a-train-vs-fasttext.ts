@@ -26,6 +26,8 @@ export interface TrainingBenchOptions {
   /** fastText thread counts, one run each; the ratio is against the first. */
   ftThreads: number[];
   work: string;
+  /** Also train a linear head (hidden 0, as s2a_text.yaml's matrix does) for this many epochs (0: skip). */
+  linearEpochs?: number;
 }
 
 async function buildPairs(scripts: number | undefined, work: string): Promise<{ input: StageInput; scripts: number }> {
@@ -164,6 +166,16 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
   console.log(`| exp s2a.train (ngram defaults: hidden 64, ${row.exp_trainer}) | 1 | ${row.exp_seconds_per_epoch} | ${row.exp_mean_ap} |`);
   for (const r of row.fasttext_runs) console.log(`| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.mean_ap} |`);
   console.log(`ratio exp / fastText (${ft.threads} threads): ${row.ratio}×; peak RSS of the text pipeline (parse → verbs → pairs → train → evaluate, this process): ${row.peak_rss_mb} MB; load average ${row.load_avg_1m}`);
-  console.log(JSON.stringify({ training: row }));
+  let linear: Record<string, number> | undefined;
+  if (o.linearEpochs) {
+    const dir = path.join(o.work, `linear-${Date.now()}`);
+    const r = await runKind(trainKind, { epochs: o.linearEpochs, hidden: 0 }, [built.input], dir, { seed: 1, quiet: true });
+    const lin = await loadSentenceClassifier(path.join(dir, 'model'));
+    const ap = meanAp(val, lin.classes.map((v) => classes.find((c) => c.verb === v)!), await lin.predict(val.map((p) => p.speech)));
+    linear = { epochs: o.linearEpochs, seconds_per_epoch: Number((r.seconds / o.linearEpochs).toFixed(2)), mean_ap: Number(ap.toFixed(5)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    await rm(dir, { recursive: true, force: true });
+    console.log(`| exp s2a.train (ngram, linear head: hidden 0) | 1 | ${linear.seconds_per_epoch} | ${linear.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.peak_rss_mb} MB)`);
+  }
+  console.log(JSON.stringify({ training: { ...row, ...(linear ? { linear } : {}) } }));
   return row;
 }

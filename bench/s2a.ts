@@ -10,7 +10,7 @@
 //     --pairs DIR (pairs.jsonl + classes.json) skips building the pairs; --no-train skips it all;
 //  3. bert throughput on the tiny fixture model, and on a BERT-base-shaped random ONNX model
 //     (--bert-base; built by scripts/make-tiny-bert.py) for the cost model of a real BERT-base.
-//   npx tsx bench/s2a.ts [--scripts N] [--epochs 4] [--ft-threads 2[,1]] [--pairs DIR] [--no-train] [--bert-base] [--threads 2]
+//   npx tsx bench/s2a.ts [--scripts N] [--epochs 4] [--ft-threads 2[,1]] [--linear-epochs N] [--pairs DIR] [--no-train] [--bert-base] [--threads 2]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -35,6 +35,7 @@ const { values: a } = parseArgs({
     epochs: { type: 'string', default: '4' },
     'ft-threads': { type: 'string', default: '2' },
     'no-train': { type: 'boolean', default: false },
+    'linear-epochs': { type: 'string', default: '0' },
   },
 });
 const tmp0 = path.join(os.tmpdir(), 'exp-bench-s2a');
@@ -42,7 +43,7 @@ const tmp0 = path.join(os.tmpdir(), 'exp-bench-s2a');
 // 2. first, so that the peak RSS below is the text pipeline's
 let training: Record<string, unknown> | null = null;
 if (!a['no-train']) {
-  training = await benchTraining({ pairs: a.pairs, scripts: a.scripts ? Number(a.scripts) : undefined, epochs: Number(a.epochs), ftThreads: a['ft-threads'].split(',').map(Number), work: tmp0 });
+  training = await benchTraining({ pairs: a.pairs, scripts: a.scripts ? Number(a.scripts) : undefined, epochs: Number(a.epochs), ftThreads: a['ft-threads'].split(',').map(Number), work: tmp0, linearEpochs: Number(a['linear-epochs']) });
 }
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-s2a-'));

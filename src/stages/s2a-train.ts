@@ -140,7 +140,8 @@ export const kind: StageKind<S2aTrainParams> = {
   version: '2',
   description: 'Train the Speech2Action sentence classifier (ngram encoder: plain-JS sparse trainer; offline BERT encoder: tfjs head) on pairs.build output.',
   paramsSchema,
-  resources: (p) => ({ cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : 2048 }),
+  // a linear ngram head keeps [buckets × K] weights and two Adam moments: 1.7 GB at 2,169 classes
+  resources: (p) => ({ cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : p.hidden === 0 ? 3072 : 2048 }),
   runIn: 'process',
   module: import.meta.url,
   run,
