@@ -111,7 +111,10 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
 
   // exp: the s2a.train stage with its defaults, then the s2a.evaluate metric
   const out = path.join(o.work, `train-${Date.now()}`);
+  const cpu0 = process.cpuUsage();
   const exp = await runKind(trainKind, { epochs: o.epochs }, [built.input], out, { seed: 1, quiet: true });
+  const cpu = process.cpuUsage(cpu0);
+  const expCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const clf = await loadSentenceClassifier(path.join(out, 'model'));
   const order = clf.classes.map((v) => classes.find((c) => c.verb === v)!);
   const expAp = meanAp(val, order, await clf.predict(val.map((p) => p.speech)));
@@ -127,15 +130,18 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
     for (const p of val) yield ftText(p.speech);
   })());
   const model = path.join(o.work, 'fasttext.model');
-  const ftRuns: { threads: number; seconds: number; ap: number }[] = [];
+  const ftRuns: { threads: number; seconds: number; cpuSeconds?: number; ap: number }[] = [];
+  const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined; // for fastText's CPU seconds
+  const timeFile = path.join(o.work, 'fasttext.time');
   for (const threads of o.ftThreads) {
     const args = ['supervised', '-input', trainFile, '-output', model, '-dim', '64', '-wordNgrams', '2', '-loss', 'softmax', '-epoch', String(o.epochs), '-thread', String(threads), '-minCount', '1', '-seed', '1', '-verbose', '0'];
     const t0 = performance.now();
-    const ft = spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const ft = timeBin ? spawnSync(timeBin, ['-f', '%U %S', '-o', timeFile, bin, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }) : spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     const seconds = (performance.now() - t0) / 1000;
     if (ft.status !== 0) throw new Error(`fasttext ${args.join(' ')} exited with ${ft.status}`);
+    const cpuSeconds = timeBin ? (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number).reduce((a, b) => a + b, 0) : undefined;
     const ap = meanAp(val, classes, await fasttextScores(bin, `${model}.bin`, valFile, classes.map((c) => c.verb), val.length));
-    ftRuns.push({ threads, seconds, ap });
+    ftRuns.push({ threads, seconds, cpuSeconds, ap });
   }
   await rm(out, { recursive: true, force: true });
 
@@ -155,16 +161,23 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
     fasttext_mean_ap: Number(ft.ap.toFixed(5)),
     exp_threads: 1,
     fasttext_threads: ft.threads,
-    fasttext_runs: ftRuns.map((r) => ({ threads: r.threads, seconds_per_epoch: Number((r.seconds / o.epochs).toFixed(2)), mean_ap: Number(r.ap.toFixed(5)) })),
+    exp_cpu_seconds_per_epoch: Number((expCpuSeconds / o.epochs).toFixed(2)),
+    fasttext_runs: ftRuns.map((r) => ({
+      threads: r.threads,
+      seconds_per_epoch: Number((r.seconds / o.epochs).toFixed(2)),
+      cpu_seconds_per_epoch: r.cpuSeconds === undefined ? null : Number((r.cpuSeconds / o.epochs).toFixed(2)),
+      mean_ap: Number(r.ap.toFixed(5)),
+    })),
     exp_trainer: exp.input.outputs.trainer,
     peak_rss_mb: Math.round(peakRssMb),
     cpus: os.cpus().length,
     load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)),
   };
   console.log(`\ntraining on ${row.train_pairs} pairs, ${row.classes} classes${row.scripts ? ` (${row.scripts} scripts)` : ''}, ${o.epochs} epochs; AP over ${row.val_sentences} val sentences`);
-  console.log('| trainer | threads | s/epoch | mean AP |\n|---|---:|---:|---:|');
-  console.log(`| exp s2a.train (ngram defaults: hidden 64, ${row.exp_trainer}) | 1 | ${row.exp_seconds_per_epoch} | ${row.exp_mean_ap} |`);
-  for (const r of row.fasttext_runs) console.log(`| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.mean_ap} |`);
+  // on a shared machine wall time swings with the neighbours' load: CPU seconds are printed beside it
+  console.log('| trainer | threads | s/epoch (wall) | CPU s/epoch | mean AP |\n|---|---:|---:|---:|---:|');
+  console.log(`| exp s2a.train (ngram defaults: hidden 64, ${row.exp_trainer}) | 1 | ${row.exp_seconds_per_epoch} | ${row.exp_cpu_seconds_per_epoch} | ${row.exp_mean_ap} |`);
+  for (const r of row.fasttext_runs) console.log(`| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch ?? '?'} | ${r.mean_ap} |`);
   console.log(`ratio exp / fastText (${ft.threads} threads): ${row.ratio}×; peak RSS of the text pipeline (parse → verbs → pairs → train → evaluate, this process): ${row.peak_rss_mb} MB; load average ${row.load_avg_1m}`);
   let linear: Record<string, number> | undefined;
   if (o.linearEpochs) {
@@ -174,7 +187,7 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
     const ap = meanAp(val, lin.classes.map((v) => classes.find((c) => c.verb === v)!), await lin.predict(val.map((p) => p.speech)));
     linear = { epochs: o.linearEpochs, seconds_per_epoch: Number((r.seconds / o.linearEpochs).toFixed(2)), mean_ap: Number(ap.toFixed(5)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
     await rm(dir, { recursive: true, force: true });
-    console.log(`| exp s2a.train (ngram, linear head: hidden 0) | 1 | ${linear.seconds_per_epoch} | ${linear.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.peak_rss_mb} MB)`);
+    console.log(`| exp s2a.train (ngram, linear head: hidden 0) | 1 | ${linear.seconds_per_epoch} | | ${linear.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.peak_rss_mb} MB)`);
   }
   console.log(JSON.stringify({ training: { ...row, ...(linear ? { linear } : {}) } }));
   return row;
