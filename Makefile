@@ -6,6 +6,8 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 APT_PACKAGES := ffmpeg
 BENCH_APT_PACKAGES := python3-torch python3-numpy
+# the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
+BENCH_APT_FASTTEXT := fasttext
 BENCHES := engine spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
 .PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help
@@ -63,6 +65,8 @@ eval: eval-data install
 bench: install
 	@if ! /usr/bin/python3 -c 'import torch' 2>/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_PACKAGES) >/dev/null; fi
+	@if ! command -v fasttext >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_FASTTEXT) >/dev/null; fi
 	for b in $(BENCHES); do echo "== bench/$$b.ts"; $(BIN)/tsx bench/$$b.ts || exit 1; done
 
 clean:

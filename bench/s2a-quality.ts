@@ -79,7 +79,7 @@ console.log(
     val_sentences: ap.sentences,
     classes: ap.classes.length,
     train_seconds: Number(t.seconds.toFixed(1)),
-    backend: t.input.outputs.backend,
+    trainer: t.input.outputs.trainer,
     s2a_mean_ap: ap.s2a_mean_ap,
     keyword_mean_ap: ap.keyword_mean_ap,
     verbs_min_val: big.length,

@@ -2,11 +2,15 @@
 //  1. ngram inference, sentences/s, in 1 and 2 worker threads (target ≥ 200,000/s on 2 cores), for
 //     several numbers of verb classes K (the head's cost grows with K; weights are random: speed
 //     does not depend on their values);
-//  2. training time of s2a.train on real pairs (--pairs DIR with pairs.jsonl + classes.json, e.g.
-//     the pairs/ folder bench/s2a-quality.ts writes) — target ≤ 5 min on 2 cores;
+//  2. training against fastText (issue 16): screenplay.parse → verbs.mine → pairs.build on the
+//     shared screenplays (--scripts N: the first N; default all), then s2a.train (ngram defaults,
+//     --epochs) and Debian's `fasttext supervised` (full softmax, word bigrams, dim 64, same
+//     epochs, --ft-threads) on the same train split; seconds per epoch, held-out mean AP (the
+//     s2a.evaluate metric, on the same val sentences) and the peak RSS of the text pipeline.
+//     --pairs DIR (pairs.jsonl + classes.json) skips building the pairs; --no-train skips it all;
 //  3. bert throughput on the tiny fixture model, and on a BERT-base-shaped random ONNX model
 //     (--bert-base; built by scripts/make-tiny-bert.py) for the cost model of a real BERT-base.
-//   npx tsx bench/s2a.ts [--pairs DIR] [--bert-base] [--threads 2] [--seconds-budget N]
+//   npx tsx bench/s2a.ts [--scripts N] [--epochs 4] [--ft-threads 2[,1]] [--linear-epochs N] [--pairs DIR] [--no-train] [--bert-base] [--threads 2]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -17,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { BertEncoder, defaultNgramConfig, saveSentenceClassifier, type ClassifierManifest } from '../src/text/classifier/index.ts';
 import { kind as trainKind } from '../src/stages/s2a-train.ts';
 import { runKind } from './s2a-harness.ts';
+import { benchTraining } from './s2a-train-vs-fasttext.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values: a } = parseArgs({
@@ -26,8 +31,21 @@ const { values: a } = parseArgs({
     threads: { type: 'string', default: '2' },
     classes: { type: 'string', default: '18,100,500,2000' },
     hidden: { type: 'string', default: '0,64' },
+    scripts: { type: 'string' },
+    epochs: { type: 'string', default: '4' },
+    'ft-threads': { type: 'string', default: '2' },
+    'no-train': { type: 'boolean', default: false },
+    'linear-epochs': { type: 'string', default: '0' },
   },
 });
+const tmp0 = path.join(os.tmpdir(), 'exp-bench-s2a');
+
+// 2. first, so that the peak RSS below is the text pipeline's
+let training: Record<string, unknown> | null = null;
+if (!a['no-train']) {
+  training = await benchTraining({ pairs: a.pairs, scripts: a.scripts ? Number(a.scripts) : undefined, epochs: Number(a.epochs), ftThreads: a['ft-threads'].split(',').map(Number), work: tmp0, linearEpochs: Number(a['linear-epochs']) });
+}
+
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-s2a-'));
 
 /** Real speech: dialogue-like lines of the shared screenplays (or the pairs' speech). */
@@ -102,14 +120,6 @@ for (const hidden of a.hidden.split(',').map(Number)) {
     ngram.push({ classes: K, hidden, one: Math.round(one), many: Math.round(many) });
     console.log(`| ${K} | ${hidden} | ${Math.round(one)} | ${Math.round(many)} |`);
   }
-}
-
-let training: Record<string, unknown> | null = null;
-if (a.pairs) {
-  const input = { stage: 'pairs', kind: 'pairs.build', key: 'bench', dir: path.resolve(a.pairs), outputs: {} };
-  const r = await runKind(trainKind, {}, [input], path.join(tmp, 'train'), { quiet: true });
-  training = { seconds: Number(r.seconds.toFixed(1)), train_pairs: r.input.outputs.train_pairs, classes: (r.input.outputs.classes as string[]).length, backend: r.input.outputs.backend, final_loss: r.metrics['train.loss'], val_accuracy: r.metrics['val.accuracy'] };
-  console.log(`\ns2a.train (defaults) on ${a.pairs}: ${JSON.stringify(training)}`);
 }
 
 async function bertThroughput(dir: string, sents: string[]): Promise<number> {

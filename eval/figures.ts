@@ -145,7 +145,7 @@ if (!quick) {
       const args = [
         'run', 'experiments/s2a_text.yaml', '--runs', runs, '--json', '--quiet', '--no-track',
         '--set', `data.screenplays=${data('screenplays')}`,
-        '--set', 'verbs.min_count=14', '--set', 'verbs.drop_top=100',
+        '--set', 'verbs.min_count_per_1000_scripts=45.31', '--set', 'verbs.drop_top_per_1000_scripts=323.63', // 14 and 100 on 309 scripts
         '--set', 'verbs.only=${vars.action_classes}',
         '--set', 's2a.hidden=[0]',
       ];

@@ -136,5 +136,11 @@ export interface StageKind<P = Record<string, unknown>> {
   runIn?: 'inline' | 'pool' | 'process';
   /** Absolute file URL/path of the module exporting this kind as `kind` (needed for pool/process). */
   module?: string;
+  /**
+   * One line for `exp plan` saying how params that depend on the data resolve (e.g. thresholds
+   * given per 1,000 scripts). `upstream`: outputs of the upstream nodes already in the store
+   * (empty when none ran yet, then the note gives the formula).
+   */
+  planNote?(params: P, upstream: { kind: string; outputs: Record<string, JsonValue> }[]): string | undefined;
   run(ctx: StageContext<P>): Promise<StageResult>;
 }

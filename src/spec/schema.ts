@@ -209,6 +209,22 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
       case 'uniqueItems':
         issues.push({ code: 'invalid_value', path: where, message: `list has duplicate items (positions ${String(params.j)} and ${String(params.i)})`, ...at(valuePlace(segments)) });
         break;
+      case 'not': {
+        // `not: { required: [a, b] }`: two keys that exclude each other
+        const pair = isRecord(parentSchema.not) && Array.isArray(parentSchema.not.required) ? (parentSchema.not.required as unknown[]).map(String) : [];
+        if (pair.length === 2) {
+          issues.push({
+            code: 'conflicting_keys',
+            path: formatPath([...segments, pair[1]!]),
+            message: `"${pair[0]}" and "${pair[1]}" cannot both be set in ${where}`,
+            ...at(keyPlace([...segments, pair[1]!])),
+            hint: `keep one of them (${pair[0]} or ${pair[1]})`,
+          });
+          break;
+        }
+        issues.push({ code: 'schema_not', path: where, message: `${where} ${error.message ?? 'is invalid'}`, ...at(valuePlace(segments)) });
+        break;
+      }
       default:
         issues.push({ code: `schema_${error.keyword}`, path: where, message: `${where} ${error.message ?? 'is invalid'}`, ...at(valuePlace(segments)) });
     }

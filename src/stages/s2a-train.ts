@@ -57,7 +57,7 @@ const paramsSchema: JsonSchema = {
       type: 'string',
       enum: ['ngram', 'bert'],
       default: 'ngram',
-      description: 'Sentence encoder: hashed word + character n-grams (built in, no download) or a local pretrained BERT (bert_path) run offline; the head is trained with tfjs.',
+      description: 'Sentence encoder: hashed word + character n-grams (built in, no download) or a local pretrained BERT (bert_path) run offline; the ngram head is trained in plain JS (sparse, fastText-like), the bert head with tfjs.',
     },
     bert_path: {
       type: 'string',
@@ -189,7 +189,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
       ctx.log(`epoch ${e.epoch} (${((Date.now() - started) / 1000).toFixed(0)} s): loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}${e.valAccuracy !== undefined ? ` val accuracy ${e.valAccuracy.toFixed(4)}` : ''}`);
     },
   });
-  ctx.log(`tfjs backend: ${trained.backend}`);
+  ctx.log(`head trained by ${trained.trainer}`);
   if (trained.skipped) ctx.log(`${trained.skipped} train pairs carry no verb class and were not used`);
   if (trained.finetune) {
     ctx.log(`bert: ${trained.finetune.mode} fine-tuning trained ${trained.finetune.trained} encoder weights in ${trained.finetune.steps} steps${trained.finetune.resumedFrom ? ` (resumed at step ${trained.finetune.resumedFrom})` : ''}`);
@@ -203,7 +203,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   return {
     outputs: {
       model: MODEL_DIR,
-      backend: trained.backend,
+      trainer: trained.trainer,
       classes: verbs,
       encoder: p.encoder,
       ...(p.encoder === 'bert' ? { finetune: trained.finetune?.mode ?? 'frozen' } : {}),
@@ -217,14 +217,17 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
 
 export const kind: StageKind<S2aTrainParams> = {
   name: 's2a.train',
-  version: '1',
-  description: 'Train the Speech2Action sentence classifier (ngram or offline BERT encoder, tfjs head) on pairs.build output.',
+  version: '2',
+  description: 'Train the Speech2Action sentence classifier (ngram encoder: plain-JS sparse trainer; offline BERT encoder: tfjs head) on pairs.build output.',
   paramsSchema,
   inputs: { pairs: { accepts: ['pairs'], description: 'speech/verb pairs and their classes (pairs.build)' } },
   produces: ['s2a-model'],
-  // Fine-tuning asks for a GPU but runs without one (auto then means frozen, see resolveFinetune).
+  // Fine-tuning asks for a GPU but runs without one (auto then means frozen, see resolveFinetune);
+  // a linear ngram head keeps [buckets × K] weights and two Adam moments: 1.7 GB at 2,169 classes.
   resources: (p) =>
-    p.encoder === 'bert' && p.finetune !== 'frozen' ? { cpus: 1, gpus: 1, gpuOptional: true, memoryMb: 8192 } : { cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : 2048 },
+    p.encoder === 'bert' && p.finetune !== 'frozen'
+      ? { cpus: 1, gpus: 1, gpuOptional: true, memoryMb: 8192 }
+      : { cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : p.hidden === 0 ? 3072 : 2048 },
   runIn: 'process',
   module: import.meta.url,
   run,

@@ -7,13 +7,11 @@ import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { LEXICON_PARAM_DESCRIPTION, resolveLexicon } from '../text/lexicon-path.ts';
 import { readScreenplayRecords } from '../text/screenplay-records.ts';
-import { mineVerbs, scaleMinCount, VerbCounter } from '../text/verb-classes.ts';
+import { mineVerbs, VerbCounter } from '../text/verb-classes.ts';
+import { describeVerbThresholds, EXCLUSIVE_VERB_KEYS, resolveVerbThresholds, type VerbThresholdParams } from '../text/verb-thresholds.ts';
 import { outputPath, requirePort } from './ports.ts';
 
-export interface VerbsMineParams {
-  min_count: number;
-  drop_top: number;
-  reference_movies?: number;
+export interface VerbsMineParams extends VerbThresholdParams {
   keep?: string[];
   only?: string[];
   lexicon?: string;
@@ -23,17 +21,29 @@ const paramsSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    min_count: { type: 'integer', minimum: 1, default: 50, description: 'Drop verbs seen fewer times than this (paper: 50 for 1,070 scripts; see reference_movies).' },
-    drop_top: { type: 'integer', minimum: 0, default: 100, description: 'Drop the most frequent verbs, which are generic (paper: 100).' },
+    min_count: { type: 'integer', minimum: 1, description: 'Drop verbs seen fewer times than this (default 50, the paper on 1,070 scripts). Or give min_count_per_1000_scripts.' },
+    min_count_per_1000_scripts: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      description: 'min_count per 1,000 scripts, scaled to the corpus: round(N × scripts / 1000), at least 1 (paper: 50 on 1,070 scripts ≈ 46.7). Not with min_count or reference_movies.',
+    },
+    drop_top: { type: 'integer', minimum: 0, description: 'Drop the most frequent verbs, which are generic (default 100, the paper on 1,070 scripts). Or give drop_top_per_1000_scripts.' },
+    drop_top_per_1000_scripts: {
+      type: 'number',
+      minimum: 0,
+      description: 'drop_top per 1,000 scripts, scaled to the corpus: round(N × scripts / 1000) (paper: 100 on 1,070 scripts ≈ 93.5). Not with drop_top.',
+    },
     reference_movies: {
       type: 'integer',
       minimum: 1,
-      description: 'Scale min_count to the corpus: min_count × movies / reference_movies, rounded, at least 1 (paper corpus: 1070). No scaling when absent.',
+      description: 'Older form of scaling: min_count × scripts / reference_movies, rounded, at least 1 (paper corpus: 1070). Prefer min_count_per_1000_scripts.',
     },
     keep: { type: 'array', items: { type: 'string' }, description: 'Verbs never dropped as too frequent (they still need min_count).' },
     only: { type: 'array', items: { type: 'string' }, description: "Keep only these verbs (e.g. the paper's 18 classes); drop_top does not apply to them." },
     lexicon: { type: 'string', 'x-exp-path': 'dir', description: LEXICON_PARAM_DESCRIPTION },
   },
+  // an absolute threshold and its per-1,000-scripts form exclude each other
+  allOf: EXCLUSIVE_VERB_KEYS.map(([a, b]) => ({ not: { required: [a, b] } })),
 };
 
 export const VERBS_FILE = 'verbs.json';
@@ -64,28 +74,38 @@ async function run(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Recor
   } finally {
     closeSync(actionVerbs);
   }
-  const minCount = ctx.params.reference_movies ? scaleMinCount(ctx.params.min_count, movies, ctx.params.reference_movies) : ctx.params.min_count;
-  const mined = mineVerbs(counter, lex, { minCount, dropTop: ctx.params.drop_top, keep: ctx.params.keep, only: ctx.params.only });
+  const { minCount, dropTop, minCountRule, dropTopRule } = resolveVerbThresholds(ctx.params, movies);
+  ctx.log(`thresholds for ${movies} scripts: min_count ${minCountRule}, drop_top ${dropTopRule}`);
+  const mined = mineVerbs(counter, lex, { minCount, dropTop, keep: ctx.params.keep, only: ctx.params.only });
   writeFileSync(path.join(ctx.outDir, VERBS_FILE), JSON.stringify(mined, null, 1) + '\n');
   if (ctx.params.only) {
     const missing = ctx.params.only.filter((v) => !mined.classes.some((c) => c.verb === v.toLowerCase()));
     if (missing.length) ctx.log(`⚠ verbs of \`only\` below min_count ${minCount} (or never seen): ${missing.map((v) => `${v} (${counter.counts.get(v.toLowerCase()) ?? 0})`).join(', ')}`);
   }
   ctx.metric('verbs.classes', mined.classes.length);
+  ctx.metric('verbs.min_count', minCount);
+  ctx.metric('verbs.drop_top', dropTop);
+  ctx.metric('verbs.scripts', movies);
   ctx.metric('verbs.sentences', counter.sentences);
   ctx.metric('verbs.distinct', counter.counts.size);
-  ctx.log(`${counter.sentences} stage-direction sentences, ${counter.counts.size} distinct verbs, ${mined.classes.length} classes (min_count ${minCount}, drop_top ${ctx.params.drop_top})`);
+  ctx.log(`${counter.sentences} stage-direction sentences, ${counter.counts.size} distinct verbs, ${mined.classes.length} classes (min_count ${minCount}, drop_top ${dropTop})`);
   ctx.artifact(VERBS_FILE);
-  return { outputs: { verbs_file: VERBS_FILE, action_verbs_file: ACTION_VERBS_FILE, classes: mined.classes.length, min_count: minCount, drop_top: ctx.params.drop_top, sentences: counter.sentences } };
+  return { outputs: { verbs_file: VERBS_FILE, action_verbs_file: ACTION_VERBS_FILE, classes: mined.classes.length, scripts: movies, min_count: minCount, drop_top: dropTop, min_count_rule: minCountRule, drop_top_rule: dropTopRule, sentences: counter.sentences } };
 }
 
 export const kind: StageKind<VerbsMineParams> = {
   name: 'verbs.mine',
-  version: '2',
+  version: '3',
   description: 'Mine verb classes from stage directions: tag, lemmatise (XTAG), count, drop rare and most frequent verbs (§3.1).',
   paramsSchema,
   inputs: { parsed: { accepts: ['parsed-screenplays'], description: 'parsed screenplays (screenplay.parse)' } },
   produces: ['verb-classes'],
   resources: { cpus: 1, memoryMb: 1024 },
+  planNote: (p, upstream) => {
+    const scripts = upstream.find((u) => u.kind === 'screenplay.parse')?.outputs.movies;
+    if (typeof scripts !== 'number') return `${describeVerbThresholds(p)} (resolved once the scripts are counted)`;
+    const t = resolveVerbThresholds(p, scripts);
+    return `min_count ${t.minCountRule}; drop_top ${t.dropTopRule}`;
+  },
   run,
 };

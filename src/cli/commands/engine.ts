@@ -5,8 +5,10 @@ import { detectInventory } from '../../exec/inventory.ts';
 import type { Plan } from '../../plan/dag.ts';
 import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
+import type { JsonValue } from '../../plan/stage-kind.ts';
 import { planExperiment, runExperiment, type ExperimentResult, type FailedNode, type PointResult, type ReporterFactory } from '../../run/experiment.ts';
 import { TrackingReporter } from '../../run/tracking-reporter.ts';
+import type { ArtifactStore } from '../../store/store.ts';
 import { loadSpec } from '../../spec/index.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
 import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
@@ -96,10 +98,28 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
 
 export interface PlanJson {
   points: { id: string; name: string; params: Record<string, unknown> }[];
-  nodes: { key: string; stage: string; kind: string; needs: string[]; points: string[]; status: 'cached' | 'run'; why: string }[];
+  nodes: { key: string; stage: string; kind: string; needs: string[]; points: string[]; status: 'cached' | 'run'; why: string; note?: string }[];
 }
 
-export function planToJson(plan: Plan, decisions: Map<string, NodeDecision>): PlanJson {
+/** The kinds' plan notes by node key (thresholds resolved from cached upstream outputs, or their formula). */
+export function planNotes(plan: Plan, registry: StageRegistry, store: Pick<ArtifactStore, 'readManifest'>): Map<string, string> {
+  const byKey = new Map(plan.nodes.map((n) => [n.key, n]));
+  const notes = new Map<string, string>();
+  for (const n of plan.nodes) {
+    const kind = registry.get(n.kind);
+    if (!kind?.planNote) continue;
+    const upstream = n.needs.flatMap((key) => {
+      const up = byKey.get(key);
+      const m = up ? store.readManifest(up.kind, key) : undefined;
+      return m ? [{ kind: m.kind, outputs: m.outputs as Record<string, JsonValue> }] : [];
+    });
+    const note = kind.planNote(n.params, upstream);
+    if (note) notes.set(n.key, note);
+  }
+  return notes;
+}
+
+export function planToJson(plan: Plan, decisions: Map<string, NodeDecision>, notes: Map<string, string> = new Map()): PlanJson {
   return {
     points: plan.points.map((p) => ({ id: p.id, name: p.name, params: p.assignment })),
     nodes: plan.nodes.map((n) => ({
@@ -110,6 +130,7 @@ export function planToJson(plan: Plan, decisions: Map<string, NodeDecision>): Pl
       points: n.points,
       status: decisions.get(n.key)!.status,
       why: decisions.get(n.key)!.why,
+      ...(notes.has(n.key) ? { note: notes.get(n.key)! } : {}),
     })),
   };
 }
@@ -124,9 +145,10 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(planSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
-  const { spec, plan, decisions } = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
+  const { spec, plan, decisions, store } = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
+  const notes = planNotes(plan, registry, store);
   if (values.json) {
-    io.stdout.write(JSON.stringify(planToJson(plan, decisions)) + '\n');
+    io.stdout.write(JSON.stringify(planToJson(plan, decisions, notes)) + '\n');
     return 0;
   }
   const runCount = [...decisions.values()].filter((d) => d.status === 'run').length;
@@ -137,6 +159,10 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
     return [d.status === 'cached' ? '✓ cached' : '● run', n.stage, n.kind, n.key.slice(0, 10), needs || '-', String(n.points.length), ...(values.why ? [d.why] : [])];
   });
   io.stdout.write(table(['status', 'stage', 'kind', 'key', 'needs', 'points', ...(values.why ? ['why'] : [])], rows) + '\n');
+  if (notes.size) {
+    io.stdout.write('\n');
+    for (const n of plan.nodes) if (notes.has(n.key)) io.stdout.write(`${n.stage} (${n.key.slice(0, 10)}): ${notes.get(n.key)}\n`);
+  }
   if (values.why) io.stdout.write(`\nwhere each stage's inputs come from:\n${inputSources(plan, registry)}`);
   return 0;
 }

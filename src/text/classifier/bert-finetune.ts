@@ -19,7 +19,7 @@ import { mulberry32, shuffleInPlace } from '../../random.ts';
 import { padBatch, type BertTfPooling, type TfBertModel } from './bert-tfjs.ts';
 import type { HeadWeights } from './head.ts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.ts';
-import { glorot } from './train-head.ts';
+import { glorot } from './sparse-head.ts';
 
 export type FinetuneMode = 'frozen' | 'last_n' | 'full';
 

@@ -1,7 +1,7 @@
 // Saving and loading a trained classifier in a node's `model/` folder: classifier.json (encoder
 // config + classes) and the head as a tfjs layers model (head.json + head.weights.bin, written
 // from `tf.io.withSaveHandler` artifacts, loadable with `tf.io.fromMemory`, FACTS.md).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
@@ -10,7 +10,7 @@ import { TfBertEncoder } from './bert-tfjs.ts';
 import { writeSafetensors, type NamedTensor } from './safetensors.ts';
 import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier } from './classifier.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type ClassifierManifest } from './manifest.ts';
-import { headFromWeightList, weightsFromArtifacts, type HeadArtifacts } from './train-head.ts';
+import { headFromWeightList, weightsFromArtifacts, type HeadArtifacts } from './head-format.ts';
 
 export async function saveSentenceClassifier(dir: string, manifest: ClassifierManifest, artifacts: HeadArtifacts, encoderWeights?: Map<string, NamedTensor>): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -26,7 +26,15 @@ export async function saveSentenceClassifier(dir: string, manifest: ClassifierMa
     weightsManifest: [{ paths: [manifest.head.weights], weights: artifacts.weightSpecs }],
   };
   await writeFile(path.join(dir, manifest.head.topology), JSON.stringify(modelJson));
-  await writeFile(path.join(dir, manifest.head.weights), new Uint8Array(artifacts.weightData));
+  // the weights go out array by array: a linear head on 65k buckets is hundreds of MB
+  const file = await open(path.join(dir, manifest.head.weights), 'w');
+  try {
+    for (const a of Array.isArray(artifacts.weightData) ? artifacts.weightData : [new Float32Array(artifacts.weightData)]) {
+      await file.write(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    }
+  } finally {
+    await file.close();
+  }
   await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
 }
 

@@ -1,6 +1,5 @@
 // Training a Speech2Action sentence classifier on (speech, verb labels) pairs (§3.2).
 import { ExpError } from '../../errors.ts';
-import type { BackendName } from '../../ml/backend.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BertEncoder, type BertPooling } from './bert.ts';
@@ -9,10 +8,12 @@ import { finetuneBert, type FinetuneMode } from './bert-finetune.ts';
 import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier, type SentenceEmbedder } from './classifier.ts';
 import { defaultNgramConfig, NgramHasher, type NgramConfig } from './hashing.ts';
 import { forwardDense, HeadScratch, type HeadWeights } from './head.ts';
+import { headArtifacts, type HeadArtifacts } from './head-format.ts';
 import { ENCODER_WEIGHTS_FILE, HEAD_FILE, HEAD_WEIGHTS_FILE, MANIFEST_FORMAT, type ClassifierManifest, type EncoderManifest } from './manifest.ts';
-import { DenseRows, SparseRows, type FeatureRows } from './rows.ts';
+import { DenseRows, SparseRows } from './rows.ts';
 import type { NamedTensor } from './safetensors.ts';
-import { saveArtifacts, trainHead, type HeadArtifacts } from './train-head.ts';
+import { sparseTargets, trainSparseHead } from './sparse-head.ts';
+import { trainHead } from './train-head.ts';
 
 export interface LabelledSentence {
   speech: string;
@@ -73,7 +74,8 @@ export interface TrainedSentenceClassifier {
   classifier: SentenceClassifier;
   manifest: ClassifierManifest;
   artifacts: HeadArtifacts;
-  backend: BackendName;
+  /** What trained the head: `js` (ngram: plain JS, sparse) or `tfjs-<backend>` (bert features). */
+  trainer: string;
   history: EpochReport[];
   /** Training pairs used / skipped (no label among the classes). */
   used: number;
@@ -115,49 +117,73 @@ export async function trainSentenceClassifier(
   const skipped = pairs.length - kept.length;
 
   // Targets: a pair with several verbs spreads its probability mass over them.
-  const targets = new Float32Array(kept.length * K);
   const counts = new Float64Array(K);
-  kept.forEach((p, i) => {
-    for (const c of p.cols) {
-      targets[i * K + c] = 1 / p.cols.length;
-      counts[c]! += 1 / p.cols.length;
-    }
-  });
-  if (opts.classWeighting === 'balanced') {
-    const w = Array.from(counts, (n) => (n > 0 ? kept.length / (K * n) : 0));
-    for (let i = 0; i < kept.length; i++) for (let k = 0; k < K; k++) targets[i * K + k]! *= w[k]!;
-  }
+  for (const p of kept) for (const c of p.cols) counts[c]! += 1 / p.cols.length;
+  const classWeight = opts.classWeighting === 'balanced' ? Float64Array.from(counts, (n) => (n > 0 ? kept.length / (K * n) : 0)) : undefined;
 
-  let rows: FeatureRows;
-  let encoderManifest: EncoderManifest;
-  let makeClassifier: (head: HeadWeights) => SentenceClassifier;
-  let valScores: ((head: HeadWeights) => Float32Array) | undefined;
   const val = (opts.validation ?? []).map((p) => ({ speech: p.speech ?? '', cols: new Set(p.labels.map((l) => index.get(l)).filter((c) => c !== undefined)) }))
     .filter((p) => p.cols.size > 0);
+  const history: EpochReport[] = [];
+  const onEpoch = (valScores: ((head: HeadWeights) => Float32Array) | undefined) => (epoch: number, stats: { loss: number; accuracy: number }, head: HeadWeights) => {
+    const report: EpochReport = { epoch, ...stats };
+    if (valScores) report.valAccuracy = topOneHit(valScores(head), val.map((p) => p.cols), K);
+    history.push(report);
+    opts.onEpoch?.(report);
+  };
+  const common = { hidden, epochs, batchSize, learningRate, seed, signal: opts.signal, onStep: opts.onStep };
 
+  let encoderManifest: EncoderManifest;
+  let classifier: SentenceClassifier;
+  let artifacts: HeadArtifacts;
+  let inputDim: number;
+  let trainer: string;
   if (opts.encoder.kind === 'ngram') {
     const config: NgramConfig = { ...defaultNgramConfig, ...opts.encoder.ngram };
     const hasher = new NgramHasher(config);
-    const sparse = new SparseRows(config.buckets);
+    const rows = new SparseRows(config.buckets);
     for (const p of kept) {
       const f = hasher.extract(p.speech);
-      sparse.push(f.indices, f.values, f.length);
+      rows.push(f.indices, f.values, f.length);
     }
-    rows = sparse;
     encoderManifest = { kind: 'ngram', ngram: config };
-    makeClassifier = (head) => new NgramSentenceClassifier(classes, config, head);
-    if (val.length) valScores = (head) => new NgramSentenceClassifier(classes, config, head).predictSync(val.map((p) => p.speech));
+    let validation: SparseRows | undefined;
+    if (val.length) {
+      validation = new SparseRows(config.buckets);
+      for (const p of val) {
+        const f = hasher.extract(p.speech);
+        validation.push(f.indices, f.values, f.length);
+      }
+    }
+    const valCols = val.map((p) => p.cols);
+    const head = await trainSparseHead(rows, sparseTargets(kept.map((p) => p.cols), classWeight), K, {
+      ...common,
+      validation,
+      onEpoch: (epoch, { loss, accuracy, valTop }) => {
+        const report: EpochReport = { epoch, loss, accuracy };
+        if (valTop) report.valAccuracy = valTop.reduce((hits, k, i) => hits + (valCols[i]!.has(k) ? 1 : 0), 0) / valTop.length;
+        history.push(report);
+        opts.onEpoch?.(report);
+      },
+    });
+    classifier = new NgramSentenceClassifier(classes, config, head);
+    artifacts = headArtifacts(head);
+    inputDim = rows.dim;
+    trainer = 'js';
   } else if (opts.encoder.finetune && opts.encoder.finetune.mode !== 'frozen') {
-    return finetuneClassifier(kept, targets, val, skipped, opts, opts.encoder, opts.encoder.finetune);
+    return finetuneClassifier(kept, denseTargets(kept, K, classWeight), val, skipped, opts, opts.encoder, opts.encoder.finetune);
   } else if (opts.encoder.finetune && !existsSync(path.join(path.resolve(opts.encoder.path), 'onnx', 'model.onnx'))) {
     // frozen, but the folder has only the Hugging Face weights: features from the tfjs encoder
     const encoder = await TfBertEncoder.open({ path: opts.encoder.path, pooling: opts.encoder.pooling ?? 'cls', maxTokens: opts.encoder.maxTokens ?? 128, batchSize: opts.encoder.batchSize ?? 32 });
     opts.log?.(`bert: ${encoder.config.path} has no onnx/model.onnx: frozen features from the tfjs encoder (model.safetensors)`);
-    rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
+    const rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
     const c = encoder.config;
     encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim, finetune: { mode: 'frozen' } } };
-    makeClassifier = (head) => new BertSentenceClassifier(classes, encoder, head);
-    if (val.length) valScores = denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K);
+    const valScores = val.length ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K) : undefined;
+    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, { ...common, onEpoch: onEpoch(valScores) });
+    classifier = new BertSentenceClassifier(classes, encoder, trained.head);
+    artifacts = trained.artifacts;
+    inputDim = rows.dim;
+    trainer = `tfjs-${trained.backend}`;
   } else {
     const encoder = await BertEncoder.open({
       path: opts.encoder.path,
@@ -166,37 +192,46 @@ export async function trainSentenceClassifier(
       batchSize: opts.encoder.batchSize ?? 32,
     });
     opts.log?.(`bert: embedding ${kept.length} training sentences (${encoder.config.pooling} pooling, ${encoder.dim} dims)`);
-    rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
+    const rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
     const c = encoder.config;
     encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim } };
-    makeClassifier = (head) => new BertSentenceClassifier(classes, encoder, head);
-    if (val.length) valScores = denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K);
+    const valScores = val.length ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K) : undefined;
+    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, { ...common, onEpoch: onEpoch(valScores) });
+    classifier = new BertSentenceClassifier(classes, encoder, trained.head);
+    artifacts = trained.artifacts;
+    inputDim = rows.dim;
+    trainer = `tfjs-${trained.backend}`;
   }
 
-  const history: EpochReport[] = [];
-  const trained = await trainHead(rows, targets, K, {
-    hidden,
-    epochs,
-    batchSize,
-    learningRate,
-    seed,
-    signal: opts.signal,
-    onStep: opts.onStep,
-    onEpoch: (epoch, stats, head) => {
-      const report: EpochReport = { epoch, ...stats };
-      if (valScores) report.valAccuracy = topOneHit(valScores(head), val.map((p) => p.cols), K);
-      history.push(report);
-      opts.onEpoch?.(report);
-    },
-  });
   const manifest: ClassifierManifest = {
     format: MANIFEST_FORMAT,
     classes: [...classes],
     encoder: encoderManifest,
-    head: { inputDim: rows.dim, hidden, topology: HEAD_FILE, weights: HEAD_WEIGHTS_FILE },
-    training: { pairs: kept.length, skipped, epochs, batchSize, learningRate, seed, classWeighting: opts.classWeighting ?? 'none', backend: trained.backend },
+    head: { inputDim, hidden, topology: HEAD_FILE, weights: HEAD_WEIGHTS_FILE },
+    training: { pairs: kept.length, skipped, epochs, batchSize, learningRate, seed, classWeighting: opts.classWeighting ?? 'none', trainer },
   };
-  return { classifier: makeClassifier(trained.head), manifest, artifacts: trained.artifacts, backend: trained.backend, history, used: kept.length, skipped };
+  return { classifier, manifest, artifacts, trainer, history, used: kept.length, skipped };
+}
+
+/** Fraction of sentences whose arg-max class is among their labels. */
+export function topOneHit(scores: Float32Array, labels: Set<number | undefined>[], K: number): number {
+  if (labels.length === 0) return Number.NaN;
+  let hit = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (scores[i * K + k]! > scores[i * K + best]!) best = k;
+    if (labels[i]!.has(best)) hit++;
+  }
+  return hit / labels.length;
+}
+
+/** Dense soft targets for a head trained with tfjs: a pair's mass spread over its verbs, weighted. */
+function denseTargets(kept: { cols: number[] }[], K: number, classWeight: Float64Array | undefined): Float32Array {
+  const targets = new Float32Array(kept.length * K);
+  kept.forEach((p, i) => {
+    for (const c of p.cols) targets[i * K + c] = (1 / p.cols.length) * (classWeight ? classWeight[c]! : 1);
+  });
+  return targets;
 }
 
 function denseValScores(valX: Float32Array, dim: number, n: number, K: number): (head: HeadWeights) => Float32Array {
@@ -238,7 +273,7 @@ async function finetuneClassifier(
   const tokens = kept.map((p) => o.tokenizer.tokenize(p.speech));
   const lastN = ft.mode === 'last_n' ? (ft.lastN ?? 1) : undefined;
   if (lastN !== undefined && (lastN < 1 || lastN > o.arch.layers)) {
-    throw new ExpError('EXP_SPEC_INVALID', `finetune_last_n ${lastN}: ${o.dir} has ${o.arch.layers} encoder layers`, {
+    throw new ExpError('EXP_PARAMS_INVALID', `finetune_last_n ${lastN}: ${o.dir} has ${o.arch.layers} encoder layers`, {
       hint: `set finetune_last_n between 1 and ${o.arch.layers}, or finetune: full`,
       detail: { key: 'finetune_last_n' },
     });
@@ -275,7 +310,7 @@ async function finetuneClassifier(
     ...(opts.log ? { log: opts.log } : {}),
   });
   const headNow = res.head;
-  const artifacts = await saveArtifacts(headNow);
+  const artifacts = headArtifacts(headNow);
   const manifest: ClassifierManifest = {
     format: MANIFEST_FORMAT,
     classes: [...classes],
@@ -299,7 +334,7 @@ async function finetuneClassifier(
       learningRate,
       seed,
       classWeighting: opts.classWeighting ?? 'none',
-      backend: res.backend,
+      trainer: `tfjs-${res.backend}`,
       finetune: ft.mode,
       ...(lastN ? { finetuneLastN: lastN } : {}),
       microBatchSize: ft.microBatchSize ?? batchSize,
@@ -312,7 +347,7 @@ async function finetuneClassifier(
     classifier: new BertSentenceClassifier(classes, encoder, headNow),
     manifest,
     artifacts,
-    backend: res.backend,
+    trainer: `tfjs-${res.backend}`,
     history,
     used: kept.length,
     skipped,
@@ -321,14 +356,3 @@ async function finetuneClassifier(
   };
 }
 
-/** Fraction of sentences whose arg-max class is among their labels. */
-export function topOneHit(scores: Float32Array, labels: Set<number | undefined>[], K: number): number {
-  if (labels.length === 0) return Number.NaN;
-  let hit = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (scores[i * K + k]! > scores[i * K + best]!) best = k;
-    if (labels[i]!.has(best)) hit++;
-  }
-  return hit / labels.length;
-}
