@@ -19,7 +19,14 @@ describe('bert encoder: tokenisation with a real vocabulary', () => {
     const vocabFile = dataPath('bert', 'bert-base-cased-vocab.txt');
     const vocab = await readVocab(vocabFile);
     // anchors from the vocabulary's README
-    expect([vocab.get('[CLS]'), vocab.get('[SEP]'), vocab.get('[UNK]'), vocab.get('Hello'), vocab.get('the'), vocab.get('##ing')]).toEqual([101, 102, 100, 8667, 1103, 1158]);
+    expect([
+      vocab.get('[CLS]'),
+      vocab.get('[SEP]'),
+      vocab.get('[UNK]'),
+      vocab.get('Hello'),
+      vocab.get('the'),
+      vocab.get('##ing'),
+    ]).toEqual([101, 102, 100, 8667, 1103, 1158]);
     // a bert folder whose tokenizer.json carries the full cased vocabulary (the ONNX file is the
     // tiny one: only the tokeniser is exercised)
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bert-cased-'));

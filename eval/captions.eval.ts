@@ -23,7 +23,12 @@ describe('shared subtitle files', () => {
       // The manifest counts numbered blocks; an unnumbered advert cue adds one.
       expect(Math.abs(counted - Number(f[col('cues')])), f[0]).toBeLessThanOrEqual(1);
       const enc = f[col('encoding')]!;
-      const want = { 'utf-8': 'utf-8', 'utf-8-sig': 'utf-8-bom', 'cp1252-or-latin1': 'cp1252', 'utf-16-le-bom': 'utf-16le' }[enc];
+      const want = {
+        'utf-8': 'utf-8',
+        'utf-8-sig': 'utf-8-bom',
+        'cp1252-or-latin1': 'cp1252',
+        'utf-16-le-bom': 'utf-16le',
+      }[enc];
       expect(t.encoding, f[0]).toBe(want);
       for (const c of t.cues) {
         expect(c.text).not.toMatch(/<\/?(i|b|u|font)\b/i);
@@ -31,7 +36,10 @@ describe('shared subtitle files', () => {
       }
       // No replacement character unless the file itself holds one (Patton's "G\ufffdring").
       if (!readFileSync(file).includes(Buffer.from([0xef, 0xbf, 0xbd]))) {
-        expect(t.cues.some((c) => c.text.includes('\ufffd')), f[0]).toBe(false);
+        expect(
+          t.cues.some((c) => c.text.includes('\ufffd')),
+          f[0],
+        ).toBe(false);
       }
     }
   });
@@ -40,7 +48,10 @@ describe('shared subtitle files', () => {
     for (const f of readdirSync(path.join(base, 'paired_with_screenplays')).filter((x) => x.endsWith('.srt'))) {
       const t = await readCaptionFile(path.join(base, 'paired_with_screenplays', f));
       expect(t.cues.length, f).toBeGreaterThan(100);
-      expect(t.cues.some((c) => c.text.includes('\ufffd')), f).toBe(false);
+      expect(
+        t.cues.some((c) => c.text.includes('\ufffd')),
+        f,
+      ).toBe(false);
     }
   });
 
@@ -68,10 +79,12 @@ describe('shared subtitle files', () => {
   it('handles every edge-case fixture: broken cues skipped with warnings, nothing thrown', async () => {
     const dir = path.join(base, 'fixtures/webvtt-py');
     const byName: Record<string, Awaited<ReturnType<typeof readCaptionFile>>> = {};
-    for (const f of readdirSync(dir).filter((x) => /\.(srt|vtt|sbv)$/.test(x))) byName[f] = await readCaptionFile(path.join(dir, f));
+    for (const f of readdirSync(dir).filter((x) => /\.(srt|vtt|sbv)$/.test(x)))
+      byName[f] = await readCaptionFile(path.join(dir, f));
     for (const [f, t] of Object.entries(byName)) {
       // invalid_timeframe.srt only mixes ',' and '.' before the milliseconds: read, as players do.
-      if (/^(invalid|missing|empty|no_captions)/.test(f) && f !== 'invalid_timeframe.srt') expect(t.warnings.length, f).toBeGreaterThan(0);
+      if (/^(invalid|missing|empty|no_captions)/.test(f) && f !== 'invalid_timeframe.srt')
+        expect(t.warnings.length, f).toBeGreaterThan(0);
       for (const c of t.cues) expect(c.text.trim(), f).not.toBe('');
     }
     expect(byName['invalid_timeframe.srt']!.cues[1]).toEqual({ start: 7, end: 11.89, text: 'Caption text #2' });

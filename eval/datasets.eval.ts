@@ -2,7 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { AVA_CLASSES } from '../src/demo/ava.ts';
-import { AVA_TABLE4_CLASSES, avaKeyframes, clipLevelApFromBoxes, parseAvaLabelMap, readAvaCsv } from '../src/video/datasets/ava.ts';
+import {
+  AVA_TABLE4_CLASSES,
+  avaKeyframes,
+  clipLevelApFromBoxes,
+  parseAvaLabelMap,
+  readAvaCsv,
+} from '../src/video/datasets/ava.ts';
 import { loadHmdbSplits } from '../src/video/datasets/hmdb51.ts';
 import { dataPath } from './data.ts';
 
@@ -10,14 +16,31 @@ describe('Table 4 class mapping against the official AVA v2.2 label map', () => 
   it('every mapped id exists with the stated name, and there are the paper’s 14 classes', async () => {
     const map = parseAvaLabelMap(await readFile(dataPath('ava/official_v2.2/ava_action_list_v2.2.pbtxt'), 'utf8'));
     expect(map.size).toBe(80);
-    expect(AVA_TABLE4_CLASSES.map((c) => c.name)).toEqual(['drive', 'phone', 'kiss', 'dance', 'eat', 'drink', 'run', 'point', 'open', 'hit', 'shoot', 'push', 'hug', 'enter']);
+    expect(AVA_TABLE4_CLASSES.map((c) => c.name)).toEqual([
+      'drive',
+      'phone',
+      'kiss',
+      'dance',
+      'eat',
+      'drink',
+      'run',
+      'point',
+      'open',
+      'hit',
+      'shoot',
+      'push',
+      'hug',
+      'enter',
+    ]);
     for (const c of AVA_TABLE4_CLASSES) {
       expect(c.avaIds.map((id) => map.get(id))).toEqual(c.avaNames);
     }
   });
 
   it('parses the `item { name id }` form too', async () => {
-    const map = parseAvaLabelMap(await readFile(dataPath('ava/official_v2.2/ava_action_list_v2.2_for_activitynet_2019.pbtxt'), 'utf8'));
+    const map = parseAvaLabelMap(
+      await readFile(dataPath('ava/official_v2.2/ava_action_list_v2.2_for_activitynet_2019.pbtxt'), 'utf8'),
+    );
     expect(map.size).toBe(60);
     expect(map.get(4)).toBe('dance');
   });
@@ -40,7 +63,6 @@ describe('clip-level AP on real AVA rows', () => {
     // class 2 ranking: HmR8 0.99 (neg), 5HNX 0.976 (pos), 3reY 0.753 (pos): AP = (1/2 + 2/3) / 2.
     expect(clipLevelApFromBoxes(gt, swapped, [2]).perClass[0]!.ap).toBeCloseTo((1 / 2 + 2 / 3) / 2, 12);
   });
-
 });
 
 describe('HMDB51 official splits', () => {
@@ -60,7 +82,6 @@ describe('HMDB51 official splits', () => {
       expect(s.test.some((v) => train.has(v.video))).toBe(false);
     }
   });
-
 });
 
 describe('the demo world', () => {
@@ -70,7 +91,6 @@ describe('the demo world', () => {
     for (const m of official.matchAll(/name: "([^"]+)"\s+label_id: (\d+)/g)) names.set(Number(m[2]), m[1]!);
     for (const c of AVA_CLASSES) expect(names.get(c.id), String(c.id)).toBe(c.name);
   });
-
 });
 
 describe('AVA CSV reader on the mmaction2 sample', () => {
@@ -78,6 +98,10 @@ describe('AVA CSV reader on the mmaction2 sample', () => {
     const rows = await readAvaCsv(dataPath('ava/mmaction2_test_fixtures/ava_dataset/ava_sample.csv'));
     expect(rows).toHaveLength(8);
     const ks = avaKeyframes(rows);
-    expect(ks.map((k) => `${k.videoId}@${k.timestamp}:${k.actionIds.join('+')}`)).toEqual(['0f39OWEqJ24@902:12+17+79', '0f39OWEqJ24@903:12+17', '_-Z6wFjXtGQ@902:12+74+80']);
+    expect(ks.map((k) => `${k.videoId}@${k.timestamp}:${k.actionIds.join('+')}`)).toEqual([
+      '0f39OWEqJ24@902:12+17+79',
+      '0f39OWEqJ24@903:12+17',
+      '_-Z6wFjXtGQ@902:12+74+80',
+    ]);
   });
 });

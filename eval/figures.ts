@@ -34,7 +34,8 @@ const add = (f: Figure): void => {
   const ok = passes(f) ? '' : '  ✖ below its floor';
   console.error(`  ${f.name}: ${fmt(f.value)}${f.unit ?? ''}${ok}`);
 };
-const passes = (f: Figure): boolean => Number.isFinite(f.value) && (f.min === undefined || f.value >= f.min) && (f.max === undefined || f.value <= f.max);
+const passes = (f: Figure): boolean =>
+  Number.isFinite(f.value) && (f.min === undefined || f.value >= f.min) && (f.max === undefined || f.value <= f.max);
 const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3));
 const timed = async <T>(label: string, fn: () => Promise<T> | T): Promise<T> => {
   const t0 = performance.now();
@@ -48,8 +49,21 @@ const timed = async <T>(label: string, fn: () => Promise<T> | T): Promise<T> => 
 await timed('screenplay parser vs MICA gold', async () => {
   const { scoreAgainstGold } = await import('../src/screenplay/gold.ts');
   const r = scoreAgainstGold(data('screenplay_parse_gold', 'mica'));
-  add({ name: 'parser.gold_accuracy', value: 100 * r.accuracy, unit: ' %', min: 97, note: `${r.lines} non-O gold lines, 25 scripts` });
-  for (const [tag, v] of Object.entries(r.perTag).sort()) add({ name: `parser.gold_accuracy.${tag}`, value: 100 * v.accuracy, unit: ' %', min: v.lines >= 30 ? 85 : undefined, note: `${v.lines} lines` });
+  add({
+    name: 'parser.gold_accuracy',
+    value: 100 * r.accuracy,
+    unit: ' %',
+    min: 97,
+    note: `${r.lines} non-O gold lines, 25 scripts`,
+  });
+  for (const [tag, v] of Object.entries(r.perTag).sort())
+    add({
+      name: `parser.gold_accuracy.${tag}`,
+      value: 100 * v.accuracy,
+      unit: ' %',
+      min: v.lines >= 30 ? 85 : undefined,
+      note: `${v.lines} lines`,
+    });
 });
 
 // 2. The 309 real screenplays: Table 1 statistics (every file must parse).
@@ -93,7 +107,12 @@ await timed('real subtitles', async () => {
   add({ name: 'subtitles.files', value: files.length, min: 1 });
   add({ name: 'subtitles.cues', value: cues, min: 1 });
   add({ name: 'subtitles.sentences', value: sentences, min: 1 });
-  add({ name: 'subtitles.read_mb_per_s', value: bytes / 1e6 / s, unit: ' MB/s', note: 'read + sentence split, one thread' });
+  add({
+    name: 'subtitles.read_mb_per_s',
+    value: bytes / 1e6 / s,
+    unit: ' MB/s',
+    note: 'read + sentence split, one thread',
+  });
 });
 
 // 4. Benchmarks' official files: AVA label map and HMDB51 splits.
@@ -113,7 +132,11 @@ await timed('AVA and HMDB51 official files', async () => {
 // 5. Real videos: probe every file of the manifest; the corrupted one must be refused.
 await timed('real videos', async () => {
   const { probe, decodeFrames } = await import('../src/video/ffmpeg.ts');
-  const rows = readFileSync(data('videos/manifest.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[0]!);
+  const rows = readFileSync(data('videos/manifest.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t')[0]!);
   let readable = 0;
   let refused = 0;
   for (const rel of rows) {
@@ -143,13 +166,31 @@ if (!quick) {
       stdout.on('data', (b) => (out += b));
       stderr.on('data', (b) => (err += b));
       const args = [
-        'run', 'experiments/s2a_text.yaml', '--runs', runs, '--json', '--quiet', '--no-track',
-        '--set', `data.screenplays=${data('screenplays')}`,
-        '--set', 'verbs.min_count_per_1000_scripts=45.31', '--set', 'verbs.drop_top_per_1000_scripts=323.63', // 14 and 100 on 309 scripts
-        '--set', 'verbs.only=${vars.action_classes}',
-        '--set', 's2a.hidden=[0]',
+        'run',
+        'experiments/s2a_text.yaml',
+        '--runs',
+        runs,
+        '--json',
+        '--quiet',
+        '--no-track',
+        '--set',
+        `data.screenplays=${data('screenplays')}`,
+        '--set',
+        'verbs.min_count_per_1000_scripts=45.31',
+        '--set',
+        'verbs.drop_top_per_1000_scripts=323.63', // 14 and 100 on 309 scripts
+        '--set',
+        'verbs.only=${vars.action_classes}',
+        '--set',
+        's2a.hidden=[0]',
       ];
-      const code = await main(args, { stdout, stderr, env: process.env, cwd: process.cwd(), signal: new AbortController().signal });
+      const code = await main(args, {
+        stdout,
+        stderr,
+        env: process.env,
+        cwd: process.cwd(),
+        signal: new AbortController().signal,
+      });
       if (code !== 0) throw new Error(`exp run failed (exit ${code}): ${err.trim().split('\n').slice(-5).join(' | ')}`);
       const result = JSON.parse(out.trim().split('\n').at(-1)!) as { points: { metrics: Record<string, number> }[] };
       const m = result.points[0]!.metrics;
@@ -157,7 +198,9 @@ if (!quick) {
       const kw = m['keyword.mean_ap'] ?? NaN;
       add({ name: 's2a.mean_ap', value: s2a, min: kw, note: '18 verbs, validation movies, linear head' });
       add({ name: 'keyword.mean_ap', value: kw });
-      const verbs = Object.keys(m).filter((k) => k.startsWith('s2a.ap.')).map((k) => k.slice('s2a.ap.'.length));
+      const verbs = Object.keys(m)
+        .filter((k) => k.startsWith('s2a.ap.'))
+        .map((k) => k.slice('s2a.ap.'.length));
       const wins = verbs.filter((v) => (m[`s2a.ap.${v}`] ?? 0) > (m[`keyword.ap.${v}`] ?? 0)).length;
       add({ name: 's2a.verbs_won', value: wins, note: `of ${verbs.length} verbs, S2A AP > keyword AP` });
     } finally {
@@ -171,9 +214,24 @@ const w = Math.max(...figures.map((f) => f.name.length));
 console.log(`\nexp eval on ${dataDir}\n`);
 console.log(`${'figure'.padEnd(w)}  ${'value'.padStart(10)}  ${'floor'.padStart(8)}  note`);
 for (const f of figures) {
-  const bound = f.min !== undefined && f.max !== undefined && f.min === f.max ? `= ${fmt(f.min)}` : f.min !== undefined ? `≥ ${fmt(f.min)}` : f.max !== undefined ? `≤ ${fmt(f.max)}` : '';
-  console.log(`${f.name.padEnd(w)}  ${(fmt(f.value) + (f.unit ?? '')).padStart(10)}  ${bound.padStart(8)}  ${passes(f) ? '' : '✖ '}${f.note ?? ''}`);
+  const bound =
+    f.min !== undefined && f.max !== undefined && f.min === f.max
+      ? `= ${fmt(f.min)}`
+      : f.min !== undefined
+        ? `≥ ${fmt(f.min)}`
+        : f.max !== undefined
+          ? `≤ ${fmt(f.max)}`
+          : '';
+  console.log(
+    `${f.name.padEnd(w)}  ${(fmt(f.value) + (f.unit ?? '')).padStart(10)}  ${bound.padStart(8)}  ${passes(f) ? '' : '✖ '}${f.note ?? ''}`,
+  );
 }
 console.log(`\n${figures.length - failed.length} of ${figures.length} figures within bounds`);
-console.log(JSON.stringify({ data: dataDir, ok: failed.length === 0, figures: Object.fromEntries(figures.map((f) => [f.name, f.value])) }));
+console.log(
+  JSON.stringify({
+    data: dataDir,
+    ok: failed.length === 0,
+    figures: Object.fromEntries(figures.map((f) => [f.name, f.value])),
+  }),
+);
 process.exit(failed.length ? 1 : 0);

@@ -31,15 +31,40 @@ const { values: a } = parseArgs({
 const seed = Number(a.seed);
 const epochs = Number(a.epochs);
 // §4.1, Fig. 3: the 18 action classes the paper mines
-const ACTIONS = ['open', 'phone', 'kiss', 'hug', 'push', 'point', 'dance', 'drink', 'run', 'count', 'cook', 'shoot', 'drive', 'enter', 'fall', 'follow', 'hit', 'eat'];
+const ACTIONS = [
+  'open',
+  'phone',
+  'kiss',
+  'hug',
+  'push',
+  'point',
+  'dance',
+  'drink',
+  'run',
+  'count',
+  'cook',
+  'shoot',
+  'drive',
+  'enter',
+  'fall',
+  'follow',
+  'hit',
+  'eat',
+];
 
 async function allPairs(): Promise<string> {
   const dir = path.join(a.work, 'pairs-all-verbs');
   if (existsSync(path.join(dir, 'done'))) return dir;
-  const p = await runKind(parseKind, { corpus: dataPath('screenplays') }, [], path.join(a.work, 'parse'), { seed, quiet: true });
+  const p = await runKind(parseKind, { corpus: dataPath('screenplays') }, [], path.join(a.work, 'parse'), {
+    seed,
+    quiet: true,
+  });
   console.error(`screenplay.parse ${p.seconds.toFixed(1)} s`);
   // drop_top 0: the 18 actions include frequent verbs (open, run, enter) that the default drops
-  const v = await runKind(verbsKind, { reference_movies: 1070, drop_top: 0 }, [p.input], path.join(a.work, 'verbs'), { seed, quiet: true });
+  const v = await runKind(verbsKind, { reference_movies: 1070, drop_top: 0 }, [p.input], path.join(a.work, 'verbs'), {
+    seed,
+    quiet: true,
+  });
   const pr = await runKind(pairsKind, {}, [p.input, v.input], dir, { seed, quiet: true });
   console.error(`verbs.mine + pairs.build ${(v.seconds + pr.seconds).toFixed(1)} s`);
   await writeFile(path.join(dir, 'done'), '');
@@ -56,7 +81,9 @@ interface Pair {
 async function actionPairs(src: string): Promise<{ dir: string; train: number; val: number; classes: string[] }> {
   const dir = path.join(a.work, `pairs-18-${a['max-train']}`);
   await mkdir(dir, { recursive: true });
-  const { classes } = JSON.parse(await readFile(path.join(src, 'classes.json'), 'utf8')) as { classes: { verb: string }[] };
+  const { classes } = JSON.parse(await readFile(path.join(src, 'classes.json'), 'utf8')) as {
+    classes: { verb: string }[];
+  };
   const kept = classes.filter((c) => ACTIONS.includes(c.verb));
   const verbs = new Set(kept.map((c) => c.verb));
   const maxTrain = Number(a['max-train']);
@@ -74,7 +101,7 @@ async function actionPairs(src: string): Promise<{ dir: string; train: number; v
     } else val++;
     out.push({ ...p, labels });
   }
-  await writeFile(path.join(dir, 'pairs.jsonl'), out.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  await writeFile(path.join(dir, 'pairs.jsonl'), `${out.map((p) => JSON.stringify(p)).join('\n')}\n`);
   await writeFile(path.join(dir, 'classes.json'), JSON.stringify({ classes: kept }, null, 1));
   return { dir, train, val, classes: kept.map((c) => c.verb) };
 }
@@ -87,7 +114,16 @@ const bert = { encoder: 'bert', bert_path: a.bert, pooling: 'cls', hidden: 0, ep
 const runs: { name: string; params: Record<string, unknown> }[] = [
   { name: 'ngram', params: { encoder: 'ngram', epochs } },
   { name: 'bert frozen', params: { ...bert, finetune: 'frozen' } },
-  { name: 'bert full', params: { ...bert, finetune: 'full', finetune_learning_rate: Number(a['ft-lr']), warmup_steps: 50, checkpoint_every: 0 } },
+  {
+    name: 'bert full',
+    params: {
+      ...bert,
+      finetune: 'full',
+      finetune_learning_rate: Number(a['ft-lr']),
+      warmup_steps: 50,
+      checkpoint_every: 0,
+    },
+  },
 ];
 
 interface Ap {
@@ -99,10 +135,15 @@ const results: { name: string; trainS: number; evalS: number; ap: Ap; loss?: num
 for (const r of runs) {
   const slug = r.name.replace(/\s+/g, '-');
   const t = await runKind(trainKind, r.params, [pairsInput], path.join(a.work, `train-${slug}`), { seed, quiet: true });
-  const e = await runKind(evaluateKind, {}, [t.input, pairsInput], path.join(a.work, `eval-${slug}`), { seed, quiet: true });
+  const e = await runKind(evaluateKind, {}, [t.input, pairsInput], path.join(a.work, `eval-${slug}`), {
+    seed,
+    quiet: true,
+  });
   const ap = JSON.parse(await readFile(path.join(e.input.dir, 'ap.json'), 'utf8')) as Ap;
   results.push({ name: r.name, trainS: t.seconds, evalS: e.seconds, ap, loss: t.metrics['s2a.train.loss'] });
-  console.error(`${r.name}: train ${t.seconds.toFixed(1)} s, evaluate ${e.seconds.toFixed(1)} s, mean AP ${ap.s2a_mean_ap.toFixed(4)}`);
+  console.error(
+    `${r.name}: train ${t.seconds.toFixed(1)} s, evaluate ${e.seconds.toFixed(1)} s, mean AP ${ap.s2a_mean_ap.toFixed(4)}`,
+  );
 }
 
 const f = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : v.toFixed(3));
@@ -113,7 +154,9 @@ for (const c of verbs) {
   const aps = results.map((r) => f(r.ap.classes.find((x) => x.verb === c.verb)?.s2a_ap));
   console.log(`| ${c.verb} | ${c.val_count} | ${aps.join(' | ')} | ${f(c.keyword_ap)} |`);
 }
-console.log(`| **mean AP** | ${pairs.val} | ${results.map((r) => `**${f(r.ap.s2a_mean_ap)}**`).join(' | ')} | ${f(results[0]!.ap.keyword_mean_ap)} |`);
+console.log(
+  `| **mean AP** | ${pairs.val} | ${results.map((r) => `**${f(r.ap.s2a_mean_ap)}**`).join(' | ')} | ${f(results[0]!.ap.keyword_mean_ap)} |`,
+);
 console.log(`| final training loss | | ${results.map((r) => f(r.loss)).join(' | ')} | |`);
 console.log(`| train time (s) | ${pairs.train} pairs | ${results.map((r) => r.trainS.toFixed(1)).join(' | ')} | |`);
 console.log(`| evaluate time (s) | | ${results.map((r) => r.evalS.toFixed(1)).join(' | ')} | |`);
@@ -125,7 +168,13 @@ console.log(
     train_pairs: pairs.train,
     val_sentences: pairs.val,
     classes: pairs.classes.length,
-    results: results.map((r) => ({ name: r.name, mean_ap: r.ap.s2a_mean_ap, train_s: r.trainS, eval_s: r.evalS, loss: r.loss })),
+    results: results.map((r) => ({
+      name: r.name,
+      mean_ap: r.ap.s2a_mean_ap,
+      train_s: r.trainS,
+      eval_s: r.evalS,
+      loss: r.loss,
+    })),
     keyword_mean_ap: results[0]!.ap.keyword_mean_ap,
   }),
 );

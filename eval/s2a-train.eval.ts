@@ -17,7 +17,10 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 const BASE_VERBS = { min_count_per_1000_scripts: 46.7, drop_top_per_1000_scripts: 75 }; // experiments/base/speech2action.yaml
 
 async function slice(n: number): Promise<string> {
-  const files = (await readdir(dataPath('screenplays'))).filter((f) => f.endsWith('.txt')).sort().slice(0, n);
+  const files = (await readdir(dataPath('screenplays')))
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .slice(0, n);
   const dir = path.join(tmp, `corpus-${n}`);
   await mkdir(dir, { recursive: true });
   for (const f of files) await symlink(dataPath('screenplays', f), path.join(dir, f));
@@ -26,12 +29,16 @@ async function slice(n: number): Promise<string> {
 
 describe('S2A text pipeline on real screenplays (issue 16)', () => {
   it('scaled thresholds: 60 scripts and the whole corpus both keep hundreds of classes', async () => {
-    const small = await runKind(parseKind, { corpus: await slice(60) }, [], path.join(tmp, 'parse-60'), { quiet: true });
+    const small = await runKind(parseKind, { corpus: await slice(60) }, [], path.join(tmp, 'parse-60'), {
+      quiet: true,
+    });
     const v = await runKind(verbsKind, BASE_VERBS, [small.input], path.join(tmp, 'verbs-60'), { quiet: true });
     expect(v.input.outputs).toMatchObject({ scripts: 60, min_count: 3, drop_top: 5 });
     expect(v.input.outputs.classes).toBeGreaterThan(300);
 
-    const all = await runKind(parseKind, { corpus: dataPath('screenplays') }, [], path.join(tmp, 'parse-all'), { quiet: true });
+    const all = await runKind(parseKind, { corpus: dataPath('screenplays') }, [], path.join(tmp, 'parse-all'), {
+      quiet: true,
+    });
     const va = await runKind(verbsKind, BASE_VERBS, [all.input], path.join(tmp, 'verbs-all'), { quiet: true });
     expect(va.input.outputs).toMatchObject({ min_count: 14, drop_top: 23 });
     expect(va.input.outputs.classes).toBeGreaterThan(1500);
@@ -49,6 +56,8 @@ describe('S2A text pipeline on real screenplays (issue 16)', () => {
     expect(a.history.at(-1)!.valAccuracy!).toBeGreaterThan(5 / classes.length);
     const b = await trainSentenceClassifier(train, opts);
     const sentences = val.slice(0, 200).map((p) => p.speech);
-    expect(Array.from(await b.classifier.predict(sentences))).toEqual(Array.from(await a.classifier.predict(sentences)));
+    expect(Array.from(await b.classifier.predict(sentences))).toEqual(
+      Array.from(await a.classifier.predict(sentences)),
+    );
   });
 });

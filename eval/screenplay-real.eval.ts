@@ -23,7 +23,9 @@ describe('real IMSDb screenplays', () => {
       expect(speech, row.file).toBeGreaterThan(100);
       expect(actions, row.file).toBeGreaterThan(50);
       // Cues are names, not sentences.
-      const odd = elements.filter((e): e is SpeechElement => e.type === 'speech' && /[a-z]/.test(e.character.replace(/\bMa?c(?=[A-Z])/g, '')));
+      const odd = elements.filter(
+        (e): e is SpeechElement => e.type === 'speech' && /[a-z]/.test(e.character.replace(/\bMa?c(?=[A-Z])/g, '')),
+      );
       expect(odd.length / speech, row.file).toBeLessThan(0.02);
     }
   });
@@ -31,8 +33,12 @@ describe('real IMSDb screenplays', () => {
   it('knows who talks most in Aliens', () => {
     const { elements } = parseScreenplay(readFileSync(dataPath('screenplays', 'aliens.txt'), 'utf8'));
     const byCharacter = new Map<string, number>();
-    for (const e of elements) if (e.type === 'speech') byCharacter.set(e.character, (byCharacter.get(e.character) ?? 0) + 1);
-    const top = [...byCharacter].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c]) => c);
+    for (const e of elements)
+      if (e.type === 'speech') byCharacter.set(e.character, (byCharacter.get(e.character) ?? 0) + 1);
+    const top = [...byCharacter]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([c]) => c);
     expect(top).toContain('RIPLEY');
   });
 });

@@ -27,7 +27,9 @@ describe('real videos', () => {
     expect(q.hasAudio).toBe(true);
   });
   it('fails to decode the corrupted video instead of returning garbage', async () => {
-    await expect(decodeFrames(dataPath('videos/decord/corrupted.mp4'), { start: 0, duration: 5, frames: 8, size: 32 })).rejects.toMatchObject({
+    await expect(
+      decodeFrames(dataPath('videos/decord/corrupted.mp4'), { start: 0, duration: 5, frames: 8, size: 32 }),
+    ).rejects.toMatchObject({
       code: 'EXP_MEDIA_UNREADABLE',
       message: expect.stringContaining('corrupted.mp4'),
     });
@@ -54,4 +56,3 @@ describe('extraction from the shared videos', () => {
     expect((await readClip(out, rot)).length).toBe(8 * 32 * 32 * 3);
   });
 });
-

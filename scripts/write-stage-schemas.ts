@@ -7,6 +7,6 @@ import { stageSchemaDocument } from '../src/plan/registry.ts';
 
 for (const kind of builtinKinds) {
   const file = path.join('schemas/stages', `${kind.name}.schema.json`);
-  writeFileSync(file, JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(stageSchemaDocument(kind), null, 2)}\n`);
   console.log(`wrote ${file}`);
 }

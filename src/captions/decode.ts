@@ -34,8 +34,10 @@ export function decodeSubtitleBytes(bytes: Uint8Array): DecodedText {
   if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) {
     return { text: decodeUtf8OrCp1252(b.subarray(3)).text, encoding: 'utf-8-bom' };
   }
-  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return { text: utf16le.decode(b.subarray(2)), encoding: 'utf-16le' };
-  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return { text: utf16be.decode(b.subarray(2)), encoding: 'utf-16be' };
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe)
+    return { text: utf16le.decode(b.subarray(2)), encoding: 'utf-16le' };
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff)
+    return { text: utf16be.decode(b.subarray(2)), encoding: 'utf-16be' };
   const bomless16 = sniffUtf16(b);
   if (bomless16 === 'le') return { text: utf16le.decode(b), encoding: 'utf-16le' };
   if (bomless16 === 'be') return { text: utf16be.decode(b), encoding: 'utf-16be' };

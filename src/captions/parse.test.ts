@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../test/helpers/repo.ts';
@@ -53,19 +52,28 @@ describe('our fixtures', () => {
     expect(b.cues[0]!.text).toBe('Hello from UTF-16.');
   });
   it('names a missing file in an ExpError and warns on an empty one', async () => {
-    await expect(readCaptionFile(fixture('nope.srt'))).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING', message: expect.stringContaining('nope.srt') });
+    await expect(readCaptionFile(fixture('nope.srt'))).rejects.toMatchObject({
+      code: 'EXP_INPUT_MISSING',
+      message: expect.stringContaining('nope.srt'),
+    });
     const t = parseCaptionBytes(new Uint8Array(0), 'x.srt');
     expect(t.cues).toEqual([]);
     expect(t.warnings[0]!.message).toMatch(/empty/);
   });
   it('skips a broken cue with a warning naming its line and keeps the rest', () => {
-    const r = parseCaptions('1\n00:00:01,000 --> 00:00:0x,000\nbad\n\n2\n00:00:03,000 --> 00:00:02,000\nbackwards\n\n3\n00:00:04,000 --> 00:00:05,000\ngood\n', 'srt');
+    const r = parseCaptions(
+      '1\n00:00:01,000 --> 00:00:0x,000\nbad\n\n2\n00:00:03,000 --> 00:00:02,000\nbackwards\n\n3\n00:00:04,000 --> 00:00:05,000\ngood\n',
+      'srt',
+    );
     expect(r.cues).toEqual([{ start: 4, end: 5, text: 'good' }]);
     expect(r.warnings.map((w) => w.line)).toEqual([2, 6]);
     expect(r.warnings[1]!.message).toMatch(/before it starts/);
   });
   it('starts a new cue at a timing line even without a blank line before it', () => {
-    const r = parseCaptions('1\n00:00:01,000 --> 00:00:02,000\nfirst\n2\n00:00:03,000 --> 00:00:04,000\nsecond\n', 'srt');
+    const r = parseCaptions(
+      '1\n00:00:01,000 --> 00:00:02,000\nfirst\n2\n00:00:03,000 --> 00:00:04,000\nsecond\n',
+      'srt',
+    );
     expect(r.cues.map((c) => c.text)).toEqual(['first', 'second']);
   });
 });

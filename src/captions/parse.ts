@@ -17,7 +17,8 @@ export interface ParsedCaptions {
 
 /** Is text[from, to) only whitespace? */
 function isBlank(text: string, from: number, to: number): boolean {
-  for (let k = from; k < to; k++) if (text.charCodeAt(k) > 32 && text.charCodeAt(k) !== 0xa0 && text.charCodeAt(k) !== 0xfeff) return false;
+  for (let k = from; k < to; k++)
+    if (text.charCodeAt(k) > 32 && text.charCodeAt(k) !== 0xa0 && text.charCodeAt(k) !== 0xfeff) return false;
   return true;
 }
 
@@ -33,7 +34,8 @@ function isIndex(text: string, from: number, to: number): boolean {
 }
 
 function hasLoneCR(text: string): boolean {
-  for (let k = text.indexOf('\r'); k >= 0; k = text.indexOf('\r', k + 2)) if (text.charCodeAt(k + 1) !== 10) return true;
+  for (let k = text.indexOf('\r'); k >= 0; k = text.indexOf('\r', k + 2))
+    if (text.charCodeAt(k + 1) !== 10) return true;
   return false;
 }
 
@@ -155,13 +157,17 @@ export function parseCaptions(input: string, format: CaptionFormat): ParsedCapti
     if (timing !== null) {
       if (open) {
         // In SRT a number right before a timing line is the next cue's index.
-        if (format === 'srt' && textTo > textFrom && isIndex(text, lastTextLine, textTo)) textTo = Math.max(textFrom, lastTextLine - 1);
+        if (format === 'srt' && textTo > textFrom && isIndex(text, lastTextLine, textTo))
+          textTo = Math.max(textFrom, lastTextLine - 1);
         endCue();
       }
       dropOrphans(true);
       blockStart = false;
       if (timing === 'bad') {
-        warnings.push({ line: lineNo, message: `unreadable timing "${text.slice(pos, lineEnd).trim().slice(0, 60)}"; cue skipped` });
+        warnings.push({
+          line: lineNo,
+          message: `unreadable timing "${text.slice(pos, lineEnd).trim().slice(0, 60)}"; cue skipped`,
+        });
         skipping = true;
         continue;
       }

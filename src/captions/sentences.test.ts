@@ -37,7 +37,12 @@ describe('sentence spans', () => {
       { start: 10, end: 11, text: '# Singing in the rain # (LAUGHS)' },
       { start: 20, end: 21, text: "We're #1!" },
     ];
-    expect(splitSentences(cues).map((s) => s.text)).toEqual(['Mr. Smith met J. Edgar at 3.30 today.', 'la la', 'Singing in the rain', "We're #1!"]);
+    expect(splitSentences(cues).map((s) => s.text)).toEqual([
+      'Mr. Smith met J. Edgar at 3.30 today.',
+      'la la',
+      'Singing in the rain',
+      "We're #1!",
+    ]);
   });
 
   it('ends an unfinished sentence at a long pause and orders cues by time', () => {
@@ -60,5 +65,4 @@ describe('sentence spans', () => {
     ];
     expect(splitSentences(cues).map((s) => s.text)).toEqual(['Well...', 'Run!']);
   });
-
 });

@@ -13,9 +13,49 @@ export interface SentenceOptions {
 }
 
 const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'st', 'jr', 'sr', 'prof', 'lt', 'col', 'gen', 'sgt', 'capt', 'cpt', 'maj', 'rev',
-  'mt', 'vs', 'etc', 'no', 'ft', 'hon', 'gov', 'sen', 'rep', 'pres', 'messrs', 'mme', 'mlle', 'ave', 'jan', 'feb',
-  'aug', 'sept', 'oct', 'nov', 'dec', 'e.g', 'i.e', 'a.m', 'p.m', 'u.s', 'u.k',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'st',
+  'jr',
+  'sr',
+  'prof',
+  'lt',
+  'col',
+  'gen',
+  'sgt',
+  'capt',
+  'cpt',
+  'maj',
+  'rev',
+  'mt',
+  'vs',
+  'etc',
+  'no',
+  'ft',
+  'hon',
+  'gov',
+  'sen',
+  'rep',
+  'pres',
+  'messrs',
+  'mme',
+  'mlle',
+  'ave',
+  'jan',
+  'feb',
+  'aug',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+  'e.g',
+  'i.e',
+  'a.m',
+  'p.m',
+  'u.s',
+  'u.k',
 ]);
 
 // A terminator run, closing quotes/brackets after it, then whitespace or the end.
@@ -78,7 +118,10 @@ export function splitSentences(cues: readonly Cue[], options: SentenceOptions = 
     if (total === 0) continue;
     const dur = cue.end - cue.start;
     let pos = 0;
-    const span = (from: number, to: number): [number, number] => [cue.start + (dur * from) / total, cue.start + (dur * to) / total];
+    const span = (from: number, to: number): [number, number] => [
+      cue.start + (dur * from) / total,
+      cue.start + (dur * to) / total,
+    ];
 
     for (let li = 0; li < lines.length; li++) {
       let line = lines[li]!;

@@ -60,7 +60,12 @@ export function parseArrowTiming(line: string): { start: number; end: number } |
 }
 
 /** The timing line text[lineStart, lineEnd) whose '-->' is at `arrow`. */
-export function parseArrowTimingIn(text: string, lineStart: number, arrow: number, lineEnd: number): { start: number; end: number } | 'bad' {
+export function parseArrowTimingIn(
+  text: string,
+  lineStart: number,
+  arrow: number,
+  lineEnd: number,
+): { start: number; end: number } | 'bad' {
   let j = arrow + 3;
   while (j < lineEnd && text.charCodeAt(j) <= 32) j++;
   let k = j;

@@ -127,12 +127,20 @@ export function planAva(rng: Rng, o: AvaOptions): AvaVideoPlan[] {
       // AVA labels a person's pose and interactions besides the main action.
       if (!POSE_IDS.includes(cls.id) && rng.chance(0.5)) ids.push(rng.chance(0.7) ? 12 : 11);
       if (cls.id !== TALK_ID && rng.chance(0.2)) ids.push(TALK_ID);
-      for (const action_id of ids.sort((a, b) => a - b)) rows.push({ video_id: id, timestamp, box, action_id, person_id: person });
+      for (const action_id of ids.sort((a, b) => a - b))
+        rows.push({ video_id: id, timestamp, box, action_id, person_id: person });
     }
     videos.push({
       id,
       split: v < nVideos - nVal ? 'train' : 'val',
-      plan: { width: o.width, height: o.height, fps: o.fps, seconds: n * o.segmentSeconds, actions, drift: rng.chance(0.4) },
+      plan: {
+        width: o.width,
+        height: o.height,
+        fps: o.fps,
+        seconds: n * o.segmentSeconds,
+        actions,
+        drift: rng.chance(0.4),
+      },
       rows,
     });
   }
@@ -141,12 +149,23 @@ export function planAva(rng: Rng, o: AvaOptions): AvaVideoPlan[] {
 
 /** AVA CSV: `video_id,timestamp,x1,y1,x2,y2,action_id,person_id`, timestamps 4-digit like the official files. */
 export function formatAvaCsv(rows: readonly AvaRow[]): string {
-  return rows
-    .map((r) => [r.video_id, String(r.timestamp).padStart(4, '0'), ...r.box.map((x) => x.toFixed(3)), r.action_id, r.person_id].join(','))
-    .join('\n') + '\n';
+  return `${rows
+    .map((r) =>
+      [
+        r.video_id,
+        String(r.timestamp).padStart(4, '0'),
+        ...r.box.map((x) => x.toFixed(3)),
+        r.action_id,
+        r.person_id,
+      ].join(','),
+    )
+    .join('\n')}\n`;
 }
 
 /** The action list in the ActivityNet-2019 pbtxt form: `item { name: "..." id: N }`. */
 export function formatActionList(classes: readonly AvaClass[]): string {
-  return [...classes].sort((a, b) => a.id - b.id).map((c) => `item {\n  name: "${c.name}"\n  id: ${c.id}\n}\n`).join('');
+  return [...classes]
+    .sort((a, b) => a.id - b.id)
+    .map((c) => `item {\n  name: "${c.name}"\n  id: ${c.id}\n}\n`)
+    .join('');
 }

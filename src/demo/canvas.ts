@@ -6,7 +6,11 @@ export type Rgb = readonly [number, number, number];
 export class Canvas {
   readonly data: Uint8Array;
 
-  constructor(readonly width: number, readonly height: number, data?: Uint8Array) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    data?: Uint8Array,
+  ) {
     this.data = data ?? new Uint8Array(width * height * 3);
   }
 

@@ -51,7 +51,13 @@ function vary(text: string, rng: Rng): string {
   return fill(out, rng);
 }
 
-function fromBank(script: readonly string[], heldOut: readonly string[], source: LineSource, pHeldOut: number, rng: Rng): string {
+function fromBank(
+  script: readonly string[],
+  heldOut: readonly string[],
+  source: LineSource,
+  pHeldOut: number,
+  rng: Rng,
+): string {
   if (source === 'caption' && heldOut.length > 0 && rng.chance(pHeldOut)) return rng.pick(heldOut);
   return rng.pick(script);
 }
@@ -62,14 +68,23 @@ export function typicalLine(action: ActionClass, source: LineSource, noise: Dial
 }
 
 export function genericLine(source: LineSource, noise: DialogueNoise, rng: Rng): SpokenLine {
-  return { text: vary(fromBank(GENERIC_LINES.script, GENERIC_LINES.heldOut, source, noise.pHeldOut, rng), rng), kind: 'generic', action: null };
+  return {
+    text: vary(fromBank(GENERIC_LINES.script, GENERIC_LINES.heldOut, source, noise.pHeldOut, rng), rng),
+    kind: 'generic',
+    action: null,
+  };
 }
 
 const POLYSEMOUS_WEIGHTS = POLYSEMOUS_LINES.map((p) => p.weight);
 
 export function polysemousLine(source: LineSource, noise: DialogueNoise, rng: Rng): SpokenLine {
   const entry = POLYSEMOUS_LINES[rng.weighted(POLYSEMOUS_WEIGHTS)]!;
-  return { text: vary(fromBank(entry.script, entry.heldOut, source, noise.pHeldOut, rng), rng), kind: 'polysemous', action: null, verb: entry.verb };
+  return {
+    text: vary(fromBank(entry.script, entry.heldOut, source, noise.pHeldOut, rng), rng),
+    kind: 'polysemous',
+    action: null,
+    verb: entry.verb,
+  };
 }
 
 /** A line spoken next to `action`: typical, or with the world's noise generic / ambiguous. */

@@ -5,9 +5,18 @@ import type { Rng } from './rng.ts';
 import { FILLER_VERBS, NEUTRAL_STAGE_VERBS, NEUTRAL_VERBS, type StageVerb } from './verbs.ts';
 
 const DESCRIPTIONS = [
-  'The room is dark.', 'Rain against the windows.', 'A clock ticks somewhere.', 'Silence.', 'Traffic hums outside.',
-  'The place is a mess.', 'Late afternoon light.', 'A dog barks in the distance.', 'Nobody else is around.',
-  'Papers everywhere.', 'The radio plays softly.', 'A long beat.',
+  'The room is dark.',
+  'Rain against the windows.',
+  'A clock ticks somewhere.',
+  'Silence.',
+  'Traffic hums outside.',
+  'The place is a mess.',
+  'Late afternoon light.',
+  'A dog barks in the distance.',
+  'Nobody else is around.',
+  'Papers everywhere.',
+  'The radio plays softly.',
+  'A long beat.',
 ];
 
 function rest(verb: StageVerb, other: string, rng: Rng, plural = false): string {

@@ -45,13 +45,22 @@ export function planHmdb(rng: Rng, o: HmdbOptions): HmdbVideoPlan[] {
   for (const c of HMDB_CLASSES) {
     for (let i = 0; i < o.perClass; i++) {
       // HMDB's tags: body part visible, camera motion, people, viewpoint, quality.
-      const tags = [rng.pick(['f', 'h', 'u']), rng.pick(['cm', 'nm']), `np${rng.int(1, 2)}`, rng.pick(['fr', 'le', 'ri', 'ba']), rng.pick(['goo', 'med', 'bad'])];
+      const tags = [
+        rng.pick(['f', 'h', 'u']),
+        rng.pick(['cm', 'nm']),
+        `np${rng.int(1, 2)}`,
+        rng.pick(['fr', 'le', 'ri', 'ba']),
+        rng.pick(['goo', 'med', 'bad']),
+      ];
       const file = `${rng.pick(SOURCES)}_${i + 1}_${c.name}_${tags.join('_')}_${i % 3}.${o.ext}`;
       out.push({
         className: c.name,
         file,
         plan: {
-          width: o.width, height: o.height, fps: o.fps, seconds: o.seconds,
+          width: o.width,
+          height: o.height,
+          fps: o.fps,
+          seconds: o.seconds,
           actions: [{ kind: c.draw, start: 0, end: o.seconds, place: drawPlacement(rng, o.width, o.height) }],
           drift: rng.chance(0.3),
         },

@@ -6,9 +6,18 @@ import { formatSrt } from './srt.ts';
 import { ACTION_CLASSES, allForms, CLASS_VERBS, NEUTRAL_VERBS } from './verbs.ts';
 
 const opts: MovieOptions = {
-  seconds: 180, width: 160, height: 120, fps: 8,
-  noise: { pGeneric: 0.3, pAmbiguous: 0.12, pHeldOut: 0.4 }, pPolysemous: 0.2,
-  pActionEvent: 0.7, pActionOnScreen: 0.8, pActionInWindow: 0.85, actionSeconds: 3, outOfWindowSeconds: 8, slotSeconds: [3.5, 6],
+  seconds: 180,
+  width: 160,
+  height: 120,
+  fps: 8,
+  noise: { pGeneric: 0.3, pAmbiguous: 0.12, pHeldOut: 0.4 },
+  pPolysemous: 0.2,
+  pActionEvent: 0.7,
+  pActionOnScreen: 0.8,
+  pActionInWindow: 0.85,
+  actionSeconds: 3,
+  outOfWindowSeconds: 8,
+  slotSeconds: [3.5, 6],
 };
 
 function corpus(seed: number, movies: number, o: MovieOptions = opts): CaptionTruth[] {
@@ -33,7 +42,8 @@ describe('planMovie', () => {
 
   it('keeps captions in order without overlap, and actions where the truth says they are', () => {
     const plan = planMovie(new Rng(9), opts);
-    for (let i = 1; i < plan.truth.length; i++) expect(plan.truth[i]!.start).toBeGreaterThanOrEqual(plan.truth[i - 1]!.end);
+    for (let i = 1; i < plan.truth.length; i++)
+      expect(plan.truth[i]!.start).toBeGreaterThanOrEqual(plan.truth[i - 1]!.end);
     const acts = [...plan.video.actions].sort((a, b) => a.start - b.start);
     for (let i = 1; i < acts.length; i++) expect(acts[i]!.start).toBeGreaterThanOrEqual(acts[i - 1]!.end);
     for (const c of plan.truth) {
@@ -45,7 +55,10 @@ describe('planMovie', () => {
       const drawn = plan.video.actions.find((a) => Math.abs(a.start - c.action_start!) < 0.001);
       expect(drawn?.kind).toBe(c.class);
       if (c.in_window) expect(c.action_start! < centre && centre < c.action_end!).toBe(true);
-      else expect(Math.min(Math.abs(c.action_start! - centre), Math.abs(c.action_end! - centre))).toBeGreaterThan(opts.outOfWindowSeconds - opts.actionSeconds);
+      else
+        expect(Math.min(Math.abs(c.action_start! - centre), Math.abs(c.action_end! - centre))).toBeGreaterThan(
+          opts.outOfWindowSeconds - opts.actionSeconds,
+        );
     }
     expect(plan.truth.some((c) => c.class && !c.on_screen)).toBe(true);
   });

@@ -1,7 +1,14 @@
 // An unlabelled movie: a timeline of captions and of the actions they go with. An action event is
 // a caption near which the action happens, with the paper's failure modes (§4.2, Fig. 5): the
 // action may not be shown at all (off screen) or happen outside the window around the caption.
-import { type DialogueNoise, genericLine, lineNearAction, type LineKind, polysemousLine, type SpokenLine } from './dialogue.ts';
+import {
+  type DialogueNoise,
+  genericLine,
+  lineNearAction,
+  type LineKind,
+  polysemousLine,
+  type SpokenLine,
+} from './dialogue.ts';
 import type { ActionInterval, VideoPlan } from './render.ts';
 import type { Rng } from './rng.ts';
 import { drawPlacement } from './signatures.ts';
@@ -56,7 +63,9 @@ export interface MoviePlan {
   truth: CaptionTruth[];
 }
 
-const CLASS_WEIGHTS = ACTION_CLASSES.map((c) => (c === 'count' || c === 'cook' ? 3 : c === 'phone' || c === 'open' || c === 'point' ? 7 : 5));
+const CLASS_WEIGHTS = ACTION_CLASSES.map((c) =>
+  c === 'count' || c === 'cook' ? 3 : c === 'phone' || c === 'open' || c === 'point' ? 7 : 5,
+);
 
 function captionSeconds(text: string): number {
   return Math.min(4, Math.max(1.2, 1 + 0.055 * text.length));
@@ -68,9 +77,18 @@ function overlaps(actions: readonly ActionInterval[], start: number, end: number
 
 export function planMovie(rng: Rng, o: MovieOptions): MoviePlan {
   const actions: ActionInterval[] = [];
-  const captions: { start: number; end: number; line: SpokenLine; cls: ActionClass | null; on_screen: boolean; in_window: boolean; action?: ActionInterval }[] = [];
+  const captions: {
+    start: number;
+    end: number;
+    line: SpokenLine;
+    cls: ActionClass | null;
+    on_screen: boolean;
+    in_window: boolean;
+    action?: ActionInterval;
+  }[] = [];
   const place = () => drawPlacement(rng, o.width, o.height);
-  const offLine = () => (rng.chance(o.pPolysemous) ? polysemousLine('caption', o.noise, rng) : genericLine('caption', o.noise, rng));
+  const offLine = () =>
+    rng.chance(o.pPolysemous) ? polysemousLine('caption', o.noise, rng) : genericLine('caption', o.noise, rng);
 
   let t = rng.range(2, 4);
   while (t < o.seconds - 3) {
@@ -118,7 +136,15 @@ export function planMovie(rng: Rng, o: MovieOptions): MoviePlan {
     }
     if (shown) actions.push(shown);
     const dur = captionSeconds(line.text);
-    captions.push({ start: t - dur / 2, end: t + dur / 2, line, cls, on_screen: onScreen, in_window: inWindow, action: shown });
+    captions.push({
+      start: t - dur / 2,
+      end: t + dur / 2,
+      line,
+      cls,
+      on_screen: onScreen,
+      in_window: inWindow,
+      action: shown,
+    });
     // Chatter between slots: generic lines, sometimes polysemous, never overlapping the next slot.
     let f = t + dur / 2 + rng.range(0.3, 1.2);
     while (rng.chance(0.6)) {
@@ -137,8 +163,14 @@ export function planMovie(rng: Rng, o: MovieOptions): MoviePlan {
   for (const c of captions) {
     cues.push({ start: c.start, end: c.end, text: c.line.text });
     const entry: CaptionTruth = {
-      index: cues.length, start: r3(c.start), end: r3(c.end), text: c.line.text, kind: c.line.kind,
-      class: c.cls, on_screen: c.on_screen, in_window: c.in_window,
+      index: cues.length,
+      start: r3(c.start),
+      end: r3(c.end),
+      text: c.line.text,
+      kind: c.line.kind,
+      class: c.cls,
+      on_screen: c.on_screen,
+      in_window: c.in_window,
     };
     if (c.line.verb) entry.verb = c.line.verb;
     if (c.action) {

@@ -15,7 +15,10 @@ export interface EncodeVideoOptions {
 }
 
 /** rgb24 frames (width*height*3 bytes each) → an encoded video file at opts.outPath. */
-export type EncodeVideo = (frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: EncodeVideoOptions) => Promise<unknown>;
+export type EncodeVideo = (
+  frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: EncodeVideoOptions,
+) => Promise<unknown>;
 
 export interface ActionInterval {
   kind: SignatureKind;
@@ -48,7 +51,7 @@ export function* renderFrames(plan: VideoPlan, rng: Rng): Generator<Uint8Array> 
     const t = i / fps;
     const frame = new Canvas(width, height, backdrop.data.slice());
     if (plan.drift) {
-      const x = (((t * driftSpeed) % (width + 20)) + width + 20) % (width + 20) - 10;
+      const x = ((((t * driftSpeed) % (width + 20)) + width + 20) % (width + 20)) - 10;
       frame.disc(x, driftY, height * 0.05, [120, 120, 120]);
     }
     for (const a of actions) {

@@ -3,7 +3,12 @@ import { Rng } from './rng.ts';
 import { generateScreenplay, type ScreenplayOptions } from './screenplay.ts';
 import { ACTION_CLASSES, allForms, CLASS_VERBS, NEUTRAL_STAGE_VERBS, NEUTRAL_VERBS } from './verbs.ts';
 
-const opts: ScreenplayOptions = { elements: 250, noise: { pGeneric: 0.3, pAmbiguous: 0.12, pHeldOut: 0.4 }, pPolysemous: 0.2, pActionBeat: 0.45 };
+const opts: ScreenplayOptions = {
+  elements: 250,
+  noise: { pGeneric: 0.3, pAmbiguous: 0.12, pHeldOut: 0.4 },
+  pPolysemous: 0.2,
+  pActionBeat: 0.45,
+};
 
 /** Columns of leading whitespace, tabs every 8 columns (as a text viewer shows IMSDb files). */
 function indentOf(line: string): number {
@@ -40,7 +45,9 @@ describe('generateScreenplay', () => {
       expect(indentOf(next)).toBeLessThan(L.cueIndent);
       expect(indentOf(next)).toBeGreaterThanOrEqual(L.dialogueIndent);
     }
-    expect(lines.some((l) => /^\s+\((quietly|beat|smiling|angry|to himself|whispering|off her look|pause)\)$/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /^\s+\((quietly|beat|smiling|angry|to himself|whispering|off her look|pause)\)$/.test(l)),
+    ).toBe(true);
     expect(lines.some((l) => /^\s{20,}.*(CUT|DISSOLVE) TO:$/.test(l.replace(/\t/g, '        ')))).toBe(true);
     expect(lines.some((l) => /^\s{40,}\d+\.$/.test(l))).toBe(true);
     const actionLines = lines.filter((l) => l.trim() !== '' && indentOf(l) === L.actionIndent);
@@ -49,7 +56,9 @@ describe('generateScreenplay', () => {
   });
 
   it('varies margins, tabs, line endings and scene numbers between scripts', () => {
-    const layouts = Array.from({ length: 30 }, (_, i) => generateScreenplay(new Rng(100 + i), { ...opts, elements: 30 }));
+    const layouts = Array.from({ length: 30 }, (_, i) =>
+      generateScreenplay(new Rng(100 + i), { ...opts, elements: 30 }),
+    );
     expect(new Set(layouts.map((s) => s.layout.cueIndent)).size).toBeGreaterThan(3);
     expect(new Set(layouts.map((s) => s.layout.actionIndent)).size).toBeGreaterThan(2);
     expect(layouts.some((s) => s.layout.tabs && s.text.includes('\t'))).toBe(true);
@@ -71,7 +80,11 @@ describe('generateScreenplay', () => {
   });
 
   it('follows the noise knobs: all-generic speech has no typical line, no polysemy when switched off', () => {
-    const quiet = generateScreenplay(new Rng(3), { ...opts, noise: { ...opts.noise, pGeneric: 1, pAmbiguous: 0 }, pPolysemous: 0 });
+    const quiet = generateScreenplay(new Rng(3), {
+      ...opts,
+      noise: { ...opts.noise, pGeneric: 1, pAmbiguous: 0 },
+      pPolysemous: 0,
+    });
     expect(quiet.truth.lines.typical).toBe(0);
     expect(quiet.truth.lines.polysemous).toBe(0);
     expect(quiet.text).not.toMatch(/missed the point|open question/);

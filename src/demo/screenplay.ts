@@ -45,18 +45,72 @@ export interface Screenplay {
   truth: ScreenplayTruth;
 }
 
-const LOCATIONS = ['KITCHEN', 'LIVING ROOM', 'POLICE STATION', 'DINER', 'APARTMENT', 'OFFICE', 'PARKING LOT', 'HIGHWAY',
-  'BAR', 'HOTEL ROOM', 'WAREHOUSE', 'HOSPITAL CORRIDOR', 'BEDROOM', 'STREET', 'CAR', 'ROOFTOP', 'SCHOOL GYM', 'MOTEL'];
+const LOCATIONS = [
+  'KITCHEN',
+  'LIVING ROOM',
+  'POLICE STATION',
+  'DINER',
+  'APARTMENT',
+  'OFFICE',
+  'PARKING LOT',
+  'HIGHWAY',
+  'BAR',
+  'HOTEL ROOM',
+  'WAREHOUSE',
+  'HOSPITAL CORRIDOR',
+  'BEDROOM',
+  'STREET',
+  'CAR',
+  'ROOFTOP',
+  'SCHOOL GYM',
+  'MOTEL',
+];
 const TIMES = ['DAY', 'NIGHT', 'MORNING', 'EVENING', 'CONTINUOUS', 'LATER'];
 const TRANSITIONS = ['CUT TO:', 'DISSOLVE TO:', 'SMASH CUT TO:', 'MATCH CUT TO:'];
-const PARENTHETICALS = ['(quietly)', '(beat)', '(smiling)', '(angry)', '(to himself)', '(whispering)', '(off her look)', '(pause)'];
-const TITLE_WORDS_A = ['THE LONG', 'BROKEN', 'LAST', 'SILENT', 'CROOKED', 'DISTANT', 'BLUE', 'MIDNIGHT', 'HOLLOW', 'GOLDEN'];
+const PARENTHETICALS = [
+  '(quietly)',
+  '(beat)',
+  '(smiling)',
+  '(angry)',
+  '(to himself)',
+  '(whispering)',
+  '(off her look)',
+  '(pause)',
+];
+const TITLE_WORDS_A = [
+  'THE LONG',
+  'BROKEN',
+  'LAST',
+  'SILENT',
+  'CROOKED',
+  'DISTANT',
+  'BLUE',
+  'MIDNIGHT',
+  'HOLLOW',
+  'GOLDEN',
+];
 const TITLE_WORDS_B = ['WINTER', 'HARBOR', 'PROMISE', 'CITY', 'ROAD', 'SUMMER', 'GAME', 'HOUSE', 'RIVER', 'SIGNAL'];
 
 /** Relative frequency of each action in stage directions (uneven, as in real scripts). */
 const CLASS_WEIGHTS: Record<ActionClass, number> = {
-  phone: 9, open: 9, kiss: 7, hug: 7, push: 5, point: 7, dance: 5, drink: 7, run: 8,
-  count: 3, cook: 3, shoot: 6, drive: 6, enter: 7, fall: 5, follow: 5, hit: 6, eat: 6,
+  phone: 9,
+  open: 9,
+  kiss: 7,
+  hug: 7,
+  push: 5,
+  point: 7,
+  dance: 5,
+  drink: 7,
+  run: 8,
+  count: 3,
+  cook: 3,
+  shoot: 6,
+  drive: 6,
+  enter: 7,
+  fall: 5,
+  follow: 5,
+  hit: 6,
+  eat: 6,
 };
 const CLASS_WEIGHT_LIST = ACTION_CLASSES.map((c) => CLASS_WEIGHTS[c]);
 
@@ -66,15 +120,36 @@ export function drawLayout(rng: Rng): ScreenplayLayout {
     // Tab-indented scripts (8 columns): action one tab, dialogue two or three, cues four or five.
     const a = rng.int(0, 1) * 8;
     const d = a + 16;
-    return { actionIndent: a, dialogueIndent: d, parentheticalIndent: d + 8, cueIndent: a + 32, transitionIndent: a + 56,
-      tabs, crlf: rng.chance(0.6), sceneNumbers: rng.chance(0.3), continued: rng.chance(0.6), actionWidth: rng.int(56, 62), dialogueWidth: rng.int(32, 36) };
+    return {
+      actionIndent: a,
+      dialogueIndent: d,
+      parentheticalIndent: d + 8,
+      cueIndent: a + 32,
+      transitionIndent: a + 56,
+      tabs,
+      crlf: rng.chance(0.6),
+      sceneNumbers: rng.chance(0.3),
+      continued: rng.chance(0.6),
+      actionWidth: rng.int(56, 62),
+      dialogueWidth: rng.int(32, 36),
+    };
   }
   const a = rng.pick([0, 0, 4, 10, 15]);
   const d = a + rng.int(10, 15);
   const c = Math.max(25, d + rng.int(8, 12));
-  return { actionIndent: a, dialogueIndent: d, parentheticalIndent: d + rng.int(3, 6), cueIndent: Math.min(c, Math.max(37, d + 8)),
-    transitionIndent: Math.max(c + 15, 55), tabs, crlf: rng.chance(0.6), sceneNumbers: rng.chance(0.3), continued: rng.chance(0.6),
-    actionWidth: rng.int(56, 62), dialogueWidth: rng.int(32, 36) };
+  return {
+    actionIndent: a,
+    dialogueIndent: d,
+    parentheticalIndent: d + rng.int(3, 6),
+    cueIndent: Math.min(c, Math.max(37, d + 8)),
+    transitionIndent: Math.max(c + 15, 55),
+    tabs,
+    crlf: rng.chance(0.6),
+    sceneNumbers: rng.chance(0.3),
+    continued: rng.chance(0.6),
+    actionWidth: rng.int(56, 62),
+    dialogueWidth: rng.int(32, 36),
+  };
 }
 
 function wrap(text: string, width: number): string[] {
@@ -96,7 +171,10 @@ class Page {
   private onPage = 0;
   private page = 1;
 
-  constructor(private readonly layout: ScreenplayLayout, private readonly rng: Rng) {}
+  constructor(
+    private readonly layout: ScreenplayLayout,
+    private readonly rng: Rng,
+  ) {}
 
   indent(n: number): string {
     if (!this.layout.tabs) return ' '.repeat(n);
@@ -124,12 +202,21 @@ export function generateScreenplay(rng: Rng, opts: ScreenplayOptions): Screenpla
   const L = drawLayout(rng);
   const page = new Page(L, rng);
   const title = `${rng.pick(TITLE_WORDS_A)} ${rng.pick(TITLE_WORDS_B)}`;
-  const truth: ScreenplayTruth = { actionDirections: {}, neutralDirections: 0, lines: { typical: 0, ambiguous: 0, polysemous: 0, generic: 0 }, elements: 0 };
+  const truth: ScreenplayTruth = {
+    actionDirections: {},
+    neutralDirections: 0,
+    lines: { typical: 0, ambiguous: 0, polysemous: 0, generic: 0 },
+    elements: 0,
+  };
 
   // Title page (not counted as elements: parsers treat it as preamble).
   const centre = (s: string) => ' '.repeat(Math.max(0, 30 - Math.floor(s.length / 2)) + L.actionIndent) + s;
   page.block([centre(title)]);
-  page.block([centre('Written by'), '', centre(`${rng.pick(['Alan', 'Joan', 'Peter', 'Ruth'])} ${rng.pick(['Marsh', 'Keller', 'Osborne', 'Vance'])}`)]);
+  page.block([
+    centre('Written by'),
+    '',
+    centre(`${rng.pick(['Alan', 'Joan', 'Peter', 'Ruth'])} ${rng.pick(['Marsh', 'Keller', 'Osborne', 'Vance'])}`),
+  ]);
   page.block([`${page.indent(L.actionIndent)}FADE IN:`]);
 
   const action = (text: string) => {
@@ -147,7 +234,8 @@ export function generateScreenplay(rng: Rng, opts: ScreenplayOptions): Screenpla
     truth.elements += 1;
     lastSpeaker = who;
   };
-  const offLine = (): SpokenLine => (rng.chance(opts.pPolysemous) ? polysemousLine('script', opts.noise, rng) : genericLine('script', opts.noise, rng));
+  const offLine = (): SpokenLine =>
+    rng.chance(opts.pPolysemous) ? polysemousLine('script', opts.noise, rng) : genericLine('script', opts.noise, rng);
 
   let scene = 0;
   while (truth.elements < opts.elements) {
@@ -168,9 +256,13 @@ export function generateScreenplay(rng: Rng, opts: ScreenplayOptions): Screenpla
         // §3.2: speech near a stage direction that names the action.
         const cls = ACTION_CLASSES[rng.weighted(CLASS_WEIGHT_LIST)]!;
         const before = rng.int(0, 2);
-        for (let i = 0; i < before; i++) speak(i % 2 === 0 ? other : who, lineNearAction(cls, 'script', opts.noise, rng));
+        for (let i = 0; i < before; i++)
+          speak(i % 2 === 0 ? other : who, lineNearAction(cls, 'script', opts.noise, rng));
         let sentence = directionSentence(CLASS_VERBS[cls], who, other, rng);
-        if (rng.chance(0.3)) sentence = rng.chance(0.5) ? `${neutralSentence(who, other, rng)} ${sentence}` : `${sentence} ${description(rng)}`;
+        if (rng.chance(0.3))
+          sentence = rng.chance(0.5)
+            ? `${neutralSentence(who, other, rng)} ${sentence}`
+            : `${sentence} ${description(rng)}`;
         action(sentence);
         truth.actionDirections[cls] = (truth.actionDirections[cls] ?? 0) + 1;
         if (before === 0 || rng.chance(0.5)) speak(who, lineNearAction(cls, 'script', opts.noise, rng));
@@ -190,7 +282,7 @@ export function generateScreenplay(rng: Rng, opts: ScreenplayOptions): Screenpla
       truth.elements += 1;
     }
   }
-  page.block([page.indent(L.transitionIndent) + 'FADE OUT.']);
+  page.block([`${page.indent(L.transitionIndent)}FADE OUT.`]);
   page.block([centre('THE END')]);
   const eol = L.crlf ? '\r\n' : '\n';
   return { title, text: page.lines.join(eol) + eol, layout: L, truth };

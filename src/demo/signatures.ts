@@ -22,7 +22,13 @@ export interface Placement {
 
 const SKIN: Rgb = [224, 180, 140];
 const WHITE: Rgb = [240, 240, 240];
-const CLOTHES: readonly Rgb[] = [[60, 60, 70], [90, 70, 60], [50, 70, 60], [80, 80, 100], [100, 60, 70]];
+const CLOTHES: readonly Rgb[] = [
+  [60, 60, 70],
+  [90, 70, 60],
+  [50, 70, 60],
+  [80, 80, 100],
+  [100, 60, 70],
+];
 
 export function drawPlacement(rng: Rng, width: number, height: number): Placement {
   const s = height * rng.range(0.6, 0.8);
@@ -114,7 +120,8 @@ export function drawSignature(c: Canvas, kind: SignatureKind, p: number, t: numb
     }
     case 'count': {
       const n = 1 + Math.floor(p * 8);
-      for (let i = 0; i < Math.min(n, 8); i++) c.disc(cx - s * 0.5 + i * s * 0.14, cy + s * 0.2, s * 0.05, [180, 240, 60]);
+      for (let i = 0; i < Math.min(n, 8); i++)
+        c.disc(cx - s * 0.5 + i * s * 0.14, cy + s * 0.2, s * 0.05, [180, 240, 60]);
       c.disc(cx - s * 0.5 + Math.min(n, 8) * s * 0.14, cy + s * 0.05, s * 0.07, SKIN);
       break;
     }
@@ -138,7 +145,7 @@ export function drawSignature(c: Canvas, kind: SignatureKind, p: number, t: numb
       const roadY = cy + s * 0.25;
       c.rect(0, roadY, c.width, s * 0.2, [70, 70, 75]);
       for (let i = -1; i < c.width / 30 + 1; i++) {
-        const x = (((i * 30 - dir * t * 90) % (c.width + 30)) + c.width + 30) % (c.width + 30) - 30;
+        const x = ((((i * 30 - dir * t * 90) % (c.width + 30)) + c.width + 30) % (c.width + 30)) - 30;
         c.rect(x, roadY + s * 0.08, 14, 3, WHITE);
       }
       c.rect(cx - s * 0.3, cy - s * 0.05 + Math.sin(t * 30), s * 0.6, s * 0.28, [205, 30, 30]);
@@ -224,6 +231,10 @@ export function drawBackdrop(c: Canvas, rng: Rng): void {
   }
   // Some furniture: a few static blocks.
   for (let i = 0; i < 3; i++) {
-    c.rect(rng.int(0, c.width - 20), rng.int(0, c.height - 20), rng.int(10, c.width / 4), rng.int(8, c.height / 4), [rng.int(30, 110), rng.int(30, 110), rng.int(30, 110)]);
+    c.rect(rng.int(0, c.width - 20), rng.int(0, c.height - 20), rng.int(10, c.width / 4), rng.int(8, c.height / 4), [
+      rng.int(30, 110),
+      rng.int(30, 110),
+      rng.int(30, 110),
+    ]);
   }
 }

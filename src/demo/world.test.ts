@@ -11,8 +11,18 @@ import { Rng } from './rng.ts';
 import { generateWorld, type WorldOptions } from './world.ts';
 
 const small: Partial<WorldOptions> = {
-  seed: 3, screenplays: 3, elementsPerScript: 60, movies: 2, movieSeconds: 30, width: 64, height: 48, fps: 4,
-  avaKeyframes: 10, avaVideoSeconds: 20, hmdbPerClass: 3, hmdbSeconds: 1,
+  seed: 3,
+  screenplays: 3,
+  elementsPerScript: 60,
+  movies: 2,
+  movieSeconds: 30,
+  width: 64,
+  height: 48,
+  fps: 4,
+  avaKeyframes: 10,
+  avaVideoSeconds: 20,
+  hmdbPerClass: 3,
+  hmdbSeconds: 1,
 };
 
 /** Records what would be encoded (the real encoder is tested with the stage kind). */
@@ -97,7 +107,10 @@ describe('generateWorld', async () => {
     expect(listed.size).toBe(AVA_CLASSES.length);
     const videos = new Map<string, string>();
     for (const split of ['train', 'val'] as const) {
-      const csv = await readFile(path.join(rootA, split === 'train' ? manifest.ava.train_csv : manifest.ava.val_csv), 'utf8');
+      const csv = await readFile(
+        path.join(rootA, split === 'train' ? manifest.ava.train_csv : manifest.ava.val_csv),
+        'utf8',
+      );
       const rows = csv.trim().split('\n');
       expect(rows.length).toBe(manifest.ava.rows[split]);
       for (const row of rows) {
@@ -112,12 +125,21 @@ describe('generateWorld', async () => {
         videos.set(f[0]!, split);
       }
     }
-    for (const id of videos.keys()) expect(recA.jobs.some((j) => j.outPath === path.join(rootA, 'ava', 'videos', `${id}.mp4`))).toBe(true);
+    for (const id of videos.keys())
+      expect(recA.jobs.some((j) => j.outPath === path.join(rootA, 'ava', 'videos', `${id}.mp4`))).toBe(true);
     expect(new Set(videos.values())).toEqual(new Set(['train', 'val']));
   });
 
   it('has a long tail of rare AVA classes', () => {
-    const videos = planAva(new Rng(1), { keyframes: 2000, videoSeconds: 60, segmentSeconds: 4, valShare: 0.3, width: 160, height: 120, fps: 8 });
+    const videos = planAva(new Rng(1), {
+      keyframes: 2000,
+      videoSeconds: 60,
+      segmentSeconds: 4,
+      valShare: 0.3,
+      width: 160,
+      height: 120,
+      fps: 8,
+    });
     const counts = new Map<number, number>();
     for (const r of videos.flatMap((v) => v.rows)) counts.set(r.action_id, (counts.get(r.action_id) ?? 0) + 1);
     const sorted = [...counts.values()].sort((a, b) => b - a);
@@ -130,7 +152,9 @@ describe('generateWorld', async () => {
     const files = await readdir(splitDir);
     expect(files).toHaveLength(12 * 3);
     for (const c of manifest.hmdb51.classes) {
-      const clips = recA.jobs.filter((j) => path.dirname(j.outPath) === path.join(rootA, 'hmdb51', c.name)).map((j) => path.basename(j.outPath));
+      const clips = recA.jobs
+        .filter((j) => path.dirname(j.outPath) === path.join(rootA, 'hmdb51', c.name))
+        .map((j) => path.basename(j.outPath));
       expect(clips).toHaveLength(3);
       for (const s of [1, 2, 3]) {
         const text = await readFile(path.join(splitDir, `${c.name}_test_split${s}.txt`), 'utf8');
@@ -147,7 +171,9 @@ describe('generateWorld', async () => {
     const root = path.join(await tempDir(), 'w');
     const err = await generateWorld(root, { ...small, width: 161 }, recordingEncoder().encode).catch((e: unknown) => e);
     expect(isExpError(err) && err.code === 'EXP_PARAMS_INVALID' && /width/.test(err.message)).toBe(true);
-    const err2 = await generateWorld(root, { ...small, pPolysemous: 1.5 }, recordingEncoder().encode).catch((e: unknown) => e);
+    const err2 = await generateWorld(root, { ...small, pPolysemous: 1.5 }, recordingEncoder().encode).catch(
+      (e: unknown) => e,
+    );
     expect(isExpError(err2) && /pPolysemous/.test((err2 as Error).message)).toBe(true);
     expect(existsSync(root)).toBe(false);
   });
@@ -155,7 +181,9 @@ describe('generateWorld', async () => {
   it('stops when aborted', async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(generateWorld(await tempDir(), small, recordingEncoder().encode, { signal: ac.signal })).rejects.toThrow();
+    await expect(
+      generateWorld(await tempDir(), small, recordingEncoder().encode, { signal: ac.signal }),
+    ).rejects.toThrow();
   });
 
   it('propagates an encoder failure', async () => {

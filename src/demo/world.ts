@@ -104,11 +104,21 @@ export interface WorldManifest {
   neutral_verbs: string[];
   screenplays: {
     dir: string;
-    files: { file: string; title: string; elements: number; action_directions: ScreenplayTruth['actionDirections']; neutral_directions: number; lines: ScreenplayTruth['lines'] }[];
+    files: {
+      file: string;
+      title: string;
+      elements: number;
+      action_directions: ScreenplayTruth['actionDirections'];
+      neutral_directions: number;
+      lines: ScreenplayTruth['lines'];
+    }[];
   };
   movies: MovieManifest[];
   ava: {
-    dir: string; train_csv: string; val_csv: string; action_list: string;
+    dir: string;
+    train_csv: string;
+    val_csv: string;
+    action_list: string;
     classes: { id: number; name: string; verb?: string }[];
     videos: { id: string; split: 'train' | 'val'; file: string; seconds: number; keyframes: number }[];
     rows: { train: number; val: number };
@@ -122,7 +132,12 @@ export interface GenerateHooks {
 }
 
 /** Runs jobs with at most `limit` in flight, in order of start; rejects on the first failure. */
-async function runLimited(jobs: (() => Promise<unknown>)[], limit: number, signal?: AbortSignal, onDone?: (n: number) => void): Promise<void> {
+async function runLimited(
+  jobs: (() => Promise<unknown>)[],
+  limit: number,
+  signal?: AbortSignal,
+  onDone?: (n: number) => void,
+): Promise<void> {
   let next = 0;
   let done = 0;
   const worker = async () => {
@@ -136,24 +151,54 @@ async function runLimited(jobs: (() => Promise<unknown>)[], limit: number, signa
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, jobs.length)) }, worker));
 }
 
-const COUNTS: readonly (keyof WorldOptions)[] = ['screenplays', 'elementsPerScript', 'movies', 'movieSeconds', 'fps', 'avaKeyframes', 'avaVideoSeconds', 'hmdbPerClass', 'hmdbSeconds', 'concurrency'];
-const PROBABILITIES: readonly (keyof WorldOptions)[] = ['pGenericLine', 'pAmbiguous', 'pPolysemous', 'pHeldOut', 'pActionBeat', 'pActionEvent', 'pActionOnScreen', 'pActionInWindow'];
+const COUNTS: readonly (keyof WorldOptions)[] = [
+  'screenplays',
+  'elementsPerScript',
+  'movies',
+  'movieSeconds',
+  'fps',
+  'avaKeyframes',
+  'avaVideoSeconds',
+  'hmdbPerClass',
+  'hmdbSeconds',
+  'concurrency',
+];
+const PROBABILITIES: readonly (keyof WorldOptions)[] = [
+  'pGenericLine',
+  'pAmbiguous',
+  'pPolysemous',
+  'pHeldOut',
+  'pActionBeat',
+  'pActionEvent',
+  'pActionOnScreen',
+  'pActionInWindow',
+];
 
 /** Throws EXP_PARAMS_INVALID naming the first option a world cannot be built from. */
 export function validateWorldOptions(o: WorldOptions): void {
   const bad = (key: string, what: string, got: unknown) =>
-    new ExpError('EXP_PARAMS_INVALID', `demo.world: ${key} must be ${what} (got ${JSON.stringify(got)})`, { hint: `fix \`${key}\` in the stage's \`with:\``, detail: { key } });
+    new ExpError('EXP_PARAMS_INVALID', `demo.world: ${key} must be ${what} (got ${JSON.stringify(got)})`, {
+      hint: `fix \`${key}\` in the stage's \`with:\``,
+      detail: { key },
+    });
   if (!Number.isInteger(o.seed) || o.seed < 0) throw bad('seed', 'a non-negative integer', o.seed);
   for (const k of COUNTS) if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw bad(k, 'a positive integer', o[k]);
-  for (const k of PROBABILITIES) if (typeof o[k] !== 'number' || !((o[k] as number) >= 0 && (o[k] as number) <= 1)) throw bad(k, 'a probability in [0, 1]', o[k]);
-  for (const k of ['width', 'height'] as const) if (!Number.isInteger(o[k]) || o[k] < 32 || o[k] % 2 !== 0) throw bad(k, 'an even integer of at least 32 pixels', o[k]);
-  if (o.pGenericLine + o.pAmbiguous > 1) throw bad('pGenericLine + pAmbiguous', 'at most 1', o.pGenericLine + o.pAmbiguous);
+  for (const k of PROBABILITIES)
+    if (typeof o[k] !== 'number' || !((o[k] as number) >= 0 && (o[k] as number) <= 1))
+      throw bad(k, 'a probability in [0, 1]', o[k]);
+  for (const k of ['width', 'height'] as const)
+    if (!Number.isInteger(o[k]) || o[k] < 32 || o[k] % 2 !== 0)
+      throw bad(k, 'an even integer of at least 32 pixels', o[k]);
+  if (o.pGenericLine + o.pAmbiguous > 1)
+    throw bad('pGenericLine + pAmbiguous', 'at most 1', o.pGenericLine + o.pAmbiguous);
   if (o.avaVideoSeconds < 8) throw bad('avaVideoSeconds', 'at least 8 (one keyframe per 4 s)', o.avaVideoSeconds);
   if (o.movieSeconds < 20) throw bad('movieSeconds', 'at least 20', o.movieSeconds);
   if (o.hmdbPerClass < 3) throw bad('hmdbPerClass', 'at least 3 (train and test in every split)', o.hmdbPerClass);
-  if (!(o.actionSeconds > 0) || !(o.outOfWindowSeconds > 0)) throw bad('actionSeconds / outOfWindowSeconds', 'positive', [o.actionSeconds, o.outOfWindowSeconds]);
+  if (!(o.actionSeconds > 0) || !(o.outOfWindowSeconds > 0))
+    throw bad('actionSeconds / outOfWindowSeconds', 'positive', [o.actionSeconds, o.outOfWindowSeconds]);
   if (o.hmdbExt !== 'avi' && o.hmdbExt !== 'mp4') throw bad('hmdbExt', '"avi" or "mp4"', o.hmdbExt);
-  if (!Array.isArray(o.parts) || o.parts.some((x) => !(WORLD_PARTS as readonly string[]).includes(x))) throw bad('parts', `a list of ${WORLD_PARTS.join(', ')}`, o.parts);
+  if (!Array.isArray(o.parts) || o.parts.some((x) => !(WORLD_PARTS as readonly string[]).includes(x)))
+    throw bad('parts', `a list of ${WORLD_PARTS.join(', ')}`, o.parts);
 }
 
 export function worldPaths(root: string): WorldPaths {
@@ -171,25 +216,47 @@ export function worldPaths(root: string): WorldPaths {
  * Writes the world under `root` (created if missing). Same options → byte-identical text files
  * and manifest (video bytes depend only on the encoder's determinism).
  */
-export async function generateWorld(root: string, options: Partial<WorldOptions>, encodeVideo: EncodeVideo, hooks: GenerateHooks = {}): Promise<{ paths: WorldPaths; manifest: WorldManifest }> {
+export async function generateWorld(
+  root: string,
+  options: Partial<WorldOptions>,
+  encodeVideo: EncodeVideo,
+  hooks: GenerateHooks = {},
+): Promise<{ paths: WorldPaths; manifest: WorldManifest }> {
   const o: WorldOptions = { ...DEFAULT_WORLD, ...options };
   validateWorldOptions(o);
   const p = worldPaths(root);
   const rng = new Rng(o.seed);
   const noise: DialogueNoise = { pGeneric: o.pGenericLine, pAmbiguous: o.pAmbiguous, pHeldOut: o.pHeldOut };
   const want = new Set<WorldPart>(o.parts);
-  const dirs: Record<WorldPart, string> = { screenplays: p.screenplays, movies: p.movies, ava: path.join(p.ava, 'videos'), hmdb51: path.join(p.hmdb51, 'splits') };
+  const dirs: Record<WorldPart, string> = {
+    screenplays: p.screenplays,
+    movies: p.movies,
+    ava: path.join(p.ava, 'videos'),
+    hmdb51: path.join(p.hmdb51, 'splits'),
+  };
   await Promise.all(WORLD_PARTS.filter((part) => want.has(part)).map((part) => mkdir(dirs[part], { recursive: true })));
 
   // Screenplays: each from its own stream, so that changing the count keeps the others.
   const spRng = rng.fork('screenplays');
   const scripts: WorldManifest['screenplays']['files'] = [];
   for (let i = 0; i < (want.has('screenplays') ? o.screenplays : 0); i++) {
-    const sp = generateScreenplay(spRng.fork(`script-${i}`), { elements: o.elementsPerScript, noise, pPolysemous: o.pPolysemous, pActionBeat: o.pActionBeat });
+    const sp = generateScreenplay(spRng.fork(`script-${i}`), {
+      elements: o.elementsPerScript,
+      noise,
+      pPolysemous: o.pPolysemous,
+      pActionBeat: o.pActionBeat,
+    });
     const file = `demo-${String(i + 1).padStart(3, '0')}-${sp.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.txt`;
     await writeFile(path.join(p.screenplays, file), sp.text);
     const t = sp.truth;
-    scripts.push({ file: `screenplays/${file}`, title: sp.title, elements: t.elements, action_directions: t.actionDirections, neutral_directions: t.neutralDirections, lines: t.lines });
+    scripts.push({
+      file: `screenplays/${file}`,
+      title: sp.title,
+      elements: t.elements,
+      action_directions: t.actionDirections,
+      neutral_directions: t.neutralDirections,
+      lines: t.lines,
+    });
   }
 
   const videoJobs: { plan: VideoPlan; out: string; seed: Rng }[] = [];
@@ -199,18 +266,43 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
   for (let i = 0; i < (want.has('movies') ? o.movies : 0); i++) {
     const r = mvRng.fork(`movie-${i}`);
     const plan = planMovie(r, {
-      seconds: o.movieSeconds, width: o.width, height: o.height, fps: o.fps, noise, pPolysemous: o.pPolysemous,
-      pActionEvent: o.pActionEvent, pActionOnScreen: o.pActionOnScreen, pActionInWindow: o.pActionInWindow,
-      actionSeconds: o.actionSeconds, outOfWindowSeconds: o.outOfWindowSeconds, slotSeconds: [3.5, 6],
+      seconds: o.movieSeconds,
+      width: o.width,
+      height: o.height,
+      fps: o.fps,
+      noise,
+      pPolysemous: o.pPolysemous,
+      pActionEvent: o.pActionEvent,
+      pActionOnScreen: o.pActionOnScreen,
+      pActionInWindow: o.pActionInWindow,
+      actionSeconds: o.actionSeconds,
+      outOfWindowSeconds: o.outOfWindowSeconds,
+      slotSeconds: [3.5, 6],
     });
     const id = `demo_movie_${String(i + 1).padStart(2, '0')}`;
     await writeFile(path.join(p.movies, `${id}.srt`), formatSrt(plan.cues));
     videoJobs.push({ plan: plan.video, out: path.join(p.movies, `${id}.mp4`), seed: r.fork('render') });
-    movies.push({ id, video: `movies/${id}.mp4`, subtitles: `movies/${id}.srt`, seconds: o.movieSeconds, captions: plan.truth });
+    movies.push({
+      id,
+      video: `movies/${id}.mp4`,
+      subtitles: `movies/${id}.srt`,
+      seconds: o.movieSeconds,
+      captions: plan.truth,
+    });
   }
 
   const avaRng = rng.fork('ava');
-  const ava = want.has('ava') ? planAva(avaRng, { keyframes: o.avaKeyframes, videoSeconds: o.avaVideoSeconds, segmentSeconds: 4, valShare: 0.3, width: o.width, height: o.height, fps: o.fps }) : [];
+  const ava = want.has('ava')
+    ? planAva(avaRng, {
+        keyframes: o.avaKeyframes,
+        videoSeconds: o.avaVideoSeconds,
+        segmentSeconds: 4,
+        valShare: 0.3,
+        width: o.width,
+        height: o.height,
+        fps: o.fps,
+      })
+    : [];
   const trainRows = ava.filter((v) => v.split === 'train').flatMap((v) => v.rows);
   const valRows = ava.filter((v) => v.split === 'val').flatMap((v) => v.rows);
   if (want.has('ava')) {
@@ -218,17 +310,37 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
     await writeFile(path.join(p.ava, 'ava_val.csv'), formatAvaCsv(valRows));
     await writeFile(path.join(p.ava, 'action_list.pbtxt'), formatActionList(AVA_CLASSES));
   }
-  for (const v of ava) videoJobs.push({ plan: v.plan, out: path.join(p.ava, 'videos', `${v.id}.mp4`), seed: avaRng.fork(`render-${v.id}`) });
+  for (const v of ava)
+    videoJobs.push({
+      plan: v.plan,
+      out: path.join(p.ava, 'videos', `${v.id}.mp4`),
+      seed: avaRng.fork(`render-${v.id}`),
+    });
 
   const hmRng = rng.fork('hmdb51');
-  const hmdb = want.has('hmdb51') ? planHmdb(hmRng, { perClass: o.hmdbPerClass, seconds: o.hmdbSeconds, width: o.width, height: o.height, fps: o.fps, ext: o.hmdbExt }) : [];
+  const hmdb = want.has('hmdb51')
+    ? planHmdb(hmRng, {
+        perClass: o.hmdbPerClass,
+        seconds: o.hmdbSeconds,
+        width: o.width,
+        height: o.height,
+        fps: o.fps,
+        ext: o.hmdbExt,
+      })
+    : [];
   for (const c of want.has('hmdb51') ? HMDB_CLASSES : []) {
     const files = hmdb.filter((h) => h.className === c.name).map((h) => h.file);
     await mkdir(path.join(p.hmdb51, c.name), { recursive: true });
     const splits = formatSplits(hmRng.fork(`splits-${c.name}`), files);
-    for (let s = 0; s < 3; s++) await writeFile(path.join(p.hmdb51, 'splits', `${c.name}_test_split${s + 1}.txt`), splits[s]!);
+    for (let s = 0; s < 3; s++)
+      await writeFile(path.join(p.hmdb51, 'splits', `${c.name}_test_split${s + 1}.txt`), splits[s]!);
   }
-  for (const h of hmdb) videoJobs.push({ plan: h.plan, out: path.join(p.hmdb51, h.className, h.file), seed: hmRng.fork(`render-${h.file}`) });
+  for (const h of hmdb)
+    videoJobs.push({
+      plan: h.plan,
+      out: path.join(p.hmdb51, h.className, h.file),
+      seed: hmRng.fork(`render-${h.file}`),
+    });
 
   const { concurrency: _concurrency, ...worldOnly } = o;
   const manifest: WorldManifest = {
@@ -241,22 +353,44 @@ export async function generateWorld(root: string, options: Partial<WorldOptions>
     screenplays: { dir: 'screenplays', files: scripts },
     movies,
     ava: {
-      dir: 'ava', train_csv: 'ava/ava_train.csv', val_csv: 'ava/ava_val.csv', action_list: 'ava/action_list.pbtxt',
+      dir: 'ava',
+      train_csv: 'ava/ava_train.csv',
+      val_csv: 'ava/ava_val.csv',
+      action_list: 'ava/action_list.pbtxt',
       classes: AVA_CLASSES.map((c) => (c.verb ? { id: c.id, name: c.name, verb: c.verb } : { id: c.id, name: c.name })),
-      videos: ava.map((v) => ({ id: v.id, split: v.split, file: `ava/videos/${v.id}.mp4`, seconds: v.plan.seconds, keyframes: new Set(v.rows.map((r) => r.timestamp)).size })),
+      videos: ava.map((v) => ({
+        id: v.id,
+        split: v.split,
+        file: `ava/videos/${v.id}.mp4`,
+        seconds: v.plan.seconds,
+        keyframes: new Set(v.rows.map((r) => r.timestamp)).size,
+      })),
       rows: { train: trainRows.length, val: valRows.length },
     },
-    hmdb51: { dir: 'hmdb51', classes: want.has('hmdb51') ? HMDB_CLASSES.map((c) => ({ name: c.name, videos: o.hmdbPerClass })) : [], splits: 'hmdb51/splits' },
+    hmdb51: {
+      dir: 'hmdb51',
+      classes: want.has('hmdb51') ? HMDB_CLASSES.map((c) => ({ name: c.name, videos: o.hmdbPerClass })) : [],
+      splits: 'hmdb51/splits',
+    },
   };
 
   const total = videoJobs.length;
   hooks.onProgress?.(0, total, 'videos');
   await runLimited(
-    videoJobs.map((j) => () => encodeVideo(renderFrames(j.plan, j.seed), { width: j.plan.width, height: j.plan.height, fps: j.plan.fps, outPath: j.out, signal: hooks.signal })),
+    videoJobs.map(
+      (j) => () =>
+        encodeVideo(renderFrames(j.plan, j.seed), {
+          width: j.plan.width,
+          height: j.plan.height,
+          fps: j.plan.fps,
+          outPath: j.out,
+          signal: hooks.signal,
+        }),
+    ),
     o.concurrency,
     hooks.signal,
     (n) => hooks.onProgress?.(n, total, 'videos'),
   );
-  await writeFile(p.manifest, JSON.stringify(manifest, null, 1) + '\n');
+  await writeFile(p.manifest, `${JSON.stringify(manifest, null, 1)}\n`);
   return { paths: p, manifest };
 }

@@ -92,7 +92,9 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
   if (pending) return pending;
   pending = (async () => {
     const order: BackendName[] =
-      prefer === 'auto' ? ['node-gpu', 'node', 'wasm', 'cpu'] : [prefer, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== prefer)];
+      prefer === 'auto'
+        ? ['node-gpu', 'node', 'wasm', 'cpu']
+        : [prefer, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== prefer)];
     // Only one native package per process: requiring one registers kernels even if it then throws.
     let nativeTried = false;
     for (const name of order) {
@@ -129,7 +131,9 @@ export function describeBackend(gpus: readonly number[]): string {
   const name = chosen ?? 'uninitialised';
   if (!gpus.length) return `tfjs backend: ${name}`;
   if (name === 'node-gpu') return `tfjs backend: node-gpu on GPU ${gpus.join(',')}`;
-  const why = passedOver.get('node-gpu') ?? (process.env.EXP_TF_BACKEND ? `EXP_TF_BACKEND=${process.env.EXP_TF_BACKEND}` : 'another backend was chosen first');
+  const why =
+    passedOver.get('node-gpu') ??
+    (process.env.EXP_TF_BACKEND ? `EXP_TF_BACKEND=${process.env.EXP_TF_BACKEND}` : 'another backend was chosen first');
   return `tfjs backend: ${name} — granted GPU ${gpus.join(',')} but fell back to ${name}: ${why}; install @tensorflow/tfjs-node-gpu (CUDA 11.x, cuDNN 8) to use it`;
 }
 

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfjs from '@tensorflow/tfjs';
 import { initBackend, tf } from './backend.ts';
-import { assertCheckpointMatches, hasCheckpoint, loadCheckpoint, readCheckpointConfig, restoreOptimizer, saveCheckpoint } from './checkpoint.ts';
+import {
+  assertCheckpointMatches,
+  hasCheckpoint,
+  loadCheckpoint,
+  readCheckpointConfig,
+  restoreOptimizer,
+  saveCheckpoint,
+} from './checkpoint.ts';
 
 let dir = '';
 beforeAll(async () => {
@@ -33,7 +40,9 @@ describe('checkpoint folders', () => {
     expect(config.classes).toEqual(['x', 'y']);
     expect(state).toEqual({ epoch: 3 });
     const x = tf.tensor2d([[1, -2, 0.5]]);
-    expect(Array.from((model.predict(x) as tfjs.Tensor).dataSync())).toEqual(Array.from((m.predict(x) as tfjs.Tensor).dataSync()));
+    expect(Array.from((model.predict(x) as tfjs.Tensor).dataSync())).toEqual(
+      Array.from((m.predict(x) as tfjs.Tensor).dataSync()),
+    );
     // Saving again replaces the folder (no leftovers of the temporary one).
     await saveCheckpoint(m, ck, { arch: 'mlp', width: 1 });
     expect((await readdir(dir)).filter((f) => f.startsWith('a'))).toEqual(['a']);
@@ -43,8 +52,13 @@ describe('checkpoint folders', () => {
   it('another architecture or width → EXP_MODEL_MISMATCH naming each mismatch', async () => {
     const ck = path.join(dir, 'b');
     await saveCheckpoint(tinyModel(), ck, { arch: 's3dg', width: 0.5 });
-    await expect(loadCheckpoint(ck, { arch: 's3dg', width: 0.25 })).rejects.toMatchObject({ code: 'EXP_MODEL_MISMATCH', message: expect.stringContaining('width: checkpoint has 0.5, expected 0.25') });
-    expect(() => assertCheckpointMatches(ck, { arch: 'i3d', width: 1 }, { arch: 's3dg', width: 1 })).toThrow(/arch: checkpoint has "i3d", expected "s3dg"/);
+    await expect(loadCheckpoint(ck, { arch: 's3dg', width: 0.25 })).rejects.toMatchObject({
+      code: 'EXP_MODEL_MISMATCH',
+      message: expect.stringContaining('width: checkpoint has 0.5, expected 0.25'),
+    });
+    expect(() => assertCheckpointMatches(ck, { arch: 'i3d', width: 1 }, { arch: 's3dg', width: 1 })).toThrow(
+      /arch: checkpoint has "i3d", expected "s3dg"/,
+    );
   });
 
   it('a folder without a checkpoint → EXP_INPUT_MISSING', async () => {
@@ -52,8 +66,14 @@ describe('checkpoint folders', () => {
   });
 
   it('restores momentum slots so training continues exactly', async () => {
-    const x = tf.tensor2d([[1, 2, 3], [0, -1, 2]]);
-    const y = tf.tensor2d([[1, 0], [0, 1]]);
+    const x = tf.tensor2d([
+      [1, 2, 3],
+      [0, -1, 2],
+    ]);
+    const y = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     const a = tinyModel();
     const optA = tf.train.momentum(0.1, 0.9);
     a.compile({ optimizer: optA, loss: 'meanSquaredError' });

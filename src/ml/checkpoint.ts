@@ -43,7 +43,12 @@ function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
 }
 
 /** Write `model` (+ config, optimizer, state) into `dir`, replacing what was there atomically. */
-export async function saveCheckpoint(model: tfjs.LayersModel, dir: string, config: CheckpointConfig, opts: SaveCheckpointOptions = {}): Promise<void> {
+export async function saveCheckpoint(
+  model: tfjs.LayersModel,
+  dir: string,
+  config: CheckpointConfig,
+  opts: SaveCheckpointOptions = {},
+): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -65,7 +70,10 @@ export async function saveCheckpoint(model: tfjs.LayersModel, dir: string, confi
   if (opts.optimizer) {
     const named = await opts.optimizer.getWeights();
     const { data, specs } = await tf.io.encodeWeights(named);
-    await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify({ className: opts.optimizer.getClassName(), specs }));
+    await writeFile(
+      path.join(tmp, 'optimizer.json'),
+      JSON.stringify({ className: opts.optimizer.getClassName(), specs }),
+    );
     await writeFile(path.join(tmp, 'optimizer.bin'), joinBuffers(data as ArrayBuffer | ArrayBuffer[]));
   }
   if (opts.state) await writeFile(path.join(tmp, 'state.json'), `${JSON.stringify(opts.state, null, 2)}\n`);
@@ -122,7 +130,9 @@ export async function loadCheckpoint(dir: string, expected?: CheckpointConfig): 
   };
   const weightData = toArrayBuffer(await readFile(path.join(dir, 'weights.bin')));
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }),
+  );
   const stateFile = path.join(dir, 'state.json');
   const state = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as CheckpointConfig) : undefined;
   return { model, config, ...(state ? { state } : {}) };
@@ -135,7 +145,10 @@ export async function loadCheckpoint(dir: string, expected?: CheckpointConfig): 
 export async function restoreOptimizer(dir: string, optimizer: tfjs.Optimizer): Promise<boolean> {
   const jsonFile = path.join(dir, 'optimizer.json');
   if (!existsSync(jsonFile)) return false;
-  const meta = JSON.parse(await readFile(jsonFile, 'utf8')) as { className: string; specs: tfjs.io.WeightsManifestEntry[] };
+  const meta = JSON.parse(await readFile(jsonFile, 'utf8')) as {
+    className: string;
+    specs: tfjs.io.WeightsManifestEntry[];
+  };
   if (meta.className !== optimizer.getClassName()) return false;
   const data = toArrayBuffer(await readFile(path.join(dir, 'optimizer.bin')));
   const tensors = tf.io.decodeWeights(data, meta.specs);

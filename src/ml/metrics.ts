@@ -61,7 +61,11 @@ export function precisionRecallCurve(scores: ArrayLike<number>, labels: ArrayLik
 export function meanOfFinite(values: Iterable<number>): number {
   let sum = 0;
   let count = 0;
-  for (const v of values) if (Number.isFinite(v)) (sum += v), count++;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    sum += v;
+    count++;
+  }
   return count ? sum / count : Number.NaN;
 }
 

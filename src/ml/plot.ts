@@ -44,8 +44,16 @@ export interface BarChartSpec {
 
 /** tab10, the palette most plotting libraries default to. */
 export const PALETTE: Rgb[] = [
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+  [31, 119, 180],
+  [255, 127, 14],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+  [140, 86, 75],
+  [227, 119, 194],
+  [127, 127, 127],
+  [188, 189, 34],
+  [23, 190, 207],
 ];
 
 const BLACK: Rgb = [0, 0, 0];
@@ -56,7 +64,10 @@ const CHAR_H = GLYPH_H * TEXT_SCALE;
 
 class Canvas {
   readonly png: PNG;
-  constructor(readonly width: number, readonly height: number) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.png = new PNG({ width, height });
     this.png.data.fill(255);
   }
@@ -117,7 +128,8 @@ export function niceTicks(lo: number, hi: number, target = 6): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return out;
 }
 
@@ -133,7 +145,10 @@ function extent(values: number[], fallback: [number, number]): [number, number] 
   if (finite.length === 0) return fallback;
   let lo = Math.min(...finite);
   let hi = Math.max(...finite);
-  if (lo === hi) (lo -= 0.5), (hi += 0.5);
+  if (lo === hi) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
   return [lo, hi];
 }
 
@@ -160,7 +175,9 @@ function frame(
   const canvas = new Canvas(width, height);
   const yTicks = niceTicks(yRange[0], yRange[1]);
   const tickW = Math.max(...yTicks.map((t) => textWidth(fmt(t))));
-  const legendW = legendNames.length ? Math.min(Math.max(...legendNames.map(textWidth)) + 34, Math.floor(width * 0.35)) : 0;
+  const legendW = legendNames.length
+    ? Math.min(Math.max(...legendNames.map(textWidth)) + 34, Math.floor(width * 0.35))
+    : 0;
   const left = 10 + (yLabel ? CHAR_H + 8 : 0) + tickW + 8;
   const right = width - 15 - legendW;
   const top = 10 + (title ? CHAR_H + 12 : 0);
@@ -204,18 +221,38 @@ function legend(f: Frame, entries: { name: string; color: Rgb }[], width: number
   shown.forEach((e, i) => {
     const y = f.top + i * rowH;
     f.canvas.rect(x, y + 2, x + 18, y + CHAR_H - 2, e.color);
-    f.canvas.text(e.name.length > maxChars ? e.name.slice(0, maxChars - 1) + '.' : e.name, x + 24, y);
+    f.canvas.text(e.name.length > maxChars ? `${e.name.slice(0, maxChars - 1)}.` : e.name, x + 24, y);
   });
-  if (shown.length < entries.length) f.canvas.text(`+${entries.length - shown.length} more`, x, f.top + shown.length * rowH);
+  if (shown.length < entries.length)
+    f.canvas.text(`+${entries.length - shown.length} more`, x, f.top + shown.length * rowH);
 }
 
 export function renderLineChart(spec: LineChartSpec): Buffer {
   const width = spec.width ?? 800;
   const height = spec.height ?? 500;
-  const xr = spec.xRange ?? extent(spec.series.flatMap((s) => s.x), [0, 1]);
-  const yr = spec.yRange ?? extent(spec.series.flatMap((s) => s.y), [0, 1]);
+  const xr =
+    spec.xRange ??
+    extent(
+      spec.series.flatMap((s) => s.x),
+      [0, 1],
+    );
+  const yr =
+    spec.yRange ??
+    extent(
+      spec.series.flatMap((s) => s.y),
+      [0, 1],
+    );
   const entries = spec.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]! }));
-  const f = frame(width, height, spec.title, spec.xLabel, spec.yLabel, yr, entries.map((e) => e.name), 0);
+  const f = frame(
+    width,
+    height,
+    spec.title,
+    spec.xLabel,
+    spec.yLabel,
+    yr,
+    entries.map((e) => e.name),
+    0,
+  );
   f.xToPx = (v) => f.left + ((v - xr[0]) / (xr[1] - xr[0])) * (f.right - f.left);
   for (const t of niceTicks(xr[0], xr[1])) {
     const px = f.xToPx(t);
@@ -247,13 +284,26 @@ export function renderLineChart(spec: LineChartSpec): Buffer {
 }
 
 export function renderBarChart(spec: BarChartSpec): Buffer {
-  const width = spec.width ?? Math.max(500, 60 + spec.categories.length * (14 * Math.max(1, spec.series.length) + 16) + 200);
+  const width =
+    spec.width ?? Math.max(500, 60 + spec.categories.length * (14 * Math.max(1, spec.series.length) + 16) + 200);
   const height = spec.height ?? 500;
   const values = spec.series.flatMap((s) => s.values);
-  const yr = spec.yRange ?? [Math.min(0, ...values.filter(Number.isFinite)), Math.max(1e-9, ...values.filter(Number.isFinite))];
+  const yr = spec.yRange ?? [
+    Math.min(0, ...values.filter(Number.isFinite)),
+    Math.max(1e-9, ...values.filter(Number.isFinite)),
+  ];
   const entries = spec.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]! }));
   const labelH = Math.min(Math.max(0, ...spec.categories.map(textWidth)), Math.floor(height * 0.35));
-  const f = frame(width, height, spec.title, undefined, spec.yLabel, yr, entries.map((e) => e.name), labelH - CHAR_H);
+  const f = frame(
+    width,
+    height,
+    spec.title,
+    undefined,
+    spec.yLabel,
+    yr,
+    entries.map((e) => e.name),
+    labelH - CHAR_H,
+  );
   const groups = Math.max(1, spec.categories.length);
   const groupW = (f.right - f.left) / groups;
   const barW = Math.max(1, (groupW * 0.8) / Math.max(1, spec.series.length));
@@ -267,7 +317,7 @@ export function renderBarChart(spec: BarChartSpec): Buffer {
       f.canvas.rect(gx + i * barW, y, gx + (i + 1) * barW - 1, zero, entries[i]!.color);
     });
     const maxChars = Math.max(1, Math.floor(labelH / CHAR_W));
-    const label = cat.length > maxChars ? cat.slice(0, maxChars - 1) + '.' : cat;
+    const label = cat.length > maxChars ? `${cat.slice(0, maxChars - 1)}.` : cat;
     f.canvas.text(label, f.left + g * groupW + groupW / 2 - CHAR_H / 2, f.bottom + 8 + textWidth(label), BLACK, true);
   });
   axes(f);

@@ -22,7 +22,13 @@ describe('wasm training kernels', () => {
     expect(await initBackend('wasm')).toBe('wasm');
   });
 
-  const cases: Array<{ name: string; x: number[]; w: number[]; stride: number | [number, number]; pad: 'same' | 'valid' }> = [
+  const cases: Array<{
+    name: string;
+    x: number[];
+    w: number[];
+    stride: number | [number, number];
+    pad: 'same' | 'valid';
+  }> = [
     { name: '3x3 same stride 1', x: [2, 7, 6, 3], w: [3, 3, 3, 4], stride: 1, pad: 'same' },
     { name: '7x7 same stride 2 (S3D-G stem)', x: [2, 9, 11, 3], w: [7, 7, 3, 5], stride: 2, pad: 'same' },
     { name: 'temporal [3,1] stride [2,1]', x: [2, 8, 5, 4], w: [3, 1, 4, 6], stride: [2, 1], pad: 'same' },
@@ -38,7 +44,10 @@ describe('wasm training kernels', () => {
         const x = tf.tensor4d(xs, c.x as [number, number, number, number]);
         const w = tf.tensor4d(ws, c.w as [number, number, number, number]);
         const f = (a: import('@tensorflow/tfjs').Tensor, b: import('@tensorflow/tfjs').Tensor) =>
-          tf.conv2d(a as import('@tensorflow/tfjs').Tensor4D, b as import('@tensorflow/tfjs').Tensor4D, c.stride, c.pad).square().sum();
+          tf
+            .conv2d(a as import('@tensorflow/tfjs').Tensor4D, b as import('@tensorflow/tfjs').Tensor4D, c.stride, c.pad)
+            .square()
+            .sum();
         const [gx, gw] = tf.grads(f)([x, w]);
         return [gx!, gw!];
       };
@@ -56,7 +65,9 @@ describe('wasm training kernels', () => {
     const w = tf.variable(tf.randomNormal([3, 3, 3, 4]));
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
-      const g = tf.grad((v: import('@tensorflow/tfjs').Tensor) => tf.conv2d(x as import('@tensorflow/tfjs').Tensor4D, v as import('@tensorflow/tfjs').Tensor4D, 1, 'same').sum())(w);
+      const g = tf.grad((v: import('@tensorflow/tfjs').Tensor) =>
+        tf.conv2d(x as import('@tensorflow/tfjs').Tensor4D, v as import('@tensorflow/tfjs').Tensor4D, 1, 'same').sum(),
+      )(w);
       g.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
@@ -69,7 +80,12 @@ describe('wasm training kernels', () => {
     const ids = [4, 1, 1, 0, 4, 4];
     const run = () => {
       const t = tf.tensor2d(table, [5, 3]);
-      const g = tf.grad((e: import('@tensorflow/tfjs').Tensor) => tf.gather(e, tf.tensor1d(ids, 'int32')).mul(tf.range(1, 19).reshape([6, 3])).sum())(t);
+      const g = tf.grad((e: import('@tensorflow/tfjs').Tensor) =>
+        tf
+          .gather(e, tf.tensor1d(ids, 'int32'))
+          .mul(tf.range(1, 19).reshape([6, 3]))
+          .sum(),
+      )(t);
       return [g];
     };
     const [c] = await on('cpu', run);

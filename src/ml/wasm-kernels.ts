@@ -33,10 +33,18 @@ export function registerWasmTrainingKernels(tf: Tf): void {
   registered = true;
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   if (!have.has('Conv2DBackpropFilter')) {
-    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: (args) => conv2dBackpropFilter(tf, args as unknown as KernelArgs<Conv2DBackpropFilterAttrs>) });
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: 'wasm',
+      kernelFunc: (args) => conv2dBackpropFilter(tf, args as unknown as KernelArgs<Conv2DBackpropFilterAttrs>),
+    });
   }
   if (!have.has('UnsortedSegmentSum')) {
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: (args) => unsortedSegmentSum(args as unknown as KernelArgs<{ numSegments: number }>) });
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'wasm',
+      kernelFunc: (args) => unsortedSegmentSum(args as unknown as KernelArgs<{ numSegments: number }>),
+    });
   }
 }
 
@@ -79,7 +87,15 @@ function conv2dBackpropFilter(tf: Tf, { inputs, attrs, backend }: KernelArgs<Con
     );
     const { top, left, bottom, right } = info.padInfo;
     const out = tf.tidy(() => {
-      const xp = top || left || bottom || right ? tf.pad(x as tfjs.Tensor4D, [[0, 0], [top, bottom], [left, right], [0, 0]]) : (x as tfjs.Tensor4D);
+      const xp =
+        top || left || bottom || right
+          ? tf.pad(x as tfjs.Tensor4D, [
+              [0, 0],
+              [top, bottom],
+              [left, right],
+              [0, 0],
+            ])
+          : (x as tfjs.Tensor4D);
       const n = x.shape[0]!;
       const { outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
       const m = n * outHeight * outWidth;
@@ -93,8 +109,16 @@ function conv2dBackpropFilter(tf: Tf, { inputs, attrs, backend }: KernelArgs<Con
         if (sh === 1 && sw === 1) return xp;
         if (!phased) {
           // [n, hq·sh, wq·sw, c] → [sh, sw, n, hq, wq, c] → [sh·sw·n, hq, wq, c]: phase (a, b) is then n contiguous images.
-          const padded = tf.pad(xp, [[0, 0], [0, hq * sh - xp.shape[1]], [0, wq * sw - xp.shape[2]], [0, 0]]);
-          phased = padded.reshape([n, hq, sh, wq, sw, cin]).transpose([2, 4, 0, 1, 3, 5]).reshape([sh * sw * n, hq, wq, cin]) as tfjs.Tensor4D;
+          const padded = tf.pad(xp, [
+            [0, 0],
+            [0, hq * sh - xp.shape[1]],
+            [0, wq * sw - xp.shape[2]],
+            [0, 0],
+          ]);
+          phased = padded
+            .reshape([n, hq, sh, wq, sw, cin])
+            .transpose([2, 4, 0, 1, 3, 5])
+            .reshape([sh * sw * n, hq, wq, cin]) as tfjs.Tensor4D;
         }
         return tf.slice(phased, [(a * sw + b) * n, 0, 0, 0], [n, hq, wq, cin]);
       };

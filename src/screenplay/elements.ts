@@ -13,7 +13,7 @@ function joinLines(parts: string[]): string {
     if (out.length === 0) out = p;
     // A word hyphenated across lines ("Dur-" + "ing") is joined without the break.
     else if (/[a-z]-$/.test(out) && /^[a-z]/.test(p)) out = out.slice(0, -1) + p;
-    else out += ' ' + p;
+    else out += ` ${p}`;
   }
   return out.indexOf('  ') >= 0 || out.indexOf('\t') >= 0 ? out.replace(/\s+/g, ' ') : out;
 }
@@ -29,7 +29,12 @@ export function groupElements(lines: string[], tags: LineTag[], info?: LineInfo[
 
   const flushSpeech = (): void => {
     if (!speech) return;
-    if (paren.length) speech.parentheticals.push(joinLines(paren).replace(/^\(|\)$/g, '').trim());
+    if (paren.length)
+      speech.parentheticals.push(
+        joinLines(paren)
+          .replace(/^\(|\)$/g, '')
+          .trim(),
+      );
     speech.text = joinLines(dialog);
     elements.push(speech);
     speech = null;
@@ -57,7 +62,14 @@ export function groupElements(lines: string[], tags: LineTag[], info?: LineInfo[
         flushSpeech();
         flushBlock();
         const cue = splitCue(text) ?? { name: text, extensions: [] };
-        speech = { type: 'speech', character: cue.name, extensions: cue.extensions, text: '', parentheticals: [], line: i };
+        speech = {
+          type: 'speech',
+          character: cue.name,
+          extensions: cue.extensions,
+          text: '',
+          parentheticals: [],
+          line: i,
+        };
         break;
       }
       case 'D':
@@ -66,7 +78,11 @@ export function groupElements(lines: string[], tags: LineTag[], info?: LineInfo[
           speech = { type: 'speech', character: '', extensions: [], text: '', parentheticals: [], line: i };
         }
         if (paren.length) {
-          speech.parentheticals.push(joinLines(paren).replace(/^\(|\)$/g, '').trim());
+          speech.parentheticals.push(
+            joinLines(paren)
+              .replace(/^\(|\)$/g, '')
+              .trim(),
+          );
           paren = [];
         }
         dialog.push(text);
@@ -75,7 +91,11 @@ export function groupElements(lines: string[], tags: LineTag[], info?: LineInfo[
         if (speech) {
           paren.push(text);
           if (text.includes(')')) {
-            speech.parentheticals.push(joinLines(paren).replace(/^\(|\)$/g, '').trim());
+            speech.parentheticals.push(
+              joinLines(paren)
+                .replace(/^\(|\)$/g, '')
+                .trim(),
+            );
             paren = [];
           }
         }
@@ -83,7 +103,8 @@ export function groupElements(lines: string[], tags: LineTag[], info?: LineInfo[
       default: {
         const type = tag === 'S' ? 'heading' : tag === 'N' ? 'action' : 'transition';
         flushSpeech();
-        if (block && (block.type !== type || (type === 'action' && lastTaggedBlank) || type === 'transition')) flushBlock();
+        if (block && (block.type !== type || (type === 'action' && lastTaggedBlank) || type === 'transition'))
+          flushBlock();
         if (!block) block = { type, parts: [], line: i };
         block.parts.push(text);
       }

@@ -13,7 +13,11 @@ export type ReadScreenplayResult =
 /** "'Aliens.txt" → "aliens"; the movie id is the file's base name, lower-case, without extension. */
 export function movieIdFromFile(file: string): string {
   const base = path.basename(file).replace(/\.(txt|html?|)$/i, '');
-  return base.replace(/^['’]+/, '').trim().toLowerCase().replace(/\s+/g, '-');
+  return base
+    .replace(/^['’]+/, '')
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, '-');
 }
 
 /** Screenplay files of a folder (sorted by name) or the file itself. Throws ENOENT-style errors. */

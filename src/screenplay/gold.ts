@@ -19,7 +19,9 @@ export interface GoldAccuracy {
 /** Scores the parser on a folder laid out like screenplay_parse_gold/mica (raw/, gold/*.jsonl). */
 export function scoreAgainstGold(goldRoot: string): GoldAccuracy {
   const result: GoldAccuracy = { accuracy: 0, lines: 0, correct: 0, perTag: {}, perMovie: {}, confusions: {} };
-  for (const f of readdirSync(path.join(goldRoot, 'gold')).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const f of readdirSync(path.join(goldRoot, 'gold'))
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     const movie = f.slice(0, -'.jsonl'.length);
     const { tags } = parseScreenplay(readFileSync(path.join(goldRoot, 'raw', `${movie}.txt`), 'utf8'));
     const m = (result.perMovie[movie] = { lines: 0, correct: 0, accuracy: 0 });
@@ -42,7 +44,8 @@ export function scoreAgainstGold(goldRoot: string): GoldAccuracy {
       }
     }
   }
-  for (const r of [...Object.values(result.perTag), ...Object.values(result.perMovie)]) r.accuracy = r.lines ? r.correct / r.lines : 0;
+  for (const r of [...Object.values(result.perTag), ...Object.values(result.perMovie)])
+    r.accuracy = r.lines ? r.correct / r.lines : 0;
   result.accuracy = result.lines ? result.correct / result.lines : 0;
   return result;
 }

@@ -33,11 +33,13 @@ const SCENE_NO = /^(?:[A-Z]{0,2}\d{1,4}[A-Z]{0,3}\.?)(?=\s)/;
 const SCENE_NO_END = /\s(?:[A-Z]{0,2}\d{1,4}[A-Z]{0,3}\.?)$/;
 const HEADING_WORD = /^(?:INT|EXT|I\/E|E\/I|INTERIOR|EXTERIOR|EST)\b\.?(?:\s*\/\s*(?:INT|EXT)\b\.?)?(?=[\s.:/,-]|$)/i;
 const INNER_HEADING = /(?:^|[\s-])(?:INT|EXT)\.\s+\S/;
-const TIME_OF_DAY = /\s[-–—]+\s*(?:DAY|NIGHT|MORNING|EVENING|AFTERNOON|DUSK|DAWN|SUNSET|SUNRISE|CONTINUOUS|LATER|MOMENTS LATER|SAME TIME)\b\.?\)?$/;
+const TIME_OF_DAY =
+  /\s[-–—]+\s*(?:DAY|NIGHT|MORNING|EVENING|AFTERNOON|DUSK|DAWN|SUNSET|SUNRISE|CONTINUOUS|LATER|MOMENTS LATER|SAME TIME)\b\.?\)?$/;
 const TRANSITION =
   /^(?:(?:(?:SMASH|MATCH|JUMP|HARD|QUICK|SHOCK|FAST|STRAIGHT|TIME)\s+)?CUT(?:\s+BACK)?(?:\s+TO\b.*)?|(?:FADE|DISSOLVE|WIPE|IRIS|FLASH)(?:\s+(?:IN|OUT|TO|UP|DOWN|BACK)\b.*)?|INTERCUT(?:\s+WITH\b.*)?|BACK\s+TO\b.*|.*\sTO)\s*[:.]?$/i;
 const CONTINUED_WORDS = /^(?:CONTINUED|CONT'D|CONT’D|CONTD|CONT|MORE)$/i;
-const NON_CUE = /^(?:ANGLE|CLOSE|CLOSEUP|CLOSE-UP|INSERT|WIDE|POV|SERIES|MONTAGE|LATER|MOMENTS|CONTINUOUS|THE END|END|SUPER|TITLE|BLACK|FLASHBACK|OMITTED|EXTREME|AERIAL|TIGHT|REVERSE|OVER|ON|UNDER|TITLES|CREDITS|SUBTITLE|MAIN TITLE|FREEZE|SLOW MOTION|SPLIT|INTERCUT|SCENE|SCENES|OPENING|ESTABLISHING|NIGHT|DAY|DAWN|DUSK|MORNING|EVENING)\b/;
+const NON_CUE =
+  /^(?:ANGLE|CLOSE|CLOSEUP|CLOSE-UP|INSERT|WIDE|POV|SERIES|MONTAGE|LATER|MOMENTS|CONTINUOUS|THE END|END|SUPER|TITLE|BLACK|FLASHBACK|OMITTED|EXTREME|AERIAL|TIGHT|REVERSE|OVER|ON|UNDER|TITLES|CREDITS|SUBTITLE|MAIN TITLE|FREEZE|SLOW MOTION|SPLIT|INTERCUT|SCENE|SCENES|OPENING|ESTABLISHING|NIGHT|DAY|DAWN|DUSK|MORNING|EVENING)\b/;
 
 function lettersUpperShare(s: string): { upper: number; lower: number } {
   let upper = 0;
@@ -80,12 +82,21 @@ function isJunk(text: string): boolean {
   if (/^page\s+\d+\.?$/i.test(text)) return true;
   if (/imsdb|internet movie script database/i.test(text)) return true;
   // CONTINUED / (MORE) / CONT'D furniture, possibly with scene numbers around it.
-  const words = /cont|more/i.test(text) ? text.replace(/[^A-Za-z'’]+/g, ' ').trim().split(' ') : [];
+  const words = /cont|more/i.test(text)
+    ? text
+        .replace(/[^A-Za-z'’]+/g, ' ')
+        .trim()
+        .split(' ')
+    : [];
   if (words.length > 0 && words.length <= 3 && words[0] !== '' && words.every((w) => CONTINUED_WORDS.test(w))) {
     if (/^[\s\dA-Z().:*'’#-]*$/i.test(text)) return true;
   }
   // Revision headers: "MEMENTO Blue Revisions - 8/27/99", "Pink Revised 21st May 2008 73."
-  if (text.length < 90 && /\b(?:revisions?|revised|rev\.|draft)\b/i.test(text) && /\d{1,2}\/\d{1,2}\/\d{2,4}|\b(?:19|20)\d\d\b|\d+\.$/.test(text)) {
+  if (
+    text.length < 90 &&
+    /\b(?:revisions?|revised|rev\.|draft)\b/i.test(text) &&
+    /\d{1,2}\/\d{1,2}\/\d{2,4}|\b(?:19|20)\d\d\b|\d+\.$/.test(text)
+  ) {
     return !/[a-z]{3,}[.!?]$/.test(text) || /\d\.$/.test(text);
   }
   // Rules and separators: "* * *", "-----".
@@ -107,7 +118,8 @@ export function splitCue(text: string): { name: string; extensions: string[] } |
   if (/\s\s|\t/.test(name) || name !== name.trim()) name = name.replace(/\s+/g, ' ').trim();
   if (name.length === 0 || name.length > 38) return null;
   if (!/[A-Z]/.test(name)) return null;
-  if (/[a-z]/.test(name.replace(/\bMc(?=[A-Z])|\bMac(?=[A-Z])|\b(?:De|Di|La|Le|Van|Von|Da)(?=[A-Z]{2})/g, ''))) return null;
+  if (/[a-z]/.test(name.replace(/\bMc(?=[A-Z])|\bMac(?=[A-Z])|\b(?:De|Di|La|Le|Van|Von|Da)(?=[A-Z]{2})/g, '')))
+    return null;
   if (/[.!?,:;"“”\-–—]$/.test(name) && !/(?:\b[A-Z]|\bJR|\bSR|\bDR|\bMR|\bMRS|\bMS|\bST)\.$/.test(name)) return null;
   if (/^["'“‘(\-–—.]/.test(name) || /["“”]/.test(name)) return null;
   if (name.split(' ').length > 6) return null;
@@ -139,13 +151,32 @@ function classify(text: string, upper: boolean, letters: { upper: number; lower:
   const c0 = text.charCodeAt(0);
   const mostlyUpper = letters.upper >= letters.lower * 2;
   const short = text.length <= 90;
-  if (short && (!mostlyUpper ? /^[-(\s\d]|imsdb|revis|draft|rev\.|^page|^cont|^more|^[^A-Za-z]*$/i.test(text) : true) && isJunk(text)) return 'junk';
+  if (
+    short &&
+    (!mostlyUpper ? /^[-(\s\d]|imsdb|revis|draft|rev\.|^page|^cont|^more|^[^A-Za-z]*$/i.test(text) : true) &&
+    isJunk(text)
+  )
+    return 'junk';
   if ((mostlyUpper || (c0 >= 48 && c0 <= 57)) && headingBody(text, upper, letters)) return 'heading';
   // A bare word ("FLASH", "CUT") is a transition only with its colon or period (else a name).
-  if ((upper || text.length <= 12) && text.length <= 40 && !/^[A-Za-z]+$/.test(text) && TRANSITION.test(text) && /[A-Za-z]/.test(text) && !/^(?:BACK TO)$/i.test(text) && (upper || /[:.]$/.test(text)) && text.split(/\s+/).length <= 6) {
+  if (
+    (upper || text.length <= 12) &&
+    text.length <= 40 &&
+    !/^[A-Za-z]+$/.test(text) &&
+    TRANSITION.test(text) &&
+    /[A-Za-z]/.test(text) &&
+    !/^(?:BACK TO)$/i.test(text) &&
+    (upper || /[:.]$/.test(text)) &&
+    text.split(/\s+/).length <= 6
+  ) {
     return 'transition';
   }
   if (c0 === 40) return 'paren';
-  if (text.length <= 60 && (upper || (letters.upper > 0 && text.indexOf('(') > 0) || text.indexOf('Mc') >= 0 || text.indexOf('Mac') >= 0) && splitCue(text)) return 'cue';
+  if (
+    text.length <= 60 &&
+    (upper || (letters.upper > 0 && text.indexOf('(') > 0) || text.indexOf('Mc') >= 0 || text.indexOf('Mac') >= 0) &&
+    splitCue(text)
+  )
+    return 'cue';
   return 'text';
 }

@@ -19,23 +19,46 @@ describe('parseScreenplay', () => {
   it('groups lines into headings, stage directions, utterances and transitions', () => {
     const { elements } = parseScreenplay(sample);
     expect(elements.map((e) => e.type)).toEqual([
-      'transition', 'heading', 'action', 'speech', 'action', 'speech', 'speech', 'transition', 'heading', 'action', 'speech', 'speech', 'action', 'transition',
+      'transition',
+      'heading',
+      'action',
+      'speech',
+      'action',
+      'speech',
+      'speech',
+      'transition',
+      'heading',
+      'action',
+      'speech',
+      'speech',
+      'action',
+      'transition',
     ]);
     const heading = elements[1]!;
     expect(heading).toMatchObject({ type: 'heading', text: 'INT. TRAIN STATION - NIGHT', line: 6 });
     const speech = elements[5] as SpeechElement;
-    expect(speech).toMatchObject({ character: 'MAGGIE', extensions: ["CONT'D"], text: "Dr. Reyes? It's me. The train is late again." });
+    expect(speech).toMatchObject({
+      character: 'MAGGIE',
+      extensions: ["CONT'D"],
+      text: "Dr. Reyes? It's me. The train is late again.",
+    });
     const withBeat = elements[11] as SpeechElement;
     expect(withBeat.text).toBe('I... I lost it. Can I pay here?');
     expect(withBeat.parentheticals).toEqual(['beat']);
     // Page furniture (CONTINUED, page numbers) neither splits nor joins paragraphs.
-    expect(elements[12]).toMatchObject({ type: 'action', text: 'The conductor shakes his head and points at the door.' });
+    expect(elements[12]).toMatchObject({
+      type: 'action',
+      text: 'The conductor shakes his head and points at the door.',
+    });
   });
 
   it('reads the same script with CRLF endings and tab indentation', () => {
     const crlf = parseScreenplay(sample.replace(/\n/g, '\r\n'));
     expect(crlf.tags).toEqual(parseScreenplay(sample).tags);
-    const tabbed = sample.replace(/^ {30}/gm, '\t\t\t\t').replace(/^ {15}/gm, '\t\t').replace(/^ {5}/gm, '');
+    const tabbed = sample
+      .replace(/^ {30}/gm, '\t\t\t\t')
+      .replace(/^ {15}/gm, '\t\t')
+      .replace(/^ {5}/gm, '');
     expect(parseScreenplay(tabbed).tags).toEqual(expectedTags.slice(0, tabbed.split('\n').length));
   });
 
@@ -70,11 +93,20 @@ describe('parseScreenplay', () => {
     ].join('\n');
     const { tags, elements } = parseScreenplay(text);
     expect(tags.join('')).toBe('SONOCDOCEDONO');
-    expect(elements.filter((e) => e.type === 'speech').map((e) => (e as SpeechElement).character)).toEqual(['TOM', 'ANNA']);
+    expect(elements.filter((e) => e.type === 'speech').map((e) => (e as SpeechElement).character)).toEqual([
+      'TOM',
+      'ANNA',
+    ]);
   });
 
   it('reads numbered headings without INT./EXT. and headings with U+FFFD', () => {
-    const text = ['44   AT THE BAR - CONTINUING                  44', '', 'INT. COFFEE SHOP \uFFFD MORNING', '', 'Nobody is here.'].join('\n');
+    const text = [
+      '44   AT THE BAR - CONTINUING                  44',
+      '',
+      'INT. COFFEE SHOP \uFFFD MORNING',
+      '',
+      'Nobody is here.',
+    ].join('\n');
     expect(parseScreenplay(text).tags.join('')).toBe('SOSON');
   });
 
@@ -88,8 +120,19 @@ describe('parseScreenplay', () => {
     };
     for (let i = 0; i < 6; i++) {
       add('C', ['                         ANNIE']);
-      add('D', wrap('Here we are, home sweet home, and I really do hope that you will like it here.', 34).map((l) => `          ${l}`));
-      add('N', wrap('They scan the faded interior. The place is in desperate need of a makeover and a grandfather clock ticks.', 60).map((l) => `          ${l}`));
+      add(
+        'D',
+        wrap('Here we are, home sweet home, and I really do hope that you will like it here.', 34).map(
+          (l) => `          ${l}`,
+        ),
+      );
+      add(
+        'N',
+        wrap(
+          'They scan the faded interior. The place is in desperate need of a makeover and a grandfather clock ticks.',
+          60,
+        ).map((l) => `          ${l}`),
+      );
       add('O', ['']);
     }
     expect(parseScreenplay(lines.join('\n')).tags).toEqual(want);

@@ -107,7 +107,10 @@ export function inferLayout(info: LineInfo[]): ScriptLayout {
   const cueIndent = mode(cueIndents);
   const dialogIndent = mode(dialogIndents);
   const actionIndent = mode(actionIndents);
-  const body = cueIndent !== null && dialogIndent !== null && cueIndent - dialogIndent >= 4 ? Math.max(dialogIndent, actionIndent ?? 0) : (actionIndent ?? 0);
+  const body =
+    cueIndent !== null && dialogIndent !== null && cueIndent - dialogIndent >= 4
+      ? Math.max(dialogIndent, actionIndent ?? 0)
+      : (actionIndent ?? 0);
   const cueMinIndent = cueIndent !== null && cueIndent - body >= 4 ? Math.ceil((body + cueIndent) / 2) : null;
   const splitByIndent = dialogIndent !== null && actionIndent !== null && Math.abs(dialogIndent - actionIndent) >= 3;
   let nonBlank = 0;
@@ -119,7 +122,16 @@ export function inferLayout(info: LineInfo[]): ScriptLayout {
   }
   const doubleSpaced = nonBlank > 0 && runs / nonBlank < 0.15;
   const blankAfterCue = cuesWithBlank > cueIndents.length / 2;
-  return { cueIndent, dialogIndent, actionIndent, cueMinIndent, splitByIndent, doubleSpaced, blankAfterCue, dialogWidth: Math.max(20, wrapWidth(dialogLengths)) };
+  return {
+    cueIndent,
+    dialogIndent,
+    actionIndent,
+    cueMinIndent,
+    splitByIndent,
+    doubleSpaced,
+    blankAfterCue,
+    dialogWidth: Math.max(20, wrapWidth(dialogLengths)),
+  };
 }
 
 /** Tags every line of a screenplay (lines as split on \n, HTML already removed). */
@@ -149,7 +161,13 @@ export function tagDescribedLines(info: LineInfo[], layout: ScriptLayout): LineT
     if (n.kind !== 'text' && n.kind !== 'paren') return false;
     // Capitals over a line as wide as action ("A BACKPACK / viciously sideswipes him...") start
     // a stage direction, not a speech.
-    if (n.kind === 'text' && /^(?:A|AN|THE|TWO|THREE|FOUR|FIVE|SOME|SEVERAL|DOZENS|HIS|HER|THEIR|ITS)\s/.test(l.text) && n.text.length > layout.dialogWidth + 6 && !layout.splitByIndent) return false;
+    if (
+      n.kind === 'text' &&
+      /^(?:A|AN|THE|TWO|THREE|FOUR|FIVE|SOME|SEVERAL|DOZENS|HIS|HER|THEIR|ITS)\s/.test(l.text) &&
+      n.text.length > layout.dialogWidth + 6 &&
+      !layout.splitByIndent
+    )
+      return false;
     if (layout.cueMinIndent !== null && l.indent >= layout.cueMinIndent) return true;
     // Cues at the margin: a capitalised name after a blank line, with speech right under it.
     if (!(gap || pageBreak || state === 'none' || (prevIndent >= 0 && l.indent >= prevIndent + 4))) return false;
@@ -185,7 +203,14 @@ export function tagDescribedLines(info: LineInfo[], layout: ScriptLayout): LineT
       tag = 'T';
     } else if (isCue(i, l)) {
       tag = 'C';
-    } else if (state === 'speech' && (!gap || lastSpeechTag === 'C' || (lastSpeechTag === 'E' && l.kind === 'text') || continuesAcrossPage(l) || parenInSpeech(l))) {
+    } else if (
+      state === 'speech' &&
+      (!gap ||
+        lastSpeechTag === 'C' ||
+        (lastSpeechTag === 'E' && l.kind === 'text') ||
+        continuesAcrossPage(l) ||
+        parenInSpeech(l))
+    ) {
       if (l.kind === 'paren' && /^\([^)]*\)\s*[A-Za-z'"]{2,}/.test(l.text)) {
         // "(beat) No! You don't..." is dialogue that opens with an aside.
         tag = 'D';
@@ -199,7 +224,12 @@ export function tagDescribedLines(info: LineInfo[], layout: ScriptLayout): LineT
       } else {
         tag = 'D';
       }
-    } else if (l.kind === 'paren' && layout.actionIndent !== null && l.indent > layout.actionIndent + 3 && state === 'speech') {
+    } else if (
+      l.kind === 'paren' &&
+      layout.actionIndent !== null &&
+      l.indent > layout.actionIndent + 3 &&
+      state === 'speech'
+    ) {
       tag = 'E';
       inParen = !l.text.includes(')');
     } else {
@@ -238,7 +268,11 @@ export function tagDescribedLines(info: LineInfo[], layout: ScriptLayout): LineT
   // After a page break, dialogue resumes at the dialogue column.
   function continuesAcrossPage(l: LineInfo): boolean {
     if (l.kind !== 'text' || !layout.splitByIndent) return false;
-    if (!pageBreak && !(layout.cueMinIndent !== null && l.indent < layout.cueMinIndent && l.indent > layout.actionIndent! + 3)) return false;
+    if (
+      !pageBreak &&
+      !(layout.cueMinIndent !== null && l.indent < layout.cueMinIndent && l.indent > layout.actionIndent! + 3)
+    )
+      return false;
     const d = layout.dialogIndent!;
     const a = layout.actionIndent!;
     return Math.abs(l.indent - blockDialogIndent) <= 1 || Math.abs(l.indent - d) < Math.abs(l.indent - a);
@@ -253,7 +287,7 @@ export function tagDescribedLines(info: LineInfo[], layout: ScriptLayout): LineT
     if (l.text.length > layout.dialogWidth + 2) return true;
     // The first word would have fitted on the previous line, which ended a sentence: the
     // dialogue ended there and this is a new (stage-direction) paragraph.
-    const firstWord = l.text.split(' ', 1)[0]!.length;
+    const _firstWord = l.text.split(' ', 1)[0]!.length;
     if (lastSpeechTag !== 'D' || !/[.!?"'”)]$/.test(prevText) || !/^[A-Z]/.test(l.text)) return false;
     const room = layout.dialogWidth - prevText.length - 1 - l.text.split(' ', 1)[0]!.length;
     if (room < 0) return false;

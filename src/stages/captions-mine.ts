@@ -32,35 +32,66 @@ const paramsSchema: JsonSchema = {
       type: 'string',
       enum: ['keyword', 's2a'],
       default: 's2a',
-      description: 'Scorer: the trained Speech2Action classifier (needs s2a.train and s2a.evaluate upstream) or the keyword baseline (needs verbs.mine or pairs.build upstream).',
+      description:
+        'Scorer: the trained Speech2Action classifier (needs s2a.train and s2a.evaluate upstream) or the keyword baseline (needs verbs.mine or pairs.build upstream).',
     },
     movies: {
       type: 'string',
       'x-exp-path': 'any',
-      description: 'Movie corpus: a folder of videos with sidecar .srt/.vtt/.sbv, or a CSV/JSONL manifest (id, video, subtitles). Optional when an upstream node outputs `movies`.',
+      description:
+        'Movie corpus: a folder of videos with sidecar .srt/.vtt/.sbv, or a CSV/JSONL manifest (id, video, subtitles). Optional when an upstream node outputs `movies`.',
     },
-    window_s: { type: 'number', exclusiveMinimum: 0, maximum: 600, default: 10, description: 'Clip length in seconds, centred on the sentence midpoint (paper: 10).' },
-    max_per_class: { type: 'integer', minimum: 1, description: 'Keep at most this many clips per class (the most confident). Unlimited when absent.' },
-    max_per_movie: { type: 'integer', minimum: 1, description: 'Keep at most this many clips per movie (the most confident). Unlimited when absent.' },
+    window_s: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 600,
+      default: 10,
+      description: 'Clip length in seconds, centred on the sentence midpoint (paper: 10).',
+    },
+    max_per_class: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Keep at most this many clips per class (the most confident). Unlimited when absent.',
+    },
+    max_per_movie: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Keep at most this many clips per movie (the most confident). Unlimited when absent.',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: { type: 'number' },
       description: 'Per-class score thresholds overriding those of s2a.evaluate (e.g. {phone: 0.4}).',
     },
-    min_score: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'Threshold of a class that has none from s2a.evaluate or `thresholds` (keyword scores are 0 or 1).' },
+    min_score: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'Threshold of a class that has none from s2a.evaluate or `thresholds` (keyword scores are 0 or 1).',
+    },
     classes: { type: 'array', items: { type: 'string' }, description: 'Mine only these classes (default: all).' },
     include_unkept: {
       type: 'boolean',
       default: false,
-      description: 'With method s2a, also mine classes whose threshold did not reach the target precision on validation (kept: false).',
+      description:
+        'With method s2a, also mine classes whose threshold did not reach the target precision on validation (kept: false).',
     },
-    batch_size: { type: 'integer', minimum: 1, maximum: 65536, default: 512, description: 'Sentences per classifier call.' },
+    batch_size: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65536,
+      default: 512,
+      description: 'Sentences per classifier call.',
+    },
   },
 };
 
 export interface MineDeps {
   createKeywordSpotter(classes: VerbClassLike[]): Promise<(sentence: string) => string[]>;
-  loadSentenceClassifier(modelDir: string): Promise<{ classes: string[]; predict(sentences: string[]): Promise<Float32Array> }>;
+  loadSentenceClassifier(
+    modelDir: string,
+  ): Promise<{ classes: string[]; predict(sentences: string[]): Promise<Float32Array> }>;
 }
 
 // Imported when used, so that loading this module does not load the classifier's dependencies.
@@ -77,7 +108,12 @@ export const defaultMineDeps: MineDeps = {
 
 function findMovies(ctx: StageContext<CaptionsMineParams>): string {
   if (ctx.params.movies) return ctx.params.movies;
-  const input = requirePort(ctx, 'movies', 'captions.mine: no movie corpus: set `movies` or depend on a node that outputs `movies` (e.g. demo.world)', 'with: { movies: path/to/folder-or-manifest }');
+  const input = requirePort(
+    ctx,
+    'movies',
+    'captions.mine: no movie corpus: set `movies` or depend on a node that outputs `movies` (e.g. demo.world)',
+    'with: { movies: path/to/folder-or-manifest }',
+  );
   return outputPath(input, 'movies');
 }
 
@@ -85,16 +121,28 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as unknown;
   } catch (e) {
-    throw new ExpError('EXP_DATA_INVALID', `captions.mine: cannot read ${what} ${file}: ${(e as Error).message}`, { cause: e, detail: { file } });
+    throw new ExpError('EXP_DATA_INVALID', `captions.mine: cannot read ${what} ${file}: ${(e as Error).message}`, {
+      cause: e,
+      detail: { file },
+    });
   }
 }
 
 async function keywordClasses(ctx: StageContext<CaptionsMineParams>): Promise<VerbClassLike[]> {
-  const input = requirePort(ctx, 'classes', 'captions.mine (keyword): no verb classes: depend on a pairs.build or verbs.mine node (classes.json / verbs.json)', 'add `needs: [pairs]` (or [verbs]) to the mining stage');
+  const input = requirePort(
+    ctx,
+    'classes',
+    'captions.mine (keyword): no verb classes: depend on a pairs.build or verbs.mine node (classes.json / verbs.json)',
+    'add `needs: [pairs]` (or [verbs]) to the mining stage',
+  );
   // pairs.build names its classes `classes_file`, verbs.mine `verbs_file`
-  const file = typeof input.outputs.classes_file === 'string' ? outputPath(input, 'classes_file') : outputPath(input, 'verbs_file', input.kind === 'verbs.mine' ? 'verbs.json' : 'classes.json');
+  const file =
+    typeof input.outputs.classes_file === 'string'
+      ? outputPath(input, 'classes_file')
+      : outputPath(input, 'verbs_file', input.kind === 'verbs.mine' ? 'verbs.json' : 'classes.json');
   const doc = (await readJson(file, 'verb classes')) as { classes?: VerbClassLike[] };
-  if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
+  if (!Array.isArray(doc.classes))
+    throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
   return doc.classes;
 }
 
@@ -102,22 +150,33 @@ interface Thresholds {
   classes: { verb: string; threshold: number; kept?: boolean }[];
 }
 
-async function s2aInputs(ctx: StageContext<CaptionsMineParams>): Promise<{ modelDir: string; thresholds: Thresholds | null }> {
+async function s2aInputs(
+  ctx: StageContext<CaptionsMineParams>,
+): Promise<{ modelDir: string; thresholds: Thresholds | null }> {
   const evalInput = portInput(ctx, 'thresholds');
   let thresholds: Thresholds | null = null;
   if (evalInput) {
     const file = outputPath(evalInput, 'thresholds', 'thresholds.json');
     const doc = (await readJson(file, 'thresholds')) as Partial<Thresholds>;
-    if (!Array.isArray(doc.classes)) throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
+    if (!Array.isArray(doc.classes))
+      throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
     thresholds = doc as Thresholds;
   }
-  const trainInput = requirePort(ctx, 'model', 'captions.mine (s2a): no trained classifier: depend on an s2a.train node', 'needs: [s2a, s2a_eval]; or use method: keyword');
+  const trainInput = requirePort(
+    ctx,
+    'model',
+    'captions.mine (s2a): no trained classifier: depend on an s2a.train node',
+    'needs: [s2a, s2a_eval]; or use method: keyword',
+  );
   const modelDir = outputPath(trainInput, 'model', 'model');
   if (!thresholds) ctx.log('no s2a.evaluate input: every class uses min_score as its threshold');
   return { modelDir, thresholds };
 }
 
-export async function runCaptionsMine(ctx: StageContext<CaptionsMineParams>, deps: MineDeps = defaultMineDeps): Promise<{ outputs: Record<string, JsonValue> }> {
+export async function runCaptionsMine(
+  ctx: StageContext<CaptionsMineParams>,
+  deps: MineDeps = defaultMineDeps,
+): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   const moviesPath = findMovies(ctx);
   let scorer: SentenceScorer;
@@ -142,12 +201,19 @@ export async function runCaptionsMine(ctx: StageContext<CaptionsMineParams>, dep
   Object.assign(thresholds, p.thresholds ?? {});
   const unknown = [...(p.classes ?? []), ...Object.keys(p.thresholds ?? {})].filter((c) => !scorer.classes.includes(c));
   if (unknown.length) {
-    throw new ExpError('EXP_PARAMS_INVALID', `captions.mine: unknown class(es) ${unknown.join(', ')}; the ${p.method} scorer knows ${scorer.classes.slice(0, 20).join(', ')}${scorer.classes.length > 20 ? ', ...' : ''}`, {
-      detail: { key: 'classes' },
-    });
+    throw new ExpError(
+      'EXP_PARAMS_INVALID',
+      `captions.mine: unknown class(es) ${unknown.join(', ')}; the ${p.method} scorer knows ${scorer.classes.slice(0, 20).join(', ')}${scorer.classes.length > 20 ? ', ...' : ''}`,
+      {
+        detail: { key: 'classes' },
+      },
+    );
   }
 
-  const corpus = await loadMovieCorpus(moviesPath, { extractDir: path.join(ctx.outDir, 'subtitles'), signal: ctx.signal });
+  const corpus = await loadMovieCorpus(moviesPath, {
+    extractDir: path.join(ctx.outDir, 'subtitles'),
+    signal: ctx.signal,
+  });
   for (const s of corpus.skipped) ctx.log(`skipped movie ${s.id}: ${s.reason}`);
   ctx.log(`mining ${corpus.movies.length} movies from ${moviesPath} with ${p.method}`);
   const report = await mineClips(corpus.movies, scorer, {
@@ -164,7 +230,10 @@ export async function runCaptionsMine(ctx: StageContext<CaptionsMineParams>, dep
   });
   for (const s of report.skipped) ctx.log(`skipped movie ${s.id}: ${s.reason}`);
 
-  await writeFile(path.join(ctx.outDir, 'clips.jsonl'), report.clips.map((c) => JSON.stringify(c)).join('\n') + (report.clips.length ? '\n' : ''));
+  await writeFile(
+    path.join(ctx.outDir, 'clips.jsonl'),
+    report.clips.map((c) => JSON.stringify(c)).join('\n') + (report.clips.length ? '\n' : ''),
+  );
   const skipped = [...corpus.skipped.map(({ id, reason }) => ({ id, reason })), ...report.skipped];
   const yieldDoc = {
     method: p.method,
@@ -177,7 +246,13 @@ export async function runCaptionsMine(ctx: StageContext<CaptionsMineParams>, dep
   };
   await writeFile(path.join(ctx.outDir, 'yield.json'), `${JSON.stringify(yieldDoc, null, 2)}\n`);
   const title = `clips mined per class (${p.method}, ${report.movies} movies)`;
-  await writeFile(path.join(ctx.outDir, 'yield.png'), renderBarChart(report.yield.map((y) => ({ label: y.verb, value: y.clips })), { title }));
+  await writeFile(
+    path.join(ctx.outDir, 'yield.png'),
+    renderBarChart(
+      report.yield.map((y) => ({ label: y.verb, value: y.clips })),
+      { title },
+    ),
+  );
   for (const y of report.yield) ctx.metric(`mining.yield.${y.verb}`, y.clips);
   ctx.metric('mining.clips', report.clips.length);
   ctx.metric('mining.sentences', report.sentences);
@@ -204,9 +279,22 @@ export const kind: StageKind<CaptionsMineParams> = {
   paramsSchema,
   inputs: {
     movies: { accepts: ['movies'], param: 'movies', description: 'videos with subtitles (or set `movies`)' },
-    classes: { accepts: ['verb-classes'], when: { param: 'method', in: ['keyword'] }, description: 'method keyword: the verb classes (pairs.build or verbs.mine)' },
-    model: { accepts: ['s2a-model'], when: { param: 'method', in: ['s2a'] }, description: 'method s2a: the trained classifier (s2a.train)' },
-    thresholds: { accepts: ['s2a-thresholds'], when: { param: 'method', in: ['s2a'] }, optional: true, description: 'method s2a: per-class thresholds (s2a.evaluate); min_score without it' },
+    classes: {
+      accepts: ['verb-classes'],
+      when: { param: 'method', in: ['keyword'] },
+      description: 'method keyword: the verb classes (pairs.build or verbs.mine)',
+    },
+    model: {
+      accepts: ['s2a-model'],
+      when: { param: 'method', in: ['s2a'] },
+      description: 'method s2a: the trained classifier (s2a.train)',
+    },
+    thresholds: {
+      accepts: ['s2a-thresholds'],
+      when: { param: 'method', in: ['s2a'] },
+      optional: true,
+      description: 'method s2a: per-class thresholds (s2a.evaluate); min_score without it',
+    },
   },
   produces: ['mined-clips'],
   resources: { cpus: 1, memoryMb: 2048 },

@@ -44,11 +44,35 @@ beforeAll(async () => {
   const mineDir = path.join(dir, 'mine');
   await mkdir(mineDir);
   const row = (cls: string, sentence: string, t: number, s = 0.9) =>
-    JSON.stringify({ id: `a#${t}#${cls}`, movie: 'a', video, class: cls, score: s, sentence, t_center: t, t_start: Math.max(0, t - 5), t_end: Math.min(20, t + 5) });
+    JSON.stringify({
+      id: `a#${t}#${cls}`,
+      movie: 'a',
+      video,
+      class: cls,
+      score: s,
+      sentence,
+      t_center: t,
+      t_start: Math.max(0, t - 5),
+      t_end: Math.min(20, t + 5),
+    });
   await writeFile(
     path.join(mineDir, 'clips.jsonl'),
-    [row('phone', 'Pick up the <b>phone</b>.', 3), row('drive', 'Drive the car to the phone.', 12), row('phone', 'Drive the car to the phone.', 12, 0.7),
-      JSON.stringify({ id: 'gone#1#phone', movie: 'gone', video: path.join(dir, 'gone.mp4'), class: 'phone', score: 1, sentence: 'x', t_center: 1, t_start: 0, t_end: 2 })].join('\n') + '\n',
+    `${[
+      row('phone', 'Pick up the <b>phone</b>.', 3),
+      row('drive', 'Drive the car to the phone.', 12),
+      row('phone', 'Drive the car to the phone.', 12, 0.7),
+      JSON.stringify({
+        id: 'gone#1#phone',
+        movie: 'gone',
+        video: path.join(dir, 'gone.mp4'),
+        class: 'phone',
+        score: 1,
+        sentence: 'x',
+        t_center: 1,
+        t_start: 0,
+        t_end: 2,
+      }),
+    ].join('\n')}\n`,
   );
   mining = { stage: 'mining', kind: 'captions.mine', key: 'm', dir: mineDir, outputs: { clips: 'clips.jsonl' } };
 });
@@ -59,15 +83,44 @@ afterAll(async () => {
 describe('clips.extract', () => {
   it('mirrors its schema file', () => {
     const file = path.join(repoRoot, 'schemas/stages/clips.extract.schema.json');
-    expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
+    expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(stageSchemaDocument(kind), null, 2)}\n`);
   });
 
   it('merges classes mined from one sentence into one multi-label clip', () => {
     const reqs = toClipRequests([
-      { id: 'm#1#a', movie: 'm', video: '/v.mp4', class: 'a', score: 0.9, sentence: 's', t_center: 5, t_start: 0, t_end: 10 },
-      { id: 'm#1#b', movie: 'm', video: '/v.mp4', class: 'b', score: 0.6, sentence: 's', t_center: 5, t_start: 0, t_end: 10 },
+      {
+        id: 'm#1#a',
+        movie: 'm',
+        video: '/v.mp4',
+        class: 'a',
+        score: 0.9,
+        sentence: 's',
+        t_center: 5,
+        t_start: 0,
+        t_end: 10,
+      },
+      {
+        id: 'm#1#b',
+        movie: 'm',
+        video: '/v.mp4',
+        class: 'b',
+        score: 0.6,
+        sentence: 's',
+        t_center: 5,
+        t_start: 0,
+        t_end: 10,
+      },
     ]);
-    expect(reqs).toEqual([{ id: 'm#1', video: '/v.mp4', start: 0, end: 10, labels: ['a', 'b'], meta: { movie: 'm', sentence: 's', t_center: 5, score: 0.9, scores: { a: 0.9, b: 0.6 } } }]);
+    expect(reqs).toEqual([
+      {
+        id: 'm#1',
+        video: '/v.mp4',
+        start: 0,
+        end: 10,
+        labels: ['a', 'b'],
+        meta: { movie: 'm', sentence: 's', t_center: 5, score: 0.9, scores: { a: 0.9, b: 0.6 } },
+      },
+    ]);
   });
 
   it('writes shards and a contact sheet per class; a missing video is skipped and listed', async () => {
@@ -75,7 +128,15 @@ describe('clips.extract', () => {
     await mkdir(out);
     const { ctx, metrics, artifacts } = ctxFor({}, [mining], out);
     const r = await kind.run(ctx);
-    expect(r.outputs).toMatchObject({ shards: 'shards', contact_sheet: 'contact/index.html', clips: 2, skipped: 1, frames: 4, size: 24, per_class: { phone: 2, drive: 1 } });
+    expect(r.outputs).toMatchObject({
+      shards: 'shards',
+      contact_sheet: 'contact/index.html',
+      clips: 2,
+      skipped: 1,
+      frames: 4,
+      size: 24,
+      per_class: { phone: 2, drive: 1 },
+    });
     expect((r.outputs!.skipped_list as { id: string; reason: string }[])[0]!.reason).toContain('gone.mp4');
     expect(metrics).toMatchObject({ 'clips.extracted': 2, 'clips.skipped': 1 });
     const shards = path.join(out, 'shards');
@@ -97,6 +158,9 @@ describe('clips.extract', () => {
   it('says which upstream it needs', async () => {
     const out = path.join(dir, 'out2');
     await mkdir(out);
-    await expect(kind.run(ctxFor({}, [], out).ctx)).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING', message: expect.stringContaining('captions.mine') });
+    await expect(kind.run(ctxFor({}, [], out).ctx)).rejects.toMatchObject({
+      code: 'EXP_INPUT_MISSING',
+      message: expect.stringContaining('captions.mine'),
+    });
   });
 });

@@ -24,17 +24,54 @@ const paramsSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    frames: { type: 'integer', minimum: 1, maximum: 512, default: 16, description: 'Frames per clip, spread uniformly over its window.' },
-    size: { type: 'integer', minimum: 8, maximum: 1024, default: 112, description: 'Side of the square frames: scaled to cover size×size and centre-cropped.' },
-    fps: { type: 'number', exclusiveMinimum: 0, maximum: 120, description: 'Sample at this rate instead (then resampled to `frames`). Uniform spread when absent.' },
-    concurrency: { type: 'integer', minimum: 1, maximum: 256, description: 'ffmpeg processes at once (default: the number of cores).' },
-    contact_sheet: { type: 'boolean', default: true, description: 'Write contact/index.html and one PNG per class with the middle frame of every clip.' },
-    contact_max_per_class: { type: 'integer', minimum: 1, maximum: 100000, default: 200, description: 'Clips per class shown on the contact sheet.' },
+    frames: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 512,
+      default: 16,
+      description: 'Frames per clip, spread uniformly over its window.',
+    },
+    size: {
+      type: 'integer',
+      minimum: 8,
+      maximum: 1024,
+      default: 112,
+      description: 'Side of the square frames: scaled to cover size×size and centre-cropped.',
+    },
+    fps: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 120,
+      description: 'Sample at this rate instead (then resampled to `frames`). Uniform spread when absent.',
+    },
+    concurrency: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 256,
+      description: 'ffmpeg processes at once (default: the number of cores).',
+    },
+    contact_sheet: {
+      type: 'boolean',
+      default: true,
+      description: 'Write contact/index.html and one PNG per class with the middle frame of every clip.',
+    },
+    contact_max_per_class: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100000,
+      default: 200,
+      description: 'Clips per class shown on the contact sheet.',
+    },
   },
 };
 
 async function readMinedClips(ctx: StageContext<ClipsExtractParams>): Promise<{ clips: MinedClip[]; file: string }> {
-  const input = requirePort(ctx, 'clips', 'clips.extract: no clip list: depend on a captions.mine node', 'needs: [mining]');
+  const input = requirePort(
+    ctx,
+    'clips',
+    'clips.extract: no clip list: depend on a captions.mine node',
+    'needs: [mining]',
+  );
   const file = outputPath(input, 'clips', 'clips.jsonl');
   let text: string;
   try {
@@ -72,7 +109,13 @@ export function toClipRequests(mined: readonly MinedClip[]): ClipRequest[] {
       start: m.t_start,
       end: m.t_end,
       labels: [m.class],
-      meta: { movie: m.movie, sentence: m.sentence, t_center: m.t_center, score: m.score, scores: { [m.class]: m.score } },
+      meta: {
+        movie: m.movie,
+        sentence: m.sentence,
+        t_center: m.t_center,
+        score: m.score,
+        scores: { [m.class]: m.score },
+      },
     });
   }
   // Ids must be unique even if two windows of one sentence index collide.
@@ -84,11 +127,15 @@ export function toClipRequests(mined: readonly MinedClip[]): ClipRequest[] {
   });
 }
 
-export async function runClipsExtract(ctx: StageContext<ClipsExtractParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+export async function runClipsExtract(
+  ctx: StageContext<ClipsExtractParams>,
+): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   const { clips: mined, file } = await readMinedClips(ctx);
   const requests = toClipRequests(mined);
-  ctx.log(`extracting ${requests.length} clips (${mined.length} mined rows from ${file}): ${p.frames} frames of ${p.size}×${p.size}`);
+  ctx.log(
+    `extracting ${requests.length} clips (${mined.length} mined rows from ${file}): ${p.frames} frames of ${p.size}×${p.size}`,
+  );
   const shardsDir = path.join(ctx.outDir, 'shards');
   const { index, skipped } = await extractClipsToShards(requests, shardsDir, {
     frames: p.frames,

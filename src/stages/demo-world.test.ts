@@ -22,7 +22,17 @@ function withDefaults(p: Record<string, unknown>): DemoWorldParams {
 }
 
 async function probe(file: string): Promise<{ width: number; height: number; duration: number }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height:format=duration',
+    '-of',
+    'json',
+    file,
+  ]);
   const j = JSON.parse(stdout) as { streams: { width: number; height: number }[]; format: { duration: string } };
   return { width: j.streams[0]!.width, height: j.streams[0]!.height, duration: Number(j.format.duration) };
 }
@@ -35,7 +45,7 @@ afterAll(async () => {
 describe('stage demo.world', () => {
   it('mirrors its params schema in schemas/stages/demo.world.schema.json', () => {
     const file = readFileSync(path.join(repoRoot, 'schemas', 'stages', 'demo.world.schema.json'), 'utf8');
-    expect(file).toBe(JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
+    expect(file).toBe(`${JSON.stringify(stageSchemaDocument(kind), null, 2)}\n`);
   });
 
   it('fills defaults and rejects odd frame sizes, probabilities above 1 and unknown keys', () => {
@@ -52,12 +62,32 @@ describe('stage demo.world', () => {
     const metrics = new Map<string, number>();
     const progress: number[] = [];
     const params = withDefaults({
-      seed: 1, screenplays: 2, elements_per_script: 40, movies: 2, movie_seconds: 24, width: 64, height: 48, fps: 4,
-      ava_keyframes: 4, ava_video_seconds: 8, hmdb_per_class: 3, hmdb_seconds: 1,
+      seed: 1,
+      screenplays: 2,
+      elements_per_script: 40,
+      movies: 2,
+      movie_seconds: 24,
+      width: 64,
+      height: 48,
+      fps: 4,
+      ava_keyframes: 4,
+      ava_video_seconds: 8,
+      hmdb_per_class: 3,
+      hmdb_seconds: 1,
     });
     const ctx: StageContext<DemoWorldParams> = {
-      params, inputs: [], ports: {}, outDir, scratchDir: outDir, seed: 0, gpus: [], signal: new AbortController().signal,
-      log: () => {}, progress: (done) => progress.push(done), metric: (k, v) => metrics.set(k, v), artifact: () => {},
+      params,
+      inputs: [],
+      ports: {},
+      outDir,
+      scratchDir: outDir,
+      seed: 0,
+      gpus: [],
+      signal: new AbortController().signal,
+      log: () => {},
+      progress: (done) => progress.push(done),
+      metric: (k, v) => metrics.set(k, v),
+      artifact: () => {},
     };
     const { outputs } = await kind.run(ctx);
     for (const key of ['screenplays', 'movies', 'ava', 'hmdb51', 'manifest']) {
@@ -81,7 +111,8 @@ describe('stage demo.world', () => {
     }
     const avaVideos = await readdir(path.join(outDir, outputs!.ava as string, 'videos'));
     expect(avaVideos).toHaveLength(manifest.ava.videos.length);
-    for (const v of manifest.ava.videos) expect((await probe(path.join(world, v.file))).duration).toBeCloseTo(v.seconds, 0);
+    for (const v of manifest.ava.videos)
+      expect((await probe(path.join(world, v.file))).duration).toBeCloseTo(v.seconds, 0);
     const kiss = await readdir(path.join(outDir, outputs!.hmdb51 as string, 'kiss'));
     expect(kiss).toHaveLength(3);
     expect((await probe(path.join(outDir, outputs!.hmdb51 as string, 'kiss', kiss[0]!))).duration).toBeCloseTo(1, 0);

@@ -11,7 +11,12 @@ export function portInput(ctx: Pick<StageContext<unknown>, 'ports'>, port: strin
 }
 
 /** The upstream node bound to `port`; EXP_INPUT_MISSING with `message` and `hint` when none is. */
-export function requirePort(ctx: Pick<StageContext<unknown>, 'ports'>, port: string, message: string, hint: string): StageInput {
+export function requirePort(
+  ctx: Pick<StageContext<unknown>, 'ports'>,
+  port: string,
+  message: string,
+  hint: string,
+): StageInput {
   const input = portInput(ctx, port);
   if (!input) throw new ExpError('EXP_INPUT_MISSING', message, { hint, detail: { port } });
   return input;

@@ -28,17 +28,37 @@ const paramsSchema: JsonSchema = {
       minimum: 0,
       maximum: 1,
       default: 0.3,
-      description: 'Mining threshold of a class = the lowest score at which validation precision reaches this (paper: 0.3).',
+      description:
+        'Mining threshold of a class = the lowest score at which validation precision reaches this (paper: 0.3).',
     },
-    ap_threshold: { type: 'number', minimum: 0, maximum: 1, default: 0.01, description: 'Verbs whose validation AP is below this are not kept for mining (paper: 0.01).' },
+    ap_threshold: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: 0.01,
+      description: 'Verbs whose validation AP is below this are not kept for mining (paper: 0.01).',
+    },
     threshold_overrides: {
       type: 'object',
       additionalProperties: { type: 'number', minimum: 0, maximum: 1 },
       default: {},
-      description: 'Per-verb thresholds replacing the computed ones (the paper raised phone, run and open), e.g. {phone: 0.6}.',
+      description:
+        'Per-verb thresholds replacing the computed ones (the paper raised phone, run and open), e.g. {phone: 0.6}.',
     },
-    top_k: { type: 'integer', minimum: 1, maximum: 1000, default: 10, description: 'Most confident validation sentences kept per class (paper Fig. 2).' },
-    batch_size: { type: 'integer', minimum: 1, maximum: 65536, default: 1024, description: 'Sentences per classifier call.' },
+    top_k: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 10,
+      description: 'Most confident validation sentences kept per class (paper Fig. 2).',
+    },
+    batch_size: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65536,
+      default: 1024,
+      description: 'Sentences per classifier call.',
+    },
   },
 };
 
@@ -52,16 +72,22 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
   const { pairs, classes: verbClasses } = await readPairsInput(ctx, 's2a.evaluate');
   const val = pairs.filter((r) => r.split === 'val');
   if (val.length === 0) {
-    throw new ExpError('EXP_DATA_INVALID', 's2a.evaluate: pairs.jsonl has no "val" pairs to evaluate on', { hint: 'set pairs.build val_fraction > 0 or val_movies' });
+    throw new ExpError('EXP_DATA_INVALID', 's2a.evaluate: pairs.jsonl has no "val" pairs to evaluate on', {
+      hint: 'set pairs.build val_fraction > 0 or val_movies',
+    });
   }
   const classifier = await loadSentenceClassifier(modelDir);
   const formsOf = new Map(verbClasses.map((c) => [c.verb, c]));
   const unknown = Object.keys(p.threshold_overrides).filter((v) => !classifier.classes.includes(v));
   if (unknown.length) {
-    throw new ExpError('EXP_PARAMS_INVALID', `s2a.evaluate: threshold_overrides names unknown verb(s) ${unknown.join(', ')}`, {
-      hint: `the classifier's classes: ${classifier.classes.slice(0, 30).join(', ')}`,
-      detail: { key: 'threshold_overrides' },
-    });
+    throw new ExpError(
+      'EXP_PARAMS_INVALID',
+      `s2a.evaluate: threshold_overrides names unknown verb(s) ${unknown.join(', ')}`,
+      {
+        hint: `the classifier's classes: ${classifier.classes.slice(0, 30).join(', ')}`,
+        detail: { key: 'threshold_overrides' },
+      },
+    );
   }
   const classes = classifier.classes.map((v) => formsOf.get(v) ?? { verb: v, forms: [v] });
   const K = classes.length;
@@ -104,17 +130,23 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
       overridden: c.overridden,
     })),
   };
-  await writeFile(out('thresholds.json'), JSON.stringify(thresholds, null, 2) + '\n');
+  await writeFile(out('thresholds.json'), `${JSON.stringify(thresholds, null, 2)}\n`);
   const ap = {
     sentences: ev.sentences,
     s2a_mean_ap: Number.isFinite(ev.s2a_mean_ap) ? ev.s2a_mean_ap : null,
     keyword_mean_ap: Number.isFinite(ev.keyword_mean_ap) ? ev.keyword_mean_ap : null,
     mean_over: ev.mean_over,
-    classes: ev.classes.map((c) => ({ verb: c.verb, val_count: c.val_count, s2a_ap: c.ap, keyword_ap: c.keyword_ap, kept: c.kept })),
+    classes: ev.classes.map((c) => ({
+      verb: c.verb,
+      val_count: c.val_count,
+      s2a_ap: c.ap,
+      keyword_ap: c.keyword_ap,
+      kept: c.kept,
+    })),
   };
-  await writeFile(out('ap.json'), JSON.stringify(ap, null, 2) + '\n');
-  await writeFile(out('ap.md'), apTableMarkdown(ev) + '\n');
-  await writeFile(out('pr_curves.json'), JSON.stringify(ev.curves) + '\n');
+  await writeFile(out('ap.json'), `${JSON.stringify(ap, null, 2)}\n`);
+  await writeFile(out('ap.md'), `${apTableMarkdown(ev)}\n`);
+  await writeFile(out('pr_curves.json'), `${JSON.stringify(ev.curves)}\n`);
   // With hundreds of verbs a plot of all is unreadable: the verbs with most validation sentences.
   const plotted = ev.classes
     .filter((c) => c.val_count > 0)
@@ -130,7 +162,11 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
       yRange: [0, 1],
       width: 900,
       height: 560,
-      series: plotted.slice(0, MAX_CURVES).map((c) => ({ name: c.verb, x: ev.curves.s2a[c.verb]!.map((q) => q.recall), y: ev.curves.s2a[c.verb]!.map((q) => q.precision) })),
+      series: plotted.slice(0, MAX_CURVES).map((c) => ({
+        name: c.verb,
+        x: ev.curves.s2a[c.verb]!.map((q) => q.recall),
+        y: ev.curves.s2a[c.verb]!.map((q) => q.precision),
+      })),
     }),
   );
   await writeFile(
@@ -145,10 +181,22 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
       ],
     }),
   );
-  await writeFile(out('top_sentences.json'), JSON.stringify(ev.top, null, 2) + '\n');
-  await writeFile(out('top_sentences.md'), topSentencesMarkdown(ev) + '\n');
-  for (const f of ['thresholds.json', 'ap.json', 'ap.md', 'pr_curves.json', 'pr_curves.png', 'ap_bars.png', 'top_sentences.json', 'top_sentences.md']) ctx.artifact(f);
-  ctx.log(`s2a mean AP ${ev.s2a_mean_ap.toFixed(4)} vs keyword ${ev.keyword_mean_ap.toFixed(4)} over ${ev.mean_over.length} verbs; kept ${kept.length}/${K}`);
+  await writeFile(out('top_sentences.json'), `${JSON.stringify(ev.top, null, 2)}\n`);
+  await writeFile(out('top_sentences.md'), `${topSentencesMarkdown(ev)}\n`);
+  for (const f of [
+    'thresholds.json',
+    'ap.json',
+    'ap.md',
+    'pr_curves.json',
+    'pr_curves.png',
+    'ap_bars.png',
+    'top_sentences.json',
+    'top_sentences.md',
+  ])
+    ctx.artifact(f);
+  ctx.log(
+    `s2a mean AP ${ev.s2a_mean_ap.toFixed(4)} vs keyword ${ev.keyword_mean_ap.toFixed(4)} over ${ev.mean_over.length} verbs; kept ${kept.length}/${K}`,
+  );
   return {
     outputs: {
       thresholds: 'thresholds.json',
@@ -167,7 +215,8 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
 export const kind: StageKind<S2aEvaluateParams> = {
   name: 's2a.evaluate',
   version: '1',
-  description: 'Per-class AP, PR curves, mining thresholds and Fig. 2 sentences of the S2A classifier vs keyword spotting on the validation pairs.',
+  description:
+    'Per-class AP, PR curves, mining thresholds and Fig. 2 sentences of the S2A classifier vs keyword spotting on the validation pairs.',
   paramsSchema,
   inputs: {
     model: { accepts: ['s2a-model'], description: 'the trained classifier (s2a.train)' },

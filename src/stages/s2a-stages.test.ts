@@ -33,7 +33,12 @@ interface Recorded {
   artifacts: string[];
 }
 
-async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, inputs: StageInput[], gpus: number[] = []): Promise<{ out: Recorded; dir: string; outputs: Record<string, unknown> }> {
+async function runStage<P>(
+  kind: StageKind<P>,
+  params: Record<string, unknown>,
+  inputs: StageInput[],
+  gpus: number[] = [],
+): Promise<{ out: Recorded; dir: string; outputs: Record<string, unknown> }> {
   const ajv = new Ajv2020({ useDefaults: true, strict: false });
   const p = structuredClone(params);
   if (!ajv.validate(kind.paramsSchema, p)) throw new Error(ajv.errorsText());
@@ -57,20 +62,28 @@ async function runStage<P>(kind: StageKind<P>, params: Record<string, unknown>, 
   return { out, dir, outputs: res.outputs ?? {} };
 }
 
-const pairsInput = (dir = fixture): StageInput => ({ stage: 'pairs', kind: 'pairs.build', key: 'k1', dir, outputs: { pairs_file: 'pairs.jsonl', classes_file: 'classes.json' } });
+const pairsInput = (dir = fixture): StageInput => ({
+  stage: 'pairs',
+  kind: 'pairs.build',
+  key: 'k1',
+  dir,
+  outputs: { pairs_file: 'pairs.jsonl', classes_file: 'classes.json' },
+});
 
 describe('stage schemas', () => {
   for (const kind of [trainKind, evaluateKind]) {
     it(`${kind.name}: schemas/stages mirrors paramsSchema`, async () => {
       const file = await readFile(path.join(repoRoot, 'schemas/stages', `${kind.name}.schema.json`), 'utf8');
-      expect(file).toBe(JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
+      expect(file).toBe(`${JSON.stringify(stageSchemaDocument(kind), null, 2)}\n`);
     });
   }
 });
 
 describe('s2a.train → s2a.evaluate (ngram)', () => {
   it('trains, logs curves and the trainer, and evaluates against keyword spotting', async () => {
-    const train = await runStage(trainKind, { epochs: 6, hidden: 0, buckets: 4096, learning_rate: 0.02 }, [pairsInput()]);
+    const train = await runStage(trainKind, { epochs: 6, hidden: 0, buckets: 4096, learning_rate: 0.02 }, [
+      pairsInput(),
+    ]);
     expect(train.outputs).toMatchObject({ model: 'model', classes: ['phone', 'run', 'open', 'kiss', 'drive'] });
     expect(train.outputs.trainer).toBe('js');
     expect(train.out.logs).toContain('head trained by js');
@@ -80,10 +93,27 @@ describe('s2a.train → s2a.evaluate (ngram)', () => {
     expect(losses[5]!.value).toBeLessThan(losses[0]!.value);
     expect(existsSync(path.join(train.dir, 'model', 'classifier.json'))).toBe(true);
 
-    const trainInput: StageInput = { stage: 's2a', kind: 's2a.train', key: 'k2', dir: train.dir, outputs: train.outputs as StageInput['outputs'] };
-    const ev = await runStage(evaluateKind, { threshold_overrides: { phone: 0.9 }, top_k: 3 }, [trainInput, pairsInput()]);
+    const trainInput: StageInput = {
+      stage: 's2a',
+      kind: 's2a.train',
+      key: 'k2',
+      dir: train.dir,
+      outputs: train.outputs as StageInput['outputs'],
+    };
+    const ev = await runStage(evaluateKind, { threshold_overrides: { phone: 0.9 }, top_k: 3 }, [
+      trainInput,
+      pairsInput(),
+    ]);
     expect(ev.outputs.model_dir).toBe(path.join(train.dir, 'model'));
-    for (const f of ['thresholds.json', 'ap.json', 'pr_curves.json', 'pr_curves.png', 'ap_bars.png', 'top_sentences.json', 'top_sentences.md']) {
+    for (const f of [
+      'thresholds.json',
+      'ap.json',
+      'pr_curves.json',
+      'pr_curves.png',
+      'ap_bars.png',
+      'top_sentences.json',
+      'top_sentences.md',
+    ]) {
       expect(existsSync(path.join(ev.dir, f)), f).toBe(true);
       expect(ev.out.artifacts).toContain(f);
     }
@@ -119,7 +149,10 @@ describe('s2a stages: bad input', () => {
     const dir = await tempDir('pairs-empty-');
     await cp(path.join(fixture, 'pairs.jsonl'), path.join(dir, 'pairs.jsonl'));
     await writeFile(path.join(dir, 'classes.json'), JSON.stringify({ classes: [] }));
-    await expect(runStage(trainKind, {}, [pairsInput(dir)])).rejects.toMatchObject({ code: 'EXP_DATA_INVALID', message: expect.stringMatching(/no verb classes/) });
+    await expect(runStage(trainKind, {}, [pairsInput(dir)])).rejects.toMatchObject({
+      code: 'EXP_DATA_INVALID',
+      message: expect.stringMatching(/no verb classes/),
+    });
   });
 
   it('skips a bad pairs line with a warning naming it', async () => {
@@ -133,11 +166,15 @@ describe('s2a stages: bad input', () => {
   });
 
   it('needs bert_path with encoder bert, and names a missing bert file', async () => {
-    await expect(runStage(trainKind, { encoder: 'bert' }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_PARAMS_INVALID' });
+    await expect(runStage(trainKind, { encoder: 'bert' }, [pairsInput()])).rejects.toMatchObject({
+      code: 'EXP_PARAMS_INVALID',
+    });
     const bert = await tempDir('bert-');
     await cp(path.join(repoRoot, 'test/fixtures/tiny-bert'), bert, { recursive: true });
     await rm(path.join(bert, 'tokenizer_config.json'));
-    await expect(runStage(trainKind, { encoder: 'bert', bert_path: bert }, [pairsInput()])).rejects.toThrow(/lacks tokenizer_config\.json/);
+    await expect(runStage(trainKind, { encoder: 'bert', bert_path: bert }, [pairsInput()])).rejects.toThrow(
+      /lacks tokenizer_config\.json/,
+    );
   });
 
   it('needs upstream nodes', async () => {
@@ -149,8 +186,18 @@ describe('s2a stages: bad input', () => {
 describe('s2a.train → s2a.evaluate (bert, tiny model)', () => {
   it('runs both stages through the tiny BERT fixture', async () => {
     const bert = path.join(repoRoot, 'test/fixtures/tiny-bert');
-    const train = await runStage(trainKind, { encoder: 'bert', bert_path: bert, pooling: 'mean', epochs: 2, hidden: 0, max_tokens: 32 }, [pairsInput()]);
-    const trainInput: StageInput = { stage: 's2a', kind: 's2a.train', key: 'k3', dir: train.dir, outputs: train.outputs as StageInput['outputs'] };
+    const train = await runStage(
+      trainKind,
+      { encoder: 'bert', bert_path: bert, pooling: 'mean', epochs: 2, hidden: 0, max_tokens: 32 },
+      [pairsInput()],
+    );
+    const trainInput: StageInput = {
+      stage: 's2a',
+      kind: 's2a.train',
+      key: 'k3',
+      dir: train.dir,
+      outputs: train.outputs as StageInput['outputs'],
+    };
     const ev = await runStage(evaluateKind, {}, [trainInput, pairsInput()]);
     expect(ev.out.metrics.find((m) => m.key === 's2a.mean_ap')!.value).toBeGreaterThan(0);
     expect(existsSync(path.join(ev.dir, 'thresholds.json'))).toBe(true);
@@ -159,7 +206,15 @@ describe('s2a.train → s2a.evaluate (bert, tiny model)', () => {
 
 describe('s2a.train: BERT fine-tuning (tiny model)', () => {
   const bert = path.join(repoRoot, 'test/fixtures/tiny-bert');
-  const small = { encoder: 'bert', bert_path: bert, epochs: 1, hidden: 0, max_tokens: 32, finetune_learning_rate: 1e-3, checkpoint_every: 4 };
+  const small = {
+    encoder: 'bert',
+    bert_path: bert,
+    epochs: 1,
+    hidden: 0,
+    max_tokens: 32,
+    finetune_learning_rate: 1e-3,
+    checkpoint_every: 4,
+  };
 
   it('asks for an optional GPU only when fine-tuning can happen', () => {
     const res = trainKind.resources as (p: Record<string, unknown>) => Record<string, unknown>;
@@ -184,7 +239,10 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
   });
 
   it('auto is full when granted a GPU on tfjs-node-gpu', () => {
-    expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [0], 'node-gpu')).toMatchObject({ mode: 'full', why: expect.stringMatching(/granted GPU 0/) });
+    expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [0], 'node-gpu')).toMatchObject({
+      mode: 'full',
+      why: expect.stringMatching(/granted GPU 0/),
+    });
     expect(resolveFinetune({ encoder: 'bert', finetune: 'auto' }, [], undefined).mode).toBe('frozen');
     expect(resolveFinetune({ encoder: 'bert', finetune: 'last_n' }, [], undefined).mode).toBe('last_n');
     expect(resolveFinetune({ encoder: 'ngram', finetune: 'full' }, [0], 'node-gpu').mode).toBe('frozen');
@@ -209,7 +267,9 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
   });
 
   it('micro_batch_size above batch_size is a params error naming the key', async () => {
-    await expect(runStage(trainKind, { ...small, finetune: 'full', batch_size: 8, micro_batch_size: 16 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_PARAMS_INVALID', detail: { key: 'micro_batch_size' } });
+    await expect(
+      runStage(trainKind, { ...small, finetune: 'full', batch_size: 8, micro_batch_size: 16 }, [pairsInput()]),
+    ).rejects.toMatchObject({ code: 'EXP_PARAMS_INVALID', detail: { key: 'micro_batch_size' } });
   });
 
   it('a node killed mid-fine-tuning resumes from its checkpoint in the scratch folder and ends as an uninterrupted run', async () => {
@@ -224,8 +284,18 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
       const outDir = await tempDir('s2a-out-');
       const logs: string[] = [];
       const ctx: StageContext<any> = {
-        params: p, inputs: [pairsInput()], ports: portsFor(trainKind, p, [pairsInput()]), outDir, scratchDir: scratch, seed: 7, gpus: [], signal,
-        log: (m) => logs.push(m), progress: (d) => onProgress(d), metric: () => {}, artifact: () => {},
+        params: p,
+        inputs: [pairsInput()],
+        ports: portsFor(trainKind, p, [pairsInput()]),
+        outDir,
+        scratchDir: scratch,
+        seed: 7,
+        gpus: [],
+        signal,
+        log: (m) => logs.push(m),
+        progress: (d) => onProgress(d),
+        metric: () => {},
+        artifact: () => {},
       };
       await trainKind.run(ctx);
       return { outDir, logs };
@@ -239,7 +309,9 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
     expect(b.equals(a)).toBe(true);
   });
 
-  it('last_n beyond the model\'s layers is a spec error naming the key', async () => {
-    await expect(runStage(trainKind, { ...small, finetune: 'last_n', finetune_last_n: 5 }, [pairsInput()])).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'finetune_last_n' } });
+  it("last_n beyond the model's layers is a spec error naming the key", async () => {
+    await expect(
+      runStage(trainKind, { ...small, finetune: 'last_n', finetune_last_n: 5 }, [pairsInput()]),
+    ).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'finetune_last_n' } });
   });
 });

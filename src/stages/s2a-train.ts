@@ -4,7 +4,12 @@ import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { describeBackend, initBackend, type BackendName } from '../ml/backend.ts';
-import { saveSentenceClassifier, trainSentenceClassifier, type EncoderOptions, type FinetuneMode } from '../text/classifier/index.ts';
+import {
+  saveSentenceClassifier,
+  trainSentenceClassifier,
+  type EncoderOptions,
+  type FinetuneMode,
+} from '../text/classifier/index.ts';
 import { readPairsInput } from './s2a-data.ts';
 
 export interface S2aTrainParams {
@@ -42,9 +47,16 @@ export function resolveFinetune(
 ): { mode: FinetuneMode; why?: string } {
   if (p.encoder !== 'bert') return { mode: 'frozen' };
   if (p.finetune !== 'auto') return { mode: p.finetune };
-  if (!gpus.length) return { mode: 'frozen', why: 'finetune auto → frozen: no GPU granted (fine-tuning BERT on a CPU is slow; set finetune: full or last_n to do it anyway)' };
+  if (!gpus.length)
+    return {
+      mode: 'frozen',
+      why: 'finetune auto → frozen: no GPU granted (fine-tuning BERT on a CPU is slow; set finetune: full or last_n to do it anyway)',
+    };
   if (backend !== 'node-gpu') {
-    return { mode: 'frozen', why: `finetune auto → frozen: granted GPU ${gpus.join(',')} but tfjs runs on ${backend ?? 'no backend'}, not tfjs-node-gpu (set finetune: full to fine-tune there anyway)` };
+    return {
+      mode: 'frozen',
+      why: `finetune auto → frozen: granted GPU ${gpus.join(',')} but tfjs runs on ${backend ?? 'no backend'}, not tfjs-node-gpu (set finetune: full to fine-tune there anyway)`,
+    };
   }
   return { mode: 'full', why: `finetune auto → full: granted GPU ${gpus.join(',')} (tfjs-node-gpu)` };
 }
@@ -57,16 +69,29 @@ const paramsSchema: JsonSchema = {
       type: 'string',
       enum: ['ngram', 'bert'],
       default: 'ngram',
-      description: 'Sentence encoder: hashed word + character n-grams (built in, no download) or a local pretrained BERT (bert_path) run offline; the ngram head is trained in plain JS (sparse, fastText-like), the bert head with tfjs.',
+      description:
+        'Sentence encoder: hashed word + character n-grams (built in, no download) or a local pretrained BERT (bert_path) run offline; the ngram head is trained in plain JS (sparse, fastText-like), the bert head with tfjs.',
     },
     bert_path: {
       type: 'string',
       'x-exp-path': 'dir',
-      description: 'With encoder bert: a local folder with config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx (never downloaded).',
+      description:
+        'With encoder bert: a local folder with config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx (never downloaded).',
     },
-    pooling: { type: 'string', enum: ['cls', 'mean'], default: 'cls', description: "With encoder bert: the sentence vector, BERT's [CLS] output (paper) or the mean over tokens." },
+    pooling: {
+      type: 'string',
+      enum: ['cls', 'mean'],
+      default: 'cls',
+      description: "With encoder bert: the sentence vector, BERT's [CLS] output (paper) or the mean over tokens.",
+    },
     epochs: { type: 'integer', minimum: 1, maximum: 1000, default: 4, description: 'Passes over the training pairs.' },
-    batch_size: { type: 'integer', minimum: 1, maximum: 4096, default: 32, description: 'Pairs per Adam step (paper: 32).' },
+    batch_size: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 4096,
+      default: 32,
+      description: 'Pairs per Adam step (paper: 32).',
+    },
     learning_rate: { type: 'number', exclusiveMinimum: 0, default: 0.002, description: 'Adam learning rate.' },
     hidden: {
       type: 'integer',
@@ -81,12 +106,34 @@ const paramsSchema: JsonSchema = {
       minimum: 2,
       maximum: 512,
       default: 64,
-      description: 'Longer sentences are truncated: to their first max_tokens words (ngram) or WordPiece tokens including [CLS]/[SEP] (bert).',
+      description:
+        'Longer sentences are truncated: to their first max_tokens words (ngram) or WordPiece tokens including [CLS]/[SEP] (bert).',
     },
-    buckets: { type: 'integer', minimum: 256, maximum: 4194304, default: 65536, description: 'With encoder ngram: hash buckets (a power of two).' },
-    word_ngrams: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 5 }, default: [1, 2], description: 'With encoder ngram: word n-gram orders.' },
-    char_ngrams: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 8 }, default: [3, 4], description: 'With encoder ngram: character n-gram orders within words ([] for none).' },
-    class_weighting: { type: 'string', enum: ['none', 'balanced'], default: 'none', description: 'balanced: weight each class N / (K · n_class) in the loss.' },
+    buckets: {
+      type: 'integer',
+      minimum: 256,
+      maximum: 4194304,
+      default: 65536,
+      description: 'With encoder ngram: hash buckets (a power of two).',
+    },
+    word_ngrams: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 5 },
+      default: [1, 2],
+      description: 'With encoder ngram: word n-gram orders.',
+    },
+    char_ngrams: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 8 },
+      default: [3, 4],
+      description: 'With encoder ngram: character n-gram orders within words ([] for none).',
+    },
+    class_weighting: {
+      type: 'string',
+      enum: ['none', 'balanced'],
+      default: 'none',
+      description: 'balanced: weight each class N / (K · n_class) in the loss.',
+    },
     finetune: {
       type: 'string',
       enum: ['auto', 'frozen', 'last_n', 'full'],
@@ -94,17 +141,46 @@ const paramsSchema: JsonSchema = {
       description:
         'With encoder bert: frozen trains only the head on fixed features; last_n also the last finetune_last_n encoder layers; full the whole encoder (the paper), in tfjs from bert_path/model.safetensors. auto: full when the task is granted a GPU and tfjs runs on it (tfjs-node-gpu), else frozen; the log says which and why. Anything but frozen asks for a GPU (optional: runs on CPU where there is none).',
     },
-    finetune_last_n: { type: 'integer', minimum: 1, maximum: 48, default: 1, description: 'With finetune last_n: how many of the top encoder layers learn.' },
-    finetune_learning_rate: { type: 'number', exclusiveMinimum: 0, default: 5e-5, description: 'Adam learning rate of encoder and head when fine-tuning (BERT: 5e-5); learning_rate is for the head alone.' },
+    finetune_last_n: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 48,
+      default: 1,
+      description: 'With finetune last_n: how many of the top encoder layers learn.',
+    },
+    finetune_learning_rate: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 5e-5,
+      description:
+        'Adam learning rate of encoder and head when fine-tuning (BERT: 5e-5); learning_rate is for the head alone.',
+    },
     micro_batch_size: {
       type: 'integer',
       minimum: 1,
       maximum: 4096,
-      description: 'When fine-tuning: sentences per forward/backward pass; the gradients of the micro-batches of one batch are summed before one Adam step (default: batch_size).',
+      description:
+        'When fine-tuning: sentences per forward/backward pass; the gradients of the micro-batches of one batch are summed before one Adam step (default: batch_size).',
     },
-    warmup_steps: { type: 'integer', minimum: 0, default: 0, description: 'When fine-tuning: linear learning-rate warm-up over this many Adam steps.' },
-    max_steps: { type: 'integer', minimum: 1, description: 'When fine-tuning: stop after this many Adam steps (the paper: 100,000 at batch 32); default: epochs × steps per epoch.' },
-    checkpoint_every: { type: 'integer', minimum: 0, default: 200, description: 'When fine-tuning: Adam steps between resumable checkpoints (weights, Adam moments, step) in the node\'s scratch folder; 0 = none.' },
+    warmup_steps: {
+      type: 'integer',
+      minimum: 0,
+      default: 0,
+      description: 'When fine-tuning: linear learning-rate warm-up over this many Adam steps.',
+    },
+    max_steps: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        'When fine-tuning: stop after this many Adam steps (the paper: 100,000 at batch 32); default: epochs × steps per epoch.',
+    },
+    checkpoint_every: {
+      type: 'integer',
+      minimum: 0,
+      default: 200,
+      description:
+        "When fine-tuning: Adam steps between resumable checkpoints (weights, Adam moments, step) in the node's scratch folder; 0 = none.",
+    },
     seed: { type: 'integer', description: 'Seed of initialisation and shuffling (default: the node seed).' },
   },
 };
@@ -117,14 +193,20 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   const train = pairs.filter((r) => r.split === 'train');
   const val = pairs.filter((r) => r.split === 'val');
   if (train.length === 0) {
-    throw new ExpError('EXP_DATA_INVALID', `s2a.train: pairs.jsonl has no "train" pairs (${val.length} val)`, { hint: 'lower pairs.build val_fraction or add screenplays' });
+    throw new ExpError('EXP_DATA_INVALID', `s2a.train: pairs.jsonl has no "train" pairs (${val.length} val)`, {
+      hint: 'lower pairs.build val_fraction or add screenplays',
+    });
   }
   let encoder: EncoderOptions;
   if (p.micro_batch_size !== undefined && p.micro_batch_size > p.batch_size) {
-    throw new ExpError('EXP_PARAMS_INVALID', `s2a.train: micro_batch_size ${p.micro_batch_size} is larger than batch_size ${p.batch_size}`, {
-      hint: 'micro-batches split one batch (gradient accumulation): set micro_batch_size ≤ batch_size, e.g. batch_size / 2',
-      detail: { key: 'micro_batch_size' },
-    });
+    throw new ExpError(
+      'EXP_PARAMS_INVALID',
+      `s2a.train: micro_batch_size ${p.micro_batch_size} is larger than batch_size ${p.batch_size}`,
+      {
+        hint: 'micro-batches split one batch (gradient accumulation): set micro_batch_size ≤ batch_size, e.g. batch_size / 2',
+        detail: { key: 'micro_batch_size' },
+      },
+    );
   }
   if (p.encoder === 'bert') {
     if (!p.bert_path) {
@@ -159,10 +241,16 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
     }
   } else {
     if (!Number.isInteger(Math.log2(p.buckets))) {
-      throw new ExpError('EXP_PARAMS_INVALID', `s2a.train: buckets must be a power of two, got ${p.buckets}`, { detail: { key: 'buckets' } });
+      throw new ExpError('EXP_PARAMS_INVALID', `s2a.train: buckets must be a power of two, got ${p.buckets}`, {
+        detail: { key: 'buckets' },
+      });
     }
-    encoder = { kind: 'ngram', ngram: { buckets: p.buckets, wordNgrams: p.word_ngrams, charNgrams: p.char_ngrams, maxTokens: p.max_tokens } };
-    if (p.finetune !== 'auto' && p.finetune !== 'frozen') ctx.log(`finetune ${p.finetune} applies to encoder bert only: ignored for ngram`);
+    encoder = {
+      kind: 'ngram',
+      ngram: { buckets: p.buckets, wordNgrams: p.word_ngrams, charNgrams: p.char_ngrams, maxTokens: p.max_tokens },
+    };
+    if (p.finetune !== 'auto' && p.finetune !== 'frozen')
+      ctx.log(`finetune ${p.finetune} applies to encoder bert only: ignored for ngram`);
   }
   const verbs = classes.map((c) => c.verb);
   ctx.log(`s2a.train: ${train.length} train / ${val.length} val pairs, ${verbs.length} classes, encoder ${p.encoder}`);
@@ -186,15 +274,24 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
       ctx.metric('s2a.train.loss', e.loss, e.epoch);
       ctx.metric('s2a.train.accuracy', e.accuracy, e.epoch);
       if (e.valAccuracy !== undefined) ctx.metric('s2a.val.accuracy', e.valAccuracy, e.epoch);
-      ctx.log(`epoch ${e.epoch} (${((Date.now() - started) / 1000).toFixed(0)} s): loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}${e.valAccuracy !== undefined ? ` val accuracy ${e.valAccuracy.toFixed(4)}` : ''}`);
+      ctx.log(
+        `epoch ${e.epoch} (${((Date.now() - started) / 1000).toFixed(0)} s): loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}${e.valAccuracy !== undefined ? ` val accuracy ${e.valAccuracy.toFixed(4)}` : ''}`,
+      );
     },
   });
   ctx.log(`head trained by ${trained.trainer}`);
   if (trained.skipped) ctx.log(`${trained.skipped} train pairs carry no verb class and were not used`);
   if (trained.finetune) {
-    ctx.log(`bert: ${trained.finetune.mode} fine-tuning trained ${trained.finetune.trained} encoder weights in ${trained.finetune.steps} steps${trained.finetune.resumedFrom ? ` (resumed at step ${trained.finetune.resumedFrom})` : ''}`);
+    ctx.log(
+      `bert: ${trained.finetune.mode} fine-tuning trained ${trained.finetune.trained} encoder weights in ${trained.finetune.steps} steps${trained.finetune.resumedFrom ? ` (resumed at step ${trained.finetune.resumedFrom})` : ''}`,
+    );
   }
-  await saveSentenceClassifier(path.join(ctx.outDir, MODEL_DIR), trained.manifest, trained.artifacts, trained.encoderWeights);
+  await saveSentenceClassifier(
+    path.join(ctx.outDir, MODEL_DIR),
+    trained.manifest,
+    trained.artifacts,
+    trained.encoderWeights,
+  );
   const seconds = (Date.now() - started) / 1000;
   ctx.metric('s2a.train.seconds', seconds);
   ctx.artifact(`${MODEL_DIR}/classifier.json`);
@@ -218,7 +315,8 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
 export const kind: StageKind<S2aTrainParams> = {
   name: 's2a.train',
   version: '2',
-  description: 'Train the Speech2Action sentence classifier (ngram encoder: plain-JS sparse trainer; offline BERT encoder: tfjs head) on pairs.build output.',
+  description:
+    'Train the Speech2Action sentence classifier (ngram encoder: plain-JS sparse trainer; offline BERT encoder: tfjs head) on pairs.build output.',
   paramsSchema,
   inputs: { pairs: { accepts: ['pairs'], description: 'speech/verb pairs and their classes (pairs.build)' } },
   produces: ['s2a-model'],

@@ -24,10 +24,21 @@ const paramsSchema: JsonSchema = {
     corpus: {
       type: 'string',
       'x-exp-path': 'any',
-      description: 'A folder of .txt/.html screenplays (IMSDb style) or a single file. Optional when an upstream node outputs `screenplays` (e.g. demo.world).',
+      description:
+        'A folder of .txt/.html screenplays (IMSDb style) or a single file. Optional when an upstream node outputs `screenplays` (e.g. demo.world).',
     },
-    limit: { type: 'integer', minimum: 1, description: 'Parse at most this many files (in name order). All when absent.' },
-    workers: { type: 'integer', minimum: 1, maximum: 64, description: 'Worker threads for parsing (default: the cores available, at most 4; 1 parses in the stage thread).' },
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Parse at most this many files (in name order). All when absent.',
+    },
+    workers: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      description:
+        'Worker threads for parsing (default: the cores available, at most 4; 1 parses in the stage thread).',
+    },
   },
 };
 
@@ -35,7 +46,12 @@ export const SCREENPLAYS_FILE = 'screenplays.jsonl';
 
 function findCorpus(ctx: StageContext<ScreenplayParseParams>): string {
   if (ctx.params.corpus) return ctx.params.corpus;
-  const input = requirePort(ctx, 'screenplays', 'screenplay.parse: no corpus: set `corpus` or depend on a node that outputs `screenplays` (e.g. demo.world)', 'with: { corpus: path/to/screenplays }');
+  const input = requirePort(
+    ctx,
+    'screenplays',
+    'screenplay.parse: no corpus: set `corpus` or depend on a node that outputs `screenplays` (e.g. demo.world)',
+    'with: { corpus: path/to/screenplays }',
+  );
   return outputPath(input, 'screenplays');
 }
 
@@ -52,7 +68,10 @@ async function run(ctx: StageContext<ScreenplayParseParams>): Promise<{ outputs:
     });
   }
   if (files.length === 0) {
-    throw new ExpError('EXP_DATA_INVALID', `screenplay.parse: no .txt/.html files in ${corpus}`, { hint: 'screenplays must end in .txt, .html or .htm', detail: { file: corpus } });
+    throw new ExpError('EXP_DATA_INVALID', `screenplay.parse: no .txt/.html files in ${corpus}`, {
+      hint: 'screenplays must end in .txt, .html or .htm',
+      detail: { file: corpus },
+    });
   }
   if (ctx.params.limit !== undefined) files = files.slice(0, ctx.params.limit);
 
@@ -75,7 +94,7 @@ async function run(ctx: StageContext<ScreenplayParseParams>): Promise<{ outputs:
           ctx.log(`⚠ skipped ${r.file}: ${reason}`);
         } else {
           seen.add(r.movie);
-          writeSync(out, r.line + '\n');
+          writeSync(out, `${r.line}\n`);
           movies++;
         }
         ctx.progress(done, total, name);
@@ -86,14 +105,23 @@ async function run(ctx: StageContext<ScreenplayParseParams>): Promise<{ outputs:
   }
   if (duplicateStats) ctx.log('⚠ corpus statistics include the skipped duplicate files');
   if (movies === 0) {
-    throw new ExpError('EXP_DATA_INVALID', `screenplay.parse: none of the ${files.length} files in ${corpus} could be parsed as a screenplay`, {
-      hint: `first problems: ${skipped.slice(0, 3).map((s) => `${s.file}: ${s.reason}`).join('; ')}`,
-      detail: { file: corpus },
-    });
+    throw new ExpError(
+      'EXP_DATA_INVALID',
+      `screenplay.parse: none of the ${files.length} files in ${corpus} could be parsed as a screenplay`,
+      {
+        hint: `first problems: ${skipped
+          .slice(0, 3)
+          .map((s) => `${s.file}: ${s.reason}`)
+          .join('; ')}`,
+        detail: { file: corpus },
+      },
+    );
   }
   const s = stats;
   for (const [k, v] of Object.entries(s)) ctx.metric(`corpus.${k}`, v);
-  ctx.log(`parsed ${movies} screenplays (${skipped.length} skipped): ${s.scene_descriptions} stage directions, ${s.speech_segments} speech segments`);
+  ctx.log(
+    `parsed ${movies} screenplays (${skipped.length} skipped): ${s.scene_descriptions} stage directions, ${s.speech_segments} speech segments`,
+  );
   ctx.artifact(SCREENPLAYS_FILE);
   return { outputs: { screenplays_file: SCREENPLAYS_FILE, movies, skipped, stats: { ...s } } };
 }
@@ -101,9 +129,12 @@ async function run(ctx: StageContext<ScreenplayParseParams>): Promise<{ outputs:
 export const kind: StageKind<ScreenplayParseParams> = {
   name: 'screenplay.parse',
   version: '1',
-  description: 'Parse IMSDb screenplays (text or HTML) into scene headings, stage directions and speech segments (§3.1).',
+  description:
+    'Parse IMSDb screenplays (text or HTML) into scene headings, stage directions and speech segments (§3.1).',
   paramsSchema,
-  inputs: { screenplays: { accepts: ['screenplays'], param: 'corpus', description: 'the screenplay folder (or set `corpus`)' } },
+  inputs: {
+    screenplays: { accepts: ['screenplays'], param: 'corpus', description: 'the screenplay folder (or set `corpus`)' },
+  },
   produces: ['parsed-screenplays'],
   resources: (p) => ({ cpus: Math.min(p.workers ?? 2, 4), memoryMb: 1536 }),
   run,

@@ -15,18 +15,29 @@ const registry = await makeRegistry([], {});
 
 async function spec(verbsWith: string) {
   const file = path.join(tmp, `spec-${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(file, `name: t\nstages:\n  parse:\n    uses: screenplay.parse\n    with: { corpus: ${JSON.stringify(tmp)} }\n  verbs:\n    uses: verbs.mine\n    needs: [parse]\n    with: ${verbsWith}\n`);
+  await writeFile(
+    file,
+    `name: t\nstages:\n  parse:\n    uses: screenplay.parse\n    with: { corpus: ${JSON.stringify(tmp)} }\n  verbs:\n    uses: verbs.mine\n    needs: [parse]\n    with: ${verbsWith}\n`,
+  );
   return loadSpec(file, { kinds: registry, cwd: tmp, env: {} });
 }
 
 describe('verbs.mine thresholds per 1,000 scripts', () => {
   it('an absolute threshold and its scaled form together: a spec error naming the key and its line', async () => {
-    const e = await spec('{ min_count: 50, min_count_per_1000_scripts: 46.7, drop_top_per_1000_scripts: 93.5 }').catch((x: unknown) => x);
+    const e = await spec('{ min_count: 50, min_count_per_1000_scripts: 46.7, drop_top_per_1000_scripts: 93.5 }').catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(SpecError);
     const issues = (e as SpecError).issues;
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'conflicting_keys', path: 'stages.verbs.with.min_count_per_1000_scripts', line: 9 });
-    expect(issues[0]!.message).toBe('"min_count" and "min_count_per_1000_scripts" cannot both be set in stages.verbs.with');
+    expect(issues[0]).toMatchObject({
+      code: 'conflicting_keys',
+      path: 'stages.verbs.with.min_count_per_1000_scripts',
+      line: 9,
+    });
+    expect(issues[0]!.message).toBe(
+      '"min_count" and "min_count_per_1000_scripts" cannot both be set in stages.verbs.with',
+    );
   });
 
   it('exp plan prints the formula before the scripts are counted, the resolved values once parse ran', async () => {
@@ -38,8 +49,12 @@ describe('verbs.mine thresholds per 1,000 scripts', () => {
       'min_count 46.7 per 1000 scripts, drop_top 93.5 per 1000 scripts (resolved once the scripts are counted)',
     );
     const parsed = { kind: 'screenplay.parse', key: parse.key, outputs: { movies: 80 } } as unknown as NodeManifest;
-    const notes = planNotes(plan, registry, { readManifest: (_kind: string, key: string) => (key === parse.key ? parsed : undefined) });
-    expect(notes.get(verbs.key)).toBe('min_count 46.7 per 1000 scripts × 80 scripts = 3.74 → 4; drop_top 93.5 per 1000 scripts × 80 scripts = 7.48 → 7');
+    const notes = planNotes(plan, registry, {
+      readManifest: (_kind: string, key: string) => (key === parse.key ? parsed : undefined),
+    });
+    expect(notes.get(verbs.key)).toBe(
+      'min_count 46.7 per 1000 scripts × 80 scripts = 3.74 → 4; drop_top 93.5 per 1000 scripts × 80 scripts = 7.48 → 7',
+    );
   });
 
   it('absolute thresholds keep their old meaning and need no default in the schema', async () => {

@@ -3,12 +3,16 @@
 // and write the verb classes with their conjugations.
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { LEXICON_PARAM_DESCRIPTION, resolveLexicon } from '../text/lexicon-path.ts';
 import { readScreenplayRecords } from '../text/screenplay-records.ts';
 import { mineVerbs, VerbCounter } from '../text/verb-classes.ts';
-import { describeVerbThresholds, EXCLUSIVE_VERB_KEYS, resolveVerbThresholds, type VerbThresholdParams } from '../text/verb-thresholds.ts';
+import {
+  describeVerbThresholds,
+  EXCLUSIVE_VERB_KEYS,
+  resolveVerbThresholds,
+  type VerbThresholdParams,
+} from '../text/verb-thresholds.ts';
 import { outputPath, requirePort } from './ports.ts';
 
 export interface VerbsMineParams extends VerbThresholdParams {
@@ -21,25 +25,46 @@ const paramsSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    min_count: { type: 'integer', minimum: 1, description: 'Drop verbs seen fewer times than this (default 50, the paper on 1,070 scripts). Or give min_count_per_1000_scripts.' },
+    min_count: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        'Drop verbs seen fewer times than this (default 50, the paper on 1,070 scripts). Or give min_count_per_1000_scripts.',
+    },
     min_count_per_1000_scripts: {
       type: 'number',
       exclusiveMinimum: 0,
-      description: 'min_count per 1,000 scripts, scaled to the corpus: round(N × scripts / 1000), at least 1 (paper: 50 on 1,070 scripts ≈ 46.7). Not with min_count or reference_movies.',
+      description:
+        'min_count per 1,000 scripts, scaled to the corpus: round(N × scripts / 1000), at least 1 (paper: 50 on 1,070 scripts ≈ 46.7). Not with min_count or reference_movies.',
     },
-    drop_top: { type: 'integer', minimum: 0, description: 'Drop the most frequent verbs, which are generic (default 100, the paper on 1,070 scripts). Or give drop_top_per_1000_scripts.' },
+    drop_top: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'Drop the most frequent verbs, which are generic (default 100, the paper on 1,070 scripts). Or give drop_top_per_1000_scripts.',
+    },
     drop_top_per_1000_scripts: {
       type: 'number',
       minimum: 0,
-      description: 'drop_top per 1,000 scripts, scaled to the corpus: round(N × scripts / 1000) (paper: 100 on 1,070 scripts ≈ 93.5). Not with drop_top.',
+      description:
+        'drop_top per 1,000 scripts, scaled to the corpus: round(N × scripts / 1000) (paper: 100 on 1,070 scripts ≈ 93.5). Not with drop_top.',
     },
     reference_movies: {
       type: 'integer',
       minimum: 1,
-      description: 'Older form of scaling: min_count × scripts / reference_movies, rounded, at least 1 (paper corpus: 1070). Prefer min_count_per_1000_scripts.',
+      description:
+        'Older form of scaling: min_count × scripts / reference_movies, rounded, at least 1 (paper corpus: 1070). Prefer min_count_per_1000_scripts.',
     },
-    keep: { type: 'array', items: { type: 'string' }, description: 'Verbs never dropped as too frequent (they still need min_count).' },
-    only: { type: 'array', items: { type: 'string' }, description: "Keep only these verbs (e.g. the paper's 18 classes); drop_top does not apply to them." },
+    keep: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Verbs never dropped as too frequent (they still need min_count).',
+    },
+    only: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "Keep only these verbs (e.g. the paper's 18 classes); drop_top does not apply to them.",
+    },
     lexicon: { type: 'string', 'x-exp-path': 'dir', description: LEXICON_PARAM_DESCRIPTION },
   },
   // an absolute threshold and its per-1,000-scripts form exclude each other
@@ -51,7 +76,12 @@ export const VERBS_FILE = 'verbs.json';
 export const ACTION_VERBS_FILE = 'action-verbs.jsonl';
 
 async function run(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Record<string, JsonValue> }> {
-  const input = requirePort(ctx, 'parsed', 'verbs.mine: needs a screenplay.parse node upstream', 'add the screenplay.parse stage to `needs:`');
+  const input = requirePort(
+    ctx,
+    'parsed',
+    'verbs.mine: needs a screenplay.parse node upstream',
+    'add the screenplay.parse stage to `needs:`',
+  );
   const file = outputPath(input, 'screenplays_file', 'screenplays.jsonl');
   const lex = resolveLexicon(ctx.params.lexicon, 'verbs.mine');
   const counter = new VerbCounter(lex);
@@ -68,7 +98,7 @@ async function run(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Recor
         const lemmas = counter.addText(e.text);
         if (lemmas.length) actions.push([i, lemmas]);
       });
-      writeSync(actionVerbs, JSON.stringify({ movie: rec.movie, actions }) + '\n');
+      writeSync(actionVerbs, `${JSON.stringify({ movie: rec.movie, actions })}\n`);
       ctx.progress(++movies, total, rec.movie);
     }
   } finally {
@@ -77,10 +107,13 @@ async function run(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Recor
   const { minCount, dropTop, minCountRule, dropTopRule } = resolveVerbThresholds(ctx.params, movies);
   ctx.log(`thresholds for ${movies} scripts: min_count ${minCountRule}, drop_top ${dropTopRule}`);
   const mined = mineVerbs(counter, lex, { minCount, dropTop, keep: ctx.params.keep, only: ctx.params.only });
-  writeFileSync(path.join(ctx.outDir, VERBS_FILE), JSON.stringify(mined, null, 1) + '\n');
+  writeFileSync(path.join(ctx.outDir, VERBS_FILE), `${JSON.stringify(mined, null, 1)}\n`);
   if (ctx.params.only) {
     const missing = ctx.params.only.filter((v) => !mined.classes.some((c) => c.verb === v.toLowerCase()));
-    if (missing.length) ctx.log(`⚠ verbs of \`only\` below min_count ${minCount} (or never seen): ${missing.map((v) => `${v} (${counter.counts.get(v.toLowerCase()) ?? 0})`).join(', ')}`);
+    if (missing.length)
+      ctx.log(
+        `⚠ verbs of \`only\` below min_count ${minCount} (or never seen): ${missing.map((v) => `${v} (${counter.counts.get(v.toLowerCase()) ?? 0})`).join(', ')}`,
+      );
   }
   ctx.metric('verbs.classes', mined.classes.length);
   ctx.metric('verbs.min_count', minCount);
@@ -88,15 +121,30 @@ async function run(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Recor
   ctx.metric('verbs.scripts', movies);
   ctx.metric('verbs.sentences', counter.sentences);
   ctx.metric('verbs.distinct', counter.counts.size);
-  ctx.log(`${counter.sentences} stage-direction sentences, ${counter.counts.size} distinct verbs, ${mined.classes.length} classes (min_count ${minCount}, drop_top ${dropTop})`);
+  ctx.log(
+    `${counter.sentences} stage-direction sentences, ${counter.counts.size} distinct verbs, ${mined.classes.length} classes (min_count ${minCount}, drop_top ${dropTop})`,
+  );
   ctx.artifact(VERBS_FILE);
-  return { outputs: { verbs_file: VERBS_FILE, action_verbs_file: ACTION_VERBS_FILE, classes: mined.classes.length, scripts: movies, min_count: minCount, drop_top: dropTop, min_count_rule: minCountRule, drop_top_rule: dropTopRule, sentences: counter.sentences } };
+  return {
+    outputs: {
+      verbs_file: VERBS_FILE,
+      action_verbs_file: ACTION_VERBS_FILE,
+      classes: mined.classes.length,
+      scripts: movies,
+      min_count: minCount,
+      drop_top: dropTop,
+      min_count_rule: minCountRule,
+      drop_top_rule: dropTopRule,
+      sentences: counter.sentences,
+    },
+  };
 }
 
 export const kind: StageKind<VerbsMineParams> = {
   name: 'verbs.mine',
   version: '3',
-  description: 'Mine verb classes from stage directions: tag, lemmatise (XTAG), count, drop rare and most frequent verbs (§3.1).',
+  description:
+    'Mine verb classes from stage directions: tag, lemmatise (XTAG), count, drop rare and most frequent verbs (§3.1).',
   paramsSchema,
   inputs: { parsed: { accepts: ['parsed-screenplays'], description: 'parsed screenplays (screenplay.parse)' } },
   produces: ['verb-classes'],

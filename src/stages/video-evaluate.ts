@@ -34,7 +34,12 @@ const paramsSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    benchmark: { enum: ['ava', 'hmdb51'], default: 'ava', description: 'ava: per-class clip AP over the 14 classes of Table 4; hmdb51: top-1 accuracy averaged over the splits.' },
+    benchmark: {
+      enum: ['ava', 'hmdb51'],
+      default: 'ava',
+      description:
+        'ava: per-class clip AP over the 14 classes of Table 4; hmdb51: top-1 accuracy averaged over the splits.',
+    },
     ...benchmarkProps,
     batch_size: videoCommonProps.batch_size,
     device: videoCommonProps.device,
@@ -43,7 +48,12 @@ const paramsSchema: JsonSchema = {
 };
 
 function modelInput(ctx: StageContext<VideoEvaluateParams>): StageInput {
-  return requirePort(ctx, 'model', 'video.evaluate: no model: depend on a video.train or video.finetune node', 'needs: [finetune]');
+  return requirePort(
+    ctx,
+    'model',
+    'video.evaluate: no model: depend on a video.train or video.finetune node',
+    'needs: [finetune]',
+  );
 }
 
 function resolve(input: StageInput, rel: string): string {
@@ -61,7 +71,9 @@ async function writeApChart(outDir: string, rep: ApReport): Promise<void> {
   await writeFile(path.join(outDir, 'ap.png'), png);
 }
 
-export async function runVideoEvaluate(ctx: StageContext<VideoEvaluateParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+export async function runVideoEvaluate(
+  ctx: StageContext<VideoEvaluateParams>,
+): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   await initVideoBackend(p.device, ctx.log);
   const input = modelInput(ctx);
@@ -69,46 +81,96 @@ export async function runVideoEvaluate(ctx: StageContext<VideoEvaluateParams>): 
   const warn = (m: string) => ctx.log(`warning: ${m}`);
 
   if (p.benchmark === 'ava') {
-    if (typeof input.outputs.checkpoint !== 'string') throw new ExpError('EXP_INPUT_MISSING', `video.evaluate: ${input.stage} has no single checkpoint to evaluate on AVA`, { hint: 'evaluate the output of video.train or of video.finetune with dataset: ava' });
+    if (typeof input.outputs.checkpoint !== 'string')
+      throw new ExpError(
+        'EXP_INPUT_MISSING',
+        `video.evaluate: ${input.stage} has no single checkpoint to evaluate on AVA`,
+        { hint: 'evaluate the output of video.train or of video.finetune with dataset: ava' },
+      );
     const ckDir = resolve(input, input.outputs.checkpoint);
     const cfg = await readVideoConfig(ckDir);
-    const data = await prepareAva(root, 'val', p.clip_seconds, { ...shardGeometry(cfg), shardsDir: sharedClipsDir(ctx, 'ava-val', root, p.clip_seconds, shardGeometry(cfg)), signal: ctx.signal, log: ctx.log });
+    const data = await prepareAva(root, 'val', p.clip_seconds, {
+      ...shardGeometry(cfg),
+      shardsDir: sharedClipsDir(ctx, 'ava-val', root, p.clip_seconds, shardGeometry(cfg)),
+      signal: ctx.signal,
+      log: ctx.log,
+    });
     const { model, config } = await loadVideoModel(ckDir);
-    const scores = await scoreClips(model, config, data, { batchSize: p.batch_size, signal: ctx.signal, warn, onProgress: (d, t) => ctx.progress(d, t, 'clips') });
+    const scores = await scoreClips(model, config, data, {
+      batchSize: p.batch_size,
+      signal: ctx.signal,
+      warn,
+      onProgress: (d, t) => ctx.progress(d, t, 'clips'),
+    });
     model.dispose();
     const rep = apReport(scores, config.classes, AVA_TABLE4_NAMES);
-    if (rep.untrained.length) ctx.log(`classes without training data (constant score, AP still computed): ${rep.untrained.join(', ')}`);
+    if (rep.untrained.length)
+      ctx.log(`classes without training data (constant score, AP still computed): ${rep.untrained.join(', ')}`);
     for (const c of rep.perClass) {
       if (c.positives === 0) ctx.log(`class ${c.class}: no positive clip in the evaluation set, AP undefined`);
       else ctx.metric(`video.ava_clip_ap.${c.class}`, c.ap);
     }
     ctx.metric('video.ava_clip_map', rep.mean);
-    const doc = { metric: 'clip-level AP (keyframe clips, label set = union of box labels); not AVA frame-mAP', mean_ap: Number.isFinite(rep.mean) ? rep.mean : null, clips: scores.clips.length, untrained: rep.untrained, classes: rep.perClass.map((c) => ({ ...c, ap: Number.isFinite(c.ap) ? c.ap : null })) };
+    const doc = {
+      metric: 'clip-level AP (keyframe clips, label set = union of box labels); not AVA frame-mAP',
+      mean_ap: Number.isFinite(rep.mean) ? rep.mean : null,
+      clips: scores.clips.length,
+      untrained: rep.untrained,
+      classes: rep.perClass.map((c) => ({ ...c, ap: Number.isFinite(c.ap) ? c.ap : null })),
+    };
     await writeFile(path.join(ctx.outDir, 'ap.json'), `${JSON.stringify(doc, null, 2)}\n`);
     ctx.artifact('ap.json');
     if (p.plot) {
       await writeApChart(ctx.outDir, rep);
       ctx.artifact('ap.png');
     }
-    return { outputs: { benchmark: 'ava', ap: 'ap.json', mean_ap: doc.mean_ap, clips: scores.clips.length, untrained: rep.untrained } };
+    return {
+      outputs: {
+        benchmark: 'ava',
+        ap: 'ap.json',
+        mean_ap: doc.mean_ap,
+        clips: scores.clips.length,
+        untrained: rep.untrained,
+      },
+    };
   }
 
   const checkpoints = (input.outputs.checkpoints ?? {}) as Record<string, JsonValue>;
   const { classes, splits } = await hmdbSplits(root, ctx.log);
   const wanted = splits.filter((s) => p.splits.includes(s.split));
-  if (wanted.length === 0) throw new ExpError('EXP_DATA_INVALID', `no HMDB51 split ${p.splits.join(', ')} under ${root}`, { hint: 'splits: [1, 2, 3]' });
+  if (wanted.length === 0)
+    throw new ExpError('EXP_DATA_INVALID', `no HMDB51 split ${p.splits.join(', ')} under ${root}`, {
+      hint: 'splits: [1, 2, 3]',
+    });
   const ckFor = (split: number): string => {
     const rel = checkpoints[String(split)] ?? input.outputs.checkpoint;
-    if (typeof rel !== 'string') throw new ExpError('EXP_INPUT_MISSING', `video.evaluate: ${input.stage} has no checkpoint for HMDB51 split ${split}`, { hint: 'fine-tune with dataset: hmdb51 and the same splits' });
+    if (typeof rel !== 'string')
+      throw new ExpError(
+        'EXP_INPUT_MISSING',
+        `video.evaluate: ${input.stage} has no checkpoint for HMDB51 split ${split}`,
+        { hint: 'fine-tune with dataset: hmdb51 and the same splits' },
+      );
     return resolve(input, rel);
   };
   const first = await readVideoConfig(ckFor(wanted[0]!.split));
-  const data = await prepareHmdb(root, wanted.flatMap((s) => s.test), { ...shardGeometry(first), shardsDir: sharedClipsDir(ctx, 'hmdb51-test-' + p.splits.join(''), root, 0, shardGeometry(first)), signal: ctx.signal, log: ctx.log });
+  const data = await prepareHmdb(
+    root,
+    wanted.flatMap((s) => s.test),
+    {
+      ...shardGeometry(first),
+      shardsDir: sharedClipsDir(ctx, `hmdb51-test-${p.splits.join('')}`, root, 0, shardGeometry(first)),
+      signal: ctx.signal,
+      log: ctx.log,
+    },
+  );
   const perSplit: Record<string, JsonValue> = {};
   const accs: number[] = [];
   for (const s of wanted) {
     const ids = new Set(s.test.map((v) => v.video));
-    const part: ClipSet = { dir: data.dir, index: { ...data.index, clips: data.index.clips.filter((c) => ids.has(c.id)) } };
+    const part: ClipSet = {
+      dir: data.dir,
+      index: { ...data.index, clips: data.index.clips.filter((c) => ids.has(c.id)) },
+    };
     const { model, config } = await loadVideoModel(ckFor(s.split));
     const scores = await scoreClips(model, config, part, { batchSize: p.batch_size, signal: ctx.signal, warn });
     model.dispose();
@@ -121,7 +183,10 @@ export async function runVideoEvaluate(ctx: StageContext<VideoEvaluateParams>): 
   }
   const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
   ctx.metric('video.hmdb51_accuracy', mean);
-  await writeFile(path.join(ctx.outDir, 'accuracy.json'), `${JSON.stringify({ metric: 'top-1 accuracy, mean over splits', accuracy: mean, splits: perSplit }, null, 2)}\n`);
+  await writeFile(
+    path.join(ctx.outDir, 'accuracy.json'),
+    `${JSON.stringify({ metric: 'top-1 accuracy, mean over splits', accuracy: mean, splits: perSplit }, null, 2)}\n`,
+  );
   ctx.artifact('accuracy.json');
   return { outputs: { benchmark: 'hmdb51', accuracy: mean, splits: perSplit } };
 }
@@ -131,7 +196,10 @@ export const kind: StageKind<VideoEvaluateParams> = {
   version: '1',
   description: 'Evaluate a video classifier: AVA per-class clip AP (Table 4 classes) or HMDB51 accuracy over splits.',
   paramsSchema,
-  inputs: { model: { accepts: ['checkpoint'], description: 'the model to evaluate (video.train or video.finetune)' }, ...benchmarkPorts('benchmark') },
+  inputs: {
+    model: { accepts: ['checkpoint'], description: 'the model to evaluate (video.train or video.finetune)' },
+    ...benchmarkPorts('benchmark'),
+  },
   produces: ['video-scores'],
   summaryMetrics: ['video.ava_clip_map', 'video.hmdb51_accuracy'],
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),

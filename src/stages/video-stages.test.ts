@@ -48,24 +48,64 @@ async function encode(file: string, k: number, seconds: number): Promise<void> {
   const frames = syntheticClip(k, seconds * fps, 40, k + 1);
   const per = 40 * 40 * 3;
   await mkdir(path.dirname(file), { recursive: true });
-  await encodeRawVideo(Array.from({ length: seconds * fps }, (_, i) => frames.subarray(i * per, (i + 1) * per)), { width: 40, height: 40, fps, outPath: file });
+  await encodeRawVideo(
+    Array.from({ length: seconds * fps }, (_, i) => frames.subarray(i * per, (i + 1) * per)),
+    { width: 40, height: 40, fps, outPath: file },
+  );
 }
 
 const CLASSES = ['drive', 'kiss', 'run'];
-const trainParams: VideoTrainParams = { arch: 's3dg', width: 0.125, frames: 4, size: 32, epochs: 2, batch_size: 4, optimizer: 'sgd', lr: 0.01, loss: 'softmax', init: 'scratch', device: 'cpu' };
-const tuneBase = { epochs: 1, batch_size: 4, optimizer: 'sgd' as const, lr: 0.01, device: 'cpu' as const, init: 'upstream' as const, width: 0.25, frames: 8, size: 64, loss: 'softmax' as const, clip_seconds: 2, splits: [1, 2, 3] };
+const trainParams: VideoTrainParams = {
+  arch: 's3dg',
+  width: 0.125,
+  frames: 4,
+  size: 32,
+  epochs: 2,
+  batch_size: 4,
+  optimizer: 'sgd',
+  lr: 0.01,
+  loss: 'softmax',
+  init: 'scratch',
+  device: 'cpu',
+};
+const tuneBase = {
+  epochs: 1,
+  batch_size: 4,
+  optimizer: 'sgd' as const,
+  lr: 0.01,
+  device: 'cpu' as const,
+  init: 'upstream' as const,
+  width: 0.25,
+  frames: 8,
+  size: 64,
+  loss: 'softmax' as const,
+  clip_seconds: 2,
+  splits: [1, 2, 3],
+};
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'video-stages-'));
-  await writeTestShards(path.join(dir, 'clips', 'shards'), clipsPerClass(CLASSES, 3), { frames: 5, size: 36, classes: CLASSES, perShard: 4 });
+  await writeTestShards(path.join(dir, 'clips', 'shards'), clipsPerClass(CLASSES, 3), {
+    frames: 5,
+    size: 36,
+    classes: CLASSES,
+    perShard: 4,
+  });
   // AVA-format: two videos, keyframes at seconds 2..5; ids 28 drive, 72 kiss, 11 sit (not in Table 4).
   const ava = path.join(dir, 'ava');
   await encode(path.join(ava, 'videos', 'vidA.mp4'), 0, 7);
   await encode(path.join(ava, 'videos', 'vidB.mp4'), 1, 7);
-  const rows = (v: string, ts: number[], id: number) => ts.map((t, i) => `${v},${String(t).padStart(4, '0')},0.1,0.1,0.9,0.9,${id},${i}`).join('\n');
+  const rows = (v: string, ts: number[], id: number) =>
+    ts.map((t, i) => `${v},${String(t).padStart(4, '0')},0.1,0.1,0.9,0.9,${id},${i}`).join('\n');
   await writeFile(path.join(ava, 'ava_train_v2.2.csv'), `${rows('vidA', [2, 3], 28)}\n${rows('vidB', [2, 3], 72)}\n`);
-  await writeFile(path.join(ava, 'ava_val_v2.2.csv'), `${rows('vidA', [4, 5], 28)}\n${rows('vidB', [4], 72)}\n${rows('vidB', [5], 11)}\nvidC,0004,0,0,1,1,28,0\n`);
-  await writeFile(path.join(ava, 'ava_action_list_v2.2.pbtxt'), 'item {\n  name: "drive (e.g., a car, a truck)"\n  id: 28\n}\n');
+  await writeFile(
+    path.join(ava, 'ava_val_v2.2.csv'),
+    `${rows('vidA', [4, 5], 28)}\n${rows('vidB', [4], 72)}\n${rows('vidB', [5], 11)}\nvidC,0004,0,0,1,1,28,0\n`,
+  );
+  await writeFile(
+    path.join(ava, 'ava_action_list_v2.2.pbtxt'),
+    'item {\n  name: "drive (e.g., a car, a truck)"\n  id: 28\n}\n',
+  );
   // HMDB51-format: two classes, split 1 only.
   const hmdb = path.join(dir, 'hmdb');
   const split: Record<string, string[]> = { chew: [], clap: [] };
@@ -96,7 +136,13 @@ describe('video stage kinds', () => {
   });
 
   it('train → finetune (AVA, k = 1) → evaluate (AVA clip AP); finetune + evaluate on HMDB51', async () => {
-    const clips: StageInput = { stage: 'clips', kind: 'clips.extract', key: 'c', dir: path.join(dir, 'clips'), outputs: { shards: 'shards' } };
+    const clips: StageInput = {
+      stage: 'clips',
+      kind: 'clips.extract',
+      key: 'c',
+      dir: path.join(dir, 'clips'),
+      outputs: { shards: 'shards' },
+    };
     const t = ctxFor(trainParams, [clips], 'train');
     const tr = await trainKind.run(t.ctx);
     expect(tr.outputs).toMatchObject({ checkpoint: 'checkpoint', classes: CLASSES, clips: 9, resumed_at: 0 });
@@ -105,7 +151,13 @@ describe('video stage kinds', () => {
     const trained: StageInput = { stage: 'video', kind: 'video.train', key: 't', dir: t.outDir, outputs: tr.outputs! };
 
     // AVA path given through an upstream node's outputs (as demo.world provides it).
-    const world: StageInput = { stage: 'world', kind: 'demo.world', key: 'w', dir, outputs: { ava: 'ava', hmdb51: 'hmdb' } };
+    const world: StageInput = {
+      stage: 'world',
+      kind: 'demo.world',
+      key: 'w',
+      dir,
+      outputs: { ava: 'ava', hmdb51: 'hmdb' },
+    };
     const f = ctxFor<VideoFinetuneParams>({ ...tuneBase, dataset: 'ava', k: 1 }, [trained, world], 'ft-ava');
     const ft = await finetuneKind.run(f.ctx);
     expect(ft.outputs).toMatchObject({ checkpoint: 'checkpoint', dataset: 'ava', examples: 2 });
@@ -114,7 +166,11 @@ describe('video stage kinds', () => {
     expect(cfg.classes).toHaveLength(14);
     expect(f.logs.join('\n')).toMatch(/carried for 3 classes, fresh for 11/);
 
-    const e = ctxFor<VideoEvaluateParams>({ benchmark: 'ava', clip_seconds: 2, splits: [1, 2, 3], batch_size: 4, device: 'cpu', plot: true }, [{ stage: 'ft', kind: 'video.finetune', key: 'f', dir: f.outDir, outputs: ft.outputs! }, world], 'ev-ava');
+    const e = ctxFor<VideoEvaluateParams>(
+      { benchmark: 'ava', clip_seconds: 2, splits: [1, 2, 3], batch_size: 4, device: 'cpu', plot: true },
+      [{ stage: 'ft', kind: 'video.finetune', key: 'f', dir: f.outDir, outputs: ft.outputs! }, world],
+      'ev-ava',
+    );
     const ev = await evaluateKind.run(e.ctx);
     expect(ev.outputs).toMatchObject({ benchmark: 'ava', clips: 4 });
     const ap = JSON.parse(await readFile(path.join(e.outDir, 'ap.json'), 'utf8'));
@@ -128,10 +184,22 @@ describe('video stage kinds', () => {
     expect(e.logs.join('\n')).toMatch(/AVA videos not found.*vidC/);
 
     // HMDB51: all labelled training data of split 1 (only split present), then accuracy.
-    const h = ctxFor<VideoFinetuneParams>({ ...tuneBase, dataset: 'hmdb51', k: 'all', init: 'scratch', width: 0.125, frames: 4, size: 32, splits: [1] }, [world], 'ft-hmdb');
+    const h = ctxFor<VideoFinetuneParams>(
+      { ...tuneBase, dataset: 'hmdb51', k: 'all', init: 'scratch', width: 0.125, frames: 4, size: 32, splits: [1] },
+      [world],
+      'ft-hmdb',
+    );
     const hf = await finetuneKind.run(h.ctx);
-    expect(hf.outputs).toMatchObject({ dataset: 'hmdb51', checkpoints: { '1': 'checkpoint-split1' }, examples: { '1': 4 } });
-    const he = ctxFor<VideoEvaluateParams>({ benchmark: 'hmdb51', clip_seconds: 2, splits: [1], batch_size: 4, device: 'cpu', plot: false }, [{ stage: 'fh', kind: 'video.finetune', key: 'h', dir: h.outDir, outputs: hf.outputs! }, world], 'ev-hmdb');
+    expect(hf.outputs).toMatchObject({
+      dataset: 'hmdb51',
+      checkpoints: { '1': 'checkpoint-split1' },
+      examples: { '1': 4 },
+    });
+    const he = ctxFor<VideoEvaluateParams>(
+      { benchmark: 'hmdb51', clip_seconds: 2, splits: [1], batch_size: 4, device: 'cpu', plot: false },
+      [{ stage: 'fh', kind: 'video.finetune', key: 'h', dir: h.outDir, outputs: hf.outputs! }, world],
+      'ev-hmdb',
+    );
     const hr = await evaluateKind.run(he.ctx);
     expect(hr.outputs).toMatchObject({ benchmark: 'hmdb51', splits: { '1': { clips: 2 } } });
     expect(he.metrics['video.hmdb51_accuracy']).toHaveLength(1);
@@ -139,6 +207,9 @@ describe('video stage kinds', () => {
 
   it('a missing benchmark path is a clear user error', async () => {
     const f = ctxFor<VideoFinetuneParams>({ ...tuneBase, dataset: 'ava', k: 0, init: 'scratch' }, [], 'ft-none');
-    await expect(finetuneKind.run(f.ctx)).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING', message: expect.stringContaining('no ava data') });
+    await expect(finetuneKind.run(f.ctx)).rejects.toMatchObject({
+      code: 'EXP_INPUT_MISSING',
+      message: expect.stringContaining('no ava data'),
+    });
   });
 });

@@ -36,12 +36,35 @@ export interface VideoTrainParams {
 
 /** Schema fragments shared by the three video stages. */
 export const videoCommonProps = {
-  batch_size: { type: 'integer', minimum: 1, maximum: 4096, default: 8, description: 'Clips per training / scoring step.' },
-  optimizer: { enum: ['sgd', 'adam'], default: 'sgd', description: 'SGD with momentum 0.9 and a step schedule (paper), or Adam.' },
+  batch_size: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 4096,
+    default: 8,
+    description: 'Clips per training / scoring step.',
+  },
+  optimizer: {
+    enum: ['sgd', 'adam'],
+    default: 'sgd',
+    description: 'SGD with momentum 0.9 and a step schedule (paper), or Adam.',
+  },
   lr: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.01, description: 'Base learning rate.' },
-  lr_steps: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Epochs after which the SGD rate is multiplied by 0.1 (default: after 60 % and 85 % of the epochs).' },
-  seed: { type: 'integer', minimum: 0, description: 'Seed for initialisation order, sampling, crops (default: the node seed).' },
-  device: { enum: ['cpu', 'gpu'], default: 'cpu', description: 'gpu: tfjs-node-gpu in a process given one GPU (declares gpus: 1); cpu: tfjs-node, wasm or cpu, whichever works.' },
+  lr_steps: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1 },
+    description: 'Epochs after which the SGD rate is multiplied by 0.1 (default: after 60 % and 85 % of the epochs).',
+  },
+  seed: {
+    type: 'integer',
+    minimum: 0,
+    description: 'Seed for initialisation order, sampling, crops (default: the node seed).',
+  },
+  device: {
+    enum: ['cpu', 'gpu'],
+    default: 'cpu',
+    description:
+      'gpu: tfjs-node-gpu in a process given one GPU (declares gpus: 1); cpu: tfjs-node, wasm or cpu, whichever works.',
+  },
 } as const;
 
 const paramsSchema: JsonSchema = {
@@ -49,20 +72,63 @@ const paramsSchema: JsonSchema = {
   additionalProperties: false,
   properties: {
     arch: { enum: ['s3dg'], default: 's3dg', description: 'Network: S3D-G (Xie et al. 2018).' },
-    width: { type: 'number', exclusiveMinimum: 0, maximum: 4, default: 0.25, description: 'Channel multiplier (1 = the published 64…1024 channels).' },
-    frames: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: 'Frames per clip fed to the network (a random window of the shard clip when it has more).' },
-    size: { type: 'integer', minimum: 16, maximum: 512, default: 64, description: 'Side of the square crop fed to the network (random crop in training, centre crop in evaluation).' },
-    epochs: { type: 'integer', minimum: 1, maximum: 10000, default: 10, description: 'Passes over the training clips.' },
+    width: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 4,
+      default: 0.25,
+      description: 'Channel multiplier (1 = the published 64…1024 channels).',
+    },
+    frames: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 256,
+      default: 8,
+      description: 'Frames per clip fed to the network (a random window of the shard clip when it has more).',
+    },
+    size: {
+      type: 'integer',
+      minimum: 16,
+      maximum: 512,
+      default: 64,
+      description: 'Side of the square crop fed to the network (random crop in training, centre crop in evaluation).',
+    },
+    epochs: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10000,
+      default: 10,
+      description: 'Passes over the training clips.',
+    },
     ...videoCommonProps,
-    loss: { enum: ['softmax', 'sigmoid'], default: 'softmax', description: 'Softmax cross-entropy or one sigmoid per class (the paper tried both).' },
-    init: { enum: ['scratch', 'upstream'], default: 'scratch', description: 'scratch: random weights; upstream: the checkpoint of an upstream video.train / video.finetune node.' },
-    classes: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'Train only on these classes (default: every label in the shards).' },
+    loss: {
+      enum: ['softmax', 'sigmoid'],
+      default: 'softmax',
+      description: 'Softmax cross-entropy or one sigmoid per class (the paper tried both).',
+    },
+    init: {
+      enum: ['scratch', 'upstream'],
+      default: 'scratch',
+      description:
+        'scratch: random weights; upstream: the checkpoint of an upstream video.train / video.finetune node.',
+    },
+    classes: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: 'Train only on these classes (default: every label in the shards).',
+    },
   },
 };
 
 /** Shard folder of the upstream clips.extract node. */
 export function shardsDirOf(ctx: Pick<StageContext<unknown>, 'ports'>, kindName: string): string {
-  const input = requirePort(ctx, 'shards', `${kindName}: no clip shards: depend on a clips.extract node`, 'needs: [clips]');
+  const input = requirePort(
+    ctx,
+    'shards',
+    `${kindName}: no clip shards: depend on a clips.extract node`,
+    'needs: [clips]',
+  );
   return outputPath(input, 'shards', 'shards');
 }
 
@@ -81,12 +147,15 @@ export const INIT_PORT = {
 
 export async function initVideoBackend(device: VideoDevice, log: (m: string) => void): Promise<BackendName> {
   const name = await initBackend(device === 'gpu' ? 'node-gpu' : undefined);
-  if (device === 'gpu' && name !== 'node-gpu') log(`warning: device gpu asked for, but @tensorflow/tfjs-node-gpu is not usable here; running on ${name}`);
+  if (device === 'gpu' && name !== 'node-gpu')
+    log(`warning: device gpu asked for, but @tensorflow/tfjs-node-gpu is not usable here; running on ${name}`);
   else log(`tfjs backend: ${name}`);
   return name;
 }
 
-export async function runVideoTrain(ctx: StageContext<VideoTrainParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+export async function runVideoTrain(
+  ctx: StageContext<VideoTrainParams>,
+): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   await initVideoBackend(p.device, ctx.log);
   const data = await openClipSet(shardsDirOf(ctx, 'video.train'));
@@ -98,10 +167,17 @@ export async function runVideoTrain(ctx: StageContext<VideoTrainParams>): Promis
   let init: string | undefined;
   if (p.init === 'upstream') {
     init = upstreamCheckpoint(ctx);
-    if (!init) throw new ExpError('EXP_INPUT_MISSING', 'video.train: init is "upstream" but no upstream video.* node has a checkpoint', { hint: 'add the pre-training node to needs:, or use init: scratch' });
+    if (!init)
+      throw new ExpError(
+        'EXP_INPUT_MISSING',
+        'video.train: init is "upstream" but no upstream video.* node has a checkpoint',
+        { hint: 'add the pre-training node to needs:, or use init: scratch' },
+      );
   }
   const clips = data.index.clips.filter((c) => c.labels.some((l) => classes.includes(l)));
-  ctx.log(`training S3D-G (width ${p.width}, ${p.frames}×${p.size}²) on ${clips.length} clips of ${classes.length} classes`);
+  ctx.log(
+    `training S3D-G (width ${p.width}, ${p.frames}×${p.size}²) on ${clips.length} clips of ${classes.length} classes`,
+  );
   const checkpointDir = path.join(ctx.scratchDir, 'checkpoint');
   // Initialisers and dropout draw from Math.random: seeded, a rerun gives the same model.
   seedGlobalRandom(p.seed ?? ctx.seed);

@@ -9,7 +9,9 @@ import { parseScreenplay } from '../screenplay/parse.ts';
 import type { ScreenplayRecord } from '../screenplay/types.ts';
 import { CorpusStatsCounter, type CorpusStats } from './corpus-stats.ts';
 
-export type ParsedFile = { file: string; ok: true; movie: string; line: string } | { file: string; ok: false; reason: string };
+export type ParsedFile =
+  | { file: string; ok: true; movie: string; line: string }
+  | { file: string; ok: false; reason: string };
 
 export interface ParseChunkResult {
   files: ParsedFile[];
@@ -29,7 +31,11 @@ export function parseFilesChunk(files: readonly string[]): ParseChunkResult {
     }
     const { elements } = parseScreenplay(read.text);
     if (!elements.some((e) => e.type === 'speech') || !elements.some((e) => e.type === 'action')) {
-      out.push({ file, ok: false, reason: 'no screenplay structure found (no character cues with dialogue, or no stage directions)' });
+      out.push({
+        file,
+        ok: false,
+        reason: 'no screenplay structure found (no character cues with dialogue, or no stage directions)',
+      });
       continue;
     }
     const record: ScreenplayRecord = { movie: read.movie, file: path.basename(file), elements };
@@ -53,8 +59,14 @@ const CHUNK = 8;
  * Parses files (on worker threads when there are more than a few), calling `onFile` in input
  * order, and returns the corpus statistics.
  */
-export async function parseCorpusFiles(files: readonly string[], options: ParseCorpusOptions = {}): Promise<CorpusStats> {
-  const workers = Math.max(1, Math.min(options.workers ?? Math.min(4, availableParallelism()), Math.ceil(files.length / CHUNK)));
+export async function parseCorpusFiles(
+  files: readonly string[],
+  options: ParseCorpusOptions = {},
+): Promise<CorpusStats> {
+  const workers = Math.max(
+    1,
+    Math.min(options.workers ?? Math.min(4, availableParallelism()), Math.ceil(files.length / CHUNK)),
+  );
   const stats = new CorpusStatsCounter();
   const chunks: string[][] = [];
   for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK));

@@ -51,7 +51,11 @@ describe('evaluateClassifier', () => {
   });
 
   it('applies per-class overrides and the AP threshold', () => {
-    const ev2 = evaluateClassifier(sentences, classes, scores, { ...opts, apThreshold: 0.5, thresholdOverrides: { open: 0.55 } });
+    const ev2 = evaluateClassifier(sentences, classes, scores, {
+      ...opts,
+      apThreshold: 0.5,
+      thresholdOverrides: { open: 0.55 },
+    });
     const open = ev2.classes.find((c) => c.verb === 'open')!;
     expect(open).toMatchObject({ threshold: 0.55, overridden: true, kept: false }); // AP 1/3 < 0.5
     expect(ev2.classes.find((c) => c.verb === 'run')!.kept).toBe(true);

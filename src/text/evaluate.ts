@@ -92,7 +92,8 @@ export function evaluateClassifier(
 ): Evaluation {
   const K = classes.length;
   const N = sentences.length;
-  if (scores.length !== N * K) throw new Error(`evaluateClassifier: ${scores.length} scores for ${N} sentences × ${K} classes`);
+  if (scores.length !== N * K)
+    throw new Error(`evaluateClassifier: ${scores.length} scores for ${N} sentences × ${K} classes`);
   const spot = createKeywordSpotter([...classes]);
   const hits = sentences.map((s) => new Set(spot(s.speech)));
   const labelSets = sentences.map((s) => new Set(s.labels));
@@ -135,7 +136,9 @@ export function evaluateClassifier(
       curves.s2a[verb] = thinCurve(curve, maxPoints).map(roundPoint);
       curves.keyword[verb] = precisionRecallCurve(kw, truth);
     }
-    const order = Array.from({ length: N }, (_, i) => i).sort((a, b) => col[b]! - col[a]!).slice(0, opts.topK);
+    const order = Array.from({ length: N }, (_, i) => i)
+      .sort((a, b) => col[b]! - col[a]!)
+      .slice(0, opts.topK);
     top[verb] = order.map((i) => ({
       speech: sentences[i]!.speech,
       score: col[i]!,
@@ -165,9 +168,17 @@ export function topSentencesMarkdown(evaluation: Evaluation): string {
   const lines = ['# Most confident validation sentences per verb (Speech2Action, Fig. 2)', ''];
   for (const c of evaluation.classes) {
     const rows = evaluation.top[c.verb] ?? [];
-    lines.push(`## ${c.verb}`, '', `AP ${c.ap === null ? 'n/a' : c.ap.toFixed(3)} · ${c.val_count} validation sentences · threshold ${c.threshold.toFixed(3)}${c.kept ? '' : ' · not kept'}`, '');
+    lines.push(
+      `## ${c.verb}`,
+      '',
+      `AP ${c.ap === null ? 'n/a' : c.ap.toFixed(3)} · ${c.val_count} validation sentences · threshold ${c.threshold.toFixed(3)}${c.kept ? '' : ' · not kept'}`,
+      '',
+    );
     lines.push('| score | ok | sentence | labels |', '|---:|:-:|---|---|');
-    for (const r of rows) lines.push(`| ${r.score.toFixed(3)} | ${r.correct ? '✓' : '✗'} | ${escapeMd(r.speech)} | ${escapeMd(r.labels.join(', '))} |`);
+    for (const r of rows)
+      lines.push(
+        `| ${r.score.toFixed(3)} | ${r.correct ? '✓' : '✗'} | ${escapeMd(r.speech)} | ${escapeMd(r.labels.join(', '))} |`,
+      );
     lines.push('');
   }
   return lines.join('\n');
@@ -182,6 +193,8 @@ export function apTableMarkdown(evaluation: Evaluation, minValCount = 0): string
     const win = c.ap !== null && c.keyword_ap !== null && c.ap > c.keyword_ap;
     lines.push(`| ${c.verb} | ${c.val_count} | ${win ? `**${f(c.ap)}**` : f(c.ap)} | ${f(c.keyword_ap)} |`);
   }
-  lines.push(`| **mean** (${evaluation.mean_over.length} verbs) | | ${f(evaluation.s2a_mean_ap)} | ${f(evaluation.keyword_mean_ap)} |`);
+  lines.push(
+    `| **mean** (${evaluation.mean_over.length} verbs) | | ${f(evaluation.s2a_mean_ap)} | ${f(evaluation.keyword_mean_ap)} |`,
+  );
   return lines.join('\n');
 }

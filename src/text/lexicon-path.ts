@@ -21,7 +21,8 @@ export function lexiconCandidates(): string[] {
 /** The first existing default lexicon folder, or null. */
 export function defaultLexiconPath(): string | null {
   for (const c of lexiconCandidates()) {
-    if (existsSync(path.join(c, 'xtag', 'morph_english.flat.gz')) || existsSync(path.join(c, 'morph_english.flat.gz'))) return c;
+    if (existsSync(path.join(c, 'xtag', 'morph_english.flat.gz')) || existsSync(path.join(c, 'morph_english.flat.gz')))
+      return c;
   }
   return null;
 }

@@ -6,7 +6,18 @@ import { gunzipSync } from 'node:zlib';
 
 /** Part-of-speech bits of a word form (a form can have several). */
 export const POS = {
-  N: 1, V: 2, A: 4, Adv: 8, Prep: 16, Pron: 32, Det: 64, Conj: 128, PropN: 256, Part: 512, I: 1024, Other: 2048,
+  N: 1,
+  V: 2,
+  A: 4,
+  Adv: 8,
+  Prep: 16,
+  Pron: 32,
+  Det: 64,
+  Conj: 128,
+  PropN: 256,
+  Part: 512,
+  I: 1024,
+  Other: 2048,
   /** A plural noun reading ("men", "doors"). */
   NPl: 4096,
 } as const;
@@ -37,10 +48,26 @@ export interface Lexicon {
 }
 
 const POS_NAMES: Record<string, number> = {
-  N: POS.N, V: POS.V, A: POS.A, Adv: POS.Adv, Prep: POS.Prep, Pron: POS.Pron, Det: POS.Det, Conj: POS.Conj,
-  PropN: POS.PropN, Part: POS.Part, I: POS.I,
+  N: POS.N,
+  V: POS.V,
+  A: POS.A,
+  Adv: POS.Adv,
+  Prep: POS.Prep,
+  Pron: POS.Pron,
+  Det: POS.Det,
+  Conj: POS.Conj,
+  PropN: POS.PropN,
+  Part: POS.Part,
+  I: POS.I,
 };
-const VF_NAMES: Record<string, number> = { INF: VF.INF, PRES: VF.PRES, '3sg': VF.S3, PAST: VF.PAST, PPART: VF.PPART, PROG: VF.PROG };
+const VF_NAMES: Record<string, number> = {
+  INF: VF.INF,
+  PRES: VF.PRES,
+  '3sg': VF.S3,
+  PAST: VF.PAST,
+  PPART: VF.PPART,
+  PROG: VF.PROG,
+};
 
 /** Parses `morph_english.flat` text ("form \t\tlemma\tPOS feats#lemma\tPOS feats..."). */
 export function parseXtagFlat(text: string, source = 'xtag'): Lexicon {
@@ -66,7 +93,10 @@ export function parseXtagFlat(text: string, source = 'xtag'): Lexicon {
       const t = analysis.indexOf('\t');
       if (t < 0) continue;
       const lemma = analysis.slice(0, t).trim().toLowerCase();
-      const feats = analysis.slice(t + 1).trim().split(/\s+/);
+      const feats = analysis
+        .slice(t + 1)
+        .trim()
+        .split(/\s+/);
       const pos = POS_NAMES[feats[0]!] ?? POS.Other;
       entry.pos |= pos;
       if (pos === POS.N && feats.includes('3pl')) entry.pos |= POS.NPl;
@@ -83,7 +113,8 @@ export function parseXtagFlat(text: string, source = 'xtag'): Lexicon {
     }
   }
   // XTAG lists some lemmas twice, once hyphenated ("recedes": re-cede, recede): prefer the plain one.
-  for (const e of entries.values()) if (e.verbs.length > 1) e.verbs.sort((a, b) => Number(a.lemma.includes('-')) - Number(b.lemma.includes('-')));
+  for (const e of entries.values())
+    if (e.verbs.length > 1) e.verbs.sort((a, b) => Number(a.lemma.includes('-')) - Number(b.lemma.includes('-')));
   const conjugations = new Map<string, string[]>();
   for (const [lemma, set] of conj) conjugations.set(lemma, [...set].sort());
   return { entries, conjugations, source };
@@ -93,7 +124,11 @@ export function parseXtagFlat(text: string, source = 'xtag'): Lexicon {
 export function loadLexicon(location: string): Lexicon {
   let file = location;
   if (!/\.(gz|flat)$/.test(location)) {
-    const candidates = [path.join(location, 'xtag', 'morph_english.flat.gz'), path.join(location, 'morph_english.flat.gz'), path.join(location, 'xtag', 'morph_english.flat')];
+    const candidates = [
+      path.join(location, 'xtag', 'morph_english.flat.gz'),
+      path.join(location, 'morph_english.flat.gz'),
+      path.join(location, 'xtag', 'morph_english.flat'),
+    ];
     file = candidates.find((c) => existsSync(c)) ?? candidates[0]!;
   }
   const buf = readFileSync(file);
@@ -114,12 +149,18 @@ function verbStem(lex: Lexicon, stem: string): string | undefined {
  */
 function deriveVerb(lex: Lexicon, form: string): VerbAnalysis | undefined {
   const tries: [string, number][] = [];
-  if (form.endsWith('ies')) tries.push([form.slice(0, -3) + 'y', VF.S3]);
+  if (form.endsWith('ies')) tries.push([`${form.slice(0, -3)}y`, VF.S3]);
   if (form.endsWith('es')) tries.push([form.slice(0, -2), VF.S3]);
   if (form.endsWith('s') && !form.endsWith('ss')) tries.push([form.slice(0, -1), VF.S3]);
-  if (form.endsWith('ied')) tries.push([form.slice(0, -3) + 'y', VF.PAST | VF.PPART]);
-  if (form.endsWith('ed')) tries.push([form.slice(0, -2), VF.PAST | VF.PPART], [form.slice(0, -1), VF.PAST | VF.PPART], [form.slice(0, -3), VF.PAST | VF.PPART]);
-  if (form.endsWith('ing')) tries.push([form.slice(0, -3), VF.PROG], [form.slice(0, -3) + 'e', VF.PROG], [form.slice(0, -4), VF.PROG]);
+  if (form.endsWith('ied')) tries.push([`${form.slice(0, -3)}y`, VF.PAST | VF.PPART]);
+  if (form.endsWith('ed'))
+    tries.push(
+      [form.slice(0, -2), VF.PAST | VF.PPART],
+      [form.slice(0, -1), VF.PAST | VF.PPART],
+      [form.slice(0, -3), VF.PAST | VF.PPART],
+    );
+  if (form.endsWith('ing'))
+    tries.push([form.slice(0, -3), VF.PROG], [`${form.slice(0, -3)}e`, VF.PROG], [form.slice(0, -4), VF.PROG]);
   for (const [stem, forms] of tries) {
     if (stem.length < 2) continue;
     const lemma = verbStem(lex, stem);

@@ -2,14 +2,28 @@ import { describe, expect, it } from 'vitest';
 import type { Element } from '../screenplay/types.ts';
 import { buildPairs, splitMovies } from './pairs.ts';
 
-const speech = (text: string): Element => ({ type: 'speech', character: 'A', extensions: [], text, parentheticals: [], line: 0 });
+const speech = (text: string): Element => ({
+  type: 'speech',
+  character: 'A',
+  extensions: [],
+  text,
+  parentheticals: [],
+  line: 0,
+});
 const action = (text: string): Element => ({ type: 'action', text, line: 0 });
 const heading = (text: string): Element => ({ type: 'heading', text, line: 0 });
 // A stand-in verb finder: every word in the list is a verb class.
 const labelsOf = (text: string): string[] => text.split(/\W+/).filter((w) => ['phone', 'kiss', 'run'].includes(w));
 
 describe('buildPairs (§3.2)', () => {
-  const elements = [speech('s0'), action('he kiss her'), speech('s2'), action('nothing'), action('phone'), speech('s5')];
+  const elements = [
+    speech('s0'),
+    action('he kiss her'),
+    speech('s2'),
+    action('nothing'),
+    action('phone'),
+    speech('s5'),
+  ];
 
   it('labels the nearest speech with every verb of the direction', () => {
     const pairs = buildPairs('m', elements, labelsOf, { direction: 'nearest', maxDistance: 3, tie: 'after' });
@@ -30,18 +44,25 @@ describe('buildPairs (§3.2)', () => {
     const after = buildPairs('m', elements, labelsOf, { direction: 'before', maxDistance: 1, tie: 'after' });
     expect(after.map((p) => [p.speech, p.labels])).toEqual([['s0', ['kiss']]]);
     const far = buildPairs('m', elements, labelsOf, { direction: 'before', maxDistance: 3, tie: 'after' });
-    expect(far.map((p) => [p.speech, p.labels, p.distance])).toEqual([['s0', ['kiss'], 1], ['s2', ['phone'], 2]]);
+    expect(far.map((p) => [p.speech, p.labels, p.distance])).toEqual([
+      ['s0', ['kiss'], 1],
+      ['s2', ['phone'], 2],
+    ]);
   });
 
   it('merges labels of several directions on one speech and keeps the smallest distance', () => {
     const els = [action('run'), action('phone'), speech('hello')];
-    expect(buildPairs('m', els, labelsOf, { direction: 'nearest', maxDistance: 5, tie: 'after' })).toEqual([{ movie: 'm', speech: 'hello', labels: ['phone', 'run'], distance: 1, element: 2 }]);
+    expect(buildPairs('m', els, labelsOf, { direction: 'nearest', maxDistance: 5, tie: 'after' })).toEqual([
+      { movie: 'm', speech: 'hello', labels: ['phone', 'run'], distance: 1, element: 2 },
+    ]);
   });
 
   it('does not cross a scene heading unless asked', () => {
     const els = [speech('hi'), heading('INT. X'), action('run')];
     expect(buildPairs('m', els, labelsOf, { direction: 'nearest', maxDistance: 5, tie: 'after' })).toEqual([]);
-    expect(buildPairs('m', els, labelsOf, { direction: 'nearest', maxDistance: 5, tie: 'after', crossScenes: true })).toHaveLength(1);
+    expect(
+      buildPairs('m', els, labelsOf, { direction: 'nearest', maxDistance: 5, tie: 'after', crossScenes: true }),
+    ).toHaveLength(1);
   });
 });
 
@@ -59,6 +80,10 @@ describe('splitMovies', () => {
 
   it('uses an explicit validation list', () => {
     const s = splitMovies(['a', 'b', 'c'], { valMovies: ['b'] });
-    expect([...s]).toEqual([['a', 'train'], ['b', 'val'], ['c', 'train']]);
+    expect([...s]).toEqual([
+      ['a', 'train'],
+      ['b', 'val'],
+      ['c', 'train'],
+    ]);
   });
 });

@@ -35,7 +35,12 @@ export interface SpeechActionPair {
  * Pairs one movie's speech segments with the verb classes of nearby stage directions.
  * `labelsOf(actionText, elementIndex)` returns the verb classes a direction contains.
  */
-export function buildPairs(movie: string, elements: readonly Element[], labelsOf: (text: string, index: number) => string[], options: PairOptions): SpeechActionPair[] {
+export function buildPairs(
+  movie: string,
+  elements: readonly Element[],
+  labelsOf: (text: string, index: number) => string[],
+  options: PairOptions,
+): SpeechActionPair[] {
   const found = new Map<number, { labels: Set<string>; distance: number }>();
   for (let i = 0; i < elements.length; i++) {
     const e = elements[i]!;

@@ -7,7 +7,10 @@ import type { ScreenplayRecord } from '../screenplay/types.ts';
 /** Streams the records of a `screenplays.jsonl` file; `who` names the reader in errors. */
 export async function* readScreenplayRecords(file: string, who: string): AsyncGenerator<ScreenplayRecord> {
   if (!existsSync(file)) {
-    throw new ExpError('EXP_INPUT_MISSING', `${who}: ${file} does not exist`, { hint: 're-run the screenplay.parse stage', detail: { file } });
+    throw new ExpError('EXP_INPUT_MISSING', `${who}: ${file} does not exist`, {
+      hint: 're-run the screenplay.parse stage',
+      detail: { file },
+    });
   }
   const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let n = 0;
@@ -18,10 +21,14 @@ export async function* readScreenplayRecords(file: string, who: string): AsyncGe
     try {
       rec = JSON.parse(line) as ScreenplayRecord;
     } catch (e) {
-      throw new ExpError('EXP_DATA_INVALID', `${who}: ${file}:${n} is not JSON: ${(e as Error).message}`, { detail: { file, line: n } });
+      throw new ExpError('EXP_DATA_INVALID', `${who}: ${file}:${n} is not JSON: ${(e as Error).message}`, {
+        detail: { file, line: n },
+      });
     }
     if (typeof rec.movie !== 'string' || !Array.isArray(rec.elements)) {
-      throw new ExpError('EXP_DATA_INVALID', `${who}: ${file}:${n} lacks "movie" or "elements"`, { detail: { file, line: n } });
+      throw new ExpError('EXP_DATA_INVALID', `${who}: ${file}:${n} lacks "movie" or "elements"`, {
+        detail: { file, line: n },
+      });
     }
     yield rec;
   }

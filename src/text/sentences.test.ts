@@ -4,19 +4,27 @@ import { countWords, splitSentences, words } from './sentences.ts';
 
 describe('splitSentences', () => {
   it('splits on sentence ends but not after titles, initials or acronyms', () => {
-    expect(splitSentences('Mr. Smith enters. Dr. Jones waves at MRS. PEEL. J. Edgar Hoover reads the U.S. papers.')).toEqual([
-      'Mr. Smith enters.',
-      'Dr. Jones waves at MRS. PEEL.',
-      'J. Edgar Hoover reads the U.S. papers.',
-    ]);
+    expect(
+      splitSentences('Mr. Smith enters. Dr. Jones waves at MRS. PEEL. J. Edgar Hoover reads the U.S. papers.'),
+    ).toEqual(['Mr. Smith enters.', 'Dr. Jones waves at MRS. PEEL.', 'J. Edgar Hoover reads the U.S. papers.']);
   });
 
   it('keeps ellipses and dashes inside a sentence unless a new one starts', () => {
-    expect(splitSentences('He waits... and waits. Then -- nothing. Wait... What?')).toEqual(['He waits... and waits.', 'Then -- nothing.', 'Wait...', 'What?']);
+    expect(splitSentences('He waits... and waits. Then -- nothing. Wait... What?')).toEqual([
+      'He waits... and waits.',
+      'Then -- nothing.',
+      'Wait...',
+      'What?',
+    ]);
   });
 
   it('splits before all-caps names and after closing quotes', () => {
-    expect(splitSentences('The door opens. JOHN enters. She says "Hi." He nods!')).toEqual(['The door opens.', 'JOHN enters.', 'She says "Hi."', 'He nods!']);
+    expect(splitSentences('The door opens. JOHN enters. She says "Hi." He nods!')).toEqual([
+      'The door opens.',
+      'JOHN enters.',
+      'She says "Hi."',
+      'He nods!',
+    ]);
   });
 
   it('joins line breaks and ignores empty text', () => {
@@ -40,6 +48,13 @@ describe('words and corpus statistics', () => {
       ],
       [{ type: 'action', text: 'Rain.', line: 0 }],
     ]);
-    expect(stats).toEqual({ movies: 2, scene_descriptions: 2, speech_segments: 1, sentences: 5, words: 8, unique_words: 7 });
+    expect(stats).toEqual({
+      movies: 2,
+      scene_descriptions: 2,
+      speech_segments: 1,
+      sentences: 5,
+      words: 8,
+      unique_words: 7,
+    });
   });
 });

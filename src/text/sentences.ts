@@ -2,10 +2,66 @@
 // initials), ellipses, dashes and all-caps names ("MR. SMITH enters.") do not end sentences.
 
 const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'st', 'jr', 'sr', 'lt', 'col', 'gen', 'sgt', 'capt', 'cpt', 'prof', 'rev', 'fr', 'sen', 'rep',
-  'gov', 'pres', 'supt', 'det', 'insp', 'maj', 'cmdr', 'adm', 'hon', 'mt', 'ft', 'no', 'vs', 'etc', 'approx', 'dept',
-  'inc', 'ltd', 'co', 'corp', 'ave', 'blvd', 'rd', 'apt', 'vol', 'fig', 'ext', 'int', 'mme', 'mlle', 'messrs', 'esq',
-  'a.m', 'p.m', 'u.s', 'u.k', 'e.g', 'i.e', 'o.s', 'v.o', 'p.o.v', 'o.k',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'st',
+  'jr',
+  'sr',
+  'lt',
+  'col',
+  'gen',
+  'sgt',
+  'capt',
+  'cpt',
+  'prof',
+  'rev',
+  'fr',
+  'sen',
+  'rep',
+  'gov',
+  'pres',
+  'supt',
+  'det',
+  'insp',
+  'maj',
+  'cmdr',
+  'adm',
+  'hon',
+  'mt',
+  'ft',
+  'no',
+  'vs',
+  'etc',
+  'approx',
+  'dept',
+  'inc',
+  'ltd',
+  'co',
+  'corp',
+  'ave',
+  'blvd',
+  'rd',
+  'apt',
+  'vol',
+  'fig',
+  'ext',
+  'int',
+  'mme',
+  'mlle',
+  'messrs',
+  'esq',
+  'a.m',
+  'p.m',
+  'u.s',
+  'u.k',
+  'e.g',
+  'i.e',
+  'o.s',
+  'v.o',
+  'p.o.v',
+  'o.k',
 ]);
 
 /** Words: letters/digits with inner apostrophes ("don't", "O'Neil"). */
@@ -18,7 +74,12 @@ export function countWords(text: string): number {
 }
 
 function isWordChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || (c > 127 && /[\p{L}\p{N}]/u.test(String.fromCharCode(c)));
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    (c > 127 && /[\p{L}\p{N}]/u.test(String.fromCharCode(c)))
+  );
 }
 
 /** Calls `fn` with each word (same definition as WORD_RE), without a regex per word. */

@@ -25,17 +25,29 @@ describe('mineVerbs (§3.1)', () => {
   });
 
   it('drops the most frequent and the rare verbs, keeping conjugations', () => {
-    const mined = mineVerbs(counter({ be: 100, run: 60, kiss: 30, point: 10, shake: 2 }), lex, { minCount: 5, dropTop: 2 });
+    const mined = mineVerbs(counter({ be: 100, run: 60, kiss: 30, point: 10, shake: 2 }), lex, {
+      minCount: 5,
+      dropTop: 2,
+    });
     expect(mined.dropped_top).toEqual(['be', 'run']);
-    expect(mined.classes.map((c) => [c.verb, c.count])).toEqual([['kiss', 30], ['point', 10]]);
+    expect(mined.classes.map((c) => [c.verb, c.count])).toEqual([
+      ['kiss', 30],
+      ['point', 10],
+    ]);
     expect(mined.classes[0]!.forms).toEqual(['kiss', 'kissed', 'kisses', 'kissing']);
     expect(mined).toMatchObject({ min_count: 5, drop_top: 2 });
   });
 
   it('keeps listed verbs from being dropped as frequent, or restricts to a list', () => {
     const c = counter({ be: 100, run: 60, kiss: 30, point: 10 });
-    expect(mineVerbs(c, lex, { minCount: 5, dropTop: 2, keep: ['run'] }).classes.map((k) => k.verb)).toEqual(['run', 'kiss', 'point']);
-    expect(mineVerbs(c, lex, { minCount: 20, dropTop: 2, only: ['RUN', 'point', 'kiss'] }).classes.map((k) => k.verb)).toEqual(['run', 'kiss']);
+    expect(mineVerbs(c, lex, { minCount: 5, dropTop: 2, keep: ['run'] }).classes.map((k) => k.verb)).toEqual([
+      'run',
+      'kiss',
+      'point',
+    ]);
+    expect(
+      mineVerbs(c, lex, { minCount: 20, dropTop: 2, only: ['RUN', 'point', 'kiss'] }).classes.map((k) => k.verb),
+    ).toEqual(['run', 'kiss']);
   });
 
   it('mines classes straight from element lists', () => {

@@ -83,7 +83,11 @@ export function scaleMinCount(minCount: number, movies: number, referenceMovies:
 }
 
 /** Turns counts into verb classes (sorted by count, then name). */
-export function mineVerbs(counter: Pick<VerbCounter, 'counts' | 'seenForms'>, lex: Lexicon, options: MineOptions): MinedVerbs {
+export function mineVerbs(
+  counter: Pick<VerbCounter, 'counts' | 'seenForms'>,
+  lex: Lexicon,
+  options: MineOptions,
+): MinedVerbs {
   const ranked = [...counter.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const keep = new Set((options.keep ?? []).map((v) => v.toLowerCase()));
   const only = options.only ? new Set(options.only.map((v) => v.toLowerCase())) : null;
@@ -110,7 +114,11 @@ export function mineVerbs(counter: Pick<VerbCounter, 'counts' | 'seenForms'>, le
 }
 
 /** Counts the stage-direction verbs of several movies and mines the classes in one call. */
-export function mineVerbClasses(movies: Iterable<readonly Element[]>, lex: Lexicon, options: MineOptions): MinedVerbs & { sentences: number } {
+export function mineVerbClasses(
+  movies: Iterable<readonly Element[]>,
+  lex: Lexicon,
+  options: MineOptions,
+): MinedVerbs & { sentences: number } {
   const counter = new VerbCounter(lex);
   for (const elements of movies) counter.addElements(elements);
   return { ...mineVerbs(counter, lex, options), sentences: counter.sentences };

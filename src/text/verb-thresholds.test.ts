@@ -18,16 +18,27 @@ describe('resolveVerbThresholds', () => {
 
   it('rounds half up and says how it got there', () => {
     const t = resolveVerbThresholds({ min_count_per_1000_scripts: 25, drop_top_per_1000_scripts: 10 }, 100);
-    expect(t).toEqual({ minCount: 3, dropTop: 1, minCountRule: '25 per 1000 scripts × 100 scripts = 2.5 → 3', dropTopRule: '10 per 1000 scripts × 100 scripts = 1 → 1' });
+    expect(t).toEqual({
+      minCount: 3,
+      dropTop: 1,
+      minCountRule: '25 per 1000 scripts × 100 scripts = 2.5 → 3',
+      dropTopRule: '10 per 1000 scripts × 100 scripts = 1 → 1',
+    });
   });
 
   it('absolute values stay as given, whatever the corpus; defaults are the paper’s 50 / 100', () => {
     expect(resolveVerbThresholds({ min_count: 10, drop_top: 5 }, 1070)).toMatchObject({ minCount: 10, dropTop: 5 });
     expect(resolveVerbThresholds({}, 3)).toMatchObject({ minCount: 50, dropTop: 100 });
     // mixed: a scaled min_count with an absolute drop_top
-    expect(resolveVerbThresholds({ min_count_per_1000_scripts: 46.7, drop_top: 100 }, 309)).toMatchObject({ minCount: 14, dropTop: 100 });
+    expect(resolveVerbThresholds({ min_count_per_1000_scripts: 46.7, drop_top: 100 }, 309)).toMatchObject({
+      minCount: 14,
+      dropTop: 100,
+    });
     // the older form (reference_movies) still scales min_count
-    expect(resolveVerbThresholds({ min_count: 50, reference_movies: 1070 }, 309)).toMatchObject({ minCount: 14, dropTop: 100 });
+    expect(resolveVerbThresholds({ min_count: 50, reference_movies: 1070 }, 309)).toMatchObject({
+      minCount: 14,
+      dropTop: 100,
+    });
   });
 
   it.each([

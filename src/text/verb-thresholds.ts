@@ -63,10 +63,19 @@ export function resolveVerbThresholds(params: VerbThresholdParams, scriptCount: 
     if (params.reference_movies) {
       const exact = (base * scriptCount) / params.reference_movies;
       const value = Math.max(1, Math.round(exact));
-      minCount = { value, rule: `${base} × ${scriptCount} scripts / ${params.reference_movies} = ${fmt(exact)} → ${value}` };
+      minCount = {
+        value,
+        rule: `${base} × ${scriptCount} scripts / ${params.reference_movies} = ${fmt(exact)} → ${value}`,
+      };
     } else minCount = { value: base, rule: `${base}` };
   }
-  const dropTop = params.drop_top_per_1000_scripts !== undefined ? scaled(params.drop_top_per_1000_scripts, 0) : { value: params.drop_top ?? VERB_THRESHOLD_DEFAULTS.drop_top, rule: `${params.drop_top ?? VERB_THRESHOLD_DEFAULTS.drop_top}` };
+  const dropTop =
+    params.drop_top_per_1000_scripts !== undefined
+      ? scaled(params.drop_top_per_1000_scripts, 0)
+      : {
+          value: params.drop_top ?? VERB_THRESHOLD_DEFAULTS.drop_top,
+          rule: `${params.drop_top ?? VERB_THRESHOLD_DEFAULTS.drop_top}`,
+        };
   return { minCount: minCount.value, dropTop: dropTop.value, minCountRule: minCount.rule, dropTopRule: dropTop.rule };
 }
 
@@ -78,6 +87,9 @@ export function describeVerbThresholds(params: VerbThresholdParams): string {
       : params.reference_movies
         ? `${params.min_count ?? VERB_THRESHOLD_DEFAULTS.min_count} per ${params.reference_movies} scripts`
         : `${params.min_count ?? VERB_THRESHOLD_DEFAULTS.min_count}`;
-  const top = params.drop_top_per_1000_scripts !== undefined ? `${fmt(params.drop_top_per_1000_scripts)} per 1000 scripts` : `${params.drop_top ?? VERB_THRESHOLD_DEFAULTS.drop_top}`;
+  const top =
+    params.drop_top_per_1000_scripts !== undefined
+      ? `${fmt(params.drop_top_per_1000_scripts)} per 1000 scripts`
+      : `${params.drop_top ?? VERB_THRESHOLD_DEFAULTS.drop_top}`;
   return `min_count ${min}, drop_top ${top}`;
 }

@@ -11,7 +11,9 @@ const lemmas = (s: string, lex = mini): string[] => findVerbs(s, lex).map((h) =>
 
 describe('XTAG lexicon', () => {
   it('parses the flat format: parts of speech, verb forms, conjugations', () => {
-    const lex = parseXtagFlat(';;; header\nshot \t\tshot\tN 3sg#shot\tA#shoot\tV PAST STR#shoot\tV PPART STR\nshoots \t\tshoot\tV 3sg PRES\nshoot \t\tshoot\tV INF\n');
+    const lex = parseXtagFlat(
+      ';;; header\nshot \t\tshot\tN 3sg#shot\tA#shoot\tV PAST STR#shoot\tV PPART STR\nshoots \t\tshoot\tV 3sg PRES\nshoot \t\tshoot\tV INF\n',
+    );
     const shot = lex.entries.get('shot')!;
     expect(shot.pos & POS.N).toBeTruthy();
     expect(shot.pos & POS.A).toBeTruthy();
@@ -52,7 +54,9 @@ describe('findVerbs with the shipped XTAG lexicon on hand-labelled stage directi
     let tp = 0;
     let fp = 0;
     let fn = 0;
-    const rows = readFileSync(path.join(repoRoot, 'test/fixtures/screenplay/verb-sentences.tsv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const rows = readFileSync(path.join(repoRoot, 'test/fixtures/screenplay/verb-sentences.tsv'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(rows.length).toBeGreaterThan(40);
     for (const row of rows) {
       const [sentence, gold = ''] = row.split('\t');
@@ -63,7 +67,9 @@ describe('findVerbs with the shipped XTAG lexicon on hand-labelled stage directi
     }
     const precision = tp / (tp + fp);
     const recall = tp / (tp + fn);
-    console.log(`verb tagger on ${rows.length} sentences: precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)}`);
+    console.log(
+      `verb tagger on ${rows.length} sentences: precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)}`,
+    );
     expect(precision).toBeGreaterThanOrEqual(0.95);
     expect(recall).toBeGreaterThanOrEqual(0.9);
   });

@@ -16,14 +16,184 @@ export interface VerbHit {
 
 const TOKEN_RE = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*|[.,;:!?()"“”]|--|—/gu;
 
-const DETERMINERS = new Set(['the', 'a', 'an', 'this', 'that', 'these', 'those', 'his', 'her', 'its', 'their', 'my', 'your', 'our', 'some', 'any', 'every', 'each', 'no', 'another', 'several', 'many', 'few', 'all', 'both', 'whose', 'which', 'what', 'one', 'two', 'three', 'four', 'five', 'more', 'most', 'other', 'such', 'same']);
-const SUBJECT_PRONOUNS = new Set(['he', 'she', 'it', 'they', 'we', 'i', 'you', 'who', 'everyone', 'someone', 'somebody', 'everybody', 'nobody', 'no-one', 'everything', 'something', 'nothing', 'anyone', 'both', 'all', 'this', 'that', 'which', 'one', 'others']);
+const DETERMINERS = new Set([
+  'the',
+  'a',
+  'an',
+  'this',
+  'that',
+  'these',
+  'those',
+  'his',
+  'her',
+  'its',
+  'their',
+  'my',
+  'your',
+  'our',
+  'some',
+  'any',
+  'every',
+  'each',
+  'no',
+  'another',
+  'several',
+  'many',
+  'few',
+  'all',
+  'both',
+  'whose',
+  'which',
+  'what',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'more',
+  'most',
+  'other',
+  'such',
+  'same',
+]);
+const SUBJECT_PRONOUNS = new Set([
+  'he',
+  'she',
+  'it',
+  'they',
+  'we',
+  'i',
+  'you',
+  'who',
+  'everyone',
+  'someone',
+  'somebody',
+  'everybody',
+  'nobody',
+  'no-one',
+  'everything',
+  'something',
+  'nothing',
+  'anyone',
+  'both',
+  'all',
+  'this',
+  'that',
+  'which',
+  'one',
+  'others',
+]);
 const PLURAL_SUBJECTS = new Set(['they', 'we', 'i', 'you', 'both', 'all', 'others']);
-const BE = new Set(['is', 'are', 'was', 'were', 'be', 'been', 'being', 'am', "'s", "'re", 'gets', 'get', 'got', 'getting', 'seems', 'remains', 'stays']);
+const BE = new Set([
+  'is',
+  'are',
+  'was',
+  'were',
+  'be',
+  'been',
+  'being',
+  'am',
+  "'s",
+  "'re",
+  'gets',
+  'get',
+  'got',
+  'getting',
+  'seems',
+  'remains',
+  'stays',
+]);
 const HAVE = new Set(['has', 'have', 'had', 'having', "'ve", "'d"]);
-const INF_TRIGGERS = new Set(['to', 'can', 'could', 'will', 'would', 'shall', 'should', 'may', 'might', 'must', "'ll", 'does', 'do', 'did', "doesn't", "don't", "didn't", "can't", "won't", 'cannot', "couldn't", "wouldn't", 'let', "let's", 'lets', 'help', 'helps', 'make', 'makes', 'watch', 'watches', 'see', 'sees', 'hear', 'hears']);
-const COORD = new Set(['and', 'then', 'but', 'or', 'before', 'after', 'as', 'while', 'until', 'when', 'nor', 'yet', 'also', 'again', 'finally', 'suddenly', 'slowly', 'quickly', 'instead']);
-const PREPOSITIONS_NOT_SUBJECT = new Set(['of', 'in', 'on', 'at', 'with', 'from', 'into', 'onto', 'by', 'for', 'about', 'under', 'over', 'through', 'across', 'behind', 'toward', 'towards', 'against', 'between', 'around', 'like', 'without', 'upon', 'inside', 'outside', 'near', 'past', 'beside', 'along']);
+const INF_TRIGGERS = new Set([
+  'to',
+  'can',
+  'could',
+  'will',
+  'would',
+  'shall',
+  'should',
+  'may',
+  'might',
+  'must',
+  "'ll",
+  'does',
+  'do',
+  'did',
+  "doesn't",
+  "don't",
+  "didn't",
+  "can't",
+  "won't",
+  'cannot',
+  "couldn't",
+  "wouldn't",
+  'let',
+  "let's",
+  'lets',
+  'help',
+  'helps',
+  'make',
+  'makes',
+  'watch',
+  'watches',
+  'see',
+  'sees',
+  'hear',
+  'hears',
+]);
+const COORD = new Set([
+  'and',
+  'then',
+  'but',
+  'or',
+  'before',
+  'after',
+  'as',
+  'while',
+  'until',
+  'when',
+  'nor',
+  'yet',
+  'also',
+  'again',
+  'finally',
+  'suddenly',
+  'slowly',
+  'quickly',
+  'instead',
+]);
+const PREPOSITIONS_NOT_SUBJECT = new Set([
+  'of',
+  'in',
+  'on',
+  'at',
+  'with',
+  'from',
+  'into',
+  'onto',
+  'by',
+  'for',
+  'about',
+  'under',
+  'over',
+  'through',
+  'across',
+  'behind',
+  'toward',
+  'towards',
+  'against',
+  'between',
+  'around',
+  'like',
+  'without',
+  'upon',
+  'inside',
+  'outside',
+  'near',
+  'past',
+  'beside',
+  'along',
+]);
 // Contraction halves the lexicon does not hold.
 const CONTRACTION = /['’](s|re|ve|ll|d|t)$/;
 
@@ -48,7 +218,10 @@ function tokenize(sentence: string, lex: Lexicon): Token[] {
 }
 
 const isAdverb = (t: Token): boolean =>
-  !t.punct && t.entry !== undefined && (t.entry.pos & POS.Adv) !== 0 && (t.entry.pos & (POS.V | POS.N | POS.Det | POS.Pron | POS.Prep)) === 0;
+  !t.punct &&
+  t.entry !== undefined &&
+  (t.entry.pos & POS.Adv) !== 0 &&
+  (t.entry.pos & (POS.V | POS.N | POS.Det | POS.Pron | POS.Prep)) === 0;
 
 /** A proper name, a capitalised word mid-sentence, or an all-caps NAME (screenplays introduce characters in caps). */
 function isNameLike(t: Token, index: number): boolean {
@@ -65,7 +238,7 @@ function isNounOnly(t: Token): boolean {
   return !t.punct && t.entry !== undefined && (t.entry.pos & POS.N) !== 0 && (t.entry.pos & POS.V) === 0;
 }
 
-const FUNCTION_WORDS = POS.Det | POS.Prep | POS.Pron | POS.Conj;
+const _FUNCTION_WORDS = POS.Det | POS.Prep | POS.Pron | POS.Conj;
 
 /** Verbs of one sentence, as lemmas. */
 export function findVerbs(sentence: string, lex: Lexicon): VerbHit[] {
@@ -89,7 +262,10 @@ export function findVerbs(sentence: string, lex: Lexicon): VerbHit[] {
     const prev = j >= 0 ? tokens[j]! : undefined;
     const next = tokens[i + 1];
     const clauseStart = prev === undefined || (prev.punct && prev.lower !== ',');
-    const verb = chooseAnalysis(t.entry, prev, next, j, lastVerbForms, clauseStart) && !adjectivePhrase(j) ? chooseAnalysis(t.entry, prev, next, j, lastVerbForms, clauseStart) : null;
+    const verb =
+      chooseAnalysis(t.entry, prev, next, j, lastVerbForms, clauseStart) && !adjectivePhrase(j)
+        ? chooseAnalysis(t.entry, prev, next, j, lastVerbForms, clauseStart)
+        : null;
     if (verb) {
       hits.push({ lemma: verb.lemma, form: t.lower, index: i });
       lastVerbForms = verb.forms;
@@ -112,14 +288,22 @@ export function findVerbs(sentence: string, lex: Lexicon): VerbHit[] {
       if (t.punct) return false;
       if (DETERMINERS.has(t.lower) || /'s$/.test(t.lower)) return adjectives > 0;
       // Pure adjectives only: XTAG gives most nouns an A reading too ("door handle").
-      if (!t.entry || (t.entry.pos & POS.A) === 0 || (t.entry.pos & POS.N) !== 0 || hits.some((h) => h.index === k)) return false;
+      if (!t.entry || (t.entry.pos & POS.A) === 0 || (t.entry.pos & POS.N) !== 0 || hits.some((h) => h.index === k))
+        return false;
       adjectives++;
       k--;
     }
     return false;
   }
 
-  function chooseAnalysis(entry: LexEntry, prev: Token | undefined, next: Token | undefined, prevIndex: number, lastForms: number, clauseStart: boolean): { lemma: string; forms: number } | null {
+  function chooseAnalysis(
+    entry: LexEntry,
+    prev: Token | undefined,
+    next: Token | undefined,
+    prevIndex: number,
+    lastForms: number,
+    clauseStart: boolean,
+  ): { lemma: string; forms: number } | null {
     const pos = entry.pos;
     if ((pos & (POS.Det | POS.Pron | POS.Conj | POS.Prep)) !== 0) return null;
     const v = entry.verbs[0]!;
@@ -130,7 +314,12 @@ export function findVerbs(sentence: string, lex: Lexicon): VerbHit[] {
     const pureVerb = (pos & (POS.N | POS.A | POS.Adv | POS.Prep | POS.PropN)) === 0;
     const p = prev?.lower ?? '';
     // After a determiner, possessive or preposition the word heads or modifies a noun phrase.
-    if (prev && (DETERMINERS.has(p) || /'s$/.test(p) || (prev.entry && (prev.entry.pos & POS.Det) !== 0 && (prev.entry.pos & POS.Pron) === 0))) {
+    if (
+      prev &&
+      (DETERMINERS.has(p) ||
+        /'s$/.test(p) ||
+        (prev.entry && (prev.entry.pos & POS.Det) !== 0 && (prev.entry.pos & POS.Pron) === 0))
+    ) {
       return null;
     }
     if (prev && BE.has(p) && forms & (VF.PROG | VF.PPART)) return v;
@@ -143,15 +332,29 @@ export function findVerbs(sentence: string, lex: Lexicon): VerbHit[] {
     const subject = prev !== undefined && (SUBJECT_PRONOUNS.has(p) || isNameLike(prev, prevIndex));
     if (subject) {
       if (forms & (VF.S3 | VF.PAST)) return v;
-      if (forms & VF.INF && (PLURAL_SUBJECTS.has(p) || hasAndBefore(prevIndex) || (prev.entry !== undefined && (prev.entry.pos & POS.NPl) !== 0))) return v;
+      if (
+        forms & VF.INF &&
+        (PLURAL_SUBJECTS.has(p) ||
+          hasAndBefore(prevIndex) ||
+          (prev.entry !== undefined && (prev.entry.pos & POS.NPl) !== 0))
+      )
+        return v;
       if (forms & VF.PROG) return v;
       if (pureVerb) return v;
       return null;
     }
     if (prev && COORD.has(p) && lastForms !== 0 && forms & lastForms & (VF.S3 | VF.PAST | VF.PROG | VF.INF)) return v;
-    if (prev && prev.lower === ',' && (forms & VF.PROG || (lastForms !== 0 && forms & lastForms & (VF.S3 | VF.PAST)))) return v;
+    if (prev && prev.lower === ',' && (forms & VF.PROG || (lastForms !== 0 && forms & lastForms & (VF.S3 | VF.PAST))))
+      return v;
     // "Sunny, seated in the back, pokes a hole": a 3rd-person form after a comma, before an object.
-    if (prev && prev.lower === ',' && forms & VF.S3 && next && (DETERMINERS.has(next.lower) || SUBJECT_PRONOUNS.has(next.lower) || PREPOSITIONS_NOT_SUBJECT.has(next.lower))) return v;
+    if (
+      prev &&
+      prev.lower === ',' &&
+      forms & VF.S3 &&
+      next &&
+      (DETERMINERS.has(next.lower) || SUBJECT_PRONOUNS.has(next.lower) || PREPOSITIONS_NOT_SUBJECT.has(next.lower))
+    )
+      return v;
     // "starts washing", "keeps running".
     if (prevIndex >= 0 && prevIndex === lastHitIndex && forms & VF.PROG) return v;
     if (clauseStart) {
@@ -161,11 +364,20 @@ export function findVerbs(sentence: string, lex: Lexicon): VerbHit[] {
     }
     // After a common noun: "The door opens", "The needle slides into..." (not "car keys jingle").
     // (A lower-case word the lexicon does not know is taken for a noun.)
-    const prevNoun = prev !== undefined && !prev.punct && (prev.entry ? (prev.entry.pos & POS.N) !== 0 : /^[a-z]/.test(prev.text));
+    const prevNoun =
+      prev !== undefined && !prev.punct && (prev.entry ? (prev.entry.pos & POS.N) !== 0 : /^[a-z]/.test(prev.text));
     if (prev && prevNoun && prevIndex !== lastHitIndex) {
       const nextOk =
-        !next || next.punct || !next.entry || isNameLike(next, 1) || DETERMINERS.has(next.lower) || PREPOSITIONS_NOT_SUBJECT.has(next.lower) || SUBJECT_PRONOUNS.has(next.lower) ||
-        (next.entry !== undefined && ((next.entry.pos & (POS.Det | POS.Prep | POS.Adv | POS.Pron | POS.Conj)) !== 0 || next.entry.verbs.some((a) => a.forms & VF.PROG)));
+        !next ||
+        next.punct ||
+        !next.entry ||
+        isNameLike(next, 1) ||
+        DETERMINERS.has(next.lower) ||
+        PREPOSITIONS_NOT_SUBJECT.has(next.lower) ||
+        SUBJECT_PRONOUNS.has(next.lower) ||
+        (next.entry !== undefined &&
+          ((next.entry.pos & (POS.Det | POS.Prep | POS.Adv | POS.Pron | POS.Conj)) !== 0 ||
+            next.entry.verbs.some((a) => a.forms & VF.PROG)));
       if (forms & VF.S3 && nextOk) return v;
       if (forms & VF.PAST && nextOk && pureVerb) return v;
       // "Hawkins and Leon share a look", "the kids leap up": a plural subject.

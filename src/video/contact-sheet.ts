@@ -21,10 +21,15 @@ export interface ContactSheetResult {
   pngs: Record<string, string>;
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Reads `shardsDir` and writes `<outDir>/<class>.png` and `<outDir>/index.html`. */
-export async function writeContactSheets(shardsDir: string, outDir: string, opts: ContactSheetOptions = {}): Promise<ContactSheetResult> {
+export async function writeContactSheets(
+  shardsDir: string,
+  outDir: string,
+  opts: ContactSheetOptions = {},
+): Promise<ContactSheetResult> {
   const index = await readShardIndex(shardsDir);
   const columns = Math.max(1, opts.columns ?? 8);
   const maxPer = opts.maxPerClass ?? 200;
@@ -71,7 +76,9 @@ export async function writeContactSheets(shardsDir: string, outDir: string, opts
     const file = `${safeName(cls)}.png`;
     await writeFile(path.join(outDir, file), r.toPng());
     pngs[cls] = file;
-    sections.push(`<section><h2>${esc(cls)} <small>(${list.length} clip${list.length === 1 ? '' : 's'})</small></h2>\n${figures.join('\n')}\n</section>`);
+    sections.push(
+      `<section><h2>${esc(cls)} <small>(${list.length} clip${list.length === 1 ? '' : 's'})</small></h2>\n${figures.join('\n')}\n</section>`,
+    );
   }
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Mined clips: contact sheets</title>

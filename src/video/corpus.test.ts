@@ -48,7 +48,10 @@ describe('movie corpus', () => {
 
   it('reads a CSV manifest with quoted paths and a JSONL manifest, reporting bad rows', async () => {
     const csv = path.join(dir, 'movies.csv');
-    await writeFile(csv, 'id,video,subtitles\r\nA,films/Alpha.mp4,"films/Alpha.fr.srt"\r\nB,"films/sub dir/-Beta film.mp4",\r\nZ,films/missing.mp4,films/Alpha.srt\r\nY,films/Alpha.mp4,films/nope.srt\r\n');
+    await writeFile(
+      csv,
+      'id,video,subtitles\r\nA,films/Alpha.mp4,"films/Alpha.fr.srt"\r\nB,"films/sub dir/-Beta film.mp4",\r\nZ,films/missing.mp4,films/Alpha.srt\r\nY,films/Alpha.mp4,films/nope.srt\r\n',
+    );
     const c = await loadMovieCorpus(csv);
     expect(c.movies.map((m) => [m.id, path.basename(m.subtitles), m.subtitleSource])).toEqual([
       ['A', 'Alpha.fr.srt', 'manifest'],
@@ -68,7 +71,10 @@ describe('movie corpus', () => {
     await expect(loadMovieCorpus(path.join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING' });
     const bad = path.join(dir, 'bad.csv');
     await writeFile(bad, 'films/Alpha.mp4,films/Alpha.srt\n');
-    await expect(loadMovieCorpus(bad)).rejects.toMatchObject({ code: 'EXP_DATA_INVALID', message: expect.stringContaining('bad.csv') });
+    await expect(loadMovieCorpus(bad)).rejects.toMatchObject({
+      code: 'EXP_DATA_INVALID',
+      message: expect.stringContaining('bad.csv'),
+    });
   });
 
   it('prefers the exact sidecar, then English', () => {

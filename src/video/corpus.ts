@@ -9,7 +9,20 @@ import path from 'node:path';
 import { ExpError, isExpError } from '../errors.ts';
 import { extractSubtitleStream, probe } from './ffmpeg.ts';
 
-export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.avi', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.ts', '.ogv'];
+export const VIDEO_EXTENSIONS = [
+  '.mp4',
+  '.mkv',
+  '.avi',
+  '.mov',
+  '.webm',
+  '.m4v',
+  '.mpg',
+  '.mpeg',
+  '.wmv',
+  '.flv',
+  '.ts',
+  '.ogv',
+];
 export const SUBTITLE_EXTENSIONS = ['.srt', '.vtt', '.sbv'];
 const TEXT_SUBTITLE_CODECS = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text']);
 
@@ -47,7 +60,7 @@ interface Entry {
 }
 
 export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}): Promise<MovieCorpus> {
-  let st;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(source);
   } catch (e) {
@@ -58,13 +71,19 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
     });
   }
   const skipped: SkippedMovie[] = [];
-  const entries = st.isDirectory() ? await scanFolder(path.resolve(source)) : await readManifest(path.resolve(source), skipped);
+  const entries = st.isDirectory()
+    ? await scanFolder(path.resolve(source))
+    : await readManifest(path.resolve(source), skipped);
   const movies: Movie[] = [];
   const ids = new Set<string>();
   for (const e of entries) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     if (ids.has(e.id)) {
-      skipped.push({ id: e.id, video: e.video, reason: `duplicate movie id "${e.id}"${e.line ? ` (manifest line ${e.line})` : ''}` });
+      skipped.push({
+        id: e.id,
+        video: e.video,
+        reason: `duplicate movie id "${e.id}"${e.line ? ` (manifest line ${e.line})` : ''}`,
+      });
       continue;
     }
     if (!existsSync(e.video)) {
@@ -77,7 +96,12 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
         continue;
       }
       ids.add(e.id);
-      movies.push({ id: e.id, video: e.video, subtitles: e.subtitles, subtitleSource: st.isDirectory() ? 'sidecar' : 'manifest' });
+      movies.push({
+        id: e.id,
+        video: e.video,
+        subtitles: e.subtitles,
+        subtitleSource: st.isDirectory() ? 'sidecar' : 'manifest',
+      });
       continue;
     }
     const embedded = await embeddedSubtitles(e, opts);
@@ -92,7 +116,7 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
 }
 
 async function embeddedSubtitles(e: Entry, opts: CorpusOptions): Promise<string | { reason: string }> {
-  let info;
+  let info: Awaited<ReturnType<typeof probe>>;
   try {
     info = await probe(e.video, { signal: opts.signal });
   } catch (err) {
@@ -101,10 +125,15 @@ async function embeddedSubtitles(e: Entry, opts: CorpusOptions): Promise<string 
   }
   const text = info.subtitleStreams.filter((s) => TEXT_SUBTITLE_CODECS.has(s.codec));
   if (text.length === 0) {
-    const images = info.subtitleStreams.length ? ` (its ${info.subtitleStreams.length} subtitle stream(s) are images, not text)` : '';
-    return { reason: `${e.video} has no subtitles: no sidecar .srt/.vtt/.sbv and no embedded text subtitle stream${images}` };
+    const images = info.subtitleStreams.length
+      ? ` (its ${info.subtitleStreams.length} subtitle stream(s) are images, not text)`
+      : '';
+    return {
+      reason: `${e.video} has no subtitles: no sidecar .srt/.vtt/.sbv and no embedded text subtitle stream${images}`,
+    };
   }
-  if (!opts.extractDir) return { reason: `${e.video} has only embedded subtitles and no folder was given to extract them to` };
+  if (!opts.extractDir)
+    return { reason: `${e.video} has only embedded subtitles and no folder was given to extract them to` };
   const stream = text.find((s) => /^(en|eng)$/i.test(s.language ?? '')) ?? text[0]!;
   const out = path.join(opts.extractDir, `${safeName(e.id)}.srt`);
   try {
@@ -136,7 +165,9 @@ async function walk(dir: string, out: string[]): Promise<void> {
 export function pickSidecar(videoPath: string, siblings: readonly string[]): string | null {
   const base = path.basename(videoPath, path.extname(videoPath));
   const dir = path.dirname(videoPath);
-  const cands = siblings.filter((f) => path.dirname(f) === dir && SUBTITLE_EXTENSIONS.includes(path.extname(f).toLowerCase()));
+  const cands = siblings.filter(
+    (f) => path.dirname(f) === dir && SUBTITLE_EXTENSIONS.includes(path.extname(f).toLowerCase()),
+  );
   const stemOf = (f: string): string => path.basename(f, path.extname(f));
   const exact = cands.filter((f) => stemOf(f) === base);
   if (exact.length) return exact.sort(bySubtitleExt)[0]!;
@@ -147,7 +178,10 @@ export function pickSidecar(videoPath: string, siblings: readonly string[]): str
 }
 
 function bySubtitleExt(a: string, b: string): number {
-  return SUBTITLE_EXTENSIONS.indexOf(path.extname(a).toLowerCase()) - SUBTITLE_EXTENSIONS.indexOf(path.extname(b).toLowerCase()) || (a < b ? -1 : 1);
+  return (
+    SUBTITLE_EXTENSIONS.indexOf(path.extname(a).toLowerCase()) -
+      SUBTITLE_EXTENSIONS.indexOf(path.extname(b).toLowerCase()) || (a < b ? -1 : 1)
+  );
 }
 
 async function scanFolder(dir: string): Promise<Entry[]> {
@@ -157,7 +191,10 @@ async function scanFolder(dir: string): Promise<Entry[]> {
   const used = new Map<string, number>();
   return videos.map((v) => {
     const rel = path.relative(dir, v);
-    let id = rel.slice(0, rel.length - path.extname(rel).length).split(path.sep).join('/');
+    let id = rel
+      .slice(0, rel.length - path.extname(rel).length)
+      .split(path.sep)
+      .join('/');
     const n = used.get(id) ?? 0;
     used.set(id, n + 1);
     if (n > 0) id = `${id}~${path.extname(v).slice(1)}`; // Film.mp4 and Film.mkv side by side
@@ -179,17 +216,24 @@ async function readManifest(file: string, skipped: SkippedMovie[]): Promise<Entr
         for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') rec[k] = String(v);
         rows.push({ rec, line: i + 1 });
       } catch {
-        skipped.push({ id: `${path.basename(file)}:${i + 1}`, reason: `${file}:${i + 1}: not a JSON object; line skipped` });
+        skipped.push({
+          id: `${path.basename(file)}:${i + 1}`,
+          reason: `${file}:${i + 1}: not a JSON object; line skipped`,
+        });
       }
     });
   } else {
     const table = parseDelimited(text, ext === '.tsv' ? '\t' : ',');
     const header = (table[0]?.cells ?? []).map((h) => h.trim().toLowerCase());
     if (!header.includes('video')) {
-      throw new ExpError('EXP_DATA_INVALID', `${file}: the first line must be a header with a "video" column (and "id", "subtitles")`, {
-        hint: 'e.g. `id,video,subtitles` then `film1,videos/film1.mp4,subs/film1.srt`',
-        detail: { file, line: 1 },
-      });
+      throw new ExpError(
+        'EXP_DATA_INVALID',
+        `${file}: the first line must be a header with a "video" column (and "id", "subtitles")`,
+        {
+          hint: 'e.g. `id,video,subtitles` then `film1,videos/film1.mp4,subs/film1.srt`',
+          detail: { file, line: 1 },
+        },
+      );
     }
     for (const r of table.slice(1)) {
       const rec: Record<string, string> = {};
@@ -201,7 +245,10 @@ async function readManifest(file: string, skipped: SkippedMovie[]): Promise<Entr
   for (const { rec, line } of rows) {
     const video = rec.video ?? rec.path ?? '';
     if (!video) {
-      skipped.push({ id: rec.id || `${path.basename(file)}:${line}`, reason: `${file}:${line}: no "video" value; row skipped` });
+      skipped.push({
+        id: rec.id || `${path.basename(file)}:${line}`,
+        reason: `${file}:${line}: no "video" value; row skipped`,
+      });
       continue;
     }
     const subs = rec.subtitles ?? rec.subtitle ?? rec.captions ?? '';

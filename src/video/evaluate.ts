@@ -23,7 +23,13 @@ export async function scoreClips(
   model: tfjs.LayersModel,
   config: VideoModelConfig,
   data: ClipSet,
-  opts: { clips?: ShardClip[]; batchSize?: number; signal?: AbortSignal; warn?: (m: string) => void; onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    clips?: ShardClip[];
+    batchSize?: number;
+    signal?: AbortSignal;
+    warn?: (m: string) => void;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<ClipScores> {
   assertGeometry(data, config);
   const clips = opts.clips ?? data.index.clips;
@@ -38,7 +44,8 @@ export async function scoreClips(
   };
   const noRng = () => 0.5;
   for (let b = 0; b < clips.length; b += batchSize) {
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('evaluation aborted');
+    if (opts.signal?.aborted)
+      throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('evaluation aborted');
     const part = clips.slice(b, b + batchSize);
     const xs = new Float32Array(part.length * clipLen);
     const ok: ShardClip[] = [];
@@ -67,7 +74,11 @@ export async function scoreClips(
 }
 
 /** Re-index score rows from the model's classes onto `classes`; classes the model lacks score 0. */
-export function alignScores(rows: readonly Float32Array[], modelClasses: readonly string[], classes: readonly string[]): { rows: Float32Array[]; untrained: string[] } {
+export function alignScores(
+  rows: readonly Float32Array[],
+  modelClasses: readonly string[],
+  classes: readonly string[],
+): { rows: Float32Array[]; untrained: string[] } {
   const idx = classes.map((c) => modelClasses.indexOf(c));
   return {
     rows: rows.map((r) => Float32Array.from(idx, (i) => (i < 0 ? 0 : r[i]!))),
@@ -84,7 +95,11 @@ export interface ApReport {
 /** Clip-level AP of `scores` over `classes` (e.g. the 14 AVA classes of Table 4). */
 export function apReport(scores: ClipScores, modelClasses: readonly string[], classes: readonly string[]): ApReport {
   const { rows, untrained } = alignScores(scores.scores, modelClasses, classes);
-  const { perClass, mean } = clipLevelAp(classes, rows, scores.clips.map((c) => c.labels));
+  const { perClass, mean } = clipLevelAp(
+    classes,
+    rows,
+    scores.clips.map((c) => c.labels),
+  );
   return { perClass: perClass.map((p) => ({ ...p, trained: !untrained.includes(p.class) })), mean, untrained };
 }
 

@@ -21,8 +21,14 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'exp-extract-'));
   red = path.join(dir, '-red film.mp4');
   green = path.join(dir, 'grün.mp4');
-  await encodeRawVideo(Array.from({ length: 30 }, () => solid(64, 48, [220, 30, 30])), { width: 64, height: 48, fps: 10, outPath: red });
-  await encodeRawVideo(Array.from({ length: 30 }, () => solid(64, 48, [30, 200, 30])), { width: 64, height: 48, fps: 10, outPath: green });
+  await encodeRawVideo(
+    Array.from({ length: 30 }, () => solid(64, 48, [220, 30, 30])),
+    { width: 64, height: 48, fps: 10, outPath: red },
+  );
+  await encodeRawVideo(
+    Array.from({ length: 30 }, () => solid(64, 48, [30, 200, 30])),
+    { width: 64, height: 48, fps: 10, outPath: green },
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -41,7 +47,12 @@ describe('extractClipsToShards', () => {
     ];
     const out = path.join(dir, 'shards');
     const progress: number[] = [];
-    const { index, skipped } = await extractClipsToShards(clips, out, { frames: 4, size: 16, concurrency: 2, onProgress: (d) => progress.push(d) });
+    const { index, skipped } = await extractClipsToShards(clips, out, {
+      frames: 4,
+      size: 16,
+      concurrency: 2,
+      onProgress: (d) => progress.push(d),
+    });
     expect(index.frames).toBe(4);
     expect(index.size).toBe(16);
     expect(index.clips.map((c) => c.id)).toEqual(['a', 'b', 'c']);
@@ -82,6 +93,9 @@ describe('extractClipsToShards', () => {
   });
 
   it('says where the index should be when it is missing', async () => {
-    await expect(readShardIndex(path.join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING', hint: expect.stringMatching(/clips\.extract/) });
+    await expect(readShardIndex(path.join(dir, 'nowhere'))).rejects.toMatchObject({
+      code: 'EXP_INPUT_MISSING',
+      hint: expect.stringMatching(/clips\.extract/),
+    });
   });
 });

@@ -47,7 +47,8 @@ export async function extractClipsToShards(
 ): Promise<{ index: ShardIndex; skipped: SkippedClip[] }> {
   const frames = Math.round(opts.frames);
   const size = Math.round(opts.size);
-  if (!(frames > 0 && size > 0)) throw new Error(`extractClipsToShards: frames and size must be positive (got ${opts.frames}, ${opts.size})`);
+  if (!(frames > 0 && size > 0))
+    throw new Error(`extractClipsToShards: frames and size must be positive (got ${opts.frames}, ${opts.size})`);
   await mkdir(outDir, { recursive: true });
   const writer = new ShardWriter(outDir, frames, size, opts.maxShardBytes);
   const skipped: SkippedClip[] = [];
@@ -109,19 +110,33 @@ export async function extractClipsToShards(
       const start = Math.round(Math.max(0, c.start) * 1000) / 1000;
       const end = Math.round((info.duration === null ? c.end : Math.min(c.end, info.duration)) * 1000) / 1000;
       if (end <= start) {
-        results.set(i, { ok: false, reason: `${video}: window ${c.start.toFixed(2)}-${c.end.toFixed(2)} s lies past the end (${info.duration?.toFixed(2)} s)` });
+        results.set(i, {
+          ok: false,
+          reason: `${video}: window ${c.start.toFixed(2)}-${c.end.toFixed(2)} s lies past the end (${info.duration?.toFixed(2)} s)`,
+        });
         continue;
       }
       todo.push({ i, start, end });
     }
     if (todo.length === 0) return;
-    const got = await decodeClips(video, todo.map((t) => ({ start: t.start, duration: t.end - t.start })), { frames, fps: opts.fps, size, signal: opts.signal });
+    const got = await decodeClips(
+      video,
+      todo.map((t) => ({ start: t.start, duration: t.end - t.start })),
+      { frames, fps: opts.fps, size, signal: opts.signal },
+    );
     todo.forEach((t, k) => {
       const g = got[k]!;
       const c = clips[t.i]!;
       if (g instanceof Error) results.set(t.i, { ok: false, reason: g.message });
       else {
-        const meta = { ...(c.meta ?? {}), video, start: t.start, end: t.end, decoded_frames: g.decoded, ...(info.duration === null ? { duration_unknown: true } : {}) };
+        const meta = {
+          ...(c.meta ?? {}),
+          video,
+          start: t.start,
+          end: t.end,
+          decoded_frames: g.decoded,
+          ...(info.duration === null ? { duration_unknown: true } : {}),
+        };
         results.set(t.i, { ok: true, data: g.data, meta });
       }
     });

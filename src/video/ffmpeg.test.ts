@@ -40,10 +40,17 @@ describe('finding ffmpeg', () => {
     try {
       delete process.env.FFMPEG_PATH;
       process.env.PATH = '/nonexistent';
-      expect(() => findFfmpeg()).toThrow(expect.objectContaining({ code: 'EXP_FFMPEG_MISSING', hint: expect.stringContaining('apt-get install ffmpeg') }));
+      expect(() => findFfmpeg()).toThrow(
+        expect.objectContaining({
+          code: 'EXP_FFMPEG_MISSING',
+          hint: expect.stringContaining('apt-get install ffmpeg'),
+        }),
+      );
       process.env.PATH = saved.PATH;
       process.env.FFMPEG_PATH = path.join(dir, 'no-such-ffmpeg');
-      expect(() => findFfmpeg()).toThrow(expect.objectContaining({ code: 'EXP_FFMPEG_MISSING', message: expect.stringContaining('FFMPEG_PATH') }));
+      expect(() => findFfmpeg()).toThrow(
+        expect.objectContaining({ code: 'EXP_FFMPEG_MISSING', message: expect.stringContaining('FFMPEG_PATH') }),
+      );
     } finally {
       process.env.PATH = saved.PATH;
       if (saved.FFMPEG_PATH === undefined) delete process.env.FFMPEG_PATH;
@@ -56,7 +63,10 @@ describe('finding ffmpeg', () => {
 describe('encode, probe, decode', () => {
   it('round-trips raw frames through a file whose name starts with "-" and has spaces and unicode', async () => {
     const out = path.join(dir, '-odd näme «1».mp4');
-    const frames = [...Array.from({ length: 8 }, () => frame(64, 48, RED, RED)), ...Array.from({ length: 8 }, () => frame(64, 48, BLUE, BLUE))];
+    const frames = [
+      ...Array.from({ length: 8 }, () => frame(64, 48, RED, RED)),
+      ...Array.from({ length: 8 }, () => frame(64, 48, BLUE, BLUE)),
+    ];
     await encodeRawVideo(frames, { width: 64, height: 48, fps: 8, outPath: out });
     const p = await probe(out);
     expect(p.width).toBe(64);
@@ -94,7 +104,12 @@ describe('encode, probe, decode', () => {
 
   it('gives exactly N frames even from a window shorter than N frames of video', async () => {
     const out = path.join(dir, 'short.mp4');
-    await encodeRawVideo([frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE)], { width: 32, height: 32, fps: 10, outPath: out });
+    await encodeRawVideo([frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE)], {
+      width: 32,
+      height: 32,
+      fps: 10,
+      outPath: out,
+    });
     const d = await decodeFrames(out, { start: 0, duration: 0.2, frames: 16, size: 8 });
     expect(d.frames).toBe(16);
     expect(d.data.length).toBe(16 * 8 * 8 * 3);
@@ -102,7 +117,13 @@ describe('encode, probe, decode', () => {
 
   it('turns a video with rotation metadata upright', async () => {
     const out = path.join(dir, 'rotated.mp4');
-    await encodeRawVideo([frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE)], { width: 32, height: 32, fps: 10, outPath: out, rotation: 90 });
+    await encodeRawVideo([frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE)], {
+      width: 32,
+      height: 32,
+      fps: 10,
+      outPath: out,
+      rotation: 90,
+    });
     const p = await probe(out);
     expect(p.rotation).toBe(90);
     const d = await decodeFrames(out, { duration: 0.2, frames: 1, size: 32 });
@@ -117,7 +138,10 @@ describe('encode, probe, decode', () => {
     const srt = path.join(dir, 'subs.srt');
     await writeFile(srt, '1\n00:00:00,100 --> 00:00:00,900\nHello there.\n');
     const out = path.join(dir, 'with subs.mp4');
-    await encodeRawVideo(Array.from({ length: 10 }, () => frame(32, 32, RED, BLUE)), { width: 32, height: 32, fps: 10, outPath: out, subtitles: srt });
+    await encodeRawVideo(
+      Array.from({ length: 10 }, () => frame(32, 32, RED, BLUE)),
+      { width: 32, height: 32, fps: 10, outPath: out, subtitles: srt },
+    );
     const p = await probe(out);
     expect(p.subtitleStreams).toHaveLength(1);
     const back = path.join(dir, 'back.srt');
@@ -129,13 +153,20 @@ describe('encode, probe, decode', () => {
   it('reports an unreadable file as EXP_MEDIA_UNREADABLE naming it', async () => {
     const bad = path.join(dir, 'not a video.mp4');
     await writeFile(bad, 'hello');
-    await expect(probe(bad)).rejects.toMatchObject({ code: 'EXP_MEDIA_UNREADABLE', message: expect.stringContaining('not a video.mp4') });
+    await expect(probe(bad)).rejects.toMatchObject({
+      code: 'EXP_MEDIA_UNREADABLE',
+      message: expect.stringContaining('not a video.mp4'),
+    });
     await expect(probe(path.join(dir, 'missing.mp4'))).rejects.toMatchObject({ code: 'EXP_MEDIA_UNREADABLE' });
     const noSubs = path.join(dir, 'short.mp4');
-    await expect(extractSubtitleStream(noSubs, path.join(dir, 'none.srt'))).rejects.toMatchObject({ code: 'EXP_MEDIA_UNREADABLE' });
+    await expect(extractSubtitleStream(noSubs, path.join(dir, 'none.srt'))).rejects.toMatchObject({
+      code: 'EXP_MEDIA_UNREADABLE',
+    });
   });
 
   it('rejects frames of the wrong size', async () => {
-    await expect(encodeRawVideo([new Uint8Array(10)], { width: 4, height: 4, fps: 1, outPath: path.join(dir, 'x.mp4') })).rejects.toThrow(/expected 4×4×3/);
+    await expect(
+      encodeRawVideo([new Uint8Array(10)], { width: 4, height: 4, fps: 1, outPath: path.join(dir, 'x.mp4') }),
+    ).rejects.toThrow(/expected 4×4×3/);
   });
 });

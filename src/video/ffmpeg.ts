@@ -193,10 +193,14 @@ export async function probe(file: string, opts: { signal?: AbortSignal } = {}): 
     signal: opts.signal,
   });
   if (r.code !== 0) {
-    throw new ExpError('EXP_MEDIA_UNREADABLE', `ffprobe cannot read ${file}: ${lastLines(r.stderr) || `exit code ${r.code}`}`, {
-      hint: 'check that the file exists and is a complete video',
-      detail: { file },
-    });
+    throw new ExpError(
+      'EXP_MEDIA_UNREADABLE',
+      `ffprobe cannot read ${file}: ${lastLines(r.stderr) || `exit code ${r.code}`}`,
+      {
+        hint: 'check that the file exists and is a complete video',
+        detail: { file },
+      },
+    );
   }
   let doc: { streams?: Json[]; format?: Json };
   try {
@@ -215,7 +219,9 @@ export async function probe(file: string, opts: { signal?: AbortSignal } = {}): 
     };
   });
   // The first video stream that is not a cover picture.
-  const raw = (doc.streams ?? []).find((s) => s.codec_type === 'video' && !((s.disposition as Json | undefined)?.attached_pic === 1));
+  const raw = (doc.streams ?? []).find(
+    (s) => s.codec_type === 'video' && !((s.disposition as Json | undefined)?.attached_pic === 1),
+  );
   let rotation = 0;
   if (raw) {
     const side = (raw.side_data_list as Json[] | undefined)?.find((d) => typeof d.rotation === 'number');
@@ -280,11 +286,14 @@ export interface DecodedFrames {
 
 function decodeArgs(file: string, start: number, duration: number, fast: boolean, threads: number): string[] {
   return [
-    '-threads', String(threads),
+    '-threads',
+    String(threads),
     ...(fast ? ['-skip_loop_filter', 'all', '-skip_frame', 'noref'] : []),
     ...(start > 0 ? ['-ss', start.toFixed(3)] : []),
-    '-t', duration.toFixed(3),
-    '-i', mediaArg(file),
+    '-t',
+    duration.toFixed(3),
+    '-i',
+    mediaArg(file),
   ];
 }
 
@@ -293,7 +302,8 @@ function frameFilter(rate: number, S: number): string {
 }
 
 function checkDecodeOptions(opts: { size: number; frames?: number; fps?: number }, duration: number): void {
-  if (!(opts.size > 0) || !(duration > 0)) throw new Error(`decodeFrames: size and duration must be positive (got ${opts.size}, ${duration})`);
+  if (!(opts.size > 0) || !(duration > 0))
+    throw new Error(`decodeFrames: size and duration must be positive (got ${opts.size}, ${duration})`);
   if (opts.frames === undefined && opts.fps === undefined) throw new Error('decodeFrames: give frames or fps');
 }
 
@@ -311,17 +321,25 @@ function toFrames(raw: Uint8Array, frameBytes: number, want: number | undefined)
 }
 
 function noFrames(file: string, start: number, duration: number): ExpError {
-  return new ExpError('EXP_MEDIA_UNREADABLE', `no frames in ${file} between ${start.toFixed(2)} and ${(start + duration).toFixed(2)} s`, {
-    hint: 'the window may lie past the end of the video',
-    detail: { file, start },
-  });
+  return new ExpError(
+    'EXP_MEDIA_UNREADABLE',
+    `no frames in ${file} between ${start.toFixed(2)} and ${(start + duration).toFixed(2)} s`,
+    {
+      hint: 'the window may lie past the end of the video',
+      detail: { file, start },
+    },
+  );
 }
 
 function decodeFailed(file: string, start: number, stderr: string, code: number | null): ExpError {
-  return new ExpError('EXP_MEDIA_UNREADABLE', `ffmpeg cannot decode ${file} at ${start.toFixed(2)} s: ${lastLines(stderr) || `exit code ${code}`}`, {
-    hint: 'the file may be corrupted or truncated; re-encode or remove it',
-    detail: { file, start },
-  });
+  return new ExpError(
+    'EXP_MEDIA_UNREADABLE',
+    `ffmpeg cannot decode ${file} at ${start.toFixed(2)} s: ${lastLines(stderr) || `exit code ${code}`}`,
+    {
+      hint: 'the file may be corrupted or truncated; re-encode or remove it',
+      detail: { file, start },
+    },
+  );
 }
 
 /**
@@ -337,11 +355,24 @@ export async function decodeFrames(file: string, opts: DecodeOptions): Promise<D
   const start = Math.max(0, opts.start ?? 0);
   const fast = opts.fast ?? true;
   const args = [
-    '-hide_banner', '-nostdin', '-v', 'error', '-xerror',
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-xerror',
     ...decodeArgs(file, start, opts.duration, fast, opts.threads ?? 1),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', frameFilter(rate, S),
-    '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    frameFilter(rate, S),
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ];
   const r = await run(ffmpeg, args, { collectStdout: true, signal: opts.signal });
   if (r.code !== 0) throw decodeFailed(file, start, r.stderr, r.code);
@@ -389,7 +420,17 @@ export async function decodeClips(
     windows.forEach((w) => args.push(...decodeArgs(file, Math.max(0, w.start), w.duration, fast, opts.threads ?? 1)));
     windows.forEach((w, k) => {
       const rate = opts.fps ?? opts.frames! / w.duration;
-      args.push('-map', `${k}:v:0`, '-vf', frameFilter(rate, S), '-pix_fmt', 'rgb24', '-f', 'rawvideo', path.join(dir, `${k}.raw`));
+      args.push(
+        '-map',
+        `${k}:v:0`,
+        '-vf',
+        frameFilter(rate, S),
+        '-pix_fmt',
+        'rgb24',
+        '-f',
+        'rawvideo',
+        path.join(dir, `${k}.raw`),
+      );
     });
     const r = await run(ffmpeg, args, { signal: opts.signal });
     if (r.code !== 0) return await Promise.all(windows.map(one)); // find the bad window(s)
@@ -397,7 +438,11 @@ export async function decodeClips(
     const out: (DecodedFrames | ExpError)[] = [];
     for (let k = 0; k < windows.length; k++) {
       const raw = await readFile(path.join(dir, `${k}.raw`)).catch(() => Buffer.alloc(0));
-      out.push(raw.length < frameBytes ? await one(windows[k]!) : toFrames(new Uint8Array(raw.buffer, raw.byteOffset, raw.length), frameBytes, opts.frames));
+      out.push(
+        raw.length < frameBytes
+          ? await one(windows[k]!)
+          : toFrames(new Uint8Array(raw.buffer, raw.byteOffset, raw.length), frameBytes, opts.frames),
+      );
     }
     return out;
   } finally {
@@ -409,18 +454,45 @@ export async function decodeClips(
 // subtitles, encoding
 
 /** Copies a subtitle stream (default: the first) of a video to an .srt file. */
-export async function extractSubtitleStream(video: string, outSrt: string, opts: { streamIndex?: number; signal?: AbortSignal } = {}): Promise<void> {
+export async function extractSubtitleStream(
+  video: string,
+  outSrt: string,
+  opts: { streamIndex?: number; signal?: AbortSignal } = {},
+): Promise<void> {
   const { ffmpeg } = findFfmpeg();
   await mkdir(path.dirname(path.resolve(outSrt)), { recursive: true });
   const tmp = tmpBeside(outSrt, '.srt');
   const map = opts.streamIndex === undefined ? '0:s:0' : `0:${opts.streamIndex}`;
-  const r = await run(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', mediaArg(video), '-map', map, '-c:s', 'srt', '-f', 'srt', tmp], { signal: opts.signal });
+  const r = await run(
+    ffmpeg,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      mediaArg(video),
+      '-map',
+      map,
+      '-c:s',
+      'srt',
+      '-f',
+      'srt',
+      tmp,
+    ],
+    { signal: opts.signal },
+  );
   if (r.code !== 0) {
     await rm(tmp, { force: true });
-    throw new ExpError('EXP_MEDIA_UNREADABLE', `cannot extract subtitles from ${video}: ${lastLines(r.stderr) || `exit code ${r.code}`}`, {
-      hint: 'image-based subtitles (PGS, DVD) cannot become text; give a sidecar .srt instead',
-      detail: { video },
-    });
+    throw new ExpError(
+      'EXP_MEDIA_UNREADABLE',
+      `cannot extract subtitles from ${video}: ${lastLines(r.stderr) || `exit code ${r.code}`}`,
+      {
+        hint: 'image-based subtitles (PGS, DVD) cannot become text; give a sidecar .srt instead',
+        detail: { video },
+      },
+    );
   }
   await rename(tmp, outSrt);
 }
@@ -440,15 +512,22 @@ export interface EncodeOptions {
 }
 
 /** Encodes raw rgb24 frames (width×height×3 bytes each) to an H.264 mp4, written atomically. */
-export async function encodeRawVideo(frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: EncodeOptions): Promise<{ frames: number }> {
+export async function encodeRawVideo(
+  frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: EncodeOptions,
+): Promise<{ frames: number }> {
   const { ffmpeg } = findFfmpeg();
   const { width, height } = opts;
-  if (!(width > 0 && height > 0 && opts.fps > 0)) throw new Error(`encodeRawVideo: width, height and fps must be positive`);
+  if (!(width > 0 && height > 0 && opts.fps > 0))
+    throw new Error(`encodeRawVideo: width, height and fps must be positive`);
   const frameBytes = width * height * 3;
   let count = 0;
   async function* checked(): AsyncIterable<Uint8Array> {
     for await (const f of frames as AsyncIterable<Uint8Array>) {
-      if (f.length !== frameBytes) throw new Error(`encodeRawVideo: frame ${count} has ${f.length} bytes, expected ${width}×${height}×3 = ${frameBytes}`);
+      if (f.length !== frameBytes)
+        throw new Error(
+          `encodeRawVideo: frame ${count} has ${f.length} bytes, expected ${width}×${height}×3 = ${frameBytes}`,
+        );
       count++;
       yield f;
     }
@@ -456,14 +535,41 @@ export async function encodeRawVideo(frames: AsyncIterable<Uint8Array> | Iterabl
   await mkdir(path.dirname(path.resolve(opts.outPath)), { recursive: true });
   const tmp = tmpBeside(opts.outPath, '.mp4');
   const args = [
-    '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(opts.fps), '-i', 'pipe:0',
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${width}x${height}`,
+    '-r',
+    String(opts.fps),
+    '-i',
+    'pipe:0',
     ...(opts.subtitles ? ['-i', mediaArg(opts.subtitles)] : []),
-    '-map', '0:v:0', ...(opts.subtitles ? ['-map', '1:s:0', '-c:s', 'mov_text'] : []),
+    '-map',
+    '0:v:0',
+    ...(opts.subtitles ? ['-map', '1:s:0', '-c:s', 'mov_text'] : []),
     // yuv420p needs even sides.
-    '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
-    '-movflags', '+faststart', '-f', 'mp4', tmp,
+    '-vf',
+    'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    String(opts.crf ?? 23),
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    tmp,
   ];
   let r: RunResult;
   try {
@@ -474,9 +580,13 @@ export async function encodeRawVideo(frames: AsyncIterable<Uint8Array> | Iterabl
   }
   if (r.code !== 0 || count === 0) {
     await rm(tmp, { force: true });
-    throw new ExpError('EXP_FFMPEG_FAILED', `ffmpeg could not encode ${opts.outPath}: ${count === 0 ? 'no frames given' : lastLines(r.stderr) || `exit code ${r.code}`}`, {
-      detail: { file: opts.outPath },
-    });
+    throw new ExpError(
+      'EXP_FFMPEG_FAILED',
+      `ffmpeg could not encode ${opts.outPath}: ${count === 0 ? 'no frames given' : lastLines(r.stderr) || `exit code ${r.code}`}`,
+      {
+        detail: { file: opts.outPath },
+      },
+    );
   }
   await finishWithRotation(tmp, opts.outPath, opts.rotation ?? 0, opts.signal);
   return { frames: count };
@@ -485,7 +595,15 @@ export async function encodeRawVideo(frames: AsyncIterable<Uint8Array> | Iterabl
 /** A synthetic test-pattern video (ffmpeg's lavfi testsrc2), for benchmarks and tests. */
 export async function generateTestPattern(
   outPath: string,
-  opts: { width: number; height: number; durationS: number; fps?: number; rotation?: 0 | 90 | 180 | 270; /** keyframe interval in frames (x264's default: 250) */ gop?: number; signal?: AbortSignal },
+  opts: {
+    width: number;
+    height: number;
+    durationS: number;
+    fps?: number;
+    rotation?: 0 | 90 | 180 | 270 /** keyframe interval in frames (x264's default: 250) */;
+    gop?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<void> {
   const { ffmpeg } = findFfmpeg();
   await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
@@ -493,14 +611,31 @@ export async function generateTestPattern(
   const tmp = tmpBeside(outPath, ext);
   const src = `testsrc2=size=${opts.width}x${opts.height}:rate=${opts.fps ?? 25}:duration=${opts.durationS}`;
   const args = [
-    '-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', src,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(opts.gop ?? 250),
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    src,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(opts.gop ?? 250),
     tmp,
   ];
   const r = await run(ffmpeg, args, { signal: opts.signal });
   if (r.code !== 0) {
     await rm(tmp, { force: true });
-    throw new ExpError('EXP_FFMPEG_FAILED', `ffmpeg could not write ${outPath}: ${lastLines(r.stderr)}`, { detail: { file: outPath } });
+    throw new ExpError('EXP_FFMPEG_FAILED', `ffmpeg could not write ${outPath}: ${lastLines(r.stderr)}`, {
+      detail: { file: outPath },
+    });
   }
   await finishWithRotation(tmp, outPath, opts.rotation ?? 0, opts.signal);
 }
@@ -517,16 +652,40 @@ async function finishWithRotation(tmp: string, outPath: string, rotation: number
   const { ffmpeg } = findFfmpeg();
   const tagged = tmpBeside(outPath, path.extname(outPath) || '.mp4');
   // The tag is clockwise degrees (the display matrix stores the counter-clockwise angle).
-  const r = await run(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', tmp, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${(360 - rotation) % 360}`, tagged], { signal });
+  const r = await run(
+    ffmpeg,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      tmp,
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-metadata:s:v:0',
+      `rotate=${(360 - rotation) % 360}`,
+      tagged,
+    ],
+    { signal },
+  );
   await rm(tmp, { force: true });
   if (r.code !== 0) {
     await rm(tagged, { force: true });
-    throw new ExpError('EXP_FFMPEG_FAILED', `ffmpeg could not tag the rotation of ${outPath}: ${lastLines(r.stderr)}`, { detail: { file: outPath } });
+    throw new ExpError('EXP_FFMPEG_FAILED', `ffmpeg could not tag the rotation of ${outPath}: ${lastLines(r.stderr)}`, {
+      detail: { file: outPath },
+    });
   }
   await rename(tagged, outPath);
 }
 
 function tmpBeside(file: string, ext: string): string {
   const abs = path.resolve(file);
-  return path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}${ext}`);
+  return path.join(
+    path.dirname(abs),
+    `.${path.basename(abs)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}${ext}`,
+  );
 }

@@ -20,7 +20,12 @@ function hash(s: string): number {
  * clip labelled with one of `classes`. A multi-label clip drawn for one class also counts for
  * the others it carries. The result keeps the clips' original order.
  */
-export function sampleKPerClass(clips: readonly ShardClip[], classes: readonly string[], k: number | 'all', seed: number): ShardClip[] {
+export function sampleKPerClass(
+  clips: readonly ShardClip[],
+  classes: readonly string[],
+  k: number | 'all',
+  seed: number,
+): ShardClip[] {
   const wanted = new Set(classes);
   if (k === 'all') return clips.filter((c) => c.labels.some((l) => wanted.has(l)));
   if (!(k >= 0)) throw new Error(`k must be ≥ 0, got ${k}`);
@@ -47,8 +52,12 @@ export async function finetuneVideoClassifier(o: FinetuneOptions): Promise<Finet
   const examples = sampleKPerClass(o.data.index.clips, o.model.classes, o.k, o.seed);
   const log = o.log ?? (() => undefined);
   if (examples.length === 0) {
-    const { model, carried, fresh } = o.init ? await initFromCheckpoint(o.init, o.model) : { model: buildVideoModel(o.model), carried: [], fresh: o.model.classes };
-    log(`k = ${o.k}: no fine-tuning examples; the model is used as initialised (classifier rows carried for ${carried.length} classes, fresh for ${fresh.length})`);
+    const { model, carried, fresh } = o.init
+      ? await initFromCheckpoint(o.init, o.model)
+      : { model: buildVideoModel(o.model), carried: [], fresh: o.model.classes };
+    log(
+      `k = ${o.k}: no fine-tuning examples; the model is used as initialised (classifier rows carried for ${carried.length} classes, fresh for ${fresh.length})`,
+    );
     await saveVideoCheckpoint(model, o.checkpointDir, o.model, { state: { epoch: 0 } });
     return { model, history: [], resumedAt: 0, skipped: [], examples: 0 };
   }

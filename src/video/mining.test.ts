@@ -24,13 +24,21 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'exp-mining-'));
   const f = new Uint8Array(16 * 16 * 3).fill(90);
   const video = path.join(dir, 'film one.mp4');
-  await encodeRawVideo(Array.from({ length: 40 }, () => f), { width: 16, height: 16, fps: 2, outPath: video });
+  await encodeRawVideo(
+    Array.from({ length: 40 }, () => f),
+    { width: 16, height: 16, fps: 2, outPath: video },
+  );
   await writeFile(path.join(dir, 'film one.srt'), SUBS);
   await writeFile(path.join(dir, 'empty.srt'), '');
   movies = [
     { id: 'one', video, subtitles: path.join(dir, 'film one.srt'), subtitleSource: 'sidecar' },
     { id: 'empty', video, subtitles: path.join(dir, 'empty.srt'), subtitleSource: 'sidecar' },
-    { id: 'broken', video: path.join(dir, 'missing.mp4'), subtitles: path.join(dir, 'film one.srt'), subtitleSource: 'sidecar' },
+    {
+      id: 'broken',
+      video: path.join(dir, 'missing.mp4'),
+      subtitles: path.join(dir, 'film one.srt'),
+      subtitleSource: 'sidecar',
+    },
   ];
 });
 afterAll(async () => {
@@ -53,7 +61,10 @@ const fakeModel = {
 describe('mining', () => {
   it('keeps sentences over their class threshold with windows clipped to the video', async () => {
     const warnings: string[] = [];
-    const r = await mineClips(movies, classifierScorer(fakeModel), { thresholds: { phone: 0.5, drive: 0.7, kiss: 0.5 }, onWarning: (w) => warnings.push(w) });
+    const r = await mineClips(movies, classifierScorer(fakeModel), {
+      thresholds: { phone: 0.5, drive: 0.7, kiss: 0.5 },
+      onWarning: (w) => warnings.push(w),
+    });
     // drive scores 0.6 < 0.7: none; phone twice; the 4th sentence lies after the video's end.
     expect(r.clips.map((c) => [c.class, c.sentence])).toEqual([
       ['phone', 'Pick up the phone.'],
@@ -92,7 +103,16 @@ describe('mining', () => {
 
   it('mines with the keyword baseline: every class whose verb the spotter finds', async () => {
     const spot = (s: string): string[] => ['phone', 'drive'].filter((v) => s.toLowerCase().includes(v));
-    const r = await mineClips(movies.slice(0, 1), keywordScorer([{ verb: 'phone', forms: ['phone'] }, { verb: 'drive', forms: ['drive'] }], spot));
+    const r = await mineClips(
+      movies.slice(0, 1),
+      keywordScorer(
+        [
+          { verb: 'phone', forms: ['phone'] },
+          { verb: 'drive', forms: ['drive'] },
+        ],
+        spot,
+      ),
+    );
     expect(r.yield.map((y) => [y.verb, y.clips])).toEqual([
       ['phone', 2],
       ['drive', 2],
@@ -105,7 +125,9 @@ describe('mining', () => {
     await generateTestPattern(raw, { width: 32, height: 32, durationS: 2, fps: 5 });
     expect((await probe(raw)).duration).toBeNull();
     const warnings: string[] = [];
-    const r = await mineClips([{ ...movies[0]!, id: 'raw', video: raw }], classifierScorer(fakeModel), { onWarning: (w) => warnings.push(w) });
+    const r = await mineClips([{ ...movies[0]!, id: 'raw', video: raw }], classifierScorer(fakeModel), {
+      onWarning: (w) => warnings.push(w),
+    });
     expect(warnings.some((w) => /no duration known/.test(w) && w.includes('no duration.h264'))).toBe(true);
     const last = r.clips.at(-1)!;
     expect(last.sentence).toBe('Drive home after the credits.');
@@ -113,11 +135,20 @@ describe('mining', () => {
   });
 
   it('renders the yield as a bar chart PNG', () => {
-    const png = PNG.sync.read(renderBarChart([{ label: 'phone', value: 12 }, { label: 'drive', value: 3 }], { title: 'clips per class' }));
+    const png = PNG.sync.read(
+      renderBarChart(
+        [
+          { label: 'phone', value: 12 },
+          { label: 'drive', value: 3 },
+        ],
+        { title: 'clips per class' },
+      ),
+    );
     expect(png.width).toBeGreaterThan(300);
     // The longest bar is drawn in the bar colour on the first row.
     let blue = 0;
-    for (let i = 0; i < png.data.length; i += 4) if (png.data[i] === 66 && png.data[i + 1] === 133 && png.data[i + 2] === 244) blue++;
+    for (let i = 0; i < png.data.length; i += 4)
+      if (png.data[i] === 66 && png.data[i + 1] === 133 && png.data[i + 2] === 244) blue++;
     expect(blue).toBeGreaterThan(12 * 100);
   });
 });

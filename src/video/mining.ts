@@ -44,7 +44,10 @@ export function keywordScorer(classes: readonly VerbClassLike[], spot: (sentence
 }
 
 /** Adapts docs/CONTRACTS.md's `SentenceClassifier` (softmax rows) to a scorer. */
-export function classifierScorer(model: { classes: string[]; predict(sentences: string[]): Promise<Float32Array> }): SentenceScorer {
+export function classifierScorer(model: {
+  classes: string[];
+  predict(sentences: string[]): Promise<Float32Array>;
+}): SentenceScorer {
   return { classes: [...model.classes], score: (s) => model.predict(s) };
 }
 
@@ -101,7 +104,11 @@ export interface MiningOptions {
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-export async function mineClips(movies: readonly Movie[], scorer: SentenceScorer, opts: MiningOptions = {}): Promise<MiningReport> {
+export async function mineClips(
+  movies: readonly Movie[],
+  scorer: SentenceScorer,
+  opts: MiningOptions = {},
+): Promise<MiningReport> {
   const windowS = opts.windowS ?? 10;
   const minScore = opts.minScore ?? 0.5;
   const batchSize = Math.max(1, opts.batchSize ?? 512);
@@ -182,7 +189,9 @@ export async function mineClips(movies: readonly Movie[], scorer: SentenceScorer
       const d = duration;
       const inside = sentences.filter((s) => (s.start + s.end) / 2 <= d);
       if (inside.length < sentences.length) {
-        warn(`${movie.subtitles}: ${sentences.length - inside.length} sentence(s) lie after the end of ${movie.video} (${d.toFixed(1)} s); dropped`);
+        warn(
+          `${movie.subtitles}: ${sentences.length - inside.length} sentence(s) lie after the end of ${movie.video} (${d.toFixed(1)} s); dropped`,
+        );
       }
       sentences = inside;
     }
@@ -191,7 +200,8 @@ export async function mineClips(movies: readonly Movie[], scorer: SentenceScorer
     for (let b = 0; b < sentences.length; b += batchSize) {
       const batch = sentences.slice(b, b + batchSize);
       const scores = await scorer.score(batch.map((s) => s.text));
-      if (scores.length !== batch.length * C) throw new Error(`scorer returned ${scores.length} scores for ${batch.length} sentences × ${C} classes`);
+      if (scores.length !== batch.length * C)
+        throw new Error(`scorer returned ${scores.length} scores for ${batch.length} sentences × ${C} classes`);
       for (let i = 0; i < batch.length; i++) {
         for (let j = 0; j < C; j++) {
           const sc = scores[i * C + j]!;
@@ -220,12 +230,17 @@ export async function mineClips(movies: readonly Movie[], scorer: SentenceScorer
 
   // Caps keep the most confident clips; ties go to the earlier movie and time (deterministic).
   const byConfidence = (a: MinedClip, b: MinedClip): number =>
-    b.score - a.score || (a.movie < b.movie ? -1 : a.movie > b.movie ? 1 : 0) || a.t_center - b.t_center || (a.class < b.class ? -1 : 1);
+    b.score - a.score ||
+    (a.movie < b.movie ? -1 : a.movie > b.movie ? 1 : 0) ||
+    a.t_center - b.t_center ||
+    (a.class < b.class ? -1 : 1);
   let kept = candidates;
   if (opts.maxPerMovie !== undefined) kept = capBy(kept, (c) => c.movie, opts.maxPerMovie, byConfidence);
   if (opts.maxPerClass !== undefined) kept = capBy(kept, (c) => c.class, opts.maxPerClass, byConfidence);
   const order = new Map(movies.map((m, i) => [m.id, i]));
-  kept.sort((a, b) => order.get(a.movie)! - order.get(b.movie)! || a.t_center - b.t_center || (a.class < b.class ? -1 : 1));
+  kept.sort(
+    (a, b) => order.get(a.movie)! - order.get(b.movie)! || a.t_center - b.t_center || (a.class < b.class ? -1 : 1),
+  );
 
   const yieldRows: ClassYield[] = scorer.classes
     .map((verb, j) => ({
@@ -240,7 +255,12 @@ export async function mineClips(movies: readonly Movie[], scorer: SentenceScorer
   return { clips: kept, yield: yieldRows, movies: moviesMined, sentences: sentenceCount, skipped, warnings };
 }
 
-function capBy(clips: MinedClip[], key: (c: MinedClip) => string, cap: number, cmp: (a: MinedClip, b: MinedClip) => number): MinedClip[] {
+function capBy(
+  clips: MinedClip[],
+  key: (c: MinedClip) => string,
+  cap: number,
+  cmp: (a: MinedClip, b: MinedClip) => number,
+): MinedClip[] {
   const groups = new Map<string, MinedClip[]>();
   for (const c of clips) {
     const k = key(c);

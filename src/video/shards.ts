@@ -57,7 +57,14 @@ export class ShardWriter {
     if (data.length !== this.clipBytes) throw new Error(`clip ${id}: ${data.length} bytes, expected ${this.clipBytes}`);
     if (!this.handle || this.offset + data.length > this.maxShardBytes) await this.roll();
     await this.handle!.write(data, 0, data.length, this.offset);
-    const clip: ShardClip = { id, labels: [...labels], shard: this.shardName, offset: this.offset, bytes: data.length, ...(meta ? { meta } : {}) };
+    const clip: ShardClip = {
+      id,
+      labels: [...labels],
+      shard: this.shardName,
+      offset: this.offset,
+      bytes: data.length,
+      ...(meta ? { meta } : {}),
+    };
     this.offset += data.length;
     this.clips.push(clip);
     return clip;
@@ -115,7 +122,10 @@ export async function readShardIndex(dir: string): Promise<ShardIndex> {
   }
   const d = doc as Partial<ShardIndex>;
   if (typeof d?.frames !== 'number' || typeof d.size !== 'number' || !Array.isArray(d.clips)) {
-    throw new ExpError('EXP_DATA_INVALID', `${file} lacks frames, size or clips`, { hint: 're-run clips.extract', detail: { file } });
+    throw new ExpError('EXP_DATA_INVALID', `${file} lacks frames, size or clips`, {
+      hint: 're-run clips.extract',
+      detail: { file },
+    });
   }
   return d as ShardIndex;
 }
@@ -127,16 +137,23 @@ export async function readClip(dir: string, clip: ShardClip): Promise<Uint8Array
   try {
     fh = await open(file, 'r');
   } catch (e) {
-    throw new ExpError('EXP_DATA_INVALID', `clip ${clip.id}: shard ${file} is missing`, { cause: e, detail: { file, clip: clip.id } });
+    throw new ExpError('EXP_DATA_INVALID', `clip ${clip.id}: shard ${file} is missing`, {
+      cause: e,
+      detail: { file, clip: clip.id },
+    });
   }
   try {
     const out = new Uint8Array(clip.bytes);
     const { bytesRead } = await fh.read(out, 0, clip.bytes, clip.offset);
     if (bytesRead !== clip.bytes) {
-      throw new ExpError('EXP_DATA_INVALID', `clip ${clip.id}: shard ${file} is truncated (${bytesRead} of ${clip.bytes} bytes at offset ${clip.offset})`, {
-        hint: 're-run clips.extract to rewrite the shards',
-        detail: { file, clip: clip.id },
-      });
+      throw new ExpError(
+        'EXP_DATA_INVALID',
+        `clip ${clip.id}: shard ${file} is truncated (${bytesRead} of ${clip.bytes} bytes at offset ${clip.offset})`,
+        {
+          hint: 're-run clips.extract to rewrite the shards',
+          detail: { file, clip: clip.id },
+        },
+      );
     }
     return out;
   } finally {
@@ -148,7 +165,10 @@ export async function readClip(dir: string, clip: ShardClip): Promise<Uint8Array
  * Every readable clip of a shard folder in index order; a clip whose shard is missing or
  * truncated is skipped and reported through `onWarning`, the rest go on.
  */
-export async function* iterateClips(dir: string, opts: { index?: ShardIndex; onWarning?: (message: string) => void } = {}): AsyncGenerator<{ clip: ShardClip; data: Uint8Array }> {
+export async function* iterateClips(
+  dir: string,
+  opts: { index?: ShardIndex; onWarning?: (message: string) => void } = {},
+): AsyncGenerator<{ clip: ShardClip; data: Uint8Array }> {
   const index = opts.index ?? (await readShardIndex(dir));
   for (const clip of index.clips) {
     try {

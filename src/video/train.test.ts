@@ -14,7 +14,15 @@ import { loadVideoModel } from './model/io.ts';
 import type { VideoModelConfig } from './model/io.ts';
 
 const CLASSES = ['drive', 'kiss', 'run'];
-const tiny = (over: Partial<VideoModelConfig> = {}): VideoModelConfig => ({ arch: 's3dg', width: 0.125, frames: 4, size: 32, classes: CLASSES, loss: 'softmax', ...over });
+const tiny = (over: Partial<VideoModelConfig> = {}): VideoModelConfig => ({
+  arch: 's3dg',
+  width: 0.125,
+  frames: 4,
+  size: 32,
+  classes: CLASSES,
+  loss: 'softmax',
+  ...over,
+});
 
 let dir: string;
 let shards: string;
@@ -33,7 +41,16 @@ describe('trainVideoClassifier', () => {
   it('logs loss/accuracy per epoch, checkpoints each epoch, and a killed run resumes from its last checkpoint', async () => {
     const data = await openClipSet(shards);
     const ck = path.join(dir, 'ck-resume');
-    const base = { data, model: tiny(), epochs: 2, batchSize: 4, optimizer: 'sgd' as const, lr: 0.05, seed: 3, checkpointDir: ck };
+    const base = {
+      data,
+      model: tiny(),
+      epochs: 2,
+      batchSize: 4,
+      optimizer: 'sgd' as const,
+      lr: 0.05,
+      seed: 3,
+      checkpointDir: ck,
+    };
     const ctrl = new AbortController();
     const seen: EpochStats[] = [];
     await expect(
@@ -75,7 +92,17 @@ describe('trainVideoClassifier', () => {
     await truncate(path.join(bad, 'shard-00001.bin'), 1000);
     const data = await openClipSet(bad);
     const warnings: string[] = [];
-    const res = await trainVideoClassifier({ data, model: tiny(), epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.01, seed: 1, checkpointDir: path.join(dir, 'ck-bad'), log: (m) => warnings.push(m) });
+    const res = await trainVideoClassifier({
+      data,
+      model: tiny(),
+      epochs: 1,
+      batchSize: 4,
+      optimizer: 'sgd',
+      lr: 0.01,
+      seed: 1,
+      checkpointDir: path.join(dir, 'ck-bad'),
+      log: (m) => warnings.push(m),
+    });
     expect(res.history[0]!.clips).toBe(3);
     expect(res.skipped).toHaveLength(3);
     expect(warnings.filter((w) => w.startsWith('warning')).join('\n')).toMatch(/kiss-1|run-0|run-1/);
@@ -85,9 +112,30 @@ describe('trainVideoClassifier', () => {
   it('refuses to start from a checkpoint of another width, naming the mismatch', async () => {
     const data = await openClipSet(shards);
     const other = path.join(dir, 'ck-wide');
-    const a = await trainVideoClassifier({ data, model: tiny({ width: 0.25 }), epochs: 1, batchSize: 12, optimizer: 'sgd', lr: 0.01, seed: 1, checkpointDir: other });
+    const a = await trainVideoClassifier({
+      data,
+      model: tiny({ width: 0.25 }),
+      epochs: 1,
+      batchSize: 12,
+      optimizer: 'sgd',
+      lr: 0.01,
+      seed: 1,
+      checkpointDir: other,
+    });
     a.model.dispose();
-    await expect(trainVideoClassifier({ data, model: tiny(), epochs: 1, batchSize: 12, optimizer: 'sgd', lr: 0.01, seed: 1, init: other, checkpointDir: path.join(dir, 'ck-x') })).rejects.toMatchObject({
+    await expect(
+      trainVideoClassifier({
+        data,
+        model: tiny(),
+        epochs: 1,
+        batchSize: 12,
+        optimizer: 'sgd',
+        lr: 0.01,
+        seed: 1,
+        init: other,
+        checkpointDir: path.join(dir, 'ck-x'),
+      }),
+    ).rejects.toMatchObject({
       code: 'EXP_MODEL_MISMATCH',
       message: expect.stringContaining('width: checkpoint has 0.25, expected 0.125'),
     });
@@ -103,27 +151,62 @@ describe('step schedule', () => {
 });
 
 describe('fine-tuning', () => {
-  const clips = CLASSES.flatMap((c) => Array.from({ length: 5 }, (_, i) => ({ id: `${c}${i}`, labels: [c], shard: 's', offset: 0, bytes: 0 })));
+  const clips = CLASSES.flatMap((c) =>
+    Array.from({ length: 5 }, (_, i) => ({ id: `${c}${i}`, labels: [c], shard: 's', offset: 0, bytes: 0 })),
+  );
 
   it('draws k examples per class deterministically by seed; k = 0 draws none', () => {
     const a = sampleKPerClass(clips, CLASSES, 2, 7);
     expect(a).toHaveLength(6);
     for (const c of CLASSES) expect(a.filter((x) => x.labels[0] === c)).toHaveLength(2);
     expect(sampleKPerClass(clips, CLASSES, 2, 7)).toEqual(a);
-    const seeds = new Set([1, 2, 3, 4, 5, 6].map((s) => sampleKPerClass(clips, CLASSES, 2, s).map((x) => x.id).join()));
+    const seeds = new Set(
+      [1, 2, 3, 4, 5, 6].map((s) =>
+        sampleKPerClass(clips, CLASSES, 2, s)
+          .map((x) => x.id)
+          .join(),
+      ),
+    );
     expect(seeds.size).toBeGreaterThan(1);
     expect(sampleKPerClass(clips, CLASSES, 0, 7)).toEqual([]);
     expect(sampleKPerClass(clips, CLASSES, 100, 7)).toHaveLength(15);
-    expect(sampleKPerClass(clips, ['kiss'], 'all', 7).map((c) => c.id)).toEqual(['kiss0', 'kiss1', 'kiss2', 'kiss3', 'kiss4']);
+    expect(sampleKPerClass(clips, ['kiss'], 'all', 7).map((c) => c.id)).toEqual([
+      'kiss0',
+      'kiss1',
+      'kiss2',
+      'kiss3',
+      'kiss4',
+    ]);
   });
 
   it('keeps the classifier rows of shared classes; k = 0 evaluates the initial model, a class without training data is reported', async () => {
     const data = await openClipSet(shards);
     const pre = path.join(dir, 'ck-pre');
-    const p = await trainVideoClassifier({ data, model: tiny({ classes: ['drive', 'kiss'] }), clips: data.index.clips.filter((c) => c.labels[0] !== 'run'), epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.01, seed: 1, checkpointDir: pre });
+    const p = await trainVideoClassifier({
+      data,
+      model: tiny({ classes: ['drive', 'kiss'] }),
+      clips: data.index.clips.filter((c) => c.labels[0] !== 'run'),
+      epochs: 1,
+      batchSize: 8,
+      optimizer: 'sgd',
+      lr: 0.01,
+      seed: 1,
+      checkpointDir: pre,
+    });
     p.model.dispose();
     const logs: string[] = [];
-    const ft = await finetuneVideoClassifier({ data, model: tiny(), k: 0, batchSize: 4, optimizer: 'sgd', lr: 0.01, seed: 1, init: pre, checkpointDir: path.join(dir, 'ck-ft0'), log: (m) => logs.push(m) });
+    const ft = await finetuneVideoClassifier({
+      data,
+      model: tiny(),
+      k: 0,
+      batchSize: 4,
+      optimizer: 'sgd',
+      lr: 0.01,
+      seed: 1,
+      init: pre,
+      checkpointDir: path.join(dir, 'ck-ft0'),
+      log: (m) => logs.push(m),
+    });
     expect(ft.examples).toBe(0);
     expect(logs.join()).toMatch(/carried for 2 classes, fresh for 1/);
     const scores = await scoreClips(ft.model, tiny(), data);
@@ -135,7 +218,17 @@ describe('fine-tuning', () => {
     expect(run.ap).toBeCloseTo(4 / 12, 6);
     ft.model.dispose();
 
-    const ft2 = await finetuneVideoClassifier({ data, model: tiny(), k: 1, batchSize: 4, optimizer: 'sgd', lr: 0.01, seed: 1, init: pre, checkpointDir: path.join(dir, 'ck-ft1') });
+    const ft2 = await finetuneVideoClassifier({
+      data,
+      model: tiny(),
+      k: 1,
+      batchSize: 4,
+      optimizer: 'sgd',
+      lr: 0.01,
+      seed: 1,
+      init: pre,
+      checkpointDir: path.join(dir, 'ck-ft1'),
+    });
     expect(ft2.examples).toBe(3);
     expect(ft2.history).toHaveLength(1);
     ft2.model.dispose();

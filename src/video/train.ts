@@ -8,7 +8,14 @@ import { tf } from '../ml/backend.ts';
 import { hasCheckpoint, readCheckpointConfig, loadCheckpoint, restoreOptimizer } from '../ml/checkpoint.ts';
 import type { CheckpointConfig } from '../ml/checkpoint.ts';
 import type { ShardClip } from './shards.ts';
-import { cropClip, makeRng, readClipOrWarn, shuffleInPlace, targetsFor, assertGeometry } from './datasets/clip-batches.ts';
+import {
+  cropClip,
+  makeRng,
+  readClipOrWarn,
+  shuffleInPlace,
+  targetsFor,
+  assertGeometry,
+} from './datasets/clip-batches.ts';
 import type { ClipSet } from './datasets/clip-batches.ts';
 import { buildVideoModel, initFromCheckpoint, saveVideoCheckpoint } from './model/io.ts';
 import { calibrateBatchNorm } from './model/s3dg.ts';
@@ -81,7 +88,9 @@ function setLearningRate(opt: tfjs.Optimizer, lr: number): void {
 }
 
 export function lossFunction(loss: VideoLoss): (y: tfjs.Tensor, logits: tfjs.Tensor) => tfjs.Tensor {
-  return loss === 'softmax' ? (y, p) => tf.losses.softmaxCrossEntropy(y, p) : (y, p) => tf.losses.sigmoidCrossEntropy(y, p);
+  return loss === 'softmax'
+    ? (y, p) => tf.losses.softmaxCrossEntropy(y, p)
+    : (y, p) => tf.losses.sigmoidCrossEntropy(y, p);
 }
 
 /** Top-1 accuracy: the highest-scoring class is one of the clip's labels. */
@@ -109,7 +118,13 @@ function runFingerprint(o: TrainVideoOptions, clips: ShardClip[]): CheckpointCon
 }
 
 /** Centre-crop input batches of `clips` (unreadable clips skipped through `warn`). */
-export async function* evalBatches(data: ClipSet, clips: readonly ShardClip[], geom: { frames: number; size: number }, batchSize: number, warn: (m: string) => void): AsyncGenerator<tfjs.Tensor> {
+export async function* evalBatches(
+  data: ClipSet,
+  clips: readonly ShardClip[],
+  geom: { frames: number; size: number },
+  batchSize: number,
+  warn: (m: string) => void,
+): AsyncGenerator<tfjs.Tensor> {
   const { frames: T, size: S } = geom;
   const clipLen = T * S * S * 3;
   const src = { frames: data.index.frames, size: data.index.size };
@@ -146,7 +161,9 @@ export async function trainVideoClassifier(o: TrainVideoOptions): Promise<TrainV
   if (hasCheckpoint(o.checkpointDir)) {
     const cfg = await readCheckpointConfig(o.checkpointDir);
     const ck = await loadCheckpoint(o.checkpointDir);
-    const sameModel = JSON.stringify([cfg.arch, cfg.width, cfg.frames, cfg.size, cfg.classes, cfg.loss]) === JSON.stringify([o.model.arch, o.model.width, o.model.frames, o.model.size, o.model.classes, o.model.loss]);
+    const sameModel =
+      JSON.stringify([cfg.arch, cfg.width, cfg.frames, cfg.size, cfg.classes, cfg.loss]) ===
+      JSON.stringify([o.model.arch, o.model.width, o.model.frames, o.model.size, o.model.classes, o.model.loss]);
     const sameRun = JSON.stringify(ck.state?.run) === JSON.stringify(fingerprint);
     if (sameModel && sameRun && typeof ck.state?.epoch === 'number') {
       model = ck.model;
@@ -165,7 +182,9 @@ export async function trainVideoClassifier(o: TrainVideoOptions): Promise<TrainV
     if (o.init) {
       const init = await initFromCheckpoint(o.init, o.model);
       model = init.model;
-      log(`initialised from ${o.init}: classifier rows carried for ${init.carried.length} classes, fresh for ${init.fresh.length}${init.fresh.length ? ` (${init.fresh.join(', ')})` : ''}`);
+      log(
+        `initialised from ${o.init}: classifier rows carried for ${init.carried.length} classes, fresh for ${init.fresh.length}${init.fresh.length ? ` (${init.fresh.join(', ')})` : ''}`,
+      );
     } else {
       model = buildVideoModel(o.model);
     }
@@ -208,12 +227,25 @@ export async function trainVideoClassifier(o: TrainVideoOptions): Promise<TrainV
       seen += labels.length;
       o.onProgress?.(epoch * batches + b + 1, o.epochs * batches);
     }
-    const stats: EpochStats = { epoch: epoch + 1, loss: seen ? lossSum / seen : Number.NaN, accuracy: seen ? accSum / seen : Number.NaN, lr, clips: seen, seconds: (Date.now() - t0) / 1000 };
+    const stats: EpochStats = {
+      epoch: epoch + 1,
+      loss: seen ? lossSum / seen : Number.NaN,
+      accuracy: seen ? accSum / seen : Number.NaN,
+      lr,
+      clips: seen,
+      seconds: (Date.now() - t0) / 1000,
+    };
     history.push(stats);
-    log(`epoch ${stats.epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, accuracy ${stats.accuracy.toFixed(3)}, lr ${lr}, ${seen} clips in ${stats.seconds.toFixed(1)} s`);
+    log(
+      `epoch ${stats.epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, accuracy ${stats.accuracy.toFixed(3)}, lr ${lr}, ${seen} clips in ${stats.seconds.toFixed(1)} s`,
+    );
     o.onEpoch?.(stats);
     const calib = Math.min(o.calibrationClips ?? 256, clips.length);
-    if (calib > 0) await calibrateBatchNorm(model, evalBatches(o.data, clips.slice(0, calib), o.model, o.batchSize, () => undefined));
+    if (calib > 0)
+      await calibrateBatchNorm(
+        model,
+        evalBatches(o.data, clips.slice(0, calib), o.model, o.batchSize, () => undefined),
+      );
     await saveVideoCheckpoint(model, o.checkpointDir, o.model, {
       optimizer,
       state: { epoch: epoch + 1, run: fingerprint, history: history as unknown as CheckpointConfig[] },

@@ -23,7 +23,9 @@ export function renderBarChart(bars: readonly Bar[], opts: BarChartOptions = {})
   const scale = 2;
   const rowH = 16;
   const barWidth = opts.barWidth ?? 480;
-  const sorted = [...bars].sort((a, b) => b.value - a.value || (a.label < b.label ? -1 : 1)).slice(0, opts.maxBars ?? 60);
+  const sorted = [...bars]
+    .sort((a, b) => b.value - a.value || (a.label < b.label ? -1 : 1))
+    .slice(0, opts.maxBars ?? 60);
   const labelW = Math.min(200, Math.max(40, ...sorted.map((b) => Raster.textWidth(b.label, scale)))) + 12;
   const max = Math.max(1, ...sorted.map((b) => b.value));
   const top = opts.title ? 30 : 10;
@@ -33,10 +35,14 @@ export function renderBarChart(bars: readonly Bar[], opts: BarChartOptions = {})
   const r = new Raster(width, height);
   if (opts.title) r.text(opts.title, 10, 8, INK, scale);
   // Vertical grid at quarters of the maximum.
-  for (let q = 1; q <= 4; q++) r.fillRect(labelW + Math.round((barWidth * q) / 4), top - 4, 1, sorted.length * rowH + 4, GRID);
+  for (let q = 1; q <= 4; q++)
+    r.fillRect(labelW + Math.round((barWidth * q) / 4), top - 4, 1, sorted.length * rowH + 4, GRID);
   sorted.forEach((b, i) => {
     const y = top + i * rowH;
-    const label = Raster.textWidth(b.label, scale) > labelW - 12 ? `${b.label.slice(0, Math.floor((labelW - 12) / (4 * scale)) - 1)}.` : b.label;
+    const label =
+      Raster.textWidth(b.label, scale) > labelW - 12
+        ? `${b.label.slice(0, Math.floor((labelW - 12) / (4 * scale)) - 1)}.`
+        : b.label;
     r.text(label, labelW - 8 - Raster.textWidth(label, scale), y + 3, INK, scale);
     const w = Math.round((barWidth * Math.max(0, b.value)) / max);
     r.fillRect(labelW, y + 2, Math.max(b.value > 0 ? 1 : 0, w), rowH - 4, BAR);

@@ -62,18 +62,26 @@ describe('findings: Speech2Action mining vs keyword spotting (demo world)', () =
     const metrics = result.points.find((p) => p.params['mining.method'] === 's2a')!.metrics;
     expect(metrics['s2a.mean_ap']).toBeGreaterThan(metrics['keyword.mean_ap']! + 0.1);
 
-    const plan = JSON.parse(readFileSync(path.join(runs, 'invocations', readdirOne(path.join(runs, 'invocations'))), 'utf8')) as {
+    const plan = JSON.parse(
+      readFileSync(path.join(runs, 'invocations', readdirOne(path.join(runs, 'invocations'))), 'utf8'),
+    ) as {
       points: { assignment: Record<string, string>; nodes: Record<string, string> }[];
     };
     const worldKey = plan.points[0]!.nodes.world!;
-    const manifest = JSON.parse(readFileSync(path.join(runs, 'cache/demo.world', worldKey, 'world/manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      readFileSync(path.join(runs, 'cache/demo.world', worldKey, 'world/manifest.json'), 'utf8'),
+    ) as {
       movies: { id: string; captions: Truth[] }[];
     };
     const truth = new Map(manifest.movies.map((m) => [m.id, m.captions]));
     const clipsOf = (method: string): Clip[] => {
       const point = plan.points.find((p) => p.assignment['mining.method'] === method)!;
       const text = readFileSync(path.join(runs, 'cache/captions.mine', point.nodes.mining!, 'clips.jsonl'), 'utf8');
-      return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Clip);
+      return text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Clip);
     };
     const keyword = clipsOf('keyword');
     const s2a = clipsOf('s2a');
@@ -82,7 +90,10 @@ describe('findings: Speech2Action mining vs keyword spotting (demo world)', () =
       const s = precision(s2a, truth, verb);
       expect(k.n, `keyword clips for ${verb}`).toBeGreaterThanOrEqual(3);
       expect(s.n, `s2a clips for ${verb}`).toBeGreaterThan(3);
-      expect(s.precision, `${verb}: s2a ${s.precision.toFixed(2)} (${s.n}) vs keyword ${k.precision.toFixed(2)} (${k.n})`).toBeGreaterThan(k.precision + 0.1);
+      expect(
+        s.precision,
+        `${verb}: s2a ${s.precision.toFixed(2)} (${s.n}) vs keyword ${k.precision.toFixed(2)} (${k.n})`,
+      ).toBeGreaterThan(k.precision + 0.1);
     }
   }, 240_000);
 });

@@ -38,13 +38,19 @@ describe('findings: video pre-training on mined clips (demo world)', () => {
       points: { id: string; params: Record<string, unknown>; metrics: Record<string, number> }[];
     }>();
     const map = (method: string, k: number): number =>
-      result.points.find((p) => p.params['mining.method'] === method && p.params['finetune.k'] === k)!.metrics['video.ava_clip_map']!;
+      result.points.find((p) => p.params['mining.method'] === method && p.params['finetune.k'] === k)!.metrics[
+        'video.ava_clip_map'
+      ]!;
 
     // Chance: the AP of a random ranking is each class's share of positive clips.
-    const inv = JSON.parse(readFileSync(path.join(runs, 'invocations', readdirSync(path.join(runs, 'invocations'))[0]!), 'utf8')) as {
+    const inv = JSON.parse(
+      readFileSync(path.join(runs, 'invocations', readdirSync(path.join(runs, 'invocations'))[0]!), 'utf8'),
+    ) as {
       points: { nodes: Record<string, string> }[];
     };
-    const report = JSON.parse(readFileSync(path.join(runs, 'cache/video.evaluate', inv.points[0]!.nodes.eval!, 'ap.json'), 'utf8')) as ApReport;
+    const report = JSON.parse(
+      readFileSync(path.join(runs, 'cache/video.evaluate', inv.points[0]!.nodes.eval!, 'ap.json'), 'utf8'),
+    ) as ApReport;
     const scored = report.classes.filter((c) => c.positives > 0);
     const chance = scored.reduce((s, c) => s + c.positives / c.clips, 0) / scored.length;
 

@@ -9,16 +9,44 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-interface StoredMetric { key: string; value: number; timestamp: number; step: number }
+interface StoredMetric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
 interface FakeRun {
-  info: { run_id: string; run_uuid: string; experiment_id: string; run_name: string; user_id: string; status: string; start_time: number; end_time?: number; artifact_uri: string; lifecycle_stage: string };
+  info: {
+    run_id: string;
+    run_uuid: string;
+    experiment_id: string;
+    run_name: string;
+    user_id: string;
+    status: string;
+    start_time: number;
+    end_time?: number;
+    artifact_uri: string;
+    lifecycle_stage: string;
+  };
   params: Map<string, string>;
   tags: Map<string, string>;
   metrics: StoredMetric[];
 }
-interface FakeExperiment { experiment_id: string; name: string; artifact_location: string; lifecycle_stage: string; tags: Map<string, string> }
+interface FakeExperiment {
+  experiment_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  tags: Map<string, string>;
+}
 
-export interface RecordedRequest { method: string; path: string; query: Record<string, string>; headers: Record<string, string | string[] | undefined>; body: string }
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 export interface FakeServerOptions {
   /** When set, every request must carry exactly this Authorization header (else 401). */
@@ -29,13 +57,24 @@ const KEY = /^[A-Za-z0-9_ .:/-]+$/;
 const STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
 
 class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function keyOk(key: unknown): key is string {
-  return typeof key === 'string' && key.length > 0 && key.length <= 250 && KEY.test(key) && !key.startsWith('/') && !key.split('/').includes('..');
+  return (
+    typeof key === 'string' &&
+    key.length > 0 &&
+    key.length <= 250 &&
+    KEY.test(key) &&
+    !key.startsWith('/') &&
+    !key.split('/').includes('..')
+  );
 }
 
 function wire(v: number): number | string {
@@ -47,7 +86,9 @@ function parseLikePython(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    const marked = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => (m.startsWith('"') ? m : '{"__bare__":true}'));
+    const marked = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) =>
+      m.startsWith('"') ? m : '{"__bare__":true}',
+    );
     return JSON.parse(marked); // throws again on truly malformed JSON → HTML 500
   }
 }
@@ -63,7 +104,13 @@ export class FakeMlflowServer {
   url = '';
 
   constructor(private readonly options: FakeServerOptions = {}) {
-    this.experiments.set('0', { experiment_id: '0', name: 'Default', artifact_location: 'mlflow-artifacts:/0', lifecycle_stage: 'active', tags: new Map() });
+    this.experiments.set('0', {
+      experiment_id: '0',
+      name: 'Default',
+      artifact_location: 'mlflow-artifacts:/0',
+      lifecycle_stage: 'active',
+      tags: new Map(),
+    });
   }
 
   async start(): Promise<string> {
@@ -105,17 +152,27 @@ export class FakeMlflowServer {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
     const url = new URL(req.url ?? '/', 'http://x');
-    const rec: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: raw.toString('utf8') };
+    const rec: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...req.headers },
+      body: raw.toString('utf8'),
+    };
     this.requests.push(rec);
 
     const failure = this.failures.find((f) => f.count > 0 && (!f.match || url.pathname.includes(f.match)));
     if (failure && failure.after > 0) failure.after--;
     else if (failure) {
       failure.count--;
-      if (failure.status === 429) return this.json(res, 429, { error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'Too many requests' });
+      if (failure.status === 429)
+        return this.json(res, 429, { error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'Too many requests' });
       return this.html(res, failure.status, `${failure.status} Server Error`);
     }
-    if (this.options.requireAuthorization !== undefined && req.headers.authorization !== this.options.requireAuthorization) {
+    if (
+      this.options.requireAuthorization !== undefined &&
+      req.headers.authorization !== this.options.requireAuthorization
+    ) {
       return this.json(res, 401, { error_code: 'UNAUTHENTICATED', message: 'You are not authenticated.' });
     }
 
@@ -127,7 +184,8 @@ export class FakeMlflowServer {
       }
       if (req.method === 'GET') {
         const data = this.artifacts.get(path);
-        if (!data) return this.json(res, 404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Artifact ${path} not found` });
+        if (!data)
+          return this.json(res, 404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Artifact ${path} not found` });
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         return void res.end(data);
       }
@@ -150,7 +208,10 @@ export class FakeMlflowServer {
     let body: Record<string, unknown> = {};
     if (req.method === 'POST') {
       if (!String(req.headers['content-type'] ?? '').includes('application/json')) {
-        return this.json(res, 400, { error_code: 'BAD_REQUEST', message: "Bad Request. Content-Type must be 'application/json'" });
+        return this.json(res, 400, {
+          error_code: 'BAD_REQUEST',
+          message: "Bad Request. Content-Type must be 'application/json'",
+        });
       }
       try {
         body = parseLikePython(raw.toString('utf8')) as Record<string, unknown>;
@@ -173,38 +234,69 @@ export class FakeMlflowServer {
 
   private html(res: ServerResponse, status: number, title: string): void {
     res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html>\n<html lang=en>\n<title>${title}</title>\n<h1>${title}</h1>\n<p>The server could not handle the request.</p>\n`);
+    res.end(
+      `<!doctype html>\n<html lang=en>\n<title>${title}</title>\n<h1>${title}</h1>\n<p>The server could not handle the request.</p>\n`,
+    );
   }
 
   private getExperimentByName(q: Record<string, string>): unknown {
     const e = [...this.experiments.values()].find((x) => x.name === q.experiment_name);
-    if (!e) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${q.experiment_name}'`);
-    return { experiment: { experiment_id: e.experiment_id, name: e.name, artifact_location: e.artifact_location, lifecycle_stage: e.lifecycle_stage, tags: [...e.tags].map(([key, value]) => ({ key, value })) } };
+    if (!e)
+      throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${q.experiment_name}'`);
+    return {
+      experiment: {
+        experiment_id: e.experiment_id,
+        name: e.name,
+        artifact_location: e.artifact_location,
+        lifecycle_stage: e.lifecycle_stage,
+        tags: [...e.tags].map(([key, value]) => ({ key, value })),
+      },
+    };
   }
 
   private createExperiment(b: Record<string, unknown>): unknown {
-    if (typeof b.name !== 'string' || b.name === '') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'name'.");
-    if ([...this.experiments.values()].some((e) => e.name === b.name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${b.name}' already exists.`);
+    if (typeof b.name !== 'string' || b.name === '')
+      throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'name'.");
+    if ([...this.experiments.values()].some((e) => e.name === b.name))
+      throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${b.name}' already exists.`);
     const id = String(this.nextExperimentId++);
     const tags = new Map<string, string>();
     for (const t of (b.tags as { key: string; value: string }[] | undefined) ?? []) tags.set(t.key, t.value);
-    this.experiments.set(id, { experiment_id: id, name: b.name, artifact_location: `mlflow-artifacts:/${id}`, lifecycle_stage: 'active', tags });
+    this.experiments.set(id, {
+      experiment_id: id,
+      name: b.name,
+      artifact_location: `mlflow-artifacts:/${id}`,
+      lifecycle_stage: 'active',
+      tags,
+    });
     return { experiment_id: id };
   }
 
   private createRun(b: Record<string, unknown>): unknown {
     const expId = String(b.experiment_id ?? '0');
-    if (!this.experiments.has(expId)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${expId} exists`);
+    if (!this.experiments.has(expId))
+      throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${expId} exists`);
     const runId = randomUUID().replace(/-/g, '');
     const tags = new Map<string, string>();
     for (const t of (b.tags as { key: string; value: string }[] | undefined) ?? []) {
       if (!keyOk(t.key)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid tag name: '${t.key}'`);
       tags.set(t.key, String(t.value).slice(0, 8000));
     }
-    const runName = typeof b.run_name === 'string' ? b.run_name : tags.get('mlflow.runName') ?? `run-${runId.slice(0, 6)}`;
+    const runName =
+      typeof b.run_name === 'string' ? b.run_name : (tags.get('mlflow.runName') ?? `run-${runId.slice(0, 6)}`);
     tags.set('mlflow.runName', runName);
     const run: FakeRun = {
-      info: { run_id: runId, run_uuid: runId, experiment_id: expId, run_name: runName, user_id: String(b.user_id ?? ''), status: 'RUNNING', start_time: Number(b.start_time ?? Date.now()), artifact_uri: `mlflow-artifacts:/${expId}/${runId}/artifacts`, lifecycle_stage: 'active' },
+      info: {
+        run_id: runId,
+        run_uuid: runId,
+        experiment_id: expId,
+        run_name: runName,
+        user_id: String(b.user_id ?? ''),
+        status: 'RUNNING',
+        start_time: Number(b.start_time ?? Date.now()),
+        artifact_uri: `mlflow-artifacts:/${expId}/${runId}/artifacts`,
+        lifecycle_stage: 'active',
+      },
       params: new Map(),
       tags,
       metrics: [],
@@ -225,10 +317,13 @@ export class FakeMlflowServer {
     const params = (b.params as { key: string; value: unknown }[] | undefined) ?? [];
     const tags = (b.tags as { key: string; value: unknown }[] | undefined) ?? [];
     const bad = (m: string) => new ApiError(400, 'INVALID_PARAMETER_VALUE', m);
-    if (metrics.length > 1000) throw bad(`A batch logging request can contain at most 1000 metrics. Got ${metrics.length} metrics.`);
-    if (params.length > 100) throw bad(`A batch logging request can contain at most 100 params. Got ${params.length} params.`);
+    if (metrics.length > 1000)
+      throw bad(`A batch logging request can contain at most 1000 metrics. Got ${metrics.length} metrics.`);
+    if (params.length > 100)
+      throw bad(`A batch logging request can contain at most 100 params. Got ${params.length} params.`);
     if (tags.length > 100) throw bad(`A batch logging request can contain at most 100 tags. Got ${tags.length} tags.`);
-    if (metrics.length + params.length + tags.length > 1000) throw bad('A batch logging request can contain at most 1000 total items.');
+    if (metrics.length + params.length + tags.length > 1000)
+      throw bad('A batch logging request can contain at most 1000 total items.');
     if (bytes > 1_000_000) throw bad('Batched logging API requests must be at most 1 MB in size.');
     // Validate the whole batch first: a bad item rejects everything (SQL stores are atomic).
     const seen = new Set<string>();
@@ -238,7 +333,10 @@ export class FakeMlflowServer {
       seen.add(p.key);
       const value = String(p.value ?? '').slice(0, 6000);
       const old = run.params.get(p.key);
-      if (old !== undefined && old !== value) throw bad(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${run.info.run_id}'. Attempted logging new value '${value}'.`);
+      if (old !== undefined && old !== value)
+        throw bad(
+          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${run.info.run_id}'. Attempted logging new value '${value}'.`,
+        );
     }
     const seenTags = new Set<string>();
     for (const t of tags) {
@@ -250,15 +348,33 @@ export class FakeMlflowServer {
     for (const m of metrics) {
       if (!keyOk(m.key)) throw bad(`Invalid metric name: '${String(m.key)}'`);
       const v = m.value;
-      if (v === null || v === undefined) throw bad(`Missing value for required parameter 'metrics[].value'. See the API docs for more information about request parameters.`);
+      if (v === null || v === undefined)
+        throw bad(
+          `Missing value for required parameter 'metrics[].value'. See the API docs for more information about request parameters.`,
+        );
       if (typeof v === 'object' && (v as { __bare__?: boolean }).__bare__) {
         stored.push({ key: m.key as string, value: 0, timestamp: 0, step: 0 });
         continue;
       }
-      const value = typeof v === 'string' ? (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : Number.NaN) : Number(v);
-      if (typeof v === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(v)) throw bad(`Invalid value '${v}' for parameter 'metrics[].value'`);
+      const value =
+        typeof v === 'string'
+          ? v === 'NaN'
+            ? NaN
+            : v === 'Infinity'
+              ? Infinity
+              : v === '-Infinity'
+                ? -Infinity
+                : Number.NaN
+          : Number(v);
+      if (typeof v === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(v))
+        throw bad(`Invalid value '${v}' for parameter 'metrics[].value'`);
       const step = Number(m.step ?? 0);
-      stored.push({ key: m.key as string, value, timestamp: Number(m.timestamp ?? 0), step: Number.isInteger(step) ? step : 0 });
+      stored.push({
+        key: m.key as string,
+        value,
+        timestamp: Number(m.timestamp ?? 0),
+        step: Number.isInteger(step) ? step : 0,
+      });
     }
     for (const p of params) run.params.set(p.key, String(p.value ?? '').slice(0, 6000));
     for (const t of tags) run.tags.set(t.key, String(t.value ?? '').slice(0, 8000));
@@ -281,7 +397,12 @@ export class FakeMlflowServer {
     const best = new Map<string, StoredMetric>();
     for (const m of run.metrics) {
       const b = best.get(m.key);
-      if (!b || m.step > b.step || (m.step === b.step && (m.timestamp > b.timestamp || (m.timestamp === b.timestamp && m.value > b.value)))) best.set(m.key, m);
+      if (
+        !b ||
+        m.step > b.step ||
+        (m.step === b.step && (m.timestamp > b.timestamp || (m.timestamp === b.timestamp && m.value > b.value)))
+      )
+        best.set(m.key, m);
     }
     return [...best.values()];
   }
@@ -300,10 +421,14 @@ export class FakeMlflowServer {
   private searchRuns(b: Record<string, unknown>): unknown {
     const ids = ((b.experiment_ids as unknown[] | undefined) ?? []).map(String);
     const clauses = parseFilter(typeof b.filter === 'string' ? b.filter : '');
-    const all = [...this.runs.values()].filter((r) => ids.includes(r.info.experiment_id) && clauses.every((c) => c(r, this.latest(r))));
+    const all = [...this.runs.values()].filter(
+      (r) => ids.includes(r.info.experiment_id) && clauses.every((c) => c(r, this.latest(r))),
+    );
     const max = Number(b.max_results ?? 1000);
-    if (max > 50000) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid value ${max} for parameter 'max_results'`);
-    const offset = typeof b.page_token === 'string' && b.page_token ? Number(Buffer.from(b.page_token, 'base64').toString()) : 0;
+    if (max > 50000)
+      throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid value ${max} for parameter 'max_results'`);
+    const offset =
+      typeof b.page_token === 'string' && b.page_token ? Number(Buffer.from(b.page_token, 'base64').toString()) : 0;
     const page = all.slice(offset, offset + max);
     if (page.length === 0) return {};
     const out: Record<string, unknown> = { runs: page.map((r) => this.runView(r)) };
@@ -313,11 +438,13 @@ export class FakeMlflowServer {
 
   private getHistory(q: Record<string, string>): unknown {
     const run = this.mustRun(q.run_id);
-    if (!q.metric_key) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'metric_key'.");
+    if (!q.metric_key)
+      throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'metric_key'.");
     // MLflow 3.4-3.13: without max_results nothing comes back.
     if (q.max_results === undefined) return {};
     const max = Number(q.max_results);
-    if (!Number.isInteger(max) || max < 1 || max > 25000) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid value ${q.max_results} for parameter 'max_results'`);
+    if (!Number.isInteger(max) || max < 1 || max > 25000)
+      throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid value ${q.max_results} for parameter 'max_results'`);
     const hist = run.metrics.filter((m) => m.key === q.metric_key);
     const offset = q.page_token ? Number(Buffer.from(q.page_token, 'base64').toString()) : 0;
     const page = hist.slice(offset, offset + max);
@@ -333,24 +460,47 @@ type Clause = (run: FakeRun, latest: StoredMetric[]) => boolean;
 function parseFilter(filter: string): Clause[] {
   if (filter.trim() === '') return [];
   return filter.split(/\s+and\s+/i).map((part) => {
-    const m = /^\s*(params?|tags?|metrics?|attributes?)\.(`[^`]+`|"[^"]+"|[\w.:/-]+)\s*(=|!=|>=|<=|>|<|LIKE)\s*('(?:[^']*)'|"(?:[^"]*)"|-?[\d.]+(?:e-?\d+)?)\s*$/i.exec(part);
+    const m =
+      /^\s*(params?|tags?|metrics?|attributes?)\.(`[^`]+`|"[^"]+"|[\w.:/-]+)\s*(=|!=|>=|<=|>|<|LIKE)\s*('(?:[^']*)'|"(?:[^"]*)"|-?[\d.]+(?:e-?\d+)?)\s*$/i.exec(
+        part,
+      );
     if (!m) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid filter '${part.trim()}'`);
     const [, kind, rawKey, op, rawValue] = m as unknown as [string, string, string, string, string];
     const key = /^[`"]/.test(rawKey) ? rawKey.slice(1, -1) : rawKey;
     const quoted = /^['"]/.test(rawValue);
     const value = quoted ? rawValue.slice(1, -1) : Number(rawValue);
     const kindL = kind.toLowerCase().replace(/s$/, '');
-    if ((kindL === 'param' || kindL === 'tag') && !quoted) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Parameter value is either not quoted or unidentified quote types used for string value ${rawValue}`);
+    if ((kindL === 'param' || kindL === 'tag') && !quoted)
+      throw new ApiError(
+        400,
+        'INVALID_PARAMETER_VALUE',
+        `Parameter value is either not quoted or unidentified quote types used for string value ${rawValue}`,
+      );
     const cmp = (a: string | number | undefined): boolean => {
       if (a === undefined) return false;
       switch (op.toUpperCase()) {
-        case '=': return a === value;
-        case '!=': return a !== value;
-        case '>': return a > value;
-        case '>=': return a >= value;
-        case '<': return a < value;
-        case '<=': return a <= value;
-        default: return typeof a === 'string' && new RegExp(`^${String(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`).test(a);
+        case '=':
+          return a === value;
+        case '!=':
+          return a !== value;
+        case '>':
+          return a > value;
+        case '>=':
+          return a >= value;
+        case '<':
+          return a < value;
+        case '<=':
+          return a <= value;
+        default:
+          return (
+            typeof a === 'string' &&
+            new RegExp(
+              `^${String(value)
+                .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+                .replace(/%/g, '.*')
+                .replace(/_/g, '.')}$`,
+            ).test(a)
+          );
       }
     };
     return (run, latest) => {

@@ -15,10 +15,25 @@ export function captureIo() {
 
 export async function writeTrackedGrid(runsDir: string): Promise<void> {
   const tracker = await openTracker({ runsDir, experimentName: 'ava-fewshot', log: () => {} });
-  const inv = await tracker.startInvocation({ invocationId: 'inv-1', specFile: 'x.yaml', specName: 'ava-fewshot', resolvedSpecYaml: '', user: 'u', sourceName: 'exp' });
+  const inv = await tracker.startInvocation({
+    invocationId: 'inv-1',
+    specFile: 'x.yaml',
+    specName: 'ava-fewshot',
+    resolvedSpecYaml: '',
+    user: 'u',
+    sourceName: 'exp',
+  });
   for (const k of [0, 20, 50]) {
-    const run = await inv.startPoint({ pointId: `p${k}`, name: `k=${k}`, params: { 'finetune.k': k, 'video.arch': 's3dg' } });
-    await run.logMetrics([{ key: 'video.ap.drive', value: k / 100 }, { key: 'video.ap.phone', value: 0.5 }, { key: 's2a.ap.phone', value: 0.9 }]);
+    const run = await inv.startPoint({
+      pointId: `p${k}`,
+      name: `k=${k}`,
+      params: { 'finetune.k': k, 'video.arch': 's3dg' },
+    });
+    await run.logMetrics([
+      { key: 'video.ap.drive', value: k / 100 },
+      { key: 'video.ap.phone', value: 0.5 },
+      { key: 's2a.ap.phone', value: 0.9 },
+    ]);
     await run.end('FINISHED');
   }
   await inv.end('FINISHED');

@@ -10,7 +10,12 @@ function isPunct(ch: string): boolean {
 }
 
 function isCjk(c: number): boolean {
-  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) || (c >= 0xf900 && c <= 0xfaff);
+  return (
+    (c >= 0x4e00 && c <= 0x9fff) ||
+    (c >= 0x3400 && c <= 0x4dbf) ||
+    (c >= 0x20000 && c <= 0x2a6df) ||
+    (c >= 0xf900 && c <= 0xfaff)
+  );
 }
 
 /** Reference: BERT (cased) basic tokenisation + WordPiece. */

@@ -77,7 +77,9 @@ describe('BERT fine-tuning', () => {
     expect(moved.some((n) => n.startsWith('embeddings.'))).toBe(true);
     const fl = frozen.res.history.at(-1)!.loss;
     const tl = full.res.history.at(-1)!.loss;
-    console.log(`training loss after ${full.res.history.length} epochs: frozen ${fl.toFixed(4)}, full ${tl.toFixed(4)}`);
+    console.log(
+      `training loss after ${full.res.history.length} epochs: frozen ${fl.toFixed(4)}, full ${tl.toFixed(4)}`,
+    );
     expect(tl).toBeLessThan(fl);
     expect(full.res.history[0]!.loss).toBeGreaterThan(tl);
   });
@@ -98,7 +100,8 @@ describe('BERT fine-tuning', () => {
       const u = split.after.get(name)!.data;
       for (let i = 0; i < t.data.length; i++) expect(Math.abs(u[i]! - t.data[i]!), name).toBeLessThan(2e-5);
     }
-    for (let i = 0; i < whole.res.head.w1.length; i++) expect(Math.abs(whole.res.head.w1[i]! - split.res.head.w1[i]!)).toBeLessThan(2e-5);
+    for (let i = 0; i < whole.res.head.w1.length; i++)
+      expect(Math.abs(whole.res.head.w1[i]! - split.res.head.w1[i]!)).toBeLessThan(2e-5);
   });
 
   it('resumes after an interruption and ends with the weights of an uninterrupted run', async () => {
@@ -121,7 +124,12 @@ describe('BERT fine-tuning', () => {
     model.dispose();
     const lines: string[] = [];
     const again = await TfBertModel.fromWeights(arch, weights);
-    const resumed = await finetuneBert(again, tokens, targets, classes.length, { ...base(opts), checkpointDir: dir, checkpointEvery: 4, log: (l) => lines.push(l) });
+    const resumed = await finetuneBert(again, tokens, targets, classes.length, {
+      ...base(opts),
+      checkpointDir: dir,
+      checkpointEvery: 4,
+      log: (l) => lines.push(l),
+    });
     expect(resumed.resumedFrom).toBe(4);
     expect(lines.join('\n')).toContain('resuming fine-tuning from the checkpoint at step 4');
     const after = await again.exportWeights();

@@ -70,7 +70,12 @@ const WEIGHTS_FILE = 'weights.safetensors';
 const STATE_FORMAT = 'exp.bert-finetune-checkpoint/1';
 
 /** Encoder weights that learn under a mode (the pooler only when it is used). */
-export function trainableNames(model: TfBertModel, mode: FinetuneMode, lastN: number, pooling: BertTfPooling): string[] {
+export function trainableNames(
+  model: TfBertModel,
+  mode: FinetuneMode,
+  lastN: number,
+  pooling: BertTfPooling,
+): string[] {
   if (mode === 'frozen') return [];
   const L = model.arch.layers;
   const from = mode === 'full' ? -1 : Math.max(0, L - lastN);
@@ -85,30 +90,48 @@ export function trainableNames(model: TfBertModel, mode: FinetuneMode, lastN: nu
  * tokens: WordPiece id rows ([CLS] … [SEP], already truncated); targets: N×K distributions.
  * Trains `model` in place (its variables) and returns the head.
  */
-export async function finetuneBert(model: TfBertModel, tokens: readonly number[][], targets: Float32Array, K: number, opts: BertFinetuneOptions): Promise<BertFinetuneResult> {
+export async function finetuneBert(
+  model: TfBertModel,
+  tokens: readonly number[][],
+  targets: Float32Array,
+  K: number,
+  opts: BertFinetuneOptions,
+): Promise<BertFinetuneResult> {
   const backend = await initBackend();
   try {
     return await finetune(model, tokens, targets, K, opts, backend);
   } catch (e) {
     // The wasm heap ends at 4 GB; running past it aborts the module with a bare "Aborted()".
     if (backend === 'wasm' && e instanceof Error && /Aborted\(/.test(e.message)) {
-      throw new ExpError('EXP_OUT_OF_MEMORY', `BERT fine-tuning ran out of the tfjs wasm backend's 4 GB memory (${model.arch.layers} layers × ${model.arch.hidden}, batch ${opts.batchSize}${opts.microBatchSize ? ` in micro-batches of ${opts.microBatchSize}` : ''})`, {
-        hint: 'set micro_batch_size smaller (gradient accumulation keeps the batch), lower max_tokens, use finetune: last_n, or run on a GPU with @tensorflow/tfjs-node-gpu',
-        cause: e,
-      });
+      throw new ExpError(
+        'EXP_OUT_OF_MEMORY',
+        `BERT fine-tuning ran out of the tfjs wasm backend's 4 GB memory (${model.arch.layers} layers × ${model.arch.hidden}, batch ${opts.batchSize}${opts.microBatchSize ? ` in micro-batches of ${opts.microBatchSize}` : ''})`,
+        {
+          hint: 'set micro_batch_size smaller (gradient accumulation keeps the batch), lower max_tokens, use finetune: last_n, or run on a GPU with @tensorflow/tfjs-node-gpu',
+          cause: e,
+        },
+      );
     }
     throw e;
   }
 }
 
-async function finetune(model: TfBertModel, tokens: readonly number[][], targets: Float32Array, K: number, opts: BertFinetuneOptions, backend: BackendName): Promise<BertFinetuneResult> {
+async function finetune(
+  model: TfBertModel,
+  tokens: readonly number[][],
+  targets: Float32Array,
+  K: number,
+  opts: BertFinetuneOptions,
+  backend: BackendName,
+): Promise<BertFinetuneResult> {
   const N = tokens.length;
   const D = model.arch.hidden;
   const Hh = opts.hidden ?? 0;
   const width = Hh > 0 ? Hh : K;
   if (targets.length !== N * K) throw new Error(`finetuneBert: ${N} rows but ${targets.length / K} target rows`);
   const lastN = opts.lastN ?? 1;
-  if (opts.mode === 'last_n' && (lastN < 1 || lastN > model.arch.layers)) throw new Error(`finetuneBert: last_n ${lastN} outside 1…${model.arch.layers}`);
+  if (opts.mode === 'last_n' && (lastN < 1 || lastN > model.arch.layers))
+    throw new Error(`finetuneBert: last_n ${lastN} outside 1…${model.arch.layers}`);
   const B = opts.batchSize;
   const micro = Math.min(opts.microBatchSize ?? B, B);
   const stepsPerEpoch = Math.ceil(N / B);
@@ -118,7 +141,8 @@ async function finetune(model: TfBertModel, tokens: readonly number[][], targets
 
   const rand = mulberry32(opts.seed);
   // tf.tidy: the variable keeps the only reference to its initial value
-  const own = (init: () => tfjs.Tensor, trainable: boolean): tfjs.Variable => tf.tidy(() => tf.variable(init(), trainable));
+  const own = (init: () => tfjs.Tensor, trainable: boolean): tfjs.Variable =>
+    tf.tidy(() => tf.variable(init(), trainable));
   const w1Init = glorot(D, width, rand);
   const w2Init = Hh > 0 ? glorot(Hh, K, rand) : undefined;
   const head = {
@@ -134,9 +158,11 @@ async function finetune(model: TfBertModel, tokens: readonly number[][], targets
   for (const v of model.variables.values()) v.trainable = false;
   for (const v of trainVars.values()) v.trainable = true;
   // The lowest layer that learns: everything below runs once, outside the tape.
-  const firstTrainable = opts.mode === 'frozen' ? model.arch.layers : opts.mode === 'full' ? -1 : model.arch.layers - lastN;
+  const firstTrainable =
+    opts.mode === 'frozen' ? model.arch.layers : opts.mode === 'full' ? -1 : model.arch.layers - lastN;
   const moments = new Map<string, { m: tfjs.Variable; v: tfjs.Variable }>();
-  for (const [name, v] of trainVars) moments.set(name, { m: own(() => tf.zerosLike(v), false), v: own(() => tf.zerosLike(v), false) });
+  for (const [name, v] of trainVars)
+    moments.set(name, { m: own(() => tf.zerosLike(v), false), v: own(() => tf.zerosLike(v), false) });
 
   const config = {
     mode: opts.mode,
@@ -179,7 +205,12 @@ async function finetune(model: TfBertModel, tokens: readonly number[][], targets
     classes: K,
     w1: new Float32Array((await head.w1.data()) as Float32Array),
     b1: new Float32Array((await head.b1.data()) as Float32Array),
-    ...(head.w2 && head.b2 ? { w2: new Float32Array((await head.w2.data()) as Float32Array), b2: new Float32Array((await head.b2.data()) as Float32Array) } : {}),
+    ...(head.w2 && head.b2
+      ? {
+          w2: new Float32Array((await head.w2.data()) as Float32Array),
+          b2: new Float32Array((await head.b2.data()) as Float32Array),
+        }
+      : {}),
   });
   outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     shuffleInPlace(order, rand);
@@ -201,7 +232,13 @@ async function finetune(model: TfBertModel, tokens: readonly number[][], targets
         const ys = tf.tensor2d(yBuf.subarray(m0 * K, (m0 + m) * K), [m, K]);
         // the frozen bottom (embeddings and layers below firstTrainable) without a tape
         const below =
-          firstTrainable <= -1 ? undefined : tf.tidy(() => (firstTrainable >= model.arch.layers ? model.pool(model.forward(idT, maskT), maskT, opts.pooling) : model.forwardFrom(model.embeddings(idT), maskT, 0, firstTrainable)));
+          firstTrainable <= -1
+            ? undefined
+            : tf.tidy(() =>
+                firstTrainable >= model.arch.layers
+                  ? model.pool(model.forward(idT, maskT), maskT, opts.pooling)
+                  : model.forwardFrom(model.embeddings(idT), maskT, 0, firstTrainable),
+              );
         let logitsKept: tfjs.Tensor | undefined;
         const { value, grads } = tf.variableGrads(() => {
           let feat: tfjs.Tensor;
@@ -226,7 +263,12 @@ async function finetune(model: TfBertModel, tokens: readonly number[][], targets
           if (yBuf[yo + best]! > 0 && yBuf[yo + best]! >= yBuf[yo + bestT]!) epochHits++;
         }
         tf.dispose([value, logitsKept!, idT, maskT, ys, ...(below ? [below] : [])]);
-        if (!acc) acc = new Map(Object.entries(grads).filter((e): e is [string, tfjs.Tensor] => e[1] != null).map(([k, g]) => [ourName.get(k)!, g]));
+        if (!acc)
+          acc = new Map(
+            Object.entries(grads)
+              .filter((e): e is [string, tfjs.Tensor] => e[1] != null)
+              .map(([k, g]) => [ourName.get(k)!, g]),
+          );
         else {
           for (const [key, g] of Object.entries(grads)) {
             if (!g) continue;
@@ -266,7 +308,13 @@ async function finetune(model: TfBertModel, tokens: readonly number[][], targets
 }
 
 /** Adam with the bias correction taken from the step number (exact across restarts). */
-function adamStep(vars: Map<string, tfjs.Variable>, moments: Map<string, { m: tfjs.Variable; v: tfjs.Variable }>, grads: Map<string, tfjs.Tensor>, lr: number, step: number): void {
+function adamStep(
+  vars: Map<string, tfjs.Variable>,
+  moments: Map<string, { m: tfjs.Variable; v: tfjs.Variable }>,
+  grads: Map<string, tfjs.Tensor>,
+  lr: number,
+  step: number,
+): void {
   const { beta1, beta2, epsilon } = ADAM;
   const lrT = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
   // one tidy per weight: the temporaries of all weights at once would be ~8× the model
@@ -291,7 +339,14 @@ interface Progress {
 }
 
 /** Weights (tfjs layout), Adam moments and the step, written to a sibling folder then renamed. */
-async function save(dir: string, config: Config, step: number, progress: Progress, vars: Map<string, tfjs.Variable>, moments: Map<string, { m: tfjs.Variable; v: tfjs.Variable }>): Promise<void> {
+async function save(
+  dir: string,
+  config: Config,
+  step: number,
+  progress: Progress,
+  vars: Map<string, tfjs.Variable>,
+  moments: Map<string, { m: tfjs.Variable; v: tfjs.Variable }>,
+): Promise<void> {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, v] of vars) {
     const s = moments.get(name)!;
@@ -303,7 +358,10 @@ async function save(dir: string, config: Config, step: number, progress: Progres
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeSafetensors(path.join(tmp, WEIGHTS_FILE), tensors, { format: 'exp', step: String(step) });
-  await writeFile(path.join(tmp, STATE_FILE), JSON.stringify({ format: STATE_FORMAT, step, config, ...progress }, null, 2) + '\n');
+  await writeFile(
+    path.join(tmp, STATE_FILE),
+    `${JSON.stringify({ format: STATE_FORMAT, step, config, ...progress }, null, 2)}\n`,
+  );
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) await rename(dir, old);
   await mkdir(path.dirname(dir), { recursive: true });
@@ -320,7 +378,11 @@ async function restore(
 ): Promise<({ step: number } & Progress) | undefined> {
   const stateFile = path.join(dir, STATE_FILE);
   if (!existsSync(stateFile) || !existsSync(path.join(dir, WEIGHTS_FILE))) return undefined;
-  const state = JSON.parse(await readFile(stateFile, 'utf8')) as { format: string; step: number; config: Config } & Progress;
+  const state = JSON.parse(await readFile(stateFile, 'utf8')) as {
+    format: string;
+    step: number;
+    config: Config;
+  } & Progress;
   if (state.format !== STATE_FORMAT || JSON.stringify(state.config) !== JSON.stringify(config)) {
     log?.(`bert: checkpoint in ${dir} was written with other settings: starting afresh`);
     return undefined;
@@ -328,7 +390,11 @@ async function restore(
   const tensors = await readSafetensors(path.join(dir, WEIGHTS_FILE));
   for (const [name, v] of vars) {
     const s = moments.get(name)!;
-    for (const [key, target] of [[name, v], [`adam.m/${name}`, s.m], [`adam.v/${name}`, s.v]] as const) {
+    for (const [key, target] of [
+      [name, v],
+      [`adam.m/${name}`, s.m],
+      [`adam.v/${name}`, s.v],
+    ] as const) {
       const t = tensors.get(key);
       if (!t || t.shape.join() !== target.shape.join()) {
         log?.(`bert: checkpoint in ${dir} lacks ${key}: starting afresh`);

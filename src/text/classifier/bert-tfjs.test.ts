@@ -22,7 +22,7 @@ describe('tfjs BERT encoder', () => {
     const config = { path: tiny, pooling: 'cls' as const, maxTokens: 64, batchSize: 32 };
     const onnx = await BertEncoder.open(config);
     const tfb = await TfBertEncoder.open(config);
-    const sentences = [...SENTENCES, '', 'Run! ' + 'go '.repeat(100)];
+    const sentences = [...SENTENCES, '', `Run! ${'go '.repeat(100)}`];
     const rows = sentences.map((s) => onnx.tokenize(s));
     expect(rows.map((r) => tfb.tokenize(sentences[rows.indexOf(r)]!))).toEqual(rows);
     const a = await onnx.hiddenStates(rows);
@@ -38,7 +38,9 @@ describe('tfjs BERT encoder', () => {
         }
       }
     }
-    console.log(`tfjs vs ONNX last hidden states: max abs diff ${maxDiff.toExponential(2)} over ${B} sentences, T=${T}`);
+    console.log(
+      `tfjs vs ONNX last hidden states: max abs diff ${maxDiff.toExponential(2)} over ${B} sentences, T=${T}`,
+    );
     expect(maxDiff).toBeLessThan(1e-4);
     // pooled features as well ([CLS] and mean)
     for (const pooling of ['cls', 'mean'] as const) {
@@ -59,7 +61,9 @@ describe('tfjs BERT encoder', () => {
     tmp.push(dir);
     await cp(tiny, dir, { recursive: true });
     await rm(path.join(dir, 'model.safetensors'));
-    const err = await TfBertEncoder.open({ path: dir, pooling: 'cls', maxTokens: 16, batchSize: 8 }).catch((e: unknown) => e);
+    const err = await TfBertEncoder.open({ path: dir, pooling: 'cls', maxTokens: 16, batchSize: 8 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'EXP_INPUT_MISSING' });
     expect((err as Error).message).toContain(dir);
     for (const f of BERT_WEIGHT_FILES) expect((err as Error).message).toContain(f);
@@ -68,7 +72,9 @@ describe('tfjs BERT encoder', () => {
 
   it('rejects weights that do not fit config.json', async () => {
     const arch = await readBertArchitecture(tiny);
-    await expect(readBertWeights(tiny, { ...arch, layers: arch.layers + 1 })).rejects.toMatchObject({ code: 'EXP_MODEL_MISMATCH' });
+    await expect(readBertWeights(tiny, { ...arch, layers: arch.layers + 1 })).rejects.toMatchObject({
+      code: 'EXP_MODEL_MISMATCH',
+    });
     await expect(readBertWeights(tiny, { ...arch, hidden: 16 })).rejects.toMatchObject({ code: 'EXP_MODEL_MISMATCH' });
   });
 

@@ -35,13 +35,20 @@ export async function readBertArchitecture(dir: string): Promise<BertArchitectur
   const num = (key: string, fallback?: number): number => {
     const v = c[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new ExpError('EXP_DATA_INVALID', `${file} has no numeric ${key}`, { hint: 'use the config.json of a Hugging Face BERT checkpoint', detail: { file, key } });
+      throw new ExpError('EXP_DATA_INVALID', `${file} has no numeric ${key}`, {
+        hint: 'use the config.json of a Hugging Face BERT checkpoint',
+        detail: { file, key },
+      });
     }
     return v;
   };
   const act = c.hidden_act ?? 'gelu';
   if (act !== 'gelu') {
-    throw new ExpError('EXP_MODEL_MISMATCH', `${file}: hidden_act ${String(act)} is not supported (only BERT's gelu with erf)`, { detail: { file } });
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `${file}: hidden_act ${String(act)} is not supported (only BERT's gelu with erf)`,
+      { detail: { file } },
+    );
   }
   const arch: BertArchitecture = {
     vocabSize: num('vocab_size'),
@@ -53,7 +60,11 @@ export async function readBertArchitecture(dir: string): Promise<BertArchitectur
     typeVocabSize: num('type_vocab_size', 2),
     layerNormEps: num('layer_norm_eps', 1e-12),
   };
-  if (arch.hidden % arch.heads !== 0) throw new ExpError('EXP_DATA_INVALID', `${file}: hidden_size ${arch.hidden} is not a multiple of num_attention_heads ${arch.heads}`);
+  if (arch.hidden % arch.heads !== 0)
+    throw new ExpError(
+      'EXP_DATA_INVALID',
+      `${file}: hidden_size ${arch.hidden} is not a multiple of num_attention_heads ${arch.heads}`,
+    );
   return arch;
 }
 
@@ -100,7 +111,8 @@ function transpose2d(d: Float32Array, rows: number, cols: number): Float32Array 
 /** `bert.encoder…` → `encoder…`; the old `LayerNorm.gamma/beta` → `.weight/.bias`. */
 export function normaliseBertName(name: string): string {
   let n = name.startsWith('bert.') ? name.slice(5) : name;
-  if (n.includes('LayerNorm.')) n = n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+  if (n.includes('LayerNorm.'))
+    n = n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
   return n;
 }
 
@@ -109,17 +121,27 @@ export function normaliseBertName(name: string): string {
  * the architecture (PyTorch layout, as stored). Missing file: EXP_INPUT_MISSING naming the folder
  * and the files looked for. The pooler may be absent (then zero: only `pooling: pooler` uses it).
  */
-export async function readBertWeights(dir: string, arch: BertArchitecture, file?: string): Promise<Map<string, NamedTensor>> {
+export async function readBertWeights(
+  dir: string,
+  arch: BertArchitecture,
+  file?: string,
+): Promise<Map<string, NamedTensor>> {
   const weightsFile = file ?? BERT_WEIGHT_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f));
   if (!weightsFile || !existsSync(weightsFile)) {
     const others = ['pytorch_model.bin', 'tf_model.h5', 'onnx/model.onnx'].filter((f) => existsSync(path.join(dir, f)));
-    throw new ExpError('EXP_INPUT_MISSING', `bert folder ${dir} has no model weights for the tfjs encoder (looked for ${file ?? BERT_WEIGHT_FILES.join(', ')})`, {
-      hint:
-        `put model.safetensors (the Hugging Face checkpoint) into ${dir}` +
-        (others.length ? `; it has ${others.join(', ')}: convert with transformers (BertModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True))` : '') +
-        '; models are never downloaded',
-      detail: { path: dir, lookedFor: file ? [file] : [...BERT_WEIGHT_FILES] },
-    });
+    throw new ExpError(
+      'EXP_INPUT_MISSING',
+      `bert folder ${dir} has no model weights for the tfjs encoder (looked for ${file ?? BERT_WEIGHT_FILES.join(', ')})`,
+      {
+        hint:
+          `put model.safetensors (the Hugging Face checkpoint) into ${dir}` +
+          (others.length
+            ? `; it has ${others.join(', ')}: convert with transformers (BertModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True))`
+            : '') +
+          '; models are never downloaded',
+        detail: { path: dir, lookedFor: file ? [file] : [...BERT_WEIGHT_FILES] },
+      },
+    );
   }
   const raw = await readSafetensors(weightsFile);
   const found = new Map<string, NamedTensor>();
@@ -138,18 +160,26 @@ export async function readBertWeights(dir: string, arch: BertArchitecture, file?
       continue;
     }
     if (t.shape.join() !== shape.join()) {
-      throw new ExpError('EXP_MODEL_MISMATCH', `${weightsFile}: ${name} has shape [${t.shape}], config.json implies [${shape}]`, {
-        hint: 'config.json and model.safetensors must come from the same checkpoint',
-        detail: { file: weightsFile, name },
-      });
+      throw new ExpError(
+        'EXP_MODEL_MISMATCH',
+        `${weightsFile}: ${name} has shape [${t.shape}], config.json implies [${shape}]`,
+        {
+          hint: 'config.json and model.safetensors must come from the same checkpoint',
+          detail: { file: weightsFile, name },
+        },
+      );
     }
     out.set(name, t);
   }
   if (missing.length) {
-    throw new ExpError('EXP_MODEL_MISMATCH', `${weightsFile} lacks ${missing.length} BERT weights, e.g. ${missing.slice(0, 3).join(', ')}`, {
-      hint: 'use a BertModel / BertFor* checkpoint whose config.json matches (num_hidden_layers, hidden_size, …)',
-      detail: { file: weightsFile, missing: missing.slice(0, 20) },
-    });
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `${weightsFile} lacks ${missing.length} BERT weights, e.g. ${missing.slice(0, 3).join(', ')}`,
+      {
+        hint: 'use a BertModel / BertFor* checkpoint whose config.json matches (num_hidden_layers, hidden_size, …)',
+        detail: { file: weightsFile, missing: missing.slice(0, 20) },
+      },
+    );
   }
   return out;
 }
@@ -185,7 +215,10 @@ export class TfBertModel {
       const tfShape = linear ? [shape[1]!, shape[0]!] : shape;
       // tidy drops the source tensor: the variable keeps the only reference (else the initial
       // weights would stay in memory after the first update)
-      vars.set(name, tf.tidy(() => tf.variable(tf.tensor(data, tfShape, 'float32'), false, `bert${id}/${name}`)));
+      vars.set(
+        name,
+        tf.tidy(() => tf.variable(tf.tensor(data, tfShape, 'float32'), false, `bert${id}/${name}`)),
+      );
     }
     return new TfBertModel(arch, vars);
   }
@@ -215,7 +248,10 @@ export class TfBertModel {
 
   /** x [N, in] → [N, out]. */
   private dense(x: Tensor, name: string): Tensor {
-    return tf.add(tf.matMul(x as tfjs.Tensor2D, this.v(`${name}.weight`) as unknown as tfjs.Tensor2D), this.v(`${name}.bias`));
+    return tf.add(
+      tf.matMul(x as tfjs.Tensor2D, this.v(`${name}.weight`) as unknown as tfjs.Tensor2D),
+      this.v(`${name}.bias`),
+    );
   }
 
   /**
@@ -336,7 +372,12 @@ export class TfBertEncoder {
   readonly model: TfBertModel;
   private readonly pooling: BertTfPooling;
 
-  constructor(config: BertConfig, tokenizer: BertTokenizer, model: TfBertModel, pooling: BertTfPooling = config.pooling) {
+  constructor(
+    config: BertConfig,
+    tokenizer: BertTokenizer,
+    model: TfBertModel,
+    pooling: BertTfPooling = config.pooling,
+  ) {
     this.config = config;
     this.tokenizer = tokenizer;
     this.model = model;
@@ -356,7 +397,9 @@ export class TfBertEncoder {
   /** Last hidden states of token id rows, padded: row-major [B × T × H]. */
   async hiddenStates(rows: number[][]): Promise<{ data: Float32Array; dims: [number, number, number] }> {
     const { ids, mask, T } = padBatch(rows, this.tokenizer.padId);
-    const h = tf.tidy(() => this.model.forward(tf.tensor2d(ids, [rows.length, T], 'int32'), tf.tensor2d(mask, [rows.length, T], 'int32')));
+    const h = tf.tidy(() =>
+      this.model.forward(tf.tensor2d(ids, [rows.length, T], 'int32'), tf.tensor2d(mask, [rows.length, T], 'int32')),
+    );
     const data = (await h.data()) as Float32Array;
     h.dispose();
     return { data, dims: [rows.length, T, this.dim] };

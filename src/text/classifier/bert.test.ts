@@ -1,13 +1,19 @@
 // The bert encoder on the tiny BERT-like fixture (scripts/make-tiny-bert.py), and WordPiece
 // tokenisation checked against a reference BERT-cased tokeniser written here from the spec
 // (basic tokenizer without lower-casing or accent stripping, then greedy longest-match-first).
-import { cp, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { repoRoot } from '../../../test/helpers/repo.ts';
 import { readVocab, referenceWordPiece, SENTENCES } from '../../../test/helpers/wordpiece.ts';
-import { BertEncoder, BERT_FILES, loadSentenceClassifier, saveSentenceClassifier, trainSentenceClassifier } from './index.ts';
+import {
+  BertEncoder,
+  BERT_FILES,
+  loadSentenceClassifier,
+  saveSentenceClassifier,
+  trainSentenceClassifier,
+} from './index.ts';
 
 const tiny = path.join(repoRoot, 'test/fixtures/tiny-bert');
 const tmp: string[] = [];
@@ -41,7 +47,9 @@ describe('bert encoder: folders', () => {
       await cp(tiny, dir, { recursive: true });
       await rm(path.join(dir, missing));
       const fetchSpy = vi.spyOn(globalThis, 'fetch');
-      const err = await BertEncoder.open({ path: dir, pooling: 'cls', maxTokens: 16, batchSize: 8 }).catch((e: unknown) => e);
+      const err = await BertEncoder.open({ path: dir, pooling: 'cls', maxTokens: 16, batchSize: 8 }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ code: 'EXP_INPUT_MISSING' });
       expect((err as Error).message).toContain(missing);
       expect(fetchSpy).not.toHaveBeenCalled();
@@ -50,7 +58,9 @@ describe('bert encoder: folders', () => {
   }
 
   it('reports a folder that does not exist', async () => {
-    await expect(BertEncoder.open({ path: '/nonexistent/bert', pooling: 'cls', maxTokens: 16, batchSize: 8 })).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING' });
+    await expect(
+      BertEncoder.open({ path: '/nonexistent/bert', pooling: 'cls', maxTokens: 16, batchSize: 8 }),
+    ).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING' });
   });
 });
 
@@ -79,7 +89,7 @@ describe('bert encoder: training a head', () => {
       tmp.push(dir);
       await saveSentenceClassifier(dir, trained.manifest, trained.artifacts);
       const loaded = await loadSentenceClassifier(dir);
-      const sents = ['Open the door, please.', '', 'Run! ' + 'go '.repeat(500)];
+      const sents = ['Open the door, please.', '', `Run! ${'go '.repeat(500)}`];
       const a = await trained.classifier.predict(sents);
       const b = await loaded.predict(sents);
       expect(b).toHaveLength(3 * classes.length);

@@ -87,7 +87,9 @@ export class BertTokenizer {
   /** dir: an absolute BERT folder (checked by the caller). */
   static async open(dir: string, maxTokens: number): Promise<BertTokenizer> {
     const { hf, id } = await offlineHf(dir);
-    const tokenizer = (await hf.AutoTokenizer.from_pretrained(id, { local_files_only: true })) as unknown as HfTokenizer;
+    const tokenizer = (await hf.AutoTokenizer.from_pretrained(id, {
+      local_files_only: true,
+    })) as unknown as HfTokenizer;
     return new BertTokenizer(tokenizer, maxTokens, dir);
   }
 
@@ -109,7 +111,10 @@ export class BertTokenizer {
 /** max_tokens capped by the model's max_position_embeddings (config.json). */
 export async function readBertDims(dir: string, maxTokens: number): Promise<{ dim: number; maxTokens: number }> {
   const file = path.join(dir, 'config.json');
-  const modelConfig = JSON.parse(await readFile(file, 'utf8')) as { hidden_size?: number; max_position_embeddings?: number };
+  const modelConfig = JSON.parse(await readFile(file, 'utf8')) as {
+    hidden_size?: number;
+    max_position_embeddings?: number;
+  };
   const dim = modelConfig.hidden_size;
   if (!dim) throw new ExpError('EXP_DATA_INVALID', `${file} has no hidden_size`);
   return { dim, maxTokens: Math.min(maxTokens, modelConfig.max_position_embeddings ?? maxTokens) };
@@ -143,7 +148,13 @@ export class BertEncoder {
       // FACTS.md: on 2 cores one intra-op thread is fastest.
       session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
     })) as unknown as HfModel;
-    return new BertEncoder({ ...config, path: dir, maxTokens }, dim, tokenizer, model, hf.Tensor as unknown as TensorCtor);
+    return new BertEncoder(
+      { ...config, path: dir, maxTokens },
+      dim,
+      tokenizer,
+      model,
+      hf.Tensor as unknown as TensorCtor,
+    );
   }
 
   /** See BertTokenizer.tokenize. */
@@ -155,7 +166,9 @@ export class BertEncoder {
    * Last hidden states of one batch of token id rows (padded to the longest with [PAD], masked):
    * row-major [B × T × H].
    */
-  async hiddenStates(ids: number[][]): Promise<{ data: Float32Array; dims: [number, number, number]; mask: BigInt64Array }> {
+  async hiddenStates(
+    ids: number[][],
+  ): Promise<{ data: Float32Array; dims: [number, number, number]; mask: BigInt64Array }> {
     const T0 = Math.max(...ids.map((r) => r.length));
     const inputIds = new BigInt64Array(ids.length * T0).fill(BigInt(this.tokenizer.padId));
     const maskData = new BigInt64Array(ids.length * T0);

@@ -5,12 +5,24 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isExpError } from '../../errors.ts';
 import { initBackend, tf } from '../../ml/backend.ts';
 import { repoRoot } from '../../../test/helpers/repo.ts';
-import { loadSentenceClassifier, readSavedClassifier, saveSentenceClassifier, trainSentenceClassifier, type LabelledSentence, type SentenceClassifier } from './index.ts';
+import {
+  loadSentenceClassifier,
+  readSavedClassifier,
+  saveSentenceClassifier,
+  trainSentenceClassifier,
+  type LabelledSentence,
+  type SentenceClassifier,
+} from './index.ts';
 
 async function fixturePairs(): Promise<{ train: LabelledSentence[]; val: LabelledSentence[]; classes: string[] }> {
   const dir = path.join(repoRoot, 'test/fixtures/text/pairs-small');
-  const rows = (await readFile(path.join(dir, 'pairs.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as LabelledSentence & { split: string });
-  const classes = (JSON.parse(await readFile(path.join(dir, 'classes.json'), 'utf8')) as { classes: { verb: string }[] }).classes.map((c) => c.verb);
+  const rows = (await readFile(path.join(dir, 'pairs.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LabelledSentence & { split: string });
+  const classes = (
+    JSON.parse(await readFile(path.join(dir, 'classes.json'), 'utf8')) as { classes: { verb: string }[] }
+  ).classes.map((c) => c.verb);
   return { train: rows.filter((r) => r.split === 'train'), val: rows.filter((r) => r.split === 'val'), classes };
 }
 
@@ -62,7 +74,13 @@ describe('ngram sentence classifier', async () => {
   });
 
   it('saves into model/ and loads back with identical predictions, also via tf.io.fromMemory', async () => {
-    const trained = await trainSentenceClassifier(train, { classes, encoder: { kind: 'ngram', ngram: small }, hidden: 16, epochs: 3, seed: 1 });
+    const trained = await trainSentenceClassifier(train, {
+      classes,
+      encoder: { kind: 'ngram', ngram: small },
+      hidden: 16,
+      epochs: 3,
+      seed: 1,
+    });
     const dir = await mkdtemp(path.join(os.tmpdir(), 's2a-model-'));
     tmp.push(dir);
     await saveSentenceClassifier(dir, trained.manifest, trained.artifacts);
@@ -76,8 +94,18 @@ describe('ngram sentence classifier', async () => {
     // The saved head is a regular tfjs layers model.
     await initBackend();
     const { artifacts } = await readSavedClassifier(dir);
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs as never, weightData: artifacts.weightData }));
-    const hasher = (loaded as unknown as { hasher: { extract(s: string): { indices: Int32Array; values: Float32Array; length: number } } }).hasher;
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: artifacts.modelTopology as object,
+        weightSpecs: artifacts.weightSpecs as never,
+        weightData: artifacts.weightData,
+      }),
+    );
+    const hasher = (
+      loaded as unknown as {
+        hasher: { extract(s: string): { indices: Int32Array; values: Float32Array; length: number } };
+      }
+    ).hasher;
     const f = hasher.extract(sents[0]!);
     const x = new Float32Array(1 << 12);
     for (let i = 0; i < f.length; i++) x[f.indices[i]!]! += f.values[i]!;
@@ -88,21 +116,33 @@ describe('ngram sentence classifier', async () => {
   });
 
   it('handles empty and very long sentences', async () => {
-    const trained = await trainSentenceClassifier(train, { classes, encoder: { kind: 'ngram', ngram: { ...small, maxTokens: 8 } }, hidden: 0, epochs: 1 });
+    const trained = await trainSentenceClassifier(train, {
+      classes,
+      encoder: { kind: 'ngram', ngram: { ...small, maxTokens: 8 } },
+      hidden: 0,
+      epochs: 1,
+    });
     const c: SentenceClassifier = trained.classifier;
-    const long = 'Hello? Who is this? ' + 'blah '.repeat(100000);
+    const long = `Hello? Who is this? ${'blah '.repeat(100000)}`;
     const s = await c.predict(['', long, 'Hello? Who is this?']);
     expect(s.every((v) => Number.isFinite(v))).toBe(true);
     // truncated to the first 8 words: the tail changes nothing
-    expect(Array.from(s.subarray(classes.length, 2 * classes.length))).toEqual(Array.from((await c.predict(['Hello? Who is this? blah blah blah blah'])).subarray(0, classes.length)));
+    expect(Array.from(s.subarray(classes.length, 2 * classes.length))).toEqual(
+      Array.from((await c.predict(['Hello? Who is this? blah blah blah blah'])).subarray(0, classes.length)),
+    );
     expect((await c.predict([])).length).toBe(0);
   });
 
   it('refuses a pairs set without verb classes or without labelled pairs', async () => {
-    const noClasses = await trainSentenceClassifier(train, { classes: [], encoder: { kind: 'ngram' } }).catch((e: unknown) => e);
+    const noClasses = await trainSentenceClassifier(train, { classes: [], encoder: { kind: 'ngram' } }).catch(
+      (e: unknown) => e,
+    );
     expect(isExpError(noClasses) && noClasses.code).toBe('EXP_DATA_INVALID');
     expect(String((noClasses as Error).message)).toMatch(/no verb classes/);
-    const noLabels = await trainSentenceClassifier([{ speech: 'hi', labels: ['fly'] }], { classes, encoder: { kind: 'ngram' } }).catch((e: unknown) => e);
+    const noLabels = await trainSentenceClassifier([{ speech: 'hi', labels: ['fly'] }], {
+      classes,
+      encoder: { kind: 'ngram' },
+    }).catch((e: unknown) => e);
     expect(isExpError(noLabels) && noLabels.code).toBe('EXP_DATA_INVALID');
   });
 

@@ -3,7 +3,11 @@ import { defaultNgramConfig, NgramHasher } from './hashing.ts';
 
 const features = (h: NgramHasher, s: string) => {
   const f = h.extract(s);
-  return { idx: Array.from(f.indices.subarray(0, f.length)).sort((a, b) => a - b), val: f.length ? f.values[0]! : 0, n: f.length };
+  return {
+    idx: Array.from(f.indices.subarray(0, f.length)).sort((a, b) => a - b),
+    val: f.length ? f.values[0]! : 0,
+    n: f.length,
+  };
 };
 
 describe('NgramHasher', () => {

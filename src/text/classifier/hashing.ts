@@ -45,7 +45,13 @@ LOWER[0x2019] = 39; // ’ → '
 
 function isWordChar(c: number): boolean {
   // letters, digits, apostrophes — "don't" stays one word.
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 39 || (c >= 0xc0 && c !== 0x2014 && c !== 0x2013 && c !== 0x201c && c !== 0x201d && c !== 0x2026);
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    c === 39 ||
+    (c >= 0xc0 && c !== 0x2014 && c !== 0x2013 && c !== 0x201c && c !== 0x201d && c !== 0x2026)
+  );
 }
 
 function mix(h: number): number {
@@ -74,7 +80,8 @@ export class NgramHasher {
   private readonly maxCharOrder: number;
 
   constructor(config: NgramConfig) {
-    if (!Number.isInteger(Math.log2(config.buckets))) throw new Error(`buckets must be a power of two, got ${config.buckets}`);
+    if (!Number.isInteger(Math.log2(config.buckets)))
+      throw new Error(`buckets must be a power of two, got ${config.buckets}`);
     this.config = config;
     this.mask = config.buckets - 1;
     this.idx = new Int32Array(1024);
@@ -98,7 +105,7 @@ export class NgramHasher {
   }
 
   extract(sentence: string): SparseFeatures {
-    const { maxTokens, wordNgrams, charNgrams, lowercase } = this.config;
+    const { maxTokens, wordNgrams, lowercase } = this.config;
     const mask = this.mask;
     // 0. char codes, lower-cased, ’ → '
     const len = sentence.length;

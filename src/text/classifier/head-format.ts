@@ -18,7 +18,10 @@ function denseLayer(name: string, units: number, activation: 'relu' | 'softmax',
       units,
       activation,
       use_bias: true,
-      kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null } },
+      kernel_initializer: {
+        class_name: 'VarianceScaling',
+        config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null },
+      },
       bias_initializer: { class_name: 'Zeros', config: {} },
       kernel_regularizer: null,
       bias_regularizer: null,
@@ -34,8 +37,16 @@ function denseLayer(name: string, units: number, activation: 'relu' | 'softmax',
 
 /** The Keras topology tfjs-layers 4.22 writes for this head (checked against tfjs in head-format.test.ts). */
 export function layersTopology(inputDim: number, hidden: number, classes: number): unknown {
-  const layers = hidden > 0 ? [denseLayer('hidden', hidden, 'relu', inputDim), denseLayer('output', classes, 'softmax')] : [denseLayer('output', classes, 'softmax', inputDim)];
-  return { class_name: 'Sequential', config: { name: 'sequential', layers }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' };
+  const layers =
+    hidden > 0
+      ? [denseLayer('hidden', hidden, 'relu', inputDim), denseLayer('output', classes, 'softmax')]
+      : [denseLayer('output', classes, 'softmax', inputDim)];
+  return {
+    class_name: 'Sequential',
+    config: { name: 'sequential', layers },
+    keras_version: 'tfjs-layers 4.22.0',
+    backend: 'tensor_flow.js',
+  };
 }
 
 /** Save artifacts of a head, sharing its arrays (no copy). */
@@ -45,11 +56,20 @@ export function headArtifacts(head: HeadWeights): HeadArtifacts {
   if (H > 0) {
     return {
       modelTopology: layersTopology(D, H, K),
-      weightSpecs: [f32('hidden/kernel', [D, H]), f32('hidden/bias', [H]), f32('output/kernel', [H, K]), f32('output/bias', [K])],
+      weightSpecs: [
+        f32('hidden/kernel', [D, H]),
+        f32('hidden/bias', [H]),
+        f32('output/kernel', [H, K]),
+        f32('output/bias', [K]),
+      ],
       weightData: [head.w1, head.b1, head.w2!, head.b2!],
     };
   }
-  return { modelTopology: layersTopology(D, 0, K), weightSpecs: [f32('output/kernel', [D, K]), f32('output/bias', [K])], weightData: [head.w1, head.b1] };
+  return {
+    modelTopology: layersTopology(D, 0, K),
+    weightSpecs: [f32('output/kernel', [D, K]), f32('output/bias', [K])],
+    weightData: [head.w1, head.b1],
+  };
 }
 
 /** Weights in layer order: [hidden kernel, hidden bias,] output kernel, output bias. */
@@ -63,7 +83,10 @@ export function headFromWeightList(ws: Float32Array[], D: number, hidden: number
 }
 
 /** Splits tfjs weight data along its specs (float32 only: what dense layers save). */
-export function weightsFromArtifacts(specs: HeadArtifacts['weightSpecs'], data: HeadArtifacts['weightData']): Float32Array[] {
+export function weightsFromArtifacts(
+  specs: HeadArtifacts['weightSpecs'],
+  data: HeadArtifacts['weightData'],
+): Float32Array[] {
   if (Array.isArray(data)) {
     if (data.length !== specs.length) throw new Error(`weights: ${specs.length} specs, ${data.length} arrays`);
     return data;
@@ -73,7 +96,8 @@ export function weightsFromArtifacts(specs: HeadArtifacts['weightSpecs'], data: 
   for (const s of specs) {
     if (s.dtype !== 'float32') throw new Error(`weight ${s.name}: dtype ${s.dtype} not supported`);
     const size = s.shape.reduce((a, b) => a * b, 1);
-    if (offset + size * 4 > data.byteLength) throw new Error(`weights: specs need more than the file's ${data.byteLength} bytes`);
+    if (offset + size * 4 > data.byteLength)
+      throw new Error(`weights: specs need more than the file's ${data.byteLength} bytes`);
     out.push(new Float32Array(data, offset, size));
     offset += size * 4;
   }

@@ -32,7 +32,7 @@ function finish(head: HeadWeights, scratch: HeadScratch, out: Float32Array, o: n
     const b2 = head.b2!;
     for (let k = 0; k < K; k++) out[o + k] = b2[k]!;
     for (let j = 0; j < H; j++) {
-      const a = h[j]! > 0 ? h[j]! : 0;
+      const a = Math.max(h[j]!, 0);
       if (a === 0) continue;
       const row = j * K;
       for (let k = 0; k < K; k++) out[o + k] += a * w2[row + k]!;

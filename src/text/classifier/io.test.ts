@@ -14,7 +14,10 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('saved classifiers', () => {
   it('a model written by the earlier tfjs trainer (format exp.s2a-classifier/1) loads and predicts as it did', async () => {
-    const expected = JSON.parse(await readFile(path.join(fixture, 'expected.json'), 'utf8')) as { sentences: string[]; scores: number[] };
+    const expected = JSON.parse(await readFile(path.join(fixture, 'expected.json'), 'utf8')) as {
+      sentences: string[];
+      scores: number[];
+    };
     const clf = await loadSentenceClassifier(fixture);
     expect(clf.classes).toEqual(['phone', 'open', 'run']);
     const scores = await clf.predict(expected.sentences);
@@ -46,7 +49,13 @@ describe('saved classifiers', () => {
       { speech: 'answer the phone', labels: ['phone'] },
       { speech: 'open up the door', labels: ['open'] },
     ];
-    const t = await trainSentenceClassifier(pairs, { classes: ['phone', 'open'], encoder: { kind: 'ngram', ngram: { buckets: 256 } }, hidden: 4, epochs: 2, seed: 1 });
+    const t = await trainSentenceClassifier(pairs, {
+      classes: ['phone', 'open'],
+      encoder: { kind: 'ngram', ngram: { buckets: 256 } },
+      hidden: 4,
+      epochs: 2,
+      seed: 1,
+    });
     const dir = path.join(tmp, 'new');
     await saveSentenceClassifier(dir, t.manifest, t.artifacts);
     const loaded = await loadSentenceClassifier(dir);
@@ -63,10 +72,23 @@ describe('head artifacts written without tfjs', () => {
       const K = 4;
       const width = hidden || K;
       const f = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s) * 0.5);
-      const head = hidden ? { inputDim: D, hidden, classes: K, w1: f(D * width, 1.3), b1: f(width, 2.1), w2: f(hidden * K, 0.7), b2: f(K, 3.3) } : { inputDim: D, hidden: 0, classes: K, w1: f(D * width, 1.3), b1: f(width, 2.1) };
+      const head = hidden
+        ? {
+            inputDim: D,
+            hidden,
+            classes: K,
+            w1: f(D * width, 1.3),
+            b1: f(width, 2.1),
+            w2: f(hidden * K, 0.7),
+            b2: f(K, 3.3),
+          }
+        : { inputDim: D, hidden: 0, classes: K, w1: f(D * width, 1.3), b1: f(width, 2.1) };
       // the topology tfjs itself writes for the same layers (but for the sequential's own name)
       const layers = hidden
-        ? [tf.layers.dense({ name: 'hidden', inputShape: [D], units: hidden, activation: 'relu' }), tf.layers.dense({ name: 'output', units: K, activation: 'softmax' })]
+        ? [
+            tf.layers.dense({ name: 'hidden', inputShape: [D], units: hidden, activation: 'relu' }),
+            tf.layers.dense({ name: 'output', units: K, activation: 'softmax' }),
+          ]
         : [tf.layers.dense({ name: 'output', inputShape: [D], units: K, activation: 'softmax' })];
       const ref = tf.sequential({ layers });
       const topo = JSON.parse(JSON.stringify(ref.toJSON(undefined, false)));
@@ -75,7 +97,13 @@ describe('head artifacts written without tfjs', () => {
       ours.config.name = topo.config.name;
       expect(ours).toEqual(topo);
       const a = headArtifacts(head);
-      const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs as Parameters<typeof tf.io.fromMemory>[1], weightData: weightBuffer(a.weightData) }));
+      const model = await tf.loadLayersModel(
+        tf.io.fromMemory({
+          modelTopology: a.modelTopology as object,
+          weightSpecs: a.weightSpecs as Parameters<typeof tf.io.fromMemory>[1],
+          weightData: weightBuffer(a.weightData),
+        }),
+      );
       const x = new Float32Array(D);
       x[3] = 0.5;
       x[17] = -0.25;
@@ -87,4 +115,3 @@ describe('head artifacts written without tfjs', () => {
     });
   }
 });
-

@@ -12,11 +12,17 @@ import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifie
 import { MANIFEST_FILE, MANIFEST_FORMAT, type ClassifierManifest } from './manifest.ts';
 import { headFromWeightList, weightsFromArtifacts, type HeadArtifacts } from './head-format.ts';
 
-export async function saveSentenceClassifier(dir: string, manifest: ClassifierManifest, artifacts: HeadArtifacts, encoderWeights?: Map<string, NamedTensor>): Promise<void> {
+export async function saveSentenceClassifier(
+  dir: string,
+  manifest: ClassifierManifest,
+  artifacts: HeadArtifacts,
+  encoderWeights?: Map<string, NamedTensor>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const weightsFile = manifest.encoder.kind === 'bert' ? manifest.encoder.bert.finetune?.weights : undefined;
   if (weightsFile) {
-    if (!encoderWeights) throw new Error(`saveSentenceClassifier: the manifest names ${weightsFile} but no encoder weights were given`);
+    if (!encoderWeights)
+      throw new Error(`saveSentenceClassifier: the manifest names ${weightsFile} but no encoder weights were given`);
     await writeSafetensors(path.join(dir, weightsFile), encoderWeights);
   }
   const modelJson = {
@@ -29,17 +35,21 @@ export async function saveSentenceClassifier(dir: string, manifest: ClassifierMa
   // the weights go out array by array: a linear head on 65k buckets is hundreds of MB
   const file = await open(path.join(dir, manifest.head.weights), 'w');
   try {
-    for (const a of Array.isArray(artifacts.weightData) ? artifacts.weightData : [new Float32Array(artifacts.weightData)]) {
+    for (const a of Array.isArray(artifacts.weightData)
+      ? artifacts.weightData
+      : [new Float32Array(artifacts.weightData)]) {
       await file.write(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     }
   } finally {
     await file.close();
   }
-  await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /** Reads the manifest and the tfjs artifacts of a saved classifier (no tfjs engine needed). */
-export async function readSavedClassifier(dir: string): Promise<{ manifest: ClassifierManifest; artifacts: HeadArtifacts }> {
+export async function readSavedClassifier(
+  dir: string,
+): Promise<{ manifest: ClassifierManifest; artifacts: HeadArtifacts }> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) {
     throw new ExpError('EXP_INPUT_MISSING', `${manifestPath} not found: ${dir} is not a trained S2A classifier`, {
@@ -48,14 +58,21 @@ export async function readSavedClassifier(dir: string): Promise<{ manifest: Clas
   }
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ClassifierManifest;
   if (manifest.format !== MANIFEST_FORMAT) {
-    throw new ExpError('EXP_MODEL_MISMATCH', `${manifestPath}: format ${String(manifest.format)}, expected ${MANIFEST_FORMAT}`, {
-      hint: 'retrain with this version of exp (s2a.train)',
-    });
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `${manifestPath}: format ${String(manifest.format)}, expected ${MANIFEST_FORMAT}`,
+      {
+        hint: 'retrain with this version of exp (s2a.train)',
+      },
+    );
   }
   const topoPath = path.join(dir, manifest.head.topology);
   const weightsPath = path.join(dir, manifest.head.weights);
   for (const p of [topoPath, weightsPath]) {
-    if (!existsSync(p)) throw new ExpError('EXP_INPUT_MISSING', `${p} not found (classifier ${dir} is incomplete)`, { hint: 'retrain the s2a.train node' });
+    if (!existsSync(p))
+      throw new ExpError('EXP_INPUT_MISSING', `${p} not found (classifier ${dir} is incomplete)`, {
+        hint: 'retrain the s2a.train node',
+      });
   }
   const modelJson = JSON.parse(await readFile(topoPath, 'utf8')) as {
     modelTopology: unknown;
@@ -63,24 +80,48 @@ export async function readSavedClassifier(dir: string): Promise<{ manifest: Clas
   };
   const buf = await readFile(weightsPath);
   const weightData = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-  return { manifest, artifacts: { modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((m) => m.weights), weightData } };
+  return {
+    manifest,
+    artifacts: {
+      modelTopology: modelJson.modelTopology,
+      weightSpecs: modelJson.weightsManifest.flatMap((m) => m.weights),
+      weightData,
+    },
+  };
 }
 
 /** Loads a classifier saved by s2a.train; works in any thread (ngram needs no tfjs engine). */
 export async function loadSentenceClassifier(modelDir: string): Promise<SentenceClassifier> {
   const { manifest, artifacts } = await readSavedClassifier(modelDir);
   const K = manifest.classes.length;
-  let head;
+  let head: ReturnType<typeof headFromWeightList>;
   try {
-    head = headFromWeightList(weightsFromArtifacts(artifacts.weightSpecs, artifacts.weightData), manifest.head.inputDim, manifest.head.hidden, K);
+    head = headFromWeightList(
+      weightsFromArtifacts(artifacts.weightSpecs, artifacts.weightData),
+      manifest.head.inputDim,
+      manifest.head.hidden,
+      K,
+    );
   } catch (e) {
-    throw new ExpError('EXP_MODEL_MISMATCH', `${modelDir}: head weights do not match classifier.json (${(e as Error).message})`, { cause: e });
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `${modelDir}: head weights do not match classifier.json (${(e as Error).message})`,
+      { cause: e },
+    );
   }
   const width = manifest.head.hidden > 0 ? manifest.head.hidden : K;
-  if (head.w1.length !== manifest.head.inputDim * width || head.b1.length !== width || (head.w2 && head.w2.length !== width * K)) {
-    throw new ExpError('EXP_MODEL_MISMATCH', `${modelDir}: head weight shapes do not match ${K} classes / input ${manifest.head.inputDim}`);
+  if (
+    head.w1.length !== manifest.head.inputDim * width ||
+    head.b1.length !== width ||
+    (head.w2 && head.w2.length !== width * K)
+  ) {
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `${modelDir}: head weight shapes do not match ${K} classes / input ${manifest.head.inputDim}`,
+    );
   }
-  if (manifest.encoder.kind === 'ngram') return new NgramSentenceClassifier(manifest.classes, manifest.encoder.ngram, head);
+  if (manifest.encoder.kind === 'ngram')
+    return new NgramSentenceClassifier(manifest.classes, manifest.encoder.ngram, head);
   const b = manifest.encoder.bert;
   const config = { path: b.path, pooling: b.pooling, maxTokens: b.maxTokens, batchSize: b.batchSize };
   let encoder: BertEncoder | TfBertEncoder;
@@ -88,12 +129,17 @@ export async function loadSentenceClassifier(modelDir: string): Promise<Sentence
     // fine-tuned (weights in the model folder) or frozen on the tfjs encoder (the folder's own)
     const weights = b.finetune.weights ? path.join(modelDir, b.finetune.weights) : undefined;
     if (weights && !existsSync(weights)) {
-      throw new ExpError('EXP_INPUT_MISSING', `${weights} not found (classifier ${modelDir} is incomplete)`, { hint: 'retrain the s2a.train node' });
+      throw new ExpError('EXP_INPUT_MISSING', `${weights} not found (classifier ${modelDir} is incomplete)`, {
+        hint: 'retrain the s2a.train node',
+      });
     }
     encoder = await TfBertEncoder.open(config, weights);
   } else encoder = await BertEncoder.open(config);
   if (encoder.dim !== manifest.head.inputDim) {
-    throw new ExpError('EXP_MODEL_MISMATCH', `${modelDir}: head expects ${manifest.head.inputDim}-dim features, ${b.path} gives ${encoder.dim}`);
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `${modelDir}: head expects ${manifest.head.inputDim}-dim features, ${b.path} gives ${encoder.dim}`,
+    );
   }
   return new BertSentenceClassifier(manifest.classes, encoder, head);
 }

@@ -47,7 +47,11 @@ export class SparseRows implements FeatureRows {
   }
   /** CSR views: row r's features are indices/values[indptr[r] .. indptr[r+1]). */
   csr(): { indptr: Int32Array; indices: Int32Array; values: Float32Array } {
-    return { indptr: this.rowEnds.subarray(0, this.rows + 1), indices: this.idx.subarray(0, this.nnz), values: this.val.subarray(0, this.nnz) };
+    return {
+      indptr: this.rowEnds.subarray(0, this.rows + 1),
+      indices: this.idx.subarray(0, this.nnz),
+      values: this.val.subarray(0, this.nnz),
+    };
   }
   /** Number of stored features of a row. */
   rowLength(row: number): number {

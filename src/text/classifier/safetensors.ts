@@ -25,7 +25,10 @@ function f16ToF32(h: number): number {
 export async function readSafetensors(file: string): Promise<Map<string, NamedTensor>> {
   const buf = await readFile(file);
   const fail = (why: string): ExpError =>
-    new ExpError('EXP_DATA_INVALID', `${file} is not a valid safetensors file (${why})`, { hint: 'write it with the safetensors library (save_file / save_pretrained)', detail: { file } });
+    new ExpError('EXP_DATA_INVALID', `${file} is not a valid safetensors file (${why})`, {
+      hint: 'write it with the safetensors library (save_file / save_pretrained)',
+      detail: { file },
+    });
   if (buf.byteLength < 8) throw fail('shorter than its header');
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (8 + headerLen > buf.byteLength) throw fail('header longer than the file');
@@ -67,7 +70,11 @@ export async function readSafetensors(file: string): Promise<Map<string, NamedTe
 }
 
 /** Writes float32 tensors (sorted by name, as the Python library does). */
-export async function writeSafetensors(file: string, tensors: Map<string, NamedTensor>, metadata: Record<string, string> = { format: 'pt' }): Promise<void> {
+export async function writeSafetensors(
+  file: string,
+  tensors: Map<string, NamedTensor>,
+  metadata: Record<string, string> = { format: 'pt' },
+): Promise<void> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   const names = [...tensors.keys()].sort();
   let offset = 0;

@@ -27,7 +27,8 @@ describe('SparseHeadTrainer: gradients', () => {
       const t = new SparseHeadTrainer(rows, targets, K, hidden, 5, mulberry32(4), { denseOnBackend: false });
       const head = t.head;
       // larger weights than the init, so that the loss is not flat
-      for (const w of [head.w1, head.b1, head.w2, head.b2]) if (w) for (let i = 0; i < w.length; i++) w[i] = Math.sin(i * 1.7 + w.length) * 0.8;
+      for (const w of [head.w1, head.b1, head.w2, head.b2])
+        if (w) for (let i = 0; i < w.length; i++) w[i] = Math.sin(i * 1.7 + w.length) * 0.8;
       const batch = Int32Array.from([0, 1, 2, 3, 4]);
       const g = t.gradients(batch);
       const touched = [...g.touched];
@@ -93,14 +94,22 @@ describe('trainSparseHead', () => {
     const opts = { hidden: 6, epochs: 3, batchSize: 8, learningRate: 0.01, seed: 2 };
     const js = await trainSparseHead(rows, targets, 5, { ...opts, denseOnBackend: false });
     const tfjs = await trainSparseHead(rows, targets, 5, opts);
-    for (const [x, y] of [[js.w1, tfjs.w1], [js.w2!, tfjs.w2!], [js.b2!, tfjs.b2!]] as const) {
+    for (const [x, y] of [
+      [js.w1, tfjs.w1],
+      [js.w2!, tfjs.w2!],
+      [js.b2!, tfjs.b2!],
+    ] as const) {
       for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-3);
     }
   });
 });
 
 // Sentences of three classes, each with its own words; the classifier must learn them.
-const WORDS = { phone: ['phone', 'call', 'ring', 'hello'], open: ['door', 'open', 'unlock', 'key'], run: ['run', 'fast', 'hurry', 'go'] } as const;
+const WORDS = {
+  phone: ['phone', 'call', 'ring', 'hello'],
+  open: ['door', 'open', 'unlock', 'key'],
+  run: ['run', 'fast', 'hurry', 'go'],
+} as const;
 function toyPairs(n: number, seed: number) {
   const rand = mulberry32(seed);
   const pick = <T>(a: readonly T[]) => a[Math.floor(rand() * a.length)]!;
@@ -114,7 +123,15 @@ function toyPairs(n: number, seed: number) {
 describe('trainSentenceClassifier (ngram)', () => {
   for (const hidden of [0, 16]) {
     it(`learns a separable problem (hidden ${hidden})`, async () => {
-      const t = await trainSentenceClassifier(toyPairs(120, 1), { classes: ['phone', 'open', 'run'], encoder: { kind: 'ngram', ngram: { buckets: 1024 } }, hidden, epochs: 8, batchSize: 8, learningRate: 0.02, seed: 5 });
+      const t = await trainSentenceClassifier(toyPairs(120, 1), {
+        classes: ['phone', 'open', 'run'],
+        encoder: { kind: 'ngram', ngram: { buckets: 1024 } },
+        hidden,
+        epochs: 8,
+        batchSize: 8,
+        learningRate: 0.02,
+        seed: 5,
+      });
       const test = toyPairs(30, 2);
       const scores = await t.classifier.predict(test.map((p) => p.speech));
       let right = 0;
@@ -129,7 +146,15 @@ describe('trainSentenceClassifier (ngram)', () => {
   }
 
   it('gives the same predictions for the same seed, and others for another seed', async () => {
-    const train = (seed: number) => trainSentenceClassifier(toyPairs(60, 3), { classes: ['phone', 'open', 'run'], encoder: { kind: 'ngram', ngram: { buckets: 512 } }, hidden: 8, epochs: 2, batchSize: 4, seed });
+    const train = (seed: number) =>
+      trainSentenceClassifier(toyPairs(60, 3), {
+        classes: ['phone', 'open', 'run'],
+        encoder: { kind: 'ngram', ngram: { buckets: 512 } },
+        hidden: 8,
+        epochs: 2,
+        batchSize: 4,
+        seed,
+      });
     const sentences = ['ring ring hello', 'open the door', 'hurry up', 'what now'];
     const [a, b, c] = await Promise.all([train(7), train(7), train(8)]);
     const [pa, pb, pc] = await Promise.all([a, b, c].map((t) => t.classifier.predict(sentences)));

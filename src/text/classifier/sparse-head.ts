@@ -49,7 +49,11 @@ export interface SparseHeadOptions {
    * After each epoch: mean training loss and accuracy, and the head so far (live weights: read
    * them before returning, training continues in the same arrays).
    */
-  onEpoch?: (epoch: number, stats: { loss: number; accuracy: number; valTop?: Int32Array }, head: HeadWeights) => void | Promise<void>;
+  onEpoch?: (
+    epoch: number,
+    stats: { loss: number; accuracy: number; valTop?: Int32Array },
+    head: HeadWeights,
+  ) => void | Promise<void>;
   /** Held-out rows whose arg-max class is handed to onEpoch as `valTop` (top-1 needs no softmax). */
   validation?: SparseRows;
 }
@@ -65,7 +69,10 @@ export function glorot(rows: number, cols: number, rand: () => number): Float32A
 }
 
 /** Targets from per-row class lists, each weighing `1 / labels` (times an optional class weight). */
-export function sparseTargets(rowsCols: readonly (readonly number[])[], classWeight?: ArrayLike<number>): SparseTargets {
+export function sparseTargets(
+  rowsCols: readonly (readonly number[])[],
+  classWeight?: ArrayLike<number>,
+): SparseTargets {
   const indptr = new Int32Array(rowsCols.length + 1);
   let n = 0;
   rowsCols.forEach((c, i) => (indptr[i + 1] = n += c.length));
@@ -112,7 +119,6 @@ export class SparseHeadTrainer {
   private readonly rows: ReturnType<SparseRows['csr']>;
   private readonly targets: SparseTargets;
   private readonly width: number;
-  private readonly B: number;
   // Adam moments
   private readonly m1: Float32Array;
   private readonly v1: Float32Array;
@@ -136,20 +142,44 @@ export class SparseHeadTrainer {
   private readonly activeI: Int32Array;
   private t = 0;
   // denseOnBackend: W2 lives transposed [K × H] in a tf variable with tf.train.adam
-  private readonly dense?: { w2t: TfVariable; adam: ReturnType<typeof tf.train.adam>; gw2t?: TfTensor; buf: Float32Array };
+  private readonly dense?: {
+    w2t: TfVariable;
+    adam: ReturnType<typeof tf.train.adam>;
+    gw2t?: TfTensor;
+    buf: Float32Array;
+  };
 
-  constructor(rows: SparseRows, targets: SparseTargets, classes: number, hidden: number, batchSize: number, rand: () => number, opts: { learningRate?: number; denseOnBackend?: boolean } = {}) {
+  constructor(
+    rows: SparseRows,
+    targets: SparseTargets,
+    classes: number,
+    hidden: number,
+    batchSize: number,
+    rand: () => number,
+    opts: { learningRate?: number; denseOnBackend?: boolean } = {},
+  ) {
     const D = rows.dim;
     const K = classes;
     const H = hidden;
     const W = H > 0 ? H : K;
-    if (targets.indptr.length !== rows.count + 1) throw new Error(`SparseHeadTrainer: ${rows.count} rows but ${targets.indptr.length - 1} target rows`);
+    if (targets.indptr.length !== rows.count + 1)
+      throw new Error(`SparseHeadTrainer: ${rows.count} rows but ${targets.indptr.length - 1} target rows`);
     this.rows = rows.csr();
     this.targets = targets;
     this.width = W;
-    this.B = batchSize;
     const w1 = glorot(D, W, rand);
-    this.head = H > 0 ? { inputDim: D, hidden: H, classes: K, w1, b1: new Float32Array(W), w2: glorot(H, K, rand), b2: new Float32Array(K) } : { inputDim: D, hidden: 0, classes: K, w1, b1: new Float32Array(W) };
+    this.head =
+      H > 0
+        ? {
+            inputDim: D,
+            hidden: H,
+            classes: K,
+            w1,
+            b1: new Float32Array(W),
+            w2: glorot(H, K, rand),
+            b2: new Float32Array(K),
+          }
+        : { inputDim: D, hidden: 0, classes: K, w1, b1: new Float32Array(W) };
     this.m1 = new Float32Array(D * W);
     this.v1 = new Float32Array(D * W);
     this.mb1 = new Float32Array(W);
@@ -175,7 +205,11 @@ export class SparseHeadTrainer {
     this.activeI = new Int32Array(B);
     if (H > 0 && opts.denseOnBackend) {
       const w2t = tf.variable(tf.tensor2d(transpose(this.head.w2!, H, K), [K, H]), true);
-      this.dense = { w2t, adam: tf.train.adam(opts.learningRate ?? 0.001, ADAM.beta1, ADAM.beta2, ADAM.epsilon), buf: new Float32Array(B * Math.max(K, H)) };
+      this.dense = {
+        w2t,
+        adam: tf.train.adam(opts.learningRate ?? 0.001, ADAM.beta1, ADAM.beta2, ADAM.epsilon),
+        buf: new Float32Array(B * Math.max(K, H)),
+      };
     }
   }
 
@@ -243,7 +277,8 @@ export class SparseHeadTrainer {
 
   /** Brings head.w2 up to date (with denseOnBackend it lives in a tf variable while training). */
   syncHead(): HeadWeights {
-    if (this.dense) this.head.w2!.set(transpose(this.dense.w2t.dataSync() as Float32Array, this.head.classes, this.head.hidden));
+    if (this.dense)
+      this.head.w2!.set(transpose(this.dense.w2t.dataSync() as Float32Array, this.head.classes, this.head.hidden));
     return this.head;
   }
 
@@ -306,8 +341,8 @@ export class SparseHeadTrainer {
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < H; j++) {
           const a = z1[i * H + j]!;
-          act[i * H + j] = a > 0 ? a : 0;
-          actT[j * n + i] = a > 0 ? a : 0;
+          act[i * H + j] = Math.max(a, 0);
+          actT[j * n + i] = Math.max(a, 0);
         }
       }
       const lt = tf.tidy(() => tf.matMul(dense.w2t, tf.tensor2d(actT, [H, n])));
@@ -324,17 +359,27 @@ export class SparseHeadTrainer {
         let na = 0;
         for (let j = 0; j < H; j++) {
           const a = z1[i * H + j]!;
-          act[i * H + j] = a > 0 ? a : 0;
+          act[i * H + j] = Math.max(a, 0);
           if (a > 0) aj[na++] = j;
         }
         const lo = i * K;
         logits.set(b2, lo);
         let q = 0;
         for (; q + 4 <= na; q += 4) {
-          const j0 = aj[q]!, j1 = aj[q + 1]!, j2 = aj[q + 2]!, j3 = aj[q + 3]!;
-          const a0 = act[i * H + j0]!, a1 = act[i * H + j1]!, a2 = act[i * H + j2]!, a3 = act[i * H + j3]!;
-          const o0 = j0 * K, o1 = j1 * K, o2 = j2 * K, o3 = j3 * K;
-          for (let k = 0; k < K; k++) logits[lo + k] += a0 * w2[o0 + k]! + a1 * w2[o1 + k]! + a2 * w2[o2 + k]! + a3 * w2[o3 + k]!;
+          const j0 = aj[q]!,
+            j1 = aj[q + 1]!,
+            j2 = aj[q + 2]!,
+            j3 = aj[q + 3]!;
+          const a0 = act[i * H + j0]!,
+            a1 = act[i * H + j1]!,
+            a2 = act[i * H + j2]!,
+            a3 = act[i * H + j3]!;
+          const o0 = j0 * K,
+            o1 = j1 * K,
+            o2 = j2 * K,
+            o3 = j3 * K;
+          for (let k = 0; k < K; k++)
+            logits[lo + k] += a0 * w2[o0 + k]! + a1 * w2[o1 + k]! + a2 * w2[o2 + k]! + a3 * w2[o3 + k]!;
         }
         for (; q < na; q++) {
           const j = aj[q]!;
@@ -414,9 +459,18 @@ export class SparseHeadTrainer {
         const lo = i * K;
         let q = 0;
         for (; q + 4 <= na; q += 4) {
-          const j0 = aj[q]!, j1 = aj[q + 1]!, j2 = aj[q + 2]!, j3 = aj[q + 3]!;
-          const o0 = j0 * K, o1 = j1 * K, o2 = j2 * K, o3 = j3 * K;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          const j0 = aj[q]!,
+            j1 = aj[q + 1]!,
+            j2 = aj[q + 2]!,
+            j3 = aj[q + 3]!;
+          const o0 = j0 * K,
+            o1 = j1 * K,
+            o2 = j2 * K,
+            o3 = j3 * K;
+          let s0 = 0,
+            s1 = 0,
+            s2 = 0,
+            s3 = 0;
           for (let k = 0; k < K; k++) {
             const d = logits[lo + k]!;
             s0 += d * w2[o0 + k]!;
@@ -450,10 +504,20 @@ export class SparseHeadTrainer {
         for (let i = 0; i < n; i++) if (act[i * H + j]! > 0) ai[na++] = i;
         let q = 0;
         for (; q + 4 <= na; q += 4) {
-          const i0 = ai[q]!, i1 = ai[q + 1]!, i2 = ai[q + 2]!, i3 = ai[q + 3]!;
-          const a0 = act[i0 * H + j]!, a1 = act[i1 * H + j]!, a2 = act[i2 * H + j]!, a3 = act[i3 * H + j]!;
-          const l0 = i0 * K, l1 = i1 * K, l2 = i2 * K, l3 = i3 * K;
-          for (let k = 0; k < K; k++) gw2[go + k] += a0 * logits[l0 + k]! + a1 * logits[l1 + k]! + a2 * logits[l2 + k]! + a3 * logits[l3 + k]!;
+          const i0 = ai[q]!,
+            i1 = ai[q + 1]!,
+            i2 = ai[q + 2]!,
+            i3 = ai[q + 3]!;
+          const a0 = act[i0 * H + j]!,
+            a1 = act[i1 * H + j]!,
+            a2 = act[i2 * H + j]!,
+            a3 = act[i3 * H + j]!;
+          const l0 = i0 * K,
+            l1 = i1 * K,
+            l2 = i2 * K,
+            l3 = i3 * K;
+          for (let k = 0; k < K; k++)
+            gw2[go + k] += a0 * logits[l0 + k]! + a1 * logits[l1 + k]! + a2 * logits[l2 + k]! + a3 * logits[l3 + k]!;
         }
         for (; q < na; q++) {
           const i = ai[q]!;
@@ -544,11 +608,19 @@ function adamDense(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32
  * Trains the head on hashed n-gram rows. The PRNG draws the table's init, then W2's, then one
  * shuffle per epoch, as the tfjs trainer did.
  */
-export async function trainSparseHead(rows: SparseRows, targets: SparseTargets, classes: number, opts: SparseHeadOptions): Promise<HeadWeights> {
+export async function trainSparseHead(
+  rows: SparseRows,
+  targets: SparseTargets,
+  classes: number,
+  opts: SparseHeadOptions,
+): Promise<HeadWeights> {
   const rand = mulberry32(opts.seed);
   const denseOnBackend = opts.hidden > 0 && opts.denseOnBackend !== false;
   if (denseOnBackend) await initBackend();
-  const trainer = new SparseHeadTrainer(rows, targets, classes, opts.hidden, opts.batchSize, rand, { learningRate: opts.learningRate, denseOnBackend });
+  const trainer = new SparseHeadTrainer(rows, targets, classes, opts.hidden, opts.batchSize, rand, {
+    learningRate: opts.learningRate,
+    denseOnBackend,
+  });
   try {
     return await trainLoop(trainer, rows, rand, opts);
   } finally {
@@ -556,7 +628,12 @@ export async function trainSparseHead(rows: SparseRows, targets: SparseTargets, 
   }
 }
 
-async function trainLoop(trainer: SparseHeadTrainer, rows: SparseRows, rand: () => number, opts: SparseHeadOptions): Promise<HeadWeights> {
+async function trainLoop(
+  trainer: SparseHeadTrainer,
+  rows: SparseRows,
+  rand: () => number,
+  opts: SparseHeadOptions,
+): Promise<HeadWeights> {
   const N = rows.count;
   const B = opts.batchSize;
   const order = new Int32Array(N);
@@ -583,7 +660,11 @@ async function trainLoop(trainer: SparseHeadTrainer, rows: SparseRows, rand: () 
       }
     }
     const valTop = opts.validation && opts.onEpoch ? trainer.argmax(opts.validation) : undefined;
-    await opts.onEpoch?.(epoch, { loss: N ? lossSum / N : Number.NaN, accuracy: N ? hits / N : Number.NaN, ...(valTop ? { valTop } : {}) }, trainer.syncHead());
+    await opts.onEpoch?.(
+      epoch,
+      { loss: N ? lossSum / N : Number.NaN, accuracy: N ? hits / N : Number.NaN, ...(valTop ? { valTop } : {}) },
+      trainer.syncHead(),
+    );
   }
   return trainer.syncHead();
 }

@@ -38,7 +38,12 @@ type Tensor = ReturnType<typeof tf.tensor>;
  * to sparse-head.ts); targets: N×K target distributions (a pair with several labels spreads its
  * mass over them; class weights may scale rows).
  */
-export async function trainHead(rows: FeatureRows, targets: Float32Array, classes: number, opts: HeadTrainOptions): Promise<TrainedHead> {
+export async function trainHead(
+  rows: FeatureRows,
+  targets: Float32Array,
+  classes: number,
+  opts: HeadTrainOptions,
+): Promise<TrainedHead> {
   const backend = await initBackend();
   const N = rows.count;
   const D = rows.dim;

@@ -5,11 +5,23 @@ import path from 'node:path';
 import { BertEncoder, type BertPooling } from './bert.ts';
 import { openTfBert, TfBertEncoder } from './bert-tfjs.ts';
 import { finetuneBert, type FinetuneMode } from './bert-finetune.ts';
-import { BertSentenceClassifier, NgramSentenceClassifier, type SentenceClassifier, type SentenceEmbedder } from './classifier.ts';
+import {
+  BertSentenceClassifier,
+  NgramSentenceClassifier,
+  type SentenceClassifier,
+  type SentenceEmbedder,
+} from './classifier.ts';
 import { defaultNgramConfig, NgramHasher, type NgramConfig } from './hashing.ts';
 import { forwardDense, HeadScratch, type HeadWeights } from './head.ts';
 import { headArtifacts, type HeadArtifacts } from './head-format.ts';
-import { ENCODER_WEIGHTS_FILE, HEAD_FILE, HEAD_WEIGHTS_FILE, MANIFEST_FORMAT, type ClassifierManifest, type EncoderManifest } from './manifest.ts';
+import {
+  ENCODER_WEIGHTS_FILE,
+  HEAD_FILE,
+  HEAD_WEIGHTS_FILE,
+  MANIFEST_FORMAT,
+  type ClassifierManifest,
+  type EncoderManifest,
+} from './manifest.ts';
 import { DenseRows, SparseRows } from './rows.ts';
 import type { NamedTensor } from './safetensors.ts';
 import { sparseTargets, trainSparseHead } from './sparse-head.ts';
@@ -22,7 +34,14 @@ export interface LabelledSentence {
 
 export type EncoderOptions =
   | { kind: 'ngram'; ngram?: Partial<NgramConfig> }
-  | { kind: 'bert'; path: string; pooling?: BertPooling; maxTokens?: number; batchSize?: number; finetune?: BertFinetuneSettings };
+  | {
+      kind: 'bert';
+      path: string;
+      pooling?: BertPooling;
+      maxTokens?: number;
+      batchSize?: number;
+      finetune?: BertFinetuneSettings;
+    };
 
 /** End-to-end fine-tuning of the BERT encoder (bert-finetune.ts); absent = frozen. */
 export interface BertFinetuneSettings {
@@ -110,26 +129,44 @@ export async function trainSentenceClassifier(
     if (cols.length > 0) kept.push({ speech: p.speech ?? '', cols });
   }
   if (kept.length === 0) {
-    throw new ExpError('EXP_DATA_INVALID', `none of the ${pairs.length} training pairs carries one of the ${K} verb classes`, {
-      hint: 'check that pairs.jsonl has split "train" pairs whose labels are in classes.json',
-    });
+    throw new ExpError(
+      'EXP_DATA_INVALID',
+      `none of the ${pairs.length} training pairs carries one of the ${K} verb classes`,
+      {
+        hint: 'check that pairs.jsonl has split "train" pairs whose labels are in classes.json',
+      },
+    );
   }
   const skipped = pairs.length - kept.length;
 
   // Targets: a pair with several verbs spreads its probability mass over them.
   const counts = new Float64Array(K);
   for (const p of kept) for (const c of p.cols) counts[c]! += 1 / p.cols.length;
-  const classWeight = opts.classWeighting === 'balanced' ? Float64Array.from(counts, (n) => (n > 0 ? kept.length / (K * n) : 0)) : undefined;
+  const classWeight =
+    opts.classWeighting === 'balanced'
+      ? Float64Array.from(counts, (n) => (n > 0 ? kept.length / (K * n) : 0))
+      : undefined;
 
-  const val = (opts.validation ?? []).map((p) => ({ speech: p.speech ?? '', cols: new Set(p.labels.map((l) => index.get(l)).filter((c) => c !== undefined)) }))
+  const val = (opts.validation ?? [])
+    .map((p) => ({
+      speech: p.speech ?? '',
+      cols: new Set(p.labels.map((l) => index.get(l)).filter((c) => c !== undefined)),
+    }))
     .filter((p) => p.cols.size > 0);
   const history: EpochReport[] = [];
-  const onEpoch = (valScores: ((head: HeadWeights) => Float32Array) | undefined) => (epoch: number, stats: { loss: number; accuracy: number }, head: HeadWeights) => {
-    const report: EpochReport = { epoch, ...stats };
-    if (valScores) report.valAccuracy = topOneHit(valScores(head), val.map((p) => p.cols), K);
-    history.push(report);
-    opts.onEpoch?.(report);
-  };
+  const onEpoch =
+    (valScores: ((head: HeadWeights) => Float32Array) | undefined) =>
+    (epoch: number, stats: { loss: number; accuracy: number }, head: HeadWeights) => {
+      const report: EpochReport = { epoch, ...stats };
+      if (valScores)
+        report.valAccuracy = topOneHit(
+          valScores(head),
+          val.map((p) => p.cols),
+          K,
+        );
+      history.push(report);
+      opts.onEpoch?.(report);
+    };
   const common = { hidden, epochs, batchSize, learningRate, seed, signal: opts.signal, onStep: opts.onStep };
 
   let encoderManifest: EncoderManifest;
@@ -155,31 +192,70 @@ export async function trainSentenceClassifier(
       }
     }
     const valCols = val.map((p) => p.cols);
-    const head = await trainSparseHead(rows, sparseTargets(kept.map((p) => p.cols), classWeight), K, {
-      ...common,
-      validation,
-      onEpoch: (epoch, { loss, accuracy, valTop }) => {
-        const report: EpochReport = { epoch, loss, accuracy };
-        if (valTop) report.valAccuracy = valTop.reduce((hits, k, i) => hits + (valCols[i]!.has(k) ? 1 : 0), 0) / valTop.length;
-        history.push(report);
-        opts.onEpoch?.(report);
+    const head = await trainSparseHead(
+      rows,
+      sparseTargets(
+        kept.map((p) => p.cols),
+        classWeight,
+      ),
+      K,
+      {
+        ...common,
+        validation,
+        onEpoch: (epoch, { loss, accuracy, valTop }) => {
+          const report: EpochReport = { epoch, loss, accuracy };
+          if (valTop)
+            report.valAccuracy = valTop.reduce((hits, k, i) => hits + (valCols[i]!.has(k) ? 1 : 0), 0) / valTop.length;
+          history.push(report);
+          opts.onEpoch?.(report);
+        },
       },
-    });
+    );
     classifier = new NgramSentenceClassifier(classes, config, head);
     artifacts = headArtifacts(head);
     inputDim = rows.dim;
     trainer = 'js';
   } else if (opts.encoder.finetune && opts.encoder.finetune.mode !== 'frozen') {
-    return finetuneClassifier(kept, denseTargets(kept, K, classWeight), val, skipped, opts, opts.encoder, opts.encoder.finetune);
+    return finetuneClassifier(
+      kept,
+      denseTargets(kept, K, classWeight),
+      val,
+      skipped,
+      opts,
+      opts.encoder,
+      opts.encoder.finetune,
+    );
   } else if (opts.encoder.finetune && !existsSync(path.join(path.resolve(opts.encoder.path), 'onnx', 'model.onnx'))) {
     // frozen, but the folder has only the Hugging Face weights: features from the tfjs encoder
-    const encoder = await TfBertEncoder.open({ path: opts.encoder.path, pooling: opts.encoder.pooling ?? 'cls', maxTokens: opts.encoder.maxTokens ?? 128, batchSize: opts.encoder.batchSize ?? 32 });
-    opts.log?.(`bert: ${encoder.config.path} has no onnx/model.onnx: frozen features from the tfjs encoder (model.safetensors)`);
+    const encoder = await TfBertEncoder.open({
+      path: opts.encoder.path,
+      pooling: opts.encoder.pooling ?? 'cls',
+      maxTokens: opts.encoder.maxTokens ?? 128,
+      batchSize: opts.encoder.batchSize ?? 32,
+    });
+    opts.log?.(
+      `bert: ${encoder.config.path} has no onnx/model.onnx: frozen features from the tfjs encoder (model.safetensors)`,
+    );
     const rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
     const c = encoder.config;
-    encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim, finetune: { mode: 'frozen' } } };
-    const valScores = val.length ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K) : undefined;
-    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, { ...common, onEpoch: onEpoch(valScores) });
+    encoderManifest = {
+      kind: 'bert',
+      bert: {
+        path: c.path,
+        pooling: c.pooling,
+        maxTokens: c.maxTokens,
+        batchSize: c.batchSize,
+        dim: encoder.dim,
+        finetune: { mode: 'frozen' },
+      },
+    };
+    const valScores = val.length
+      ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)
+      : undefined;
+    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, {
+      ...common,
+      onEpoch: onEpoch(valScores),
+    });
     classifier = new BertSentenceClassifier(classes, encoder, trained.head);
     artifacts = trained.artifacts;
     inputDim = rows.dim;
@@ -191,12 +267,22 @@ export async function trainSentenceClassifier(
       maxTokens: opts.encoder.maxTokens ?? 128,
       batchSize: opts.encoder.batchSize ?? 32,
     });
-    opts.log?.(`bert: embedding ${kept.length} training sentences (${encoder.config.pooling} pooling, ${encoder.dim} dims)`);
+    opts.log?.(
+      `bert: embedding ${kept.length} training sentences (${encoder.config.pooling} pooling, ${encoder.dim} dims)`,
+    );
     const rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
     const c = encoder.config;
-    encoderManifest = { kind: 'bert', bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim } };
-    const valScores = val.length ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K) : undefined;
-    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, { ...common, onEpoch: onEpoch(valScores) });
+    encoderManifest = {
+      kind: 'bert',
+      bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim },
+    };
+    const valScores = val.length
+      ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)
+      : undefined;
+    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, {
+      ...common,
+      onEpoch: onEpoch(valScores),
+    });
     classifier = new BertSentenceClassifier(classes, encoder, trained.head);
     artifacts = trained.artifacts;
     inputDim = rows.dim;
@@ -208,7 +294,16 @@ export async function trainSentenceClassifier(
     classes: [...classes],
     encoder: encoderManifest,
     head: { inputDim, hidden, topology: HEAD_FILE, weights: HEAD_WEIGHTS_FILE },
-    training: { pairs: kept.length, skipped, epochs, batchSize, learningRate, seed, classWeighting: opts.classWeighting ?? 'none', trainer },
+    training: {
+      pairs: kept.length,
+      skipped,
+      epochs,
+      batchSize,
+      learningRate,
+      seed,
+      classWeighting: opts.classWeighting ?? 'none',
+      trainer,
+    },
   };
   return { classifier, manifest, artifacts, trainer, history, used: kept.length, skipped };
 }
@@ -265,11 +360,12 @@ async function finetuneClassifier(
   const seed = opts.seed ?? 0;
   const pooling = enc.pooling ?? 'cls';
   const o = await openTfBert(enc.path, enc.maxTokens ?? 128);
-  const encoder: SentenceEmbedder & { config: { path: string; maxTokens: number; batchSize: number } } = new TfBertEncoder(
-    { path: o.dir, pooling, maxTokens: o.maxTokens, batchSize: enc.batchSize ?? 32 },
-    o.tokenizer,
-    o.model,
-  );
+  const encoder: SentenceEmbedder & { config: { path: string; maxTokens: number; batchSize: number } } =
+    new TfBertEncoder(
+      { path: o.dir, pooling, maxTokens: o.maxTokens, batchSize: enc.batchSize ?? 32 },
+      o.tokenizer,
+      o.model,
+    );
   const tokens = kept.map((p) => o.tokenizer.tokenize(p.speech));
   const lastN = ft.mode === 'last_n' ? (ft.lastN ?? 1) : undefined;
   if (lastN !== undefined && (lastN < 1 || lastN > o.arch.layers)) {
@@ -303,7 +399,12 @@ async function finetuneClassifier(
     onEpoch: async (epoch, stats, head) => {
       const report: EpochReport = { epoch, ...stats };
       // the encoder shares the model's variables: this is the encoder as trained so far
-      if (val.length) report.valAccuracy = topOneHit(denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)(head), val.map((p) => p.cols), K);
+      if (val.length)
+        report.valAccuracy = topOneHit(
+          denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)(head),
+          val.map((p) => p.cols),
+          K,
+        );
       history.push(report);
       opts.onEpoch?.(report);
     },
@@ -355,4 +456,3 @@ async function finetuneClassifier(
     finetune: { mode: ft.mode, steps: res.steps, resumedFrom: res.resumedFrom, trained: res.trained.length },
   };
 }
-

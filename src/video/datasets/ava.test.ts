@@ -1,22 +1,23 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 
 import {
-  AVA_TABLE4_CLASSES,
   avaKeyframes,
   clipLevelAp,
   clipLevelApFromBoxes,
   keyframeWindow,
   parseAvaCsv,
   parseAvaLabelMap,
-  readAvaCsv,
   table4Labels,
 } from './ava.ts';
 
 describe('AVA annotations', () => {
   it('parses 8-column rows (person id) and 7-column rows, skipping a malformed row with a warning naming file and line', () => {
     const warnings: string[] = [];
-    const rows = parseAvaCsv('v1,0902,0.1,0.2,0.3,0.4,12,0\nv1,902,0.1,0.2,0.3,0.4,80,3_\nv2,1000,0,0,1,1,4\n', 'val.csv', (w) => warnings.push(w));
+    const rows = parseAvaCsv(
+      'v1,0902,0.1,0.2,0.3,0.4,12,0\nv1,902,0.1,0.2,0.3,0.4,80,3_\nv2,1000,0,0,1,1,4\n',
+      'val.csv',
+      (w) => warnings.push(w),
+    );
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ videoId: 'v1', timestamp: 902, actionId: 12, personId: 0 });
     expect(rows[1]).toMatchObject({ videoId: 'v2', timestamp: 1000, actionId: 4 });
@@ -35,7 +36,6 @@ describe('AVA annotations', () => {
     expect(keyframeWindow(902, 3)).toEqual({ start: 900.5, end: 903.5 });
     expect(keyframeWindow(1, 4)).toEqual({ start: 0, end: 3 });
   });
-
 });
 
 describe('clip-level AP', () => {
@@ -64,14 +64,18 @@ describe('clip-level AP', () => {
 
   it('boxes → clips: a class scores its best box per keyframe', () => {
     const gt = parseAvaCsv('v,1,0,0,1,1,1,0\nv,1,0,0,1,1,2,1\nv,2,0,0,1,1,2,0\nv,3,0,0,1,1,1,0\n');
-    const pred = parseAvaCsv('v,1,0,0,1,1,1,0.2\nv,1,0,0,1,1,1,0.9\nv,2,0,0,1,1,1,0.8\nv,3,0,0,1,1,1,0.1\nv,2,0,0,1,1,2,0.4\n', 'p', undefined, 'score');
+    const pred = parseAvaCsv(
+      'v,1,0,0,1,1,1,0.2\nv,1,0,0,1,1,1,0.9\nv,2,0,0,1,1,1,0.8\nv,3,0,0,1,1,1,0.1\nv,2,0,0,1,1,2,0.4\n',
+      'p',
+      undefined,
+      'score',
+    );
     const { perClass } = clipLevelApFromBoxes(gt, pred, [1, 2]);
     // class 1: keyframe scores 1→0.9 (pos), 2→0.8 (neg), 3→0.1 (pos): AP = (1 + 2/3) / 2.
     expect(perClass[0]!.ap).toBeCloseTo(5 / 6, 12);
     // class 2: 2→0.4 (pos), 1→0 (pos), 3→0 (neg, tied with 1): AP = 1/2·1 + 1/2·(2/3).
     expect(perClass[1]!.ap).toBeCloseTo(0.5 + (0.5 * 2) / 3, 12);
   });
-
 });
 
 describe('AVA label map', () => {

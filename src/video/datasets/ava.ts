@@ -31,7 +31,11 @@ export interface AvaKeyframe {
  * are taken: hit = "hit (an object)" + "fight/hit (a person)", push = "push (an object)" +
  * "push (another person)". "phone" is "answer phone" (the speech verb is calling, not texting).
  */
-export const AVA_TABLE4_CLASSES: ReadonlyArray<{ name: string; avaIds: readonly number[]; avaNames: readonly string[] }> = [
+export const AVA_TABLE4_CLASSES: ReadonlyArray<{
+  name: string;
+  avaIds: readonly number[];
+  avaNames: readonly string[];
+}> = [
   { name: 'drive', avaIds: [28], avaNames: ['drive (e.g., a car, a truck)'] },
   { name: 'phone', avaIds: [15], avaNames: ['answer phone'] },
   { name: 'kiss', avaIds: [72], avaNames: ['kiss (a person)'] },
@@ -59,7 +63,11 @@ export function parseAvaLabelMap(text: string, file = '<pbtxt>'): Map<number, st
     const id = /\b(?:label_id|id):\s*(\d+)/.exec(b)?.[1];
     if (name !== undefined && id !== undefined) out.set(Number(id), name);
   }
-  if (out.size === 0) throw new ExpError('EXP_DATA_INVALID', `${file}: no label { name, label_id } or item { name, id } entries`, { hint: 'give an AVA .pbtxt action list', detail: { file } });
+  if (out.size === 0)
+    throw new ExpError('EXP_DATA_INVALID', `${file}: no label { name, label_id } or item { name, id } entries`, {
+      hint: 'give an AVA .pbtxt action list',
+      detail: { file },
+    });
   return out;
 }
 
@@ -67,7 +75,12 @@ export function parseAvaLabelMap(text: string, file = '<pbtxt>'): Map<number, st
  * Parse AVA rows `video_id,timestamp,x1,y1,x2,y2,action_id[,person_id|score]`. A malformed row
  * is skipped with a warning naming file and line.
  */
-export function parseAvaCsv(text: string, file = '<csv>', warn: (m: string) => void = () => undefined, lastColumn: 'person' | 'score' = 'person'): AvaBox[] {
+export function parseAvaCsv(
+  text: string,
+  file = '<csv>',
+  warn: (m: string) => void = () => undefined,
+  lastColumn: 'person' | 'score' = 'person',
+): AvaBox[] {
   const out: AvaBox[] = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
@@ -75,14 +88,20 @@ export function parseAvaCsv(text: string, file = '<csv>', warn: (m: string) => v
     if (!line) return;
     const f = line.split(',').map((s) => s.trim());
     const nums = f.slice(1).map(Number);
-    const ok = (f.length === 7 || f.length === 8) && f[0] && nums.every((v) => Number.isFinite(v)) && Number.isInteger(nums[5]);
+    const ok =
+      (f.length === 7 || f.length === 8) && f[0] && nums.every((v) => Number.isFinite(v)) && Number.isInteger(nums[5]);
     if (!ok) {
       // A header line is not worth a warning.
       if (i === 0 && /video/i.test(line)) return;
       warn(`${file}:${i + 1}: skipping malformed AVA row "${line.slice(0, 80)}"`);
       return;
     }
-    const box: AvaBox = { videoId: f[0]!, timestamp: nums[0]!, box: [nums[1]!, nums[2]!, nums[3]!, nums[4]!], actionId: nums[5]! };
+    const box: AvaBox = {
+      videoId: f[0]!,
+      timestamp: nums[0]!,
+      box: [nums[1]!, nums[2]!, nums[3]!, nums[4]!],
+      actionId: nums[5]!,
+    };
     if (f.length === 8) {
       if (lastColumn === 'score') box.score = nums[6]!;
       else box.personId = nums[6]!;
@@ -92,7 +111,11 @@ export function parseAvaCsv(text: string, file = '<csv>', warn: (m: string) => v
   return out;
 }
 
-export async function readAvaCsv(file: string, warn?: (m: string) => void, lastColumn: 'person' | 'score' = 'person'): Promise<AvaBox[]> {
+export async function readAvaCsv(
+  file: string,
+  warn?: (m: string) => void,
+  lastColumn: 'person' | 'score' = 'person',
+): Promise<AvaBox[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -111,7 +134,9 @@ export function avaKeyframes(boxes: readonly AvaBox[]): AvaKeyframe[] {
     if (!k) map.set(key, (k = { videoId: b.videoId, timestamp: b.timestamp, actionIds: [] }));
     if (!k.actionIds.includes(b.actionId)) k.actionIds.push(b.actionId);
   }
-  return [...map.values()].sort((a, b) => (a.videoId < b.videoId ? -1 : a.videoId > b.videoId ? 1 : a.timestamp - b.timestamp));
+  return [...map.values()].sort((a, b) =>
+    a.videoId < b.videoId ? -1 : a.videoId > b.videoId ? 1 : a.timestamp - b.timestamp,
+  );
 }
 
 /** The Table-4 classes a keyframe carries. */
@@ -140,7 +165,11 @@ export interface ClassAp {
  * Per-class AP over clips: `scores[i][c]` is clip i's score for class c, `labels[i]` its label
  * set. A class with no positive clip gets AP NaN (left out of the mean).
  */
-export function clipLevelAp(classes: readonly string[], scores: ArrayLike<number>[], labels: readonly (readonly string[])[]): { perClass: ClassAp[]; mean: number } {
+export function clipLevelAp(
+  classes: readonly string[],
+  scores: ArrayLike<number>[],
+  labels: readonly (readonly string[])[],
+): { perClass: ClassAp[]; mean: number } {
   const perClass = classes.map((c, j) => {
     const s = scores.map((row) => row[j]!);
     const y = labels.map((ls) => ls.includes(c));
@@ -154,7 +183,11 @@ export function clipLevelAp(classes: readonly string[], scores: ArrayLike<number
  * there (0 when none); the keyframe is positive when any ground-truth box carries the class.
  * Keyframes are those of the ground truth. `classes` are AVA action ids.
  */
-export function clipLevelApFromBoxes(gt: readonly AvaBox[], pred: readonly AvaBox[], classes: readonly number[]): { perClass: ClassAp[]; mean: number } {
+export function clipLevelApFromBoxes(
+  gt: readonly AvaBox[],
+  pred: readonly AvaBox[],
+  classes: readonly number[],
+): { perClass: ClassAp[]; mean: number } {
   const frames = avaKeyframes(gt);
   const best = new Map<string, Map<number, number>>();
   for (const p of pred) {

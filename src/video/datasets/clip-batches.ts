@@ -29,10 +29,14 @@ export async function openClipSet(dir: string): Promise<ClipSet> {
 export function assertGeometry(set: ClipSet, want: ClipGeometry): void {
   const { frames, size } = set.index;
   if (frames < want.frames || size < want.size) {
-    throw new ExpError('EXP_DATA_INVALID', `shards in ${set.dir} hold ${frames} frames of ${size}×${size}, the model needs at least ${want.frames} frames of ${want.size}×${want.size}`, {
-      hint: `extract clips with frames ≥ ${want.frames} and size ≥ ${want.size}, or lower the model's frames/size`,
-      detail: { dir: set.dir },
-    });
+    throw new ExpError(
+      'EXP_DATA_INVALID',
+      `shards in ${set.dir} hold ${frames} frames of ${size}×${size}, the model needs at least ${want.frames} frames of ${want.size}×${want.size}`,
+      {
+        hint: `extract clips with frames ≥ ${want.frames} and size ≥ ${want.size}, or lower the model's frames/size`,
+        detail: { dir: set.dir },
+      },
+    );
   }
 }
 
@@ -40,7 +44,11 @@ export function assertGeometry(set: ClipSet, want: ClipGeometry): void {
  * Read one clip; a missing or truncated shard yields undefined and a warning naming the clip
  * (one bad clip never stops the corpus).
  */
-export async function readClipOrWarn(set: ClipSet, clip: ShardClip, warn: (m: string) => void): Promise<Uint8Array | undefined> {
+export async function readClipOrWarn(
+  set: ClipSet,
+  clip: ShardClip,
+  warn: (m: string) => void,
+): Promise<Uint8Array | undefined> {
   const expected = set.index.frames * set.index.size * set.index.size * 3;
   try {
     const data = await readClip(set.dir, clip);
@@ -62,7 +70,15 @@ export async function readClipOrWarn(set: ClipSet, clip: ShardClip, warn: (m: st
  * Write one clip (T0×S0×S0×3 uint8) into `out` at `at` as T×S×S×3 floats in [-1, 1].
  * `mode` train: random window/crop/flip from `rng`; eval: centre.
  */
-export function cropClip(src: Uint8Array, srcGeom: ClipGeometry, want: ClipGeometry, mode: 'train' | 'eval', rng: () => number, out: Float32Array, at: number): void {
+export function cropClip(
+  src: Uint8Array,
+  srcGeom: ClipGeometry,
+  want: ClipGeometry,
+  mode: 'train' | 'eval',
+  rng: () => number,
+  out: Float32Array,
+  at: number,
+): void {
   const { frames: T0, size: S0 } = srcGeom;
   const { frames: T, size: S } = want;
   const pick = (room: number) => (mode === 'train' ? Math.floor(rng() * (room + 1)) : Math.floor(room / 2));
@@ -89,15 +105,19 @@ export function cropClip(src: Uint8Array, srcGeom: ClipGeometry, want: ClipGeome
 /** Classes of a clip set: sorted union of clip labels, optionally restricted to `only`. */
 export function classesOf(index: ShardIndex, only?: readonly string[]): string[] {
   const all = new Set(index.clips.flatMap((c) => c.labels));
-  const list = only && only.length ? only.filter((c) => all.has(c)) : [...all];
-  return only && only.length ? list : list.sort();
+  const list = only?.length ? only.filter((c) => all.has(c)) : [...all];
+  return only?.length ? list : list.sort();
 }
 
 /**
  * Target rows for `clips`: softmax → the label distribution (uniform over a clip's labels);
  * sigmoid → multi-hot. Labels outside `classes` are ignored.
  */
-export function targetsFor(labels: readonly (readonly string[])[], classes: readonly string[], loss: 'softmax' | 'sigmoid'): Float32Array {
+export function targetsFor(
+  labels: readonly (readonly string[])[],
+  classes: readonly string[],
+  loss: 'softmax' | 'sigmoid',
+): Float32Array {
   const k = classes.length;
   const col = new Map(classes.map((c, i) => [c, i]));
   const out = new Float32Array(labels.length * k);

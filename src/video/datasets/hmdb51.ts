@@ -4,6 +4,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
+import type { Dirent } from 'node:fs';
 
 export interface HmdbVideo {
   video: string;
@@ -24,7 +25,12 @@ export interface HmdbDataset {
 const SPLIT_FILE = /^(.+)_test_split([123])\.txt$/;
 
 /** Parse one split file's lines; malformed lines are skipped with a warning naming file:line. */
-export function parseHmdbSplitFile(text: string, cls: string, file: string, warn: (m: string) => void = () => undefined): { train: HmdbVideo[]; test: HmdbVideo[] } {
+export function parseHmdbSplitFile(
+  text: string,
+  cls: string,
+  file: string,
+  warn: (m: string) => void = () => undefined,
+): { train: HmdbVideo[]; test: HmdbVideo[] } {
   const train: HmdbVideo[] = [];
   const test: HmdbVideo[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -43,7 +49,7 @@ export function parseHmdbSplitFile(text: string, cls: string, file: string, warn
 
 async function findSplitFiles(root: string, depth = 3): Promise<string[]> {
   const out: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(root, { withFileTypes: true });
   } catch (e) {

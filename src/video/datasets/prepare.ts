@@ -14,12 +14,13 @@ import type { AvaBox } from './ava.ts';
 import type { ClipSet } from './clip-batches.ts';
 import { loadHmdbSplits } from './hmdb51.ts';
 import type { HmdbSplit, HmdbVideo } from './hmdb51.ts';
+import type { Dirent } from 'node:fs';
 
 const VIDEO_EXT = /\.(mp4|mkv|avi|mov|webm|m4v|mpg|mpeg|wmv|flv|ogv)$/i;
 
 async function walk(root: string, depth = 4): Promise<string[]> {
   const out: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(root, { withFileTypes: true });
   } catch (e) {
@@ -59,7 +60,12 @@ async function toShards(clips: ClipRequest[], o: PrepareOptions): Promise<ClipSe
   const log = o.log ?? (() => undefined);
   if (existsSync(path.join(o.shardsDir, 'index.json'))) {
     const index = await readShardIndex(o.shardsDir);
-    if (index.frames === o.frames && index.size === o.size && index.clips.length > 0 && index.clips.every((c) => clips.some((r) => r.id === c.id))) {
+    if (
+      index.frames === o.frames &&
+      index.size === o.size &&
+      index.clips.length > 0 &&
+      index.clips.every((c) => clips.some((r) => r.id === c.id))
+    ) {
       log(`reusing ${index.clips.length} decoded clips in ${o.shardsDir}`);
       return { dir: o.shardsDir, index };
     }
@@ -67,7 +73,12 @@ async function toShards(clips: ClipRequest[], o: PrepareOptions): Promise<ClipSe
   // Decode into a private folder and publish it with one rename: the folder may be shared by
   // several nodes (StageContext.sharedDir), and a half-written one must never be read.
   const tmpDir = `${o.shardsDir}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  const { index: decoded, skipped } = await extractClipsToShards(clips, tmpDir, { frames: o.frames, size: o.size, signal: o.signal, onProgress: o.onProgress });
+  const { index: decoded, skipped } = await extractClipsToShards(clips, tmpDir, {
+    frames: o.frames,
+    size: o.size,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  });
   await mkdir(path.dirname(o.shardsDir), { recursive: true });
   try {
     await rename(tmpDir, o.shardsDir);
@@ -79,7 +90,9 @@ async function toShards(clips: ClipRequest[], o: PrepareOptions): Promise<ClipSe
   for (const s of skipped.slice(0, 20)) log(`warning: clip ${s.id} skipped: ${s.reason}`);
   if (skipped.length > 20) log(`warning: ${skipped.length - 20} more clips skipped`);
   if (index.clips.length === 0) {
-    throw new ExpError('EXP_DATA_INVALID', `none of the ${clips.length} clips could be decoded into ${o.shardsDir}`, { hint: 'check the videos with ffprobe' });
+    throw new ExpError('EXP_DATA_INVALID', `none of the ${clips.length} clips could be decoded into ${o.shardsDir}`, {
+      hint: 'check the videos with ffprobe',
+    });
   }
   return { dir: o.shardsDir, index };
 }
@@ -89,14 +102,23 @@ export async function findAvaCsvs(root: string, part: 'train' | 'val'): Promise<
   const csvs = (await walk(root)).filter((f) => /\.csv$/i.test(f) && !/exclu/i.test(path.basename(f)));
   const pick = csvs.filter((f) => (part === 'train' ? /train/i : /val|test/i).test(path.basename(f)));
   if (pick.length) return pick;
-  throw new ExpError('EXP_INPUT_MISSING', `no AVA ${part} annotation CSV (a file named *${part === 'train' ? 'train' : 'val'}*.csv) under ${root}`, {
-    hint: 'give the AVA folder that holds ava_train_v2.x.csv / ava_val_v2.x.csv and the videos',
-    detail: { dir: root },
-  });
+  throw new ExpError(
+    'EXP_INPUT_MISSING',
+    `no AVA ${part} annotation CSV (a file named *${part === 'train' ? 'train' : 'val'}*.csv) under ${root}`,
+    {
+      hint: 'give the AVA folder that holds ava_train_v2.x.csv / ava_val_v2.x.csv and the videos',
+      detail: { dir: root },
+    },
+  );
 }
 
 /** AVA keyframe clips of a part, decoded into shards. */
-export async function prepareAva(root: string, part: 'train' | 'val', clipSeconds: number, o: PrepareOptions): Promise<ClipSet> {
+export async function prepareAva(
+  root: string,
+  part: 'train' | 'val',
+  clipSeconds: number,
+  o: PrepareOptions,
+): Promise<ClipSet> {
   const log = o.log ?? (() => undefined);
   const warn = (m: string) => log(`warning: ${m}`);
   const boxes: AvaBox[] = [];
@@ -111,15 +133,30 @@ export async function prepareAva(root: string, part: 'train' | 'val', clipSecond
       continue;
     }
     const { start, end } = keyframeWindow(k.timestamp, clipSeconds);
-    clips.push({ id: keyframeClipId(k), video, start, end, labels: table4Labels(k.actionIds), meta: { ava_ids: k.actionIds, timestamp: k.timestamp } });
+    clips.push({
+      id: keyframeClipId(k),
+      video,
+      start,
+      end,
+      labels: table4Labels(k.actionIds),
+      meta: { ava_ids: k.actionIds, timestamp: k.timestamp },
+    });
   }
-  if (missing.size) warn(`${missing.size} AVA videos not found under ${root}, their keyframes skipped: ${[...missing].slice(0, 5).join(', ')}${missing.size > 5 ? ', ...' : ''}`);
-  log(`AVA ${part}: ${clips.length} keyframe clips (${clips.filter((c) => c.labels.length).length} with a Table-4 class)`);
+  if (missing.size)
+    warn(
+      `${missing.size} AVA videos not found under ${root}, their keyframes skipped: ${[...missing].slice(0, 5).join(', ')}${missing.size > 5 ? ', ...' : ''}`,
+    );
+  log(
+    `AVA ${part}: ${clips.length} keyframe clips (${clips.filter((c) => c.labels.length).length} with a Table-4 class)`,
+  );
   return toShards(clips, o);
 }
 
 /** HMDB51 splits found under `root`. */
-export async function hmdbSplits(root: string, log: (m: string) => void = () => undefined): Promise<{ classes: string[]; splits: HmdbSplit[] }> {
+export async function hmdbSplits(
+  root: string,
+  log: (m: string) => void = () => undefined,
+): Promise<{ classes: string[]; splits: HmdbSplit[] }> {
   return loadHmdbSplits(root, (m) => log(`warning: ${m}`));
 }
 

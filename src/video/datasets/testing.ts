@@ -34,7 +34,11 @@ export function syntheticClip(k: number, frames: number, size: number, seed: num
 }
 
 /** Write clips into `dir` (one shard per `perShard` clips); class number = index in `classes`. */
-export async function writeTestShards(dir: string, clips: SyntheticClip[], opts: { frames: number; size: number; classes: string[]; perShard?: number; seed?: number }): Promise<ShardIndex> {
+export async function writeTestShards(
+  dir: string,
+  clips: SyntheticClip[],
+  opts: { frames: number; size: number; classes: string[]; perShard?: number; seed?: number },
+): Promise<ShardIndex> {
   await mkdir(dir, { recursive: true });
   const perShard = opts.perShard ?? 16;
   const bytes = opts.frames * opts.size * opts.size * 3;
@@ -46,7 +50,14 @@ export async function writeTestShards(dir: string, clips: SyntheticClip[], opts:
     part.forEach((c, i) => {
       const k = Math.max(0, opts.classes.indexOf(c.labels[0] ?? ''));
       buf.set(syntheticClip(k, opts.frames, opts.size, (opts.seed ?? 1) * 7919 + s * perShard + i), i * bytes);
-      const entry: ShardClip = { id: c.id, labels: c.labels, shard, offset: i * bytes, bytes, ...(c.meta ? { meta: c.meta } : {}) };
+      const entry: ShardClip = {
+        id: c.id,
+        labels: c.labels,
+        shard,
+        offset: i * bytes,
+        bytes,
+        ...(c.meta ? { meta: c.meta } : {}),
+      };
       index.clips.push(entry);
     });
     await writeFile(path.join(dir, shard), buf);

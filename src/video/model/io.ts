@@ -23,15 +23,29 @@ export interface VideoModelConfig {
 }
 
 export function buildVideoModel(cfg: VideoModelConfig): tfjs.LayersModel {
-  if (cfg.classes.length === 0) throw new ExpError('EXP_DATA_INVALID', 'no classes to train: the clips carry no labels', { hint: 'check the upstream clips / the classes param' });
-  return buildS3dg({ arch: cfg.arch, width: cfg.width, frames: cfg.frames, size: cfg.size, numClasses: cfg.classes.length });
+  if (cfg.classes.length === 0)
+    throw new ExpError('EXP_DATA_INVALID', 'no classes to train: the clips carry no labels', {
+      hint: 'check the upstream clips / the classes param',
+    });
+  return buildS3dg({
+    arch: cfg.arch,
+    width: cfg.width,
+    frames: cfg.frames,
+    size: cfg.size,
+    numClasses: cfg.classes.length,
+  });
 }
 
 function asConfig(c: VideoModelConfig): CheckpointConfig {
   return { arch: c.arch, width: c.width, frames: c.frames, size: c.size, classes: [...c.classes], loss: c.loss };
 }
 
-export async function saveVideoCheckpoint(model: tfjs.LayersModel, dir: string, cfg: VideoModelConfig, opts: SaveCheckpointOptions = {}): Promise<void> {
+export async function saveVideoCheckpoint(
+  model: tfjs.LayersModel,
+  dir: string,
+  cfg: VideoModelConfig,
+  opts: SaveCheckpointOptions = {},
+): Promise<void> {
   await saveCheckpoint(model, dir, asConfig(cfg), opts);
 }
 
@@ -65,15 +79,21 @@ export async function initFromCheckpoint(dir: string, target: VideoModelConfig):
       try {
         from = src.model.getLayer(layer.name);
       } catch {
-        throw new ExpError('EXP_MODEL_MISMATCH', `checkpoint ${dir} has no layer ${layer.name}`, { hint: 'the checkpoint was written by another version of the architecture; retrain it' });
+        throw new ExpError('EXP_MODEL_MISMATCH', `checkpoint ${dir} has no layer ${layer.name}`, {
+          hint: 'the checkpoint was written by another version of the architecture; retrain it',
+        });
       }
       const ws = from.getWeights();
       const shapes = layer.getWeights().map((w) => w.shape.join('×'));
       const got = ws.map((w) => w.shape.join('×'));
       if (shapes.join() !== got.join()) {
-        throw new ExpError('EXP_MODEL_MISMATCH', `checkpoint ${dir}: layer ${layer.name} has weights ${got.join(', ')}, this model needs ${shapes.join(', ')}`, {
-          hint: 'use a checkpoint of the same architecture and width',
-        });
+        throw new ExpError(
+          'EXP_MODEL_MISMATCH',
+          `checkpoint ${dir}: layer ${layer.name} has weights ${got.join(', ')}, this model needs ${shapes.join(', ')}`,
+          {
+            hint: 'use a checkpoint of the same architecture and width',
+          },
+        );
       }
       layer.setWeights(ws);
     }
@@ -110,7 +130,11 @@ export async function initFromCheckpoint(dir: string, target: VideoModelConfig):
 export async function loadVideoModel(dir: string): Promise<{ model: tfjs.LayersModel; config: VideoModelConfig }> {
   const { model, config } = await loadCheckpoint(dir);
   if (config.arch !== 's3dg') {
-    throw new ExpError('EXP_MODEL_MISMATCH', `checkpoint ${dir} is architecture ${JSON.stringify(config.arch)}, expected "s3dg"`, { hint: 'evaluate a checkpoint written by video.train or video.finetune' });
+    throw new ExpError(
+      'EXP_MODEL_MISMATCH',
+      `checkpoint ${dir} is architecture ${JSON.stringify(config.arch)}, expected "s3dg"`,
+      { hint: 'evaluate a checkpoint written by video.train or video.finetune' },
+    );
   }
   return { model, config: config as unknown as VideoModelConfig };
 }

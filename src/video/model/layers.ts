@@ -70,7 +70,10 @@ export class ConvUnit extends tf.layers.Layer {
 
   constructor(args: ConvUnitArgs) {
     super(args);
-    if (args.kt > 1 && args.ks > 1) throw new Error(`ConvUnit ${args.name}: factorise ${args.kt}×${args.ks}×${args.ks} into a spatial and a temporal unit`);
+    if (args.kt > 1 && args.ks > 1)
+      throw new Error(
+        `ConvUnit ${args.name}: factorise ${args.kt}×${args.ks}×${args.ks} into a spatial and a temporal unit`,
+      );
     this.filters = args.filters;
     this.kt = args.kt;
     this.ks = args.ks;
@@ -81,12 +84,33 @@ export class ConvUnit extends tf.layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const cin = singleShape(inputShape)[4]!;
-    this.kernel = this.addWeight('kernel', [this.kt, this.ks, this.ks, cin, this.filters], 'float32', tf.initializers.heNormal({}), undefined, true);
+    this.kernel = this.addWeight(
+      'kernel',
+      [this.kt, this.ks, this.ks, cin, this.filters],
+      'float32',
+      tf.initializers.heNormal({}),
+      undefined,
+      true,
+    );
     if (this.bnRelu) {
       this.gamma = this.addWeight('gamma', [this.filters], 'float32', tf.initializers.ones(), undefined, true);
       this.beta = this.addWeight('beta', [this.filters], 'float32', tf.initializers.zeros(), undefined, true);
-      this.movingMean = this.addWeight('moving_mean', [this.filters], 'float32', tf.initializers.zeros(), undefined, false);
-      this.movingVar = this.addWeight('moving_variance', [this.filters], 'float32', tf.initializers.ones(), undefined, false);
+      this.movingMean = this.addWeight(
+        'moving_mean',
+        [this.filters],
+        'float32',
+        tf.initializers.zeros(),
+        undefined,
+        false,
+      );
+      this.movingVar = this.addWeight(
+        'moving_variance',
+        [this.filters],
+        'float32',
+        tf.initializers.ones(),
+        undefined,
+        false,
+      );
       // 1 − momentum^steps: debiases the running averages (as Adam does its moments), so a short
       // training evaluates with its own statistics, not a mix with the initial 0 / 1.
       this.movingWeight = this.addWeight('moving_weight', [1], 'float32', tf.initializers.zeros(), undefined, false);
@@ -111,10 +135,20 @@ export class ConvUnit extends tf.layers.Layer {
         y = tf.matMul(x.reshape([-1, c!]), kernel.reshape([c!, this.filters]));
         outShape = [-1, t!, h!, w!, this.filters];
       } else if (this.kt === 1) {
-        y = tf.conv2d(x.reshape([-1, h!, w!, c!]) as tfjs.Tensor4D, kernel.reshape([this.ks, this.ks, c!, this.filters]) as tfjs.Tensor4D, [this.ss, this.ss], 'same');
+        y = tf.conv2d(
+          x.reshape([-1, h!, w!, c!]) as tfjs.Tensor4D,
+          kernel.reshape([this.ks, this.ks, c!, this.filters]) as tfjs.Tensor4D,
+          [this.ss, this.ss],
+          'same',
+        );
         outShape = [-1, t!, y.shape[1]!, y.shape[2]!, this.filters];
       } else {
-        y = tf.conv2d(x.reshape([-1, t!, h! * w!, c!]) as tfjs.Tensor4D, kernel.reshape([this.kt, 1, c!, this.filters]) as tfjs.Tensor4D, [this.st, 1], 'same');
+        y = tf.conv2d(
+          x.reshape([-1, t!, h! * w!, c!]) as tfjs.Tensor4D,
+          kernel.reshape([this.kt, 1, c!, this.filters]) as tfjs.Tensor4D,
+          [this.st, 1],
+          'same',
+        );
         outShape = [-1, y.shape[1]!, h!, w!, this.filters];
       }
       if (this.bnRelu) y = this.batchNormRelu(y, kwargs.training === true);
@@ -162,7 +196,11 @@ export class ConvUnit extends tf.layers.Layer {
       const trained = tf.greater(w, 1e-6).tile([this.filters]);
       const safe = tf.maximum(w, 1e-6);
       mean = tf.where(trained, tf.div(this.movingMean!.read(), safe), tf.zerosLike(this.movingMean!.read()));
-      variance = tf.where(trained, tf.div(tf.sub(this.movingVar!.read(), tf.sub(1, w)), safe), tf.onesLike(this.movingVar!.read()));
+      variance = tf.where(
+        trained,
+        tf.div(tf.sub(this.movingVar!.read(), tf.sub(1, w)), safe),
+        tf.onesLike(this.movingVar!.read()),
+      );
       variance = tf.relu(variance);
     }
     return tf.relu(tf.batchNorm(y, mean, variance, beta, gamma, BN_EPSILON));
@@ -192,7 +230,15 @@ export class ConvUnit extends tf.layers.Layer {
   }
 
   override getConfig(): tfjs.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kt: this.kt, ks: this.ks, st: this.st, ss: this.ss, bnRelu: this.bnRelu };
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kt: this.kt,
+      ks: this.ks,
+      st: this.st,
+      ss: this.ss,
+      bnRelu: this.bnRelu,
+    };
   }
 }
 
@@ -266,7 +312,12 @@ export class MaxPoolST extends tf.layers.Layer {
       let ho = h!;
       let wo = w!;
       if (this.ks > 1 || this.ss > 1) {
-        const y = tf.maxPool(x.reshape([-1, h!, w!, c!]) as tfjs.Tensor4D, [this.ks, this.ks], [this.ss, this.ss], 'same');
+        const y = tf.maxPool(
+          x.reshape([-1, h!, w!, c!]) as tfjs.Tensor4D,
+          [this.ks, this.ks],
+          [this.ss, this.ss],
+          'same',
+        );
         ho = y.shape[1]!;
         wo = y.shape[2]!;
         x = y.reshape([-1, t!, ho, wo, c!]);
@@ -331,5 +382,7 @@ export class ChannelConcat extends tf.layers.Layer {
 }
 
 for (const cls of [ConvUnit, SelfGating, MaxPoolST, GlobalAvgPool3D, ChannelConcat]) {
-  tf.serialization.registerClass(cls as unknown as tfjs.serialization.SerializableConstructor<tfjs.serialization.Serializable>);
+  tf.serialization.registerClass(
+    cls as unknown as tfjs.serialization.SerializableConstructor<tfjs.serialization.Serializable>,
+  );
 }

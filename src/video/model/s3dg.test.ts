@@ -85,7 +85,10 @@ describe('S3D-G', () => {
     const x = tf.randomUniform([4, 4, 32, 32, 3], -1, 1, 'float32', 7);
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
     const before = model.getLayer('Conv_1a_spatial').getWeights()[0]!.clone();
-    model.compile({ optimizer: tf.train.adam(0.01), loss: (a: tfjs.Tensor, b: tfjs.Tensor) => tf.losses.softmaxCrossEntropy(a, b) });
+    model.compile({
+      optimizer: tf.train.adam(0.01),
+      loss: (a: tfjs.Tensor, b: tfjs.Tensor) => tf.losses.softmaxCrossEntropy(a, b),
+    });
     const losses: number[] = [];
     for (let i = 0; i < 15; i++) losses.push((await model.trainOnBatch(x, y)) as number);
     expect(losses.at(-1)!).toBeLessThan(0.6);
@@ -108,7 +111,8 @@ describe('S3D-G', () => {
     }
     expect(await calibrateBatchNorm(model, one())).toBe(1);
     const after = tf.tidy(() => (model.predict(x) as tfjs.Tensor).dataSync());
-    const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+    const diff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
     expect(diff(after, withBatchStats)).toBeLessThan(1e-3);
     expect(diff(before, withBatchStats)).toBeGreaterThan(1e-3);
     x.dispose();
@@ -116,6 +120,8 @@ describe('S3D-G', () => {
   });
 
   it('rejects a non-positive width', () => {
-    expect(() => buildS3dg({ arch: 's3dg', width: 0, frames: 8, size: 64, numClasses: 2 })).toThrow(/width must be positive/);
+    expect(() => buildS3dg({ arch: 's3dg', width: 0, frames: 8, size: 64, numClasses: 2 })).toThrow(
+      /width must be positive/,
+    );
   });
 });

@@ -25,7 +25,9 @@ export interface S3dgConfig {
 export type InceptionChannels = readonly [number, number, number, number, number, number];
 
 /** The Mixed blocks of Inception-v1 / I3D / S3D-G, in order, with the pools between them. */
-export const S3DG_LAYOUT: ReadonlyArray<{ name: string; channels: InceptionChannels } | { name: string; pool: [number, number, number, number] }> = [
+export const S3DG_LAYOUT: ReadonlyArray<
+  { name: string; channels: InceptionChannels } | { name: string; pool: [number, number, number, number] }
+> = [
   { name: 'MaxPool_3a', pool: [1, 3, 1, 2] },
   { name: 'Mixed_3b', channels: [64, 96, 128, 16, 32, 32] },
   { name: 'Mixed_3c', channels: [128, 128, 192, 32, 96, 64] },
@@ -76,7 +78,12 @@ function inception(x: Sym, name: string, ch: InceptionChannels, width: number): 
 
 export function validateS3dgConfig(cfg: S3dgConfig): void {
   if (cfg.arch !== 's3dg') throw new Error(`unknown video architecture ${String(cfg.arch)}`);
-  for (const [k, v] of Object.entries({ width: cfg.width, frames: cfg.frames, size: cfg.size, numClasses: cfg.numClasses })) {
+  for (const [k, v] of Object.entries({
+    width: cfg.width,
+    frames: cfg.frames,
+    size: cfg.size,
+    numClasses: cfg.numClasses,
+  })) {
     if (!(Number.isFinite(v) && v > 0)) throw new Error(`S3D-G ${k} must be positive, got ${v}`);
   }
 }
@@ -117,7 +124,10 @@ export function countTrainableParams(model: tfjs.LayersModel): number {
  * Re-estimate every batch norm's running statistics with the current weights from `batches`
  * (inference-mode forward passes; precise BN). `batches` yields input tensors it owns.
  */
-export async function calibrateBatchNorm(model: tfjs.LayersModel, batches: AsyncIterable<tfjs.Tensor>): Promise<number> {
+export async function calibrateBatchNorm(
+  model: tfjs.LayersModel,
+  batches: AsyncIterable<tfjs.Tensor>,
+): Promise<number> {
   const units = model.layers.filter((l): l is ConvUnit => l instanceof ConvUnit);
   units.forEach((u) => u.resetRunningStats());
   let n = 0;
