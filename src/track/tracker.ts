@@ -24,7 +24,7 @@
 //   EXP_TRACK_INVALID naming the run and the key, before anything is written.
 import { join } from 'node:path';
 import { FileStore, type RunRef } from './file-store.ts';
-import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, type RetryOptions } from './rest-client.ts';
+import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv, type RetryOptions } from './rest-client.ts';
 import { StoreSyncer } from './sync.ts';
 import type { EndStatus, MetricInput, ParamValue } from './types.ts';
 import { checkMetrics, checkParams, checkTags, MAX_PARAM_VALUE_LENGTH } from './validate.ts';
@@ -178,8 +178,7 @@ export async function openTracker(opts: TrackerOptions): Promise<Tracker> {
     const env = opts.env ?? process.env;
     // Bounded: a server that accepts connections and never answers costs one timeout, after
     // which the mirror is off for the rest of the run (the first failure turns it off).
-    const envTimeout = Number(env.MLFLOW_HTTP_REQUEST_TIMEOUT) * 1000;
-    const timeoutMs = opts.serverTimeoutMs ?? (Number.isFinite(envTimeout) && envTimeout > 0 ? envTimeout : 10_000);
+    const timeoutMs = opts.serverTimeoutMs ?? timeoutFromEnv(env) ?? 10_000;
     const client = new MlflowRestClient({
       trackingUri: serverUri,
       ...authFromEnv(env),

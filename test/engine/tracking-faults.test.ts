@@ -5,9 +5,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { syncCommand } from '../../src/cli/commands/sync.ts';
 import { MlflowRestClient } from '../../src/track/rest-client.ts';
 import { FakeMlflowServer } from '../helpers/fake-mlflow-server.ts';
 import { runExp } from '../helpers/exp.ts';
+import { captureIo, writeTrackedGrid } from '../helpers/tracked-grid.ts';
 import { repoRoot } from '../helpers/repo.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
@@ -122,5 +124,37 @@ describe('rest client time budget', () => {
     await expect(budget.getExperimentByName('x')).rejects.toThrow(/did not answer|time allowed/);
     expect(Date.now() - started).toBeLessThan(2000);
     await expect(budget.getExperimentByName('y')).rejects.toThrow('the time allowed for the tracking server is spent');
+  });
+});
+
+describe('exp sync faults', () => {
+  it('exp sync --to http://[::1 (malformed): exit 2 with a message, no TypeError', async () => {
+    const t = captureIo();
+    expect(await syncCommand(['--to', 'http://[::1'], t.io, tmp())).toBe(2);
+    expect(t.err()).toContain('"http://[::1" is not a valid URL');
+    expect(t.err()).not.toMatch(STACK);
+  });
+
+  it('exp sync to a server that never answers: the first timeout stops the rest at once, exit 1', async () => {
+    server = new FakeMlflowServer();
+    server.neverAnswer = true;
+    const url = await server.start();
+    const runs = tmp();
+    await writeTrackedGrid(runs);
+    const saved = process.env.MLFLOW_HTTP_REQUEST_TIMEOUT;
+    process.env.MLFLOW_HTTP_REQUEST_TIMEOUT = '0.5';
+    try {
+      const t = captureIo();
+      const started = Date.now();
+      const code = await syncCommand(['--to', url], t.io, runs);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(code).toBe(1);
+      expect(t.err()).toContain('did not answer');
+      expect(t.err()).not.toMatch(STACK);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      if (saved === undefined) delete process.env.MLFLOW_HTTP_REQUEST_TIMEOUT;
+      else process.env.MLFLOW_HTTP_REQUEST_TIMEOUT = saved;
+    }
   });
 });
