@@ -41,6 +41,13 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
     return { values: values as Parsed['values'], positionals };
   } catch (e) {
     const msg = (e as Error).message;
+    // `--runs -x`: node's parser says "ambiguous"; say what the option wants instead.
+    const ambiguous = /argument is ambiguous[\s\S]*use '--([\w-]+)=-XYZ'/.exec(msg)?.[1];
+    if (ambiguous) {
+      throw new ExpError('EXP_ARGS_INVALID', `exp ${spec.name}: --${ambiguous} expects a value, but the next argument starts with a dash`, {
+        hint: `write --${ambiguous}=VALUE for a value that starts with a dash (see exp ${spec.name} --help)`,
+      });
+    }
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(msg)?.[1];
     const suggestion = unknown ? didYouMean(unknown.replace(/^-+/, ''), all.map((o) => o.name)) : undefined;
     throw new ExpError('EXP_ARGS_INVALID', `exp ${spec.name}: ${msg.split('. ')[0]}`, {

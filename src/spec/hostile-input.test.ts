@@ -121,6 +121,37 @@ describe('hostile specs', () => {
     }
   });
 
+  it('a device or pipe given as a spec (/dev/zero): refused without reading it', async () => {
+    const started = Date.now();
+    const issues = await issuesOf('/dev/zero', dir());
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(issues).toEqual([expect.objectContaining({ code: 'not_a_file', message: '/dev/zero is not a regular file (a device, pipe or socket)' })]);
+    const cwd = dir();
+    writeFileSync(join(cwd, 'spec.yaml'), 'name: x\nextends: /dev/zero\nstages: {}\n');
+    const base = await issuesOf('spec.yaml', cwd);
+    expect(base[0]).toMatchObject({ code: 'not_a_file', path: 'extends', message: 'extends: /dev/zero is not a regular file, not a spec file (/dev/zero)' });
+  });
+
+  it('a 9 MiB file given as a spec: too large, not read whole', async () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, 'huge.yaml'), Buffer.alloc(9 * 2 ** 20, 0x20));
+    const issues = await issuesOf('huge.yaml', cwd);
+    expect(issues).toEqual([expect.objectContaining({ code: 'file_too_large', file: 'huge.yaml', message: 'huge.yaml is 9.0 MiB; a spec file may be at most 8 MiB' })]);
+  });
+
+  it('an alias bomb in an extends base and in a --set value', async () => {
+    const cwd = dir();
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 7; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    writeFileSync(join(cwd, 'base.yaml'), `vars:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
+    writeFileSync(join(cwd, 'spec.yaml'), 'name: x\nextends: base.yaml\nstages: {}\n');
+    const issues = await issuesOf('spec.yaml', cwd);
+    expect(issues[0]).toMatchObject({ code: 'yaml_alias_limit', file: 'base.yaml' });
+    const set = await issuesOf(spec(cwd, '', 'plain.yaml'), cwd, [`vars.k=[&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]]`]);
+    expect(set[0]).toMatchObject({ code: 'invalid_set', path: 'vars.k' });
+    expect(set[0]!.message).toContain('--set vars.k:');
+  });
+
   it('extends: /etc (a directory) says it is a directory, not "not found"', async () => {
     const cwd = dir();
     writeFileSync(join(cwd, 'spec.yaml'), 'name: x\nextends: /etc\nstages: {}\n');

@@ -92,6 +92,9 @@ function srcAt(src: SrcNode, segments: readonly string[]): Origin {
   return (node ?? src).at;
 }
 
+/** Largest spec file read (a spec is a page of YAML; a movie named by mistake is not read whole). */
+export const MAX_SPEC_BYTES = 8 * 2 ** 20;
+
 /** Most values a file may produce through `*alias` references (a "billion laughs" file stops here). */
 export const MAX_ALIAS_NODES = 100_000;
 /** Deepest nesting of maps and lists (aliases included). */
@@ -119,7 +122,13 @@ export function readSpecText(file: string, displayFile = file): string | SpecIss
   const issue = (code: string, message: string, hint: string): SpecIssue => ({ code, path: '', message, file: displayFile, line: 0, col: 0, hint });
   let bytes: Buffer;
   try {
-    if (statSync(file).isDirectory()) return issue('not_a_file', `${displayFile} is a directory, not a spec file`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    const st = statSync(file);
+    if (st.isDirectory()) return issue('not_a_file', `${displayFile} is a directory, not a spec file`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    // A device or FIFO (/dev/zero, /dev/stdin) could be read forever.
+    if (!st.isFile()) return issue('not_a_file', `${displayFile} is not a regular file (a device, pipe or socket)`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    if (st.size > MAX_SPEC_BYTES) {
+      return issue('file_too_large', `${displayFile} is ${(st.size / 2 ** 20).toFixed(1)} MiB; a spec file may be at most ${MAX_SPEC_BYTES / 2 ** 20} MiB`, 'is this the spec? name the YAML spec file, not a data or media file');
+    }
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -145,6 +145,18 @@ describe('hostile command lines', () => {
     expect(readdirSync(runs)).toEqual([]);
   });
 
+  it('an option value that starts with a dash (--runs -x): says what the option wants, not "ambiguous"', async () => {
+    const r = await refused(['plan', grid, '--runs', '-x'], 'EXP_ARGS_INVALID');
+    expect(r.err).toContain('--runs expects a value, but the next argument starts with a dash');
+    expect(r.err).toContain('write --runs=VALUE');
+    expect(r.err).not.toContain('ambiguous');
+  });
+
+  it('settings.jobs of a million in the spec: refused by the schema', async () => {
+    const r = await refused(['validate', grid, '--set', 'settings.jobs=1000000'], 'EXP_SPEC_INVALID');
+    expect(r.err).toContain('settings.jobs');
+  });
+
   it('--rerun nosuchstage: an error with a did-you-mean, for run and plan', async () => {
     const runs = await usedRuns();
     const before = snapshot(runs);
