@@ -1,5 +1,5 @@
 // What every command needs: the runs folder, the registry (built-in kinds + plugins), the store.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
@@ -40,8 +40,21 @@ function fileInTheWay(dir: string): string | undefined {
   }
 }
 
-/** The parts of a runs folder `exp run` writes to (mlruns is left out: tracking only warns). */
-const WRITTEN_PARTS = ['cache', 'cache/.tmp', 'locks', 'logs', 'scratch', 'invocations'];
+/** mlruns is left out: an unwritable tracking store only costs a warning. */
+const NOT_CHECKED = new Set(['mlruns']);
+
+/** The folders `exp run` writes into: the runs folder's subfolders and those of cache/ (kinds, .tmp, ...). */
+function writtenParts(dir: string): string[] {
+  const subfolders = (d: string): string[] => {
+    try {
+      return readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory() && !NOT_CHECKED.has(e.name)).map((e) => path.join(d, e.name));
+    } catch {
+      return [d]; // unreadable: reported by the access check
+    }
+  };
+  const top = subfolders(dir);
+  return [...top, ...top.filter((p) => path.basename(p) === 'cache').flatMap(subfolders)];
+}
 
 /**
  * Up-front check that `exp run` can write its runs folder: the folder and the parts of it that
@@ -50,7 +63,7 @@ const WRITTEN_PARTS = ['cache', 'cache/.tmp', 'locks', 'logs', 'scratch', 'invoc
 export function checkRunsWritable(dir: string): void {
   let existing = dir;
   while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-  const targets = existing === dir ? [dir, ...WRITTEN_PARTS.map((part) => path.join(dir, part)).filter((p) => existsSync(p))] : [existing];
+  const targets = existing === dir ? [dir, ...writtenParts(dir)] : [existing];
   for (const target of targets) {
     try {
       accessSync(target, constants.W_OK | constants.X_OK);

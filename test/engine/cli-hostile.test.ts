@@ -79,34 +79,40 @@ describe('hostile command lines', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it('a read-only runs folder: checked up front, naming the path', async () => {
-    const runs = await usedRuns();
-    const before = snapshot(runs);
-    chmodSync(runs, 0o555);
-    try {
-      if (process.getuid?.() === 0) {
-        // root writes anywhere: run exp as an unprivileged user instead.
-        const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/exp.js'), 'run', grid, '--runs', runs, '--quiet'], {
-          cwd: os.tmpdir(),
-          env: { ...process.env, EXP_PLUGINS: plugin, HOME: os.tmpdir() },
-          uid: 65534,
-          gid: 65534,
-          encoding: 'utf8',
-          timeout: 60_000,
-        });
-        expect(r.stderr).toContain('[EXP_RUNS_UNWRITABLE]');
-        expect(r.stderr).toContain(`${runs} is not writable (EACCES)`);
-        expect(r.stderr).not.toMatch(STACK);
-        expect(r.status).toBe(2);
-      } else {
-        const r = await refused(['run', grid, '--runs', runs, '--quiet'], 'EXP_RUNS_UNWRITABLE');
-        expect(r.err).toContain(`${runs} is not writable`);
+  it.each([[''], ['cache'], ['cache/.tmp'], ['cache/test.add'], ['locks'], ['logs'], ['invocations']])(
+    'a read-only part of a used runs folder (%s): checked up front, naming the path, nothing changed',
+    async (part) => {
+      const runs = await usedRuns();
+      spawnSync('chmod', ['-R', 'a+rwX', runs]);
+      const target = path.join(runs, part);
+      const before = snapshot(runs);
+      chmodSync(target, 0o555);
+      try {
+        if (process.getuid?.() === 0) {
+          // root writes anywhere: run exp as an unprivileged user instead.
+          const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/exp.js'), 'run', grid, '--runs', runs, '--quiet'], {
+            cwd: os.tmpdir(),
+            env: { ...process.env, EXP_PLUGINS: plugin, HOME: os.tmpdir() },
+            uid: 65534,
+            gid: 65534,
+            encoding: 'utf8',
+            timeout: 60_000,
+          });
+          expect(r.stderr).toContain('[EXP_RUNS_UNWRITABLE]');
+          expect(r.stderr).toContain(`${target} is not writable (EACCES)`);
+          expect(r.stderr).not.toMatch(STACK);
+          expect(r.status).toBe(2);
+        } else {
+          const r = await refused(['run', grid, '--runs', runs, '--quiet'], 'EXP_RUNS_UNWRITABLE');
+          expect(r.err).toContain(`${target} is not writable`);
+        }
+      } finally {
+        chmodSync(target, 0o777);
       }
-    } finally {
-      chmodSync(runs, 0o755);
-    }
-    expect(snapshot(runs)).toEqual(before);
-  }, 90_000);
+      expect(snapshot(runs)).toEqual(before);
+    },
+    90_000,
+  );
 
   it('checkRunsWritable names a read-only part (cache) and the folder a new runs folder would go in', () => {
     const runs = tmp();
