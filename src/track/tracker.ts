@@ -34,7 +34,7 @@ export interface TrackerOptions {
   runsDir: string;
   /** The spec's `name`: one MLflow experiment per name. */
   experimentName: string;
-  /** MLFLOW_TRACKING_URI; http(s) adds a server mirror, anything else is ignored (file store only). */
+  /** MLFLOW_TRACKING_URI; http(s) adds a server mirror, anything else is warned about (file store only). */
   trackingUri?: string;
   /** One line for the user (server failures, where the runs are). */
   log: (message: string) => void;
