@@ -1,7 +1,7 @@
 // Hostile command lines (issue 14): each is refused with a coded error naming the option or path,
 // exit 2, no stack trace, and nothing under the runs folder touched.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,9 +102,20 @@ describe('hostile command lines', () => {
           expect(r.stderr).toContain(`${target} is not writable (EACCES)`);
           expect(r.stderr).not.toMatch(STACK);
           expect(r.status).toBe(2);
+          const gc = spawnSync(process.execPath, [path.join(repoRoot, 'bin/exp.js'), 'gc', '--runs', runs], {
+            cwd: os.tmpdir(),
+            env: { ...process.env, HOME: os.tmpdir() },
+            uid: 65534,
+            gid: 65534,
+            encoding: 'utf8',
+            timeout: 60_000,
+          });
+          expect(gc.stderr).toContain(`[EXP_RUNS_UNWRITABLE] the runs folder cannot be written: ${target} is not writable (EACCES)`);
+          expect(gc.status).toBe(2);
         } else {
           const r = await refused(['run', grid, '--runs', runs, '--quiet'], 'EXP_RUNS_UNWRITABLE');
           expect(r.err).toContain(`${target} is not writable`);
+          expect((await refused(['gc', '--runs', runs], 'EXP_RUNS_UNWRITABLE')).err).toContain(`${target} is not writable`);
         }
       } finally {
         chmodSync(target, 0o777);
@@ -126,11 +137,16 @@ describe('hostile command lines', () => {
       chmodSync(path.join(runs, 'cache'), 0o755);
     }
     expect(() => checkRunsWritable(path.join(runs, 'new', 'deeper'))).not.toThrow();
-    try {
-      checkRunsWritable('/proc/1/no-such-runs');
-    } catch (e) {
-      expect(isExpError(e) && e.code).toBe('EXP_RUNS_UNWRITABLE');
-      expect((e as Error).message).toContain('/proc/1 is not writable');
+    // /proc/1 (Linux) is read-only even for root: what exp run and exp gc would say there.
+    if (existsSync('/proc/1')) {
+      let error: unknown;
+      try {
+        checkRunsWritable('/proc/1/no-such-runs');
+      } catch (e) {
+        error = e;
+      }
+      expect(isExpError(error) && error.code).toBe('EXP_RUNS_UNWRITABLE');
+      expect((error as Error).message).toContain('/proc/1 is not writable');
     }
   });
 
