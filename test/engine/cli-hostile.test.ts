@@ -221,4 +221,17 @@ describe('unexpected errors', () => {
     const env = await runExp(['kinds'], { ...process.env, EXP_PLUGINS: pluginFile, EXP_DEBUG: '1' });
     expect(env.err).toMatch(STACK);
   });
+
+  it('an error thrown after main returned (a stray timer in a plugin): one line, exit 1', () => {
+    const dir = tmp();
+    const pluginFile = path.join(dir, 'late.mjs');
+    writeFileSync(pluginFile, "export default function () { setTimeout(() => { throw new RangeError('late boom'); }, 10); }\n");
+    const args = [path.join(repoRoot, 'bin/exp.js'), 'kinds'];
+    const r = spawnSync(process.execPath, args, { env: { ...process.env, EXP_PLUGINS: pluginFile, EXP_DEBUG: '' }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('✖ exp: unexpected error: RangeError: late boom\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n');
+    const debug = spawnSync(process.execPath, [...args, '--debug'], { env: { ...process.env, EXP_PLUGINS: pluginFile }, encoding: 'utf8', timeout: 60_000 });
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(STACK);
+  });
 });
