@@ -39,6 +39,12 @@ export const ERROR_CODES = [
     hint: 'check the module path and that each kind has a dotted name, a version, run() and declared ports',
   },
   {
+    code: 'EXP_RUNS_UNWRITABLE',
+    meaning: 'The runs folder (or a part of it: cache, locks, logs, invocations) cannot be written; checked before anything runs.',
+    exit: EXIT_USAGE,
+    hint: 'fix the permissions of the path named (e.g. chmod u+w), or pass --runs DIR (or EXP_RUNS) to use another folder',
+  },
+  {
     code: 'EXP_NOT_FOUND',
     meaning: 'What a command was asked to show does not exist (an invocation, point or node id, a stage kind).',
     exit: EXIT_USAGE,

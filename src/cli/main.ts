@@ -1,7 +1,7 @@
 // The `exp` command: dispatch to a command, print user errors as `✖ [CODE] message → hint`,
 // and map outcomes to exit codes (0 ok, 1 a node failed, 2 invalid spec/arguments, 130 interrupted);
 // the exit code of an error comes from its code's entry in src/error-codes.ts.
-import { exitCodeFor } from '../error-codes.ts';
+import { EXIT_FAILED, exitCodeFor } from '../error-codes.ts';
 import { isExpError } from '../errors.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
 import { planCommand, runCommand, validateCommand, type Io } from './commands/engine.ts';
@@ -81,6 +81,7 @@ function mainHelp(): string {
     ...Object.entries(commands).map(([n, e]) => `  ${n.padEnd(width)}${e.summary}`),
     '',
     'Run `exp <command> --help` for the options of a command.',
+    'Run with --debug (or EXP_DEBUG=1) to see the stack trace of an unexpected error.',
     'Environment: EXP_RUNS (runs folder), EXP_GPUS (GPU ids), EXP_PLUGINS (stage kind modules),',
     '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu), MLFLOW_TRACKING_URI (also push to a server).',
     '',
@@ -88,6 +89,11 @@ function mainHelp(): string {
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
+  // --debug (anywhere before a `--`) or EXP_DEBUG=1: unexpected errors print their stack trace.
+  const end = argv.indexOf('--');
+  const debugAt = argv.indexOf('--debug');
+  const debug = (debugAt >= 0 && (end < 0 || debugAt < end)) || ['1', 'true'].includes((io.env ?? process.env).EXP_DEBUG ?? '');
+  if (debugAt >= 0 && (end < 0 || debugAt < end)) argv = argv.filter((_, i) => i !== debugAt);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(mainHelp());
@@ -113,8 +119,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
     // A SpecError is an ExpError (EXP_SPEC_INVALID) whose format() lists every issue.
     if (isExpError(e)) {
       io.stderr.write(`${e.format()}\n`);
+      if (debug && e.stack) io.stderr.write(`${e.stack}\n`);
       return exitCodeFor(e.code);
     }
-    throw e;
+    // A bug or an unforeseen failure: one line, and the stack trace only when asked for.
+    if (debug) {
+      io.stderr.write(`✖ exp ${name}: unexpected error\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    } else {
+      io.stderr.write(`✖ exp ${name}: unexpected error: ${oneLine(e)}\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n`);
+    }
+    return EXIT_FAILED;
   }
+}
+
+function oneLine(e: unknown): string {
+  const text = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+  return text.split('\n')[0]!.slice(0, 300);
 }

@@ -1,5 +1,5 @@
 // What every command needs: the runs folder, the registry (built-in kinds + plugins), the store.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
@@ -7,8 +7,73 @@ import { StageRegistry } from '../plan/registry.ts';
 import type { StageKind } from '../plan/stage-kind.ts';
 import { builtinKinds } from '../stages/index.ts';
 
+/**
+ * The runs folder from --runs, else EXP_RUNS, else ./runs. An empty value, or a path that is (or
+ * lies under) a file, is refused here, naming the option and the path.
+ */
 export function runsDirFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(flag ?? env.EXP_RUNS ?? 'runs');
+  const from = flag !== undefined ? '--runs' : env.EXP_RUNS !== undefined ? 'EXP_RUNS' : undefined;
+  const raw = flag ?? env.EXP_RUNS ?? 'runs';
+  if (raw.trim() === '') {
+    throw new ExpError('EXP_ARGS_INVALID', `${from} expects a folder, got an empty value`, {
+      hint: `pass a folder, e.g. ${from === 'EXP_RUNS' ? 'EXP_RUNS=runs' : '--runs runs'} (leave it out for ./runs)`,
+    });
+  }
+  const dir = path.resolve(raw);
+  const blocker = fileInTheWay(dir);
+  if (blocker !== undefined) {
+    throw new ExpError('EXP_ARGS_INVALID', `${from ?? 'the runs folder'} ${raw}: ${blocker === dir ? `${dir} is a file, not a folder` : `${blocker} is a file, so ${dir} cannot be a folder`}`, {
+      hint: 'point --runs (or EXP_RUNS) at a folder; it is created when missing',
+    });
+  }
+  return dir;
+}
+
+/** The nearest existing path at or above `dir` when it is not a folder. */
+function fileInTheWay(dir: string): string | undefined {
+  for (let p = dir; ; p = path.dirname(p)) {
+    try {
+      return statSync(p).isDirectory() ? undefined : p;
+    } catch {
+      if (path.dirname(p) === p) return undefined;
+    }
+  }
+}
+
+/** mlruns is left out: an unwritable tracking store only costs a warning. */
+const NOT_CHECKED = new Set(['mlruns']);
+
+/** The folders `exp run` writes into: the runs folder's subfolders and those of cache/ (kinds, .tmp, ...). */
+function writtenParts(dir: string): string[] {
+  const subfolders = (d: string): string[] => {
+    try {
+      return readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory() && !NOT_CHECKED.has(e.name)).map((e) => path.join(d, e.name));
+    } catch {
+      return [d]; // unreadable: reported by the access check
+    }
+  };
+  const top = subfolders(dir);
+  return [...top, ...top.filter((p) => path.basename(p) === 'cache').flatMap(subfolders)];
+}
+
+/**
+ * Up-front check that `exp run` can write its runs folder: the folder and the parts of it that
+ * exist, or, when it does not exist yet, the nearest folder above it where it would be created.
+ */
+export function checkRunsWritable(dir: string): void {
+  let existing = dir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const targets = existing === dir ? [dir, ...writtenParts(dir)] : [existing];
+  for (const target of targets) {
+    try {
+      accessSync(target, constants.W_OK | constants.X_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EACCES';
+      throw new ExpError('EXP_RUNS_UNWRITABLE', `the runs folder cannot be written: ${target} is not writable (${code})${target === dir ? '' : ` (runs folder ${dir})`}`, {
+        detail: { path: target, runsDir: dir },
+      });
+    }
+  }
 }
 
 function isKind(v: unknown): v is StageKind<any> {

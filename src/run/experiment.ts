@@ -13,7 +13,8 @@ import { buildPlan, type Plan, type PlanNode } from '../plan/dag.ts';
 import { diffPlan, type NodeDecision } from '../plan/diff.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
-import { loadSpec } from '../spec/index.ts';
+import { ExpError } from '../errors.ts';
+import { didYouMean, loadSpec } from '../spec/index.ts';
 import type { LoadedSpec } from '../spec/types.ts';
 import { saveInvocation, type InvocationPoint, type InvocationRecord } from '../store/invocations.ts';
 import { ArtifactStore, type NodeManifest } from '../store/store.ts';
@@ -40,10 +41,23 @@ export interface PlannedExperiment {
 /** Spec file → validated grid → DAG → what is cached and what runs, and why. */
 export async function planExperiment(file: string, o: PlanOptions): Promise<PlannedExperiment> {
   const spec = await loadSpec(file, { sets: o.sets ?? [], kinds: o.registry, cwd: o.cwd, env: o.env });
+  if (Array.isArray(o.force)) checkRerunStages(o.force, spec);
   const store = new ArtifactStore(o.runsDir);
   const plan = buildPlan(spec, o.registry);
   const decisions = diffPlan(plan, storeView(store), { force: o.force ?? false, dataFingerprint: dataFingerprintOf(o.registry) });
   return { spec, plan, decisions, store, registry: o.registry };
+}
+
+/** `--rerun STAGE` must name a stage of the spec (a typo would otherwise rerun nothing, silently). */
+function checkRerunStages(stages: readonly string[], spec: LoadedSpec): void {
+  const known = [...new Set(spec.points.flatMap((p) => Object.keys(p.stages)))];
+  for (const stage of stages) {
+    if (known.includes(stage)) continue;
+    const guess = didYouMean(stage, known);
+    throw new ExpError('EXP_ARGS_INVALID', `--rerun ${stage}: "${stage}" is not a stage of ${spec.name}`, {
+      hint: guess ? `did you mean --rerun ${guess}? (stages: ${known.join(', ')})` : `the stages are: ${known.join(', ')}`,
+    });
+  }
 }
 
 /** A reporter on the run's lifecycle; `close` is called once with the invocation's status. */

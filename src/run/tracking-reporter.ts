@@ -59,19 +59,37 @@ export class TrackingReporter implements Lifecycle {
   private warned = false;
 
   private constructor(
-    private readonly tracker: Tracker,
-    private readonly invocation: InvocationRun,
+    /** Null when tracking is off for this run (the store could not be opened or written). */
+    private readonly tracker: Tracker | null,
+    private readonly invocation: InvocationRun | null,
     private readonly plan: Plan,
     private readonly options: TrackingOptions,
+    /** Why tracking is off. */
+    private readonly offReason?: string,
   ) {
     for (const p of plan.points) this.pending.set(p.id, Object.keys(p.nodes).length);
   }
 
-  get parentRunId(): string {
-    return this.invocation.runId;
+  get parentRunId(): string | undefined {
+    return this.invocation?.runId;
   }
 
+  /**
+   * Opens the MLflow store and starts the runs. Tracking never fails the computation: when the
+   * store cannot be written (a read-only mlruns/, a full disk), it says so once and the run goes
+   * on untracked; the results stay in the cache.
+   */
   static async open(o: TrackingOptions): Promise<TrackingReporter> {
+    try {
+      return await TrackingReporter.start(o);
+    } catch (e) {
+      const reason = oneLine(e);
+      o.log(`tracking: off for this run: ${reason}. The run goes on; results stay in the cache (exp show lists them).`);
+      return new TrackingReporter(null, null, o.plan, o, reason);
+    }
+  }
+
+  private static async start(o: TrackingOptions): Promise<TrackingReporter> {
     const tracker = await openTracker({ runsDir: o.runsDir, experimentName: o.spec.name, trackingUri: o.env.MLFLOW_TRACKING_URI, log: o.log, env: o.env });
     const invocation = await tracker.startInvocation({
       invocationId: o.invocationId,
@@ -162,12 +180,18 @@ export class TrackingReporter implements Lifecycle {
   }
 
   async close(status: string): Promise<void> {
+    if (!this.tracker || !this.invocation) return;
     const end: EndStatus = status === 'done' ? 'FINISHED' : status === 'cancelled' ? 'KILLED' : 'FAILED';
     await this.invocation.end(end).catch(() => undefined);
-    await this.tracker.close();
+    await this.tracker.close().catch((e: unknown) => {
+      if (this.warned) return;
+      this.warned = true;
+      this.options.log(`tracking: ${oneLine(e)} (results stay in the cache; exp show lists them)`);
+    });
   }
 
   howToOpen(): string {
+    if (!this.tracker) return `MLflow: not tracked this time (${this.offReason}); results are in the cache (exp show)`;
     const root = this.tracker.storeRoot;
     const lines = [
       `MLflow: ${this.plan.points.length} run(s) under experiment "${this.options.spec.name}" in ${root}`,
@@ -177,6 +201,10 @@ export class TrackingReporter implements Lifecycle {
     if (this.tracker.serverUri) lines.push(`  also pushed to ${this.tracker.serverUri}`);
     return lines.join('\n');
   }
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 
 function safeUser(): string {

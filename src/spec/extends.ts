@@ -66,6 +66,16 @@ export function loadWithExtends(file: string, ctx: ExtendsContext, chain: string
           });
           return;
         }
+        if (existsSync(target) && !statSync(target).isFile()) {
+          ctx.issues.add({
+            code: 'not_a_file',
+            path,
+            message: `extends: ${entry} is ${statSync(target).isDirectory() ? 'a directory' : 'not a regular file'}, not a spec file (${target})`,
+            ...place(at, ctx),
+            hint: 'extends: names YAML files; paths are relative to the file that names them',
+          });
+          return;
+        }
         if (!existsSync(target) || !statSync(target).isFile()) {
           ctx.issues.add({
             code: 'file_missing',

@@ -13,7 +13,7 @@ import { Locator } from './locate.ts';
 import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
 import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
-import { isRecord, uniformSrc, type Origin, type SrcNode } from './source.ts';
+import { isRecord, nonFiniteIssue, nonFiniteNumbers, uniformSrc, type Origin, type SrcNode } from './source.ts';
 import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
@@ -235,7 +235,18 @@ class SpecLoader {
         this.issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: the value is not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`, ...this.place(origin), hint: 'quote the whole argument for the shell, and the value for YAML if needed' });
         continue;
       }
-      const value: unknown = parsed.toJS();
+      let value: unknown;
+      try {
+        value = parsed.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        this.issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: ${(e as Error).message}`, ...this.place(origin), hint: 'write the value out without aliases' });
+        continue;
+      }
+      const nonFinite = nonFiniteNumbers(value);
+      if (nonFinite.length > 0) {
+        for (const bad of nonFinite) this.issues.add({ ...nonFiniteIssue(bad), path: pathText, ...this.place(origin) });
+        continue;
+      }
       // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
       // points; a single value runs one): the matrix would overwrite a plain value anyway.
       const axis = matrixAxisFor(doc, pathText);

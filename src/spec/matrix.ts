@@ -137,6 +137,21 @@ export function expandMatrix(doc: Record<string, unknown>, matrixSrc: SrcNode | 
   const include = readList('include');
   const exclude = readList('exclude');
   if (!ok) return undefined;
+  // The size is known before a single point is built: refuse a grid past the limit here, not
+  // after the heap has run out.
+  const limit = maxPoints(doc);
+  const size = (axes.length > 0 ? axes.reduce((n, axis) => n * axis.values.length, 1) : 0) + include.length;
+  if (size > limit) {
+    const at = matrixSrc?.keyAt ?? matrixSrc?.at ?? { file: '', line: 0, col: 0 };
+    ctx.issue({
+      code: 'too_many_points',
+      path: 'matrix',
+      message: `the matrix would expand to ${size.toLocaleString('en-US')} points (${axes.map((a) => `${a.label}: ${a.values.length}`).join(' × ')}${include.length > 0 ? ` + ${include.length} included` : ''}), more than the limit of ${limit.toLocaleString('en-US')}`,
+      ...ctx.place(at),
+      hint: 'shrink the matrix axes, or raise settings.max_points if the grid is meant to be this big',
+    });
+    return undefined;
+  }
 
   const excluded = (entries: Assigned[]): boolean =>
     exclude.some((rule) =>
@@ -165,6 +180,15 @@ export function expandMatrix(doc: Record<string, unknown>, matrixSrc: SrcNode | 
   }
   for (const entries of include) out.push({ entries, included: true });
   return out;
+}
+
+/** Default for `settings.max_points`. */
+export const DEFAULT_MAX_POINTS = 100_000;
+
+/** `settings.max_points` when it is a usable count (the schema reports a bad one), else the default. */
+function maxPoints(doc: Record<string, unknown>): number {
+  const value = isRecord(doc.settings) ? doc.settings.max_points : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 ? value : DEFAULT_MAX_POINTS;
 }
 
 /** The spec's value at a path; a param left out of `with:` has its kind's default. */

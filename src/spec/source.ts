@@ -1,7 +1,8 @@
 // YAML text → plain values plus a parallel tree of source positions, so that every key and
 // value of the merged doc can be traced back to the file (and line:col) that defined it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { formatPath } from './key-path.ts';
 import type { SpecIssue } from './types.ts';
 
 export interface Origin {
@@ -52,21 +53,124 @@ export function parseYamlText(text: string, file: string, displayFile = file): P
     return { file, line: pos.line, col: pos.col };
   };
   if (doc.errors.length > 0) return { value: undefined, src: { at: place(0) }, issues };
-  const [value, src] = convert(doc.contents as YamlNode | null, doc, place, 0);
-  return { value, src, issues };
+  try {
+    const [value, src] = convert(doc.contents as YamlNode | null, doc, place, 0, { aliasNodes: 0 });
+    for (const bad of nonFiniteNumbers(value)) {
+      const at = srcAt(src, bad.segments);
+      issues.push({ ...nonFiniteIssue(bad), file: displayFile, line: at.line, col: at.col });
+    }
+    return { value: issues.length > 0 ? undefined : value, src, issues };
+  } catch (e) {
+    if (!(e instanceof YamlLimit)) throw e;
+    issues.push({ code: e.code, path: '', message: e.message, file: displayFile, line: e.at.line, col: e.at.col, hint: e.hint });
+    return { value: undefined, src: { at: place(0) }, issues };
+  }
+}
+
+/** Every number in a value that is not finite (`.inf`, `.nan`, `1e400`), with its key path. */
+export function nonFiniteNumbers(value: unknown, segments: string[] = [], out: { segments: string[]; value: number }[] = []): { segments: string[]; value: number }[] {
+  if (typeof value === 'number' && !Number.isFinite(value)) out.push({ segments, value });
+  else if (Array.isArray(value)) value.forEach((item, i) => nonFiniteNumbers(item, [...segments, String(i)], out));
+  else if (isRecord(value)) for (const key of Object.keys(value)) nonFiniteNumbers(value[key], [...segments, key], out);
+  return out;
+}
+
+/** The issue for a number that is not finite (its place filled in by the caller). */
+export function nonFiniteIssue(bad: { segments: string[]; value: number }): Omit<SpecIssue, 'file' | 'line' | 'col'> {
+  const path = formatPath(bad.segments);
+  return {
+    code: 'non_finite_number',
+    path,
+    message: `${path || 'the value'}: ${bad.value} is not a finite number (a YAML .inf/.nan, or a number too large for a double such as 1e400)`,
+    hint: 'write a finite number; quote it ("1e400") if a string is meant',
+  };
+}
+
+function srcAt(src: SrcNode, segments: readonly string[]): Origin {
+  let node: SrcNode | undefined = src;
+  for (const segment of segments) node = node?.children?.get(segment);
+  return (node ?? src).at;
+}
+
+/** Largest spec file read (a spec is a page of YAML; a movie named by mistake is not read whole). */
+export const MAX_SPEC_BYTES = 8 * 2 ** 20;
+
+/** Most values a file may produce through `*alias` references (a "billion laughs" file stops here). */
+export const MAX_ALIAS_NODES = 100_000;
+/** Deepest nesting of maps and lists (aliases included). */
+export const MAX_YAML_DEPTH = 200;
+
+class YamlLimit extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly at: Origin,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
 }
 
 export function parseYamlFile(file: string, displayFile = file): ParsedFile {
-  return parseYamlText(readFileSync(file, 'utf8'), file, displayFile);
+  const text = readSpecText(file, displayFile);
+  if (typeof text !== 'string') return { value: undefined, src: { at: { file, line: 0, col: 0 } }, issues: [text] };
+  return parseYamlText(text, file, displayFile);
 }
 
-function convert(node: YamlNode | null, doc: Document, place: (offset: number | undefined) => Origin, depth: number): [unknown, SrcNode] {
+/** A spec file's text, or the issue saying why it cannot be one (a folder, unreadable, binary). */
+export function readSpecText(file: string, displayFile = file): string | SpecIssue {
+  const issue = (code: string, message: string, hint: string): SpecIssue => ({ code, path: '', message, file: displayFile, line: 0, col: 0, hint });
+  let bytes: Buffer;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) return issue('not_a_file', `${displayFile} is a directory, not a spec file`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    // A device or FIFO (/dev/zero, /dev/stdin) could be read forever.
+    if (!st.isFile()) return issue('not_a_file', `${displayFile} is not a regular file (a device, pipe or socket)`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    if (st.size > MAX_SPEC_BYTES) {
+      return issue('file_too_large', `${displayFile} is ${(st.size / 2 ** 20).toFixed(1)} MiB; a spec file may be at most ${MAX_SPEC_BYTES / 2 ** 20} MiB`, 'is this the spec? name the YAML spec file, not a data or media file');
+    }
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return issue('file_missing', `spec file not found: ${displayFile}`, 'check the path');
+    return issue('file_unreadable', `cannot read ${displayFile}: ${code ?? (e as Error).message}`, 'check that the file exists and that you may read it');
+  }
+  const binary = () => issue('not_text', `${displayFile} is not a YAML text file (it holds binary data)`, 'name the YAML spec file, not a data or media file');
+  if (bytes.includes(0)) return binary();
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return binary();
+  }
+}
+
+interface Budget {
+  /** Values produced so far inside alias expansions. */
+  aliasNodes: number;
+  /** Set while expanding an alias: the outermost alias's place. */
+  alias?: Origin;
+}
+
+function convert(node: YamlNode | null, doc: Document, place: (offset: number | undefined) => Origin, depth: number, budget: Budget): [unknown, SrcNode] {
   if (node === null || node === undefined) return [null, { at: place(0) }];
-  if (depth > 200) throw new Error('YAML nesting deeper than 200 levels');
   const at = place(node.range?.[0]);
+  if (depth > MAX_YAML_DEPTH) {
+    throw new YamlLimit('yaml_too_deep', `YAML nesting deeper than ${MAX_YAML_DEPTH} levels`, at, 'flatten the structure (or an alias that refers to itself through its contents)');
+  }
+  if (budget.alias && ++budget.aliasNodes > MAX_ALIAS_NODES) {
+    throw new YamlLimit(
+      'yaml_alias_limit',
+      `YAML aliases expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} values (an alias bomb?); stopped at the alias here`,
+      budget.alias,
+      'write the values out, or use fewer nested *alias references (extends: shares a base without aliases)',
+    );
+  }
   if (isAlias(node)) {
     const target = node.resolve(doc);
-    const [value, src] = convert((target ?? null) as YamlNode | null, doc, place, depth + 1);
+    const outer = budget.alias;
+    budget.alias ??= at;
+    const [value, src] = convert((target ?? null) as YamlNode | null, doc, place, depth + 1, budget);
+    budget.alias = outer;
     return [value, { ...src, at }];
   }
   if (isMap(node)) {
@@ -77,7 +181,7 @@ function convert(node: YamlNode | null, doc: Document, place: (offset: number | 
       const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode ?? '');
       const keyAt = place(keyNode?.range?.[0]);
       const valueNode = pair.value as YamlNode | null;
-      const [child, childSrc] = valueNode ? convert(valueNode, doc, place, depth + 1) : [null, { at: keyAt }];
+      const [child, childSrc] = valueNode ? convert(valueNode, doc, place, depth + 1, budget) : [null, { at: keyAt }];
       value[key] = child;
       children.set(key, { ...childSrc, keyAt });
     }
@@ -87,7 +191,7 @@ function convert(node: YamlNode | null, doc: Document, place: (offset: number | 
     const value: unknown[] = [];
     const children = new Map<string, SrcNode>();
     node.items.forEach((item, index) => {
-      const [child, childSrc] = convert(item as YamlNode | null, doc, place, depth + 1);
+      const [child, childSrc] = convert(item as YamlNode | null, doc, place, depth + 1, budget);
       value.push(child);
       children.set(String(index), childSrc);
     });

@@ -26,8 +26,19 @@ export interface RestClientOptions {
   username?: string;
   password?: string;
   retry?: RetryOptions;
-  /** Per-request timeout (default 30 s). */
+  /** Per-request timeout, connecting included (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Total time all of this client's requests may take together (default: unbounded). Once
+   * spent, requests fail at once; a request never waits past what is left.
+   */
+  budgetMs?: number;
+  /**
+   * Retry a request that timed out (default true). false: the first timeout is final, for that
+   * request and every later one of this client (a circuit breaker: later calls fail at once).
+   */
+  retryTimeouts?: boolean;
+  now?: () => number;
   fetch?: typeof fetch;
 }
 
@@ -51,6 +62,12 @@ export function retryFromEnv(env: NodeJS.ProcessEnv = process.env): RetryOptions
   const factor = Number(env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR);
   if (env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR !== undefined && Number.isFinite(factor) && factor >= 0) out.delayMs = (a) => factor * 1000 * 2 ** (a - 1);
   return out;
+}
+
+/** MLFLOW_HTTP_REQUEST_TIMEOUT (seconds, as MLflow reads it) in ms, when set to a positive number. */
+export function timeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const ms = Number(env.MLFLOW_HTTP_REQUEST_TIMEOUT) * 1000;
+  return env.MLFLOW_HTTP_REQUEST_TIMEOUT && Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 export function isHttpUri(uri: string | undefined): uri is string {
@@ -184,6 +201,12 @@ export class MlflowRestClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly retryTimeouts: boolean;
+  private readonly now: () => number;
+  /** Time left of budgetMs (Infinity when unbounded). */
+  private budgetLeftMs: number;
+  /** Set once a request timed out and retryTimeouts is false: why later requests are not tried. */
+  private broken: string | undefined;
 
   constructor(opts: RestClientOptions) {
     if (!isHttpUri(opts.trackingUri)) throw new ExpError('EXP_TRACK_INVALID', `tracking URI ${JSON.stringify(opts.trackingUri)} is not http(s)://`, { hint: 'set MLFLOW_TRACKING_URI=http://host:5000 or pass --to' });
@@ -202,6 +225,9 @@ export class MlflowRestClient {
     this.sleep = opts.retry?.sleep ?? defaultSleep;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.fetchImpl = opts.fetch ?? fetch;
+    this.retryTimeouts = opts.retryTimeouts ?? true;
+    this.now = opts.now ?? Date.now;
+    this.budgetLeftMs = opts.budgetMs ?? Infinity;
   }
 
   /** The URL of an experiment in the server's UI. */
@@ -224,8 +250,12 @@ export class MlflowRestClient {
     const endpoint = path.replace(/^\/api\/2\.0\//, '');
     for (let attempt = 0; ; attempt++) {
       let retryable: Error;
+      if (this.broken) throw new Error(`${this.broken}; ${endpoint} not tried`);
+      if (this.budgetLeftMs <= 0) throw new Error(`MLflow at ${this.baseUrl} (${endpoint}): the time allowed for the tracking server is spent`);
+      const timeoutMs = Math.max(1, Math.min(this.timeoutMs, this.budgetLeftMs));
+      const started = this.now();
       try {
-        const res = await this.fetchImpl(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await this.fetchImpl(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
         const text = await res.text();
         if (res.ok) return (text.trim() === '' ? {} : JSON.parse(text)) as T;
         const err = httpError(endpoint, res.status, text);
@@ -233,11 +263,20 @@ export class MlflowRestClient {
         retryable = err;
       } catch (e) {
         if (e instanceof MlflowHttpError && e.status !== 429 && e.status < 500) throw e;
+        if ((e as Error).name === 'TimeoutError' && (!this.retryTimeouts || this.budgetLeftMs - (this.now() - started) <= 0)) {
+          const message = `MLflow at ${this.baseUrl} (${endpoint}) did not answer within ${(timeoutMs / 1000).toFixed(1)} s`;
+          if (!this.retryTimeouts) this.broken = `MLflow at ${this.baseUrl} did not answer earlier (${endpoint}, ${(timeoutMs / 1000).toFixed(1)} s)`;
+          throw new Error(message, { cause: e });
+        }
         if (e instanceof SyntaxError) throw new Error(`MLflow ${endpoint} answered with a body that is not JSON`, { cause: e });
         retryable = e instanceof MlflowHttpError ? e : new Error(`cannot reach MLflow at ${this.baseUrl} (${endpoint}): ${(e as Error).message}${(e as Error & { cause?: { code?: string } }).cause?.code ? ` [${(e as Error & { cause: { code: string } }).cause.code}]` : ''}`, { cause: e });
+      } finally {
+        this.budgetLeftMs -= this.now() - started;
       }
-      if (attempt >= this.retries) throw retryable;
-      await this.sleep(this.delayMs(attempt + 1));
+      if (attempt >= this.retries || this.budgetLeftMs <= 0) throw retryable;
+      const delay = Math.min(this.delayMs(attempt + 1), this.budgetLeftMs);
+      await this.sleep(delay);
+      this.budgetLeftMs -= delay;
     }
   }
 

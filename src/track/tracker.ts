@@ -24,7 +24,7 @@
 //   EXP_TRACK_INVALID naming the run and the key, before anything is written.
 import { join } from 'node:path';
 import { FileStore, type RunRef } from './file-store.ts';
-import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, type RetryOptions } from './rest-client.ts';
+import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv, type RetryOptions } from './rest-client.ts';
 import { StoreSyncer } from './sync.ts';
 import type { EndStatus, MetricInput, ParamValue } from './types.ts';
 import { checkMetrics, checkParams, checkTags, MAX_PARAM_VALUE_LENGTH } from './validate.ts';
@@ -34,7 +34,7 @@ export interface TrackerOptions {
   runsDir: string;
   /** The spec's `name`: one MLflow experiment per name. */
   experimentName: string;
-  /** MLFLOW_TRACKING_URI; http(s) adds a server mirror, anything else is ignored (file store only). */
+  /** MLFLOW_TRACKING_URI; http(s) adds a server mirror, anything else is warned about (file store only). */
   trackingUri?: string;
   /** One line for the user (server failures, where the runs are). */
   log: (message: string) => void;
@@ -44,6 +44,10 @@ export interface TrackerOptions {
   retry?: RetryOptions;
   /** How long close() waits for pending server calls (default 60 s). */
   closeTimeoutMs?: number;
+  /** One server request, connecting included (default 10 s; MLFLOW_HTTP_REQUEST_TIMEOUT, seconds). */
+  serverTimeoutMs?: number;
+  /** All server requests of one run together (default 25 s): a dead server costs no more. */
+  serverBudgetMs?: number;
   now?: () => number;
 }
 
@@ -96,6 +100,33 @@ export interface Tracker {
   close(): Promise<void>;
 }
 
+/**
+ * The http(s) server to mirror to, from MLFLOW_TRACKING_URI. Any other scheme, or a URI that
+ * does not parse, is warned about once and the run keeps to the local file store.
+ */
+function serverUriOf(trackingUri: string | undefined, storeRoot: string, log: (m: string) => void): string | undefined {
+  const uri = trackingUri?.trim();
+  if (!uri) return undefined;
+  const local = `runs are kept in the local file store ${storeRoot} only`;
+  if (!isHttpUri(uri)) {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1];
+    log(`tracking: MLFLOW_TRACKING_URI=${redact(uri)} is not supported${scheme ? ` (scheme ${scheme}:)` : ''}; only http(s):// servers are mirrored, ${local}`);
+    return undefined;
+  }
+  try {
+    new URL(uri);
+  } catch {
+    log(`tracking: MLFLOW_TRACKING_URI=${redact(uri)} is not a valid URL; ${local} (fix it, then push them with exp sync --to <url>)`);
+    return undefined;
+  }
+  return uri;
+}
+
+/** A URI as shown to the user: credentials in it (user:pass@) are hidden. */
+function redact(uri: string): string {
+  return uri.replace(/\/\/[^/@]*@/, '//***@');
+}
+
 /** `ava-fewshot @ 2026-11-23 23:40` (UTC). */
 export function invocationRunName(specName: string, at: number): string {
   return `${specName} @ ${new Date(at).toISOString().slice(0, 16).replace('T', ' ')}`;
@@ -142,10 +173,20 @@ export async function openTracker(opts: TrackerOptions): Promise<Tracker> {
   const store = new FileStore(join(opts.runsDir, 'mlruns'), { now });
   const experiment = await store.getOrCreateExperiment(opts.experimentName);
   let mirror: ServerMirror | null = null;
-  const serverUri = isHttpUri(opts.trackingUri) ? opts.trackingUri : undefined;
+  const serverUri = serverUriOf(opts.trackingUri, store.root, opts.log);
   if (serverUri) {
     const env = opts.env ?? process.env;
-    const client = new MlflowRestClient({ trackingUri: serverUri, ...authFromEnv(env), retry: opts.retry ?? retryFromEnv(env) });
+    // Bounded: a server that accepts connections and never answers costs one timeout, after
+    // which the mirror is off for the rest of the run (the first failure turns it off).
+    const timeoutMs = opts.serverTimeoutMs ?? timeoutFromEnv(env) ?? 10_000;
+    const client = new MlflowRestClient({
+      trackingUri: serverUri,
+      ...authFromEnv(env),
+      retry: opts.retry ?? retryFromEnv(env),
+      timeoutMs,
+      budgetMs: opts.serverBudgetMs ?? Math.max(25_000, timeoutMs),
+      retryTimeouts: false,
+    });
     mirror = new ServerMirror(new StoreSyncer(store.root, client, opts.log), opts.experimentName, opts.log);
   }
   const experimentId = experiment.experimentId;

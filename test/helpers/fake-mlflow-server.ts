@@ -128,6 +128,9 @@ export class FakeMlflowServer {
   }
 
   /** The next `count` requests (whose path contains `match`, when given) get `status`, after letting `after` of them through. */
+  /** Accept connections and read requests, but never answer (a hung server); false answers again. */
+  neverAnswer = false;
+
   failNext(count: number, status = 503, match?: string, after = 0): void {
     this.failures.push({ status, count, match, after });
   }
@@ -160,6 +163,7 @@ export class FakeMlflowServer {
       body: raw.toString('utf8'),
     };
     this.requests.push(rec);
+    if (this.neverAnswer) return;
 
     const failure = this.failures.find((f) => f.count > 0 && (!f.match || url.pathname.includes(f.match)));
     if (failure && failure.after > 0) failure.after--;

@@ -14,7 +14,7 @@ import type { LoadedSpec } from '../../spec/types.ts';
 import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
 import { table } from '../table.ts';
-import { makeRegistry, runsDirFrom } from '../workspace.ts';
+import { checkRunsWritable, makeRegistry, runsDirFrom } from '../workspace.ts';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -192,11 +192,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(runSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
+  checkRunsWritable(runsDir);
   const planned = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
   const { spec } = planned;
-  const jobs = int(values.jobs, 'jobs') ?? spec.settings.jobs;
-  const retries = int(values.retry, 'retry');
-  const graceMs = (int(values.grace, 'grace') ?? 10) * 1000;
+  const jobs = int(values.jobs, 'jobs', { min: 1, max: 1024 }) ?? spec.settings.jobs;
+  const retries = int(values.retry, 'retry', { max: 100 });
+  const graceMs = (int(values.grace, 'grace', { max: 3600 }) ?? 10) * 1000;
   const inventory = detectInventory({ gpus: str(values.gpus), jobs, env: io.env });
   const tty = Boolean(io.stderr.isTTY) && !values.json;
   const progress = new ProgressReporter(io.stderr, { tty, quiet: Boolean(values.quiet), jobs: inventory.cpus });

@@ -8,7 +8,7 @@ import { ArtifactStore } from '../../store/store.ts';
 import { list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { formatDuration } from '../progress.ts';
 import { table } from '../table.ts';
-import { makeRegistry, runsDirFrom } from '../workspace.ts';
+import { checkRunsWritable, makeRegistry, runsDirFrom } from '../workspace.ts';
 import type { Io } from './engine.ts';
 
 export const lsSpec: CommandSpec = {
@@ -208,6 +208,7 @@ function describeSchema(schema: Record<string, unknown>): string {
 export async function gcCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseCommand(gcSpec, argv);
   const runsDir = runsDirFrom(str(values.runs), io.env);
+  checkRunsWritable(runsDir);
   const store = new ArtifactStore(runsDir);
   await store.init();
   const dry = Boolean(values['dry-run']);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitCodeFor } from '../../error-codes.ts';
 import { isExpError } from '../../errors.ts';
-import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv } from '../../track/rest-client.ts';
+import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv } from '../../track/rest-client.ts';
 import { StoreSyncer } from '../../track/sync.ts';
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
@@ -28,7 +28,14 @@ export async function syncCommand(argv: string[], io: Io, runsDir: string): Prom
     return 2;
   }
   const root = join(runsDir, 'mlruns');
-  const client = new MlflowRestClient({ trackingUri: uri, ...authFromEnv(process.env), retry: retryFromEnv(process.env) });
+  let client: MlflowRestClient;
+  try {
+    // A server that stops answering fails the remaining runs at once (not 5 × 30 s each).
+    client = new MlflowRestClient({ trackingUri: uri, ...authFromEnv(process.env), retry: retryFromEnv(process.env), timeoutMs: timeoutFromEnv(process.env), retryTimeouts: false });
+  } catch {
+    io.stderr.write(`✖ ${JSON.stringify(uri)} is not a valid URL\n  → pass --to http://host:5000 or set MLFLOW_TRACKING_URI\n${USAGE}\n`);
+    return 2;
+  }
   const syncer = new StoreSyncer(root, client, (m) => io.stderr.write(`! ${m}\n`));
   try {
     const s = await syncer.syncAll(values.experiment);
