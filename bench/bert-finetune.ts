@@ -30,7 +30,11 @@ const params = [...o.model.variables.values()].reduce((n, v) => n + v.size, 0);
 const rand = mulberry32(1);
 const K = 18;
 const N = B * (steps + 1);
-const rows = Array.from({ length: N }, () => [2, ...Array.from({ length: T - 2 }, () => 100 + Math.floor(rand() * (o.arch.vocabSize - 100))), 3]);
+const rows = Array.from({ length: N }, () => [
+  2,
+  ...Array.from({ length: T - 2 }, () => 100 + Math.floor(rand() * (o.arch.vocabSize - 100))),
+  3,
+]);
 const targets = new Float32Array(N * K);
 for (let i = 0; i < N; i++) targets[i * K + Math.floor(rand() * K)] = 1;
 const times: number[] = [];
@@ -59,6 +63,23 @@ const tokensPerStep = B * T;
 const gflops = (6 * params * tokensPerStep) / sPerStep / 1e9;
 console.log('| model | params | mode | backend | batch × tokens (micro) | s/step | tokens/s | GFLOP/s (6·P·tokens) |');
 console.log('|---|---:|---|---|---:|---:|---:|---:|');
-console.log(`| ${path.basename(a.bert)} (${o.arch.layers}×${o.arch.hidden}) | ${(params / 1e6).toFixed(1)}M | ${a.mode} | ${res.backend} | ${B} × ${T} (${a.micro ?? B}) | ${sPerStep.toFixed(2)} | ${(tokensPerStep / sPerStep).toFixed(0)} | ${gflops.toFixed(1)} |`);
-console.log(JSON.stringify({ bench: 'bert-finetune', bert: a.bert, params, layers: o.arch.layers, hidden: o.arch.hidden, mode: a.mode, backend: res.backend, batch: B, tokens: T, s_per_step: sPerStep, tokens_per_s: tokensPerStep / sPerStep, gflops }));
+console.log(
+  `| ${path.basename(a.bert)} (${o.arch.layers}×${o.arch.hidden}) | ${(params / 1e6).toFixed(1)}M | ${a.mode} | ${res.backend} | ${B} × ${T} (${a.micro ?? B}) | ${sPerStep.toFixed(2)} | ${(tokensPerStep / sPerStep).toFixed(0)} | ${gflops.toFixed(1)} |`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'bert-finetune',
+    bert: a.bert,
+    params,
+    layers: o.arch.layers,
+    hidden: o.arch.hidden,
+    mode: a.mode,
+    backend: res.backend,
+    batch: B,
+    tokens: T,
+    s_per_step: sPerStep,
+    tokens_per_s: tokensPerStep / sPerStep,
+    gflops,
+  }),
+);
 o.model.dispose();

@@ -33,7 +33,10 @@ const totalBytes = blobs.reduce((s, b) => s + b.bytes.length, 0);
 const MB = 1024 * 1024;
 
 /** Wall and CPU seconds (this process): on a shared machine the CPU figure is the stable one. */
-function timeLoop(minMs: number, body: () => number): { seconds: number; cpuSeconds: number; rounds: number; units: number } {
+function timeLoop(
+  minMs: number,
+  body: () => number,
+): { seconds: number; cpuSeconds: number; rounds: number; units: number } {
   body(); // warm-up
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -101,13 +104,24 @@ function cpuWithChildren(): number {
   return (u.user + u.system) / 1e6 + children;
 }
 
-let mining: { movies: number; sentences: number; clips: number; seconds: number; cpu: number; scorerCpu: number; spotterOnly: number };
+let mining: {
+  movies: number;
+  sentences: number;
+  clips: number;
+  seconds: number;
+  cpu: number;
+  scorerCpu: number;
+  spotterOnly: number;
+};
 try {
   const video = path.join(tmp, 'stand-in.mp4');
   await generateTestPattern(video, { width: 32, height: 32, durationS: 4 * 3600, fps: 1 });
   const movieSubs = listFiles(dataPath('subtitles/movies_srt'));
   const manifest = path.join(tmp, 'movies.jsonl');
-  writeFileSync(manifest, movieSubs.map((s, i) => JSON.stringify({ id: `m${i}`, video, subtitles: s })).join('\n') + '\n');
+  writeFileSync(
+    manifest,
+    `${movieSubs.map((s, i) => JSON.stringify({ id: `m${i}`, video, subtitles: s })).join('\n')}\n`,
+  );
   const corpus = await loadMovieCorpus(manifest);
   const spot = createKeywordSpotter(VERBS);
   const inner = keywordScorer(VERBS, spot);
@@ -128,24 +142,58 @@ try {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuWithChildren() - cpu0;
   // The spotter alone over the same sentences: the ceiling mining could reach.
-  const allSentences = movieSubs.flatMap((f) => splitSentences(parseCaptionBytes(readFileSync(f), f).cues).map((s) => s.text));
+  const allSentences = movieSubs.flatMap((f) =>
+    splitSentences(parseCaptionBytes(readFileSync(f), f).cues).map((s) => s.text),
+  );
   const s0 = performance.now();
   for (const s of allSentences) spot(s);
   const spotterOnly = allSentences.length / ((performance.now() - s0) / 1000);
-  mining = { movies: report.movies, sentences: report.sentences, clips: report.clips.length, seconds, cpu, scorerCpu, spotterOnly };
+  mining = {
+    movies: report.movies,
+    sentences: report.sentences,
+    clips: report.clips.length,
+    seconds,
+    cpu,
+    scorerCpu,
+    spotterOnly,
+  };
 } finally {
   await rm(tmp, { recursive: true, force: true });
 }
 
 const rows: [string, string][] = [
   ['subtitle files', `${files.length} (${(totalBytes / MB).toFixed(1)} MB)`],
-  ['parse (decode + cues)', `${parseMBcpu.toFixed(1)} MB per CPU-second, ${parseMBs.toFixed(1)} MB/s wall  (target >= 50)`],
-  ['sentence split', `${splitMBcpu.toFixed(1)} MB per CPU-second, ${splitMBs.toFixed(1)} MB/s wall, ${((sentencesPerRound * split.rounds) / split.cpuSeconds / 1000).toFixed(0)}k sentences per CPU-second`],
-  ['mining (keyword)', `${mining.movies} movies, ${mining.sentences} sentences, ${mining.clips} clips in ${mining.seconds.toFixed(2)} s wall, ${mining.cpu.toFixed(2)} CPU-s`],
-  ['mining throughput', `${(mining.sentences / mining.cpu / 1000).toFixed(1)}k sentences per CPU-second (probe + parse + split + score), ${(mining.sentences / mining.seconds / 1000).toFixed(1)}k/s wall`],
-  ['mining overhead', `${((1e6 * (mining.cpu - mining.scorerCpu)) / mining.sentences).toFixed(0)} µs CPU per sentence besides the scorer (the S2A classifier needs ~70-125 µs: FACTS.md)`],
-  ['load average', os.loadavg().map((l) => l.toFixed(1)).join(' ')],
-  ['scorer share', `${((100 * mining.scorerCpu) / mining.cpu).toFixed(0)}% of mining CPU; spotter alone ${(mining.spotterOnly / 1000).toFixed(0)}k sentences/s`],
+  [
+    'parse (decode + cues)',
+    `${parseMBcpu.toFixed(1)} MB per CPU-second, ${parseMBs.toFixed(1)} MB/s wall  (target >= 50)`,
+  ],
+  [
+    'sentence split',
+    `${splitMBcpu.toFixed(1)} MB per CPU-second, ${splitMBs.toFixed(1)} MB/s wall, ${((sentencesPerRound * split.rounds) / split.cpuSeconds / 1000).toFixed(0)}k sentences per CPU-second`,
+  ],
+  [
+    'mining (keyword)',
+    `${mining.movies} movies, ${mining.sentences} sentences, ${mining.clips} clips in ${mining.seconds.toFixed(2)} s wall, ${mining.cpu.toFixed(2)} CPU-s`,
+  ],
+  [
+    'mining throughput',
+    `${(mining.sentences / mining.cpu / 1000).toFixed(1)}k sentences per CPU-second (probe + parse + split + score), ${(mining.sentences / mining.seconds / 1000).toFixed(1)}k/s wall`,
+  ],
+  [
+    'mining overhead',
+    `${((1e6 * (mining.cpu - mining.scorerCpu)) / mining.sentences).toFixed(0)} µs CPU per sentence besides the scorer (the S2A classifier needs ~70-125 µs: FACTS.md)`,
+  ],
+  [
+    'load average',
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
+  ],
+  [
+    'scorer share',
+    `${((100 * mining.scorerCpu) / mining.cpu).toFixed(0)}% of mining CPU; spotter alone ${(mining.spotterOnly / 1000).toFixed(0)}k sentences/s`,
+  ],
 ];
 for (const [k, v] of rows) console.log(`${k.padEnd(24)} ${v}`);
 console.log(

@@ -25,7 +25,18 @@ function pipelineSpec(dir: string, axes: Record<string, number>, varyAll: boolea
   }
   const matrix = Object.entries(axes).map(([k, n]) => `  ${k}: [${Array.from({ length: n }, (_, i) => i).join(', ')}]`);
   const file = path.join(dir, `spec-${Object.values(axes).join('x')}-${varyAll ? 'all' : 'tail'}.yaml`);
-  writeFileSync(file, [`name: bench-${Object.values(axes).join('x')}`, 'settings: { seed: 0 }', 'stages:', ...stages, 'matrix:', ...matrix, ''].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `name: bench-${Object.values(axes).join('x')}`,
+      'settings: { seed: 0 }',
+      'stages:',
+      ...stages,
+      'matrix:',
+      ...matrix,
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -76,7 +87,12 @@ async function main_(): Promise<void> {
   // 3. Cached re-run of a 100-point grid through `exp run` (spec load, plan, diff, tracking).
   const cachedSpec = pipelineSpec(dir, { 's8.j': 10, 's9.j': 10 }, false);
   const runs = path.join(dir, 'runs-cli');
-  const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: { ...process.env, EXP_PLUGINS: pluginFile }, signal: new AbortController().signal };
+  const io = {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    env: { ...process.env, EXP_PLUGINS: pluginFile },
+    signal: new AbortController().signal,
+  };
   io.stdout.resume();
   io.stderr.resume();
   const c0 = performance.now();
@@ -87,9 +103,17 @@ async function main_(): Promise<void> {
   if (firstCode !== 0 || secondCode !== 0) throw new Error(`exp run failed: ${firstCode} ${secondCode}`);
 
   const rows: [string, string, string][] = [
-    ['plan 1,000 points × 10 stages (load+validate+expand, DAG, diff)', `${planMs.toFixed(0)} ms (load ${(t1 - t0).toFixed(0)}, dag ${(t2 - t1).toFixed(0)}, diff ${(t3 - t2).toFixed(0)})`, '< 1000 ms'],
+    [
+      'plan 1,000 points × 10 stages (load+validate+expand, DAG, diff)',
+      `${planMs.toFixed(0)} ms (load ${(t1 - t0).toFixed(0)}, dag ${(t2 - t1).toFixed(0)}, diff ${(t3 - t2).toFixed(0)})`,
+      '< 1000 ms',
+    ],
     [`run ${nodes} no-op nodes (1 slot)`, `${execMs.toFixed(0)} ms = ${(execMs / nodes).toFixed(2)} ms/node wall`, ''],
-    ['median per-node time (claim, temp dir, run, hash, commit, release)', `${median(overheads).toFixed(2)} ms`, '< 2 ms'],
+    [
+      'median per-node time (claim, temp dir, run, hash, commit, release)',
+      `${median(overheads).toFixed(2)} ms`,
+      '< 2 ms',
+    ],
     ['100-point grid, first run via exp run (with MLflow file store)', `${(c1 - c0).toFixed(0)} ms`, ''],
     ['100-point grid, fully cached re-run via exp run', `${(c2 - c1).toFixed(0)} ms`, '< 3000 ms'],
   ];

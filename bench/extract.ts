@@ -45,7 +45,11 @@ try {
   });
   const c0 = cpuSeconds();
   const t0 = performance.now();
-  const { index, skipped } = await extractClipsToShards(clips, path.join(tmp, 'shards'), { frames: 16, size: 112, concurrency });
+  const { index, skipped } = await extractClipsToShards(clips, path.join(tmp, 'shards'), {
+    frames: 16,
+    size: 112,
+    concurrency,
+  });
   const wall = (performance.now() - t0) / 1000;
   const c1 = cpuSeconds();
   const cpu = c1.self - c0.self + (c1.children - c0.children);
@@ -57,8 +61,17 @@ try {
     ['clips', `${index.clips.length} extracted, ${skipped.length} skipped (10 s → 16×112×112)`],
     ['concurrency', String(concurrency)],
     ['wall', `${wall.toFixed(2)} s → ${perSecWall.toFixed(1)} clips/s (target >= 10)`],
-    ['cpu', `${cpu.toFixed(2)} s (ffmpeg ${(c1.children - c0.children).toFixed(2)} s) → ${perSecCpu2.toFixed(1)} clips/s on 2 idle cores`],
-    ['load average', os.loadavg().map((l) => l.toFixed(1)).join(' ')],
+    [
+      'cpu',
+      `${cpu.toFixed(2)} s (ffmpeg ${(c1.children - c0.children).toFixed(2)} s) → ${perSecCpu2.toFixed(1)} clips/s on 2 idle cores`,
+    ],
+    [
+      'load average',
+      os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' '),
+    ],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(14)} ${v}`);
   console.log(

@@ -43,5 +43,15 @@ export async function runKind<P>(
   const t0 = performance.now();
   const res = await kind.run(ctx);
   const seconds = (performance.now() - t0) / 1000;
-  return { input: { stage: kind.name, kind: kind.name, key: kind.name, dir: outDir, outputs: (res.outputs ?? {}) as Record<string, JsonValue> }, metrics, seconds };
+  return {
+    input: {
+      stage: kind.name,
+      kind: kind.name,
+      key: kind.name,
+      dir: outDir,
+      outputs: (res.outputs ?? {}) as Record<string, JsonValue>,
+    },
+    metrics,
+    seconds,
+  };
 }

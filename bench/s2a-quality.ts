@@ -37,12 +37,21 @@ async function pairsInput() {
   const pairsDir = path.join(a.work, 'pairs');
   if (existsSync(path.join(pairsDir, 'pairs.jsonl')) && existsSync(path.join(pairsDir, 'done'))) {
     console.error(`reusing ${pairsDir}`);
-    return { stage: 'pairs', kind: 'pairs.build', key: 'cached', dir: pairsDir, outputs: JSON.parse(await readFile(path.join(pairsDir, 'done'), 'utf8')) };
+    return {
+      stage: 'pairs',
+      kind: 'pairs.build',
+      key: 'cached',
+      dir: pairsDir,
+      outputs: JSON.parse(await readFile(path.join(pairsDir, 'done'), 'utf8')),
+    };
   }
   const p = await runKind(parse, { corpus: a.corpus }, [], path.join(a.work, 'parse'), { seed, quiet: true });
   console.error(`screenplay.parse ${p.seconds.toFixed(1)} s`);
   // paper: min_count 50 on 1,070 scripts, scaled to this corpus
-  const v = await runKind(verbs, { reference_movies: 1070 }, [p.input], path.join(a.work, 'verbs'), { seed, quiet: true });
+  const v = await runKind(verbs, { reference_movies: 1070 }, [p.input], path.join(a.work, 'verbs'), {
+    seed,
+    quiet: true,
+  });
   console.error(`verbs.mine ${v.seconds.toFixed(1)} s: ${JSON.stringify(v.input.outputs)}`);
   const pr = await runKind(pairs, {}, [p.input, v.input], pairsDir, { seed, quiet: true });
   console.error(`pairs.build ${pr.seconds.toFixed(1)} s`);
@@ -56,7 +65,10 @@ const trainParams: Record<string, unknown> = { encoder: a.encoder };
 if (a.bert) trainParams.bert_path = a.bert;
 if (a.epochs) trainParams.epochs = Number(a.epochs);
 const t = await runKind(trainKind, trainParams, [pairs], path.join(a.work, `train-${a.encoder}`), { seed });
-const e = await runKind(evaluateKind, {}, [t.input, pairs], path.join(a.work, `eval-${a.encoder}`), { seed, quiet: true });
+const e = await runKind(evaluateKind, {}, [t.input, pairs], path.join(a.work, `eval-${a.encoder}`), {
+  seed,
+  quiet: true,
+});
 const ap = JSON.parse(await readFile(path.join(e.input.dir, 'ap.json'), 'utf8')) as {
   sentences: number;
   s2a_mean_ap: number;

@@ -34,11 +34,23 @@ async function buildPairs(scripts: number | undefined, work: string): Promise<{ 
   const corpus = dataPath('screenplays');
   const files = (await readdir(corpus)).filter((f) => f.endsWith('.txt')).sort();
   const n = Math.min(scripts ?? files.length, files.length);
-  const dir = path.join(work, `scripts-${n}-${BENCH_VERBS.min_count_per_1000_scripts}-${BENCH_VERBS.drop_top_per_1000_scripts}`);
+  const dir = path.join(
+    work,
+    `scripts-${n}-${BENCH_VERBS.min_count_per_1000_scripts}-${BENCH_VERBS.drop_top_per_1000_scripts}`,
+  );
   const pairsDir = path.join(dir, 'pairs');
   if (existsSync(path.join(pairsDir, 'done'))) {
     console.error(`reusing ${pairsDir}`);
-    return { input: { stage: 'pairs', kind: 'pairs.build', key: 'cached', dir: pairsDir, outputs: JSON.parse(await readFile(path.join(pairsDir, 'done'), 'utf8')) }, scripts: n };
+    return {
+      input: {
+        stage: 'pairs',
+        kind: 'pairs.build',
+        key: 'cached',
+        dir: pairsDir,
+        outputs: JSON.parse(await readFile(path.join(pairsDir, 'done'), 'utf8')),
+      },
+      scripts: n,
+    };
   }
   await rm(dir, { recursive: true, force: true });
   const subset = path.join(dir, 'corpus');
@@ -49,7 +61,9 @@ async function buildPairs(scripts: number | undefined, work: string): Promise<{ 
   const pairs = (await import('../src/stages/pairs-build.ts')).kind;
   const p = await runKind(parse, { corpus: subset }, [], path.join(dir, 'parse'), { seed: 1, quiet: true });
   const v = await runKind(verbs, BENCH_VERBS, [p.input], path.join(dir, 'verbs'), { seed: 1, quiet: true });
-  console.error(`${n} scripts: parse ${p.seconds.toFixed(1)} s, verbs ${v.seconds.toFixed(1)} s (${v.input.outputs.min_count_rule}; drop_top ${v.input.outputs.drop_top_rule}; ${v.input.outputs.classes} classes)`);
+  console.error(
+    `${n} scripts: parse ${p.seconds.toFixed(1)} s, verbs ${v.seconds.toFixed(1)} s (${v.input.outputs.min_count_rule}; drop_top ${v.input.outputs.drop_top_rule}; ${v.input.outputs.classes} classes)`,
+  );
   const pr = await runKind(pairs, {}, [p.input, v.input], pairsDir, { seed: 1, quiet: true });
   await writeFile(path.join(pairsDir, 'done'), JSON.stringify(pr.input.outputs));
   return { input: pr.input, scripts: n };
@@ -57,13 +71,18 @@ async function buildPairs(scripts: number | undefined, work: string): Promise<{ 
 
 /** fastText's tokens: lower case, punctuation split off (it splits on white space only). */
 function ftText(speech: string): string {
-  const t = speech.toLowerCase().replace(/[’]/g, "'").replace(/([.,!?;:"()\[\]—–-])/g, ' $1 ').replace(/\s+/g, ' ').trim();
+  const t = speech
+    .toLowerCase()
+    .replace(/[’]/g, "'")
+    .replace(/([.,!?;:"()[\]—–-])/g, ' $1 ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return t || '_';
 }
 
 async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
   const out = createWriteStream(file);
-  for (const l of lines) if (!out.write(l + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+  for (const l of lines) if (!out.write(`${l}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }
 
@@ -74,7 +93,13 @@ function ensureFasttext(): string {
 }
 
 /** fastText's probabilities for every class, row-major [val × K] in `classes` order. */
-async function fasttextScores(bin: string, model: string, valFile: string, classes: readonly string[], rows: number): Promise<Float32Array> {
+async function fasttextScores(
+  bin: string,
+  model: string,
+  valFile: string,
+  classes: readonly string[],
+  rows: number,
+): Promise<Float32Array> {
   const K = classes.length;
   const col = new Map(classes.map((c, k) => [`__label__${c}`, k]));
   const scores = new Float32Array(rows * K);
@@ -101,7 +126,12 @@ function meanAp(val: PairRecord[], classes: VerbClass[], scores: Float32Array): 
 export async function benchTraining(o: TrainingBenchOptions): Promise<Record<string, unknown>> {
   const bin = ensureFasttext();
   await mkdir(o.work, { recursive: true });
-  const built = o.pairs ? { input: { stage: 'pairs', kind: 'pairs.build', key: 'given', dir: path.resolve(o.pairs), outputs: {} }, scripts: undefined } : await buildPairs(o.scripts, o.work);
+  const built = o.pairs
+    ? {
+        input: { stage: 'pairs', kind: 'pairs.build', key: 'given', dir: path.resolve(o.pairs), outputs: {} },
+        scripts: undefined,
+      }
+    : await buildPairs(o.scripts, o.work);
   const dir = built.input.dir;
   const classes = await readClasses(path.join(dir, 'classes.json'));
   const verbs = new Set(classes.map((c) => c.verb));
@@ -123,24 +153,74 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
   // fastText on the same pairs (each label of a pair is a __label__; full softmax)
   const trainFile = path.join(o.work, 'fasttext.train.txt');
   const valFile = path.join(o.work, 'fasttext.val.txt');
-  await writeLines(trainFile, (function* () {
-    for (const p of train) yield `${p.labels.filter((l) => verbs.has(l)).map((l) => `__label__${l}`).join(' ')} ${ftText(p.speech)}`;
-  })());
-  await writeLines(valFile, (function* () {
-    for (const p of val) yield ftText(p.speech);
-  })());
+  await writeLines(
+    trainFile,
+    (function* () {
+      for (const p of train)
+        yield `${p.labels
+          .filter((l) => verbs.has(l))
+          .map((l) => `__label__${l}`)
+          .join(' ')} ${ftText(p.speech)}`;
+    })(),
+  );
+  await writeLines(
+    valFile,
+    (function* () {
+      for (const p of val) yield ftText(p.speech);
+    })(),
+  );
   const model = path.join(o.work, 'fasttext.model');
   const ftRuns: { threads: number; seconds: number; cpuSeconds?: number; ap: number }[] = [];
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined; // for fastText's CPU seconds
   const timeFile = path.join(o.work, 'fasttext.time');
   for (const threads of o.ftThreads) {
-    const args = ['supervised', '-input', trainFile, '-output', model, '-dim', '64', '-wordNgrams', '2', '-loss', 'softmax', '-epoch', String(o.epochs), '-thread', String(threads), '-minCount', '1', '-seed', '1', '-verbose', '0'];
+    const args = [
+      'supervised',
+      '-input',
+      trainFile,
+      '-output',
+      model,
+      '-dim',
+      '64',
+      '-wordNgrams',
+      '2',
+      '-loss',
+      'softmax',
+      '-epoch',
+      String(o.epochs),
+      '-thread',
+      String(threads),
+      '-minCount',
+      '1',
+      '-seed',
+      '1',
+      '-verbose',
+      '0',
+    ];
     const t0 = performance.now();
-    const ft = timeBin ? spawnSync(timeBin, ['-f', '%U %S', '-o', timeFile, bin, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }) : spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const ft = timeBin
+      ? spawnSync(timeBin, ['-f', '%U %S', '-o', timeFile, bin, ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
+      : spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     const seconds = (performance.now() - t0) / 1000;
     if (ft.status !== 0) throw new Error(`fasttext ${args.join(' ')} exited with ${ft.status}`);
-    const cpuSeconds = timeBin ? (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number).reduce((a, b) => a + b, 0) : undefined;
-    const ap = meanAp(val, classes, await fasttextScores(bin, `${model}.bin`, valFile, classes.map((c) => c.verb), val.length));
+    const cpuSeconds = timeBin
+      ? (await readFile(timeFile, 'utf8'))
+          .trim()
+          .split(/\s+/)
+          .map(Number)
+          .reduce((a, b) => a + b, 0)
+      : undefined;
+    const ap = meanAp(
+      val,
+      classes,
+      await fasttextScores(
+        bin,
+        `${model}.bin`,
+        valFile,
+        classes.map((c) => c.verb),
+        val.length,
+      ),
+    );
     ftRuns.push({ threads, seconds, cpuSeconds, ap });
   }
   await rm(out, { recursive: true, force: true });
@@ -173,21 +253,44 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
     cpus: os.cpus().length,
     load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)),
   };
-  console.log(`\ntraining on ${row.train_pairs} pairs, ${row.classes} classes${row.scripts ? ` (${row.scripts} scripts)` : ''}, ${o.epochs} epochs; AP over ${row.val_sentences} val sentences`);
+  console.log(
+    `\ntraining on ${row.train_pairs} pairs, ${row.classes} classes${row.scripts ? ` (${row.scripts} scripts)` : ''}, ${o.epochs} epochs; AP over ${row.val_sentences} val sentences`,
+  );
   // on a shared machine wall time swings with the neighbours' load: CPU seconds are printed beside it
   console.log('| trainer | threads | s/epoch (wall) | CPU s/epoch | mean AP |\n|---|---:|---:|---:|---:|');
-  console.log(`| exp s2a.train (ngram defaults: hidden 64, ${row.exp_trainer}) | 1 | ${row.exp_seconds_per_epoch} | ${row.exp_cpu_seconds_per_epoch} | ${row.exp_mean_ap} |`);
-  for (const r of row.fasttext_runs) console.log(`| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch ?? '?'} | ${r.mean_ap} |`);
-  console.log(`ratio exp / fastText (${ft.threads} threads): ${row.ratio}×; peak RSS of the text pipeline (parse → verbs → pairs → train → evaluate, this process): ${row.peak_rss_mb} MB; load average ${row.load_avg_1m}`);
+  console.log(
+    `| exp s2a.train (ngram defaults: hidden 64, ${row.exp_trainer}) | 1 | ${row.exp_seconds_per_epoch} | ${row.exp_cpu_seconds_per_epoch} | ${row.exp_mean_ap} |`,
+  );
+  for (const r of row.fasttext_runs)
+    console.log(
+      `| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch ?? '?'} | ${r.mean_ap} |`,
+    );
+  console.log(
+    `ratio exp / fastText (${ft.threads} threads): ${row.ratio}×; peak RSS of the text pipeline (parse → verbs → pairs → train → evaluate, this process): ${row.peak_rss_mb} MB; load average ${row.load_avg_1m}`,
+  );
   let linear: Record<string, number> | undefined;
   if (o.linearEpochs) {
     const dir = path.join(o.work, `linear-${Date.now()}`);
-    const r = await runKind(trainKind, { epochs: o.linearEpochs, hidden: 0 }, [built.input], dir, { seed: 1, quiet: true });
+    const r = await runKind(trainKind, { epochs: o.linearEpochs, hidden: 0 }, [built.input], dir, {
+      seed: 1,
+      quiet: true,
+    });
     const lin = await loadSentenceClassifier(path.join(dir, 'model'));
-    const ap = meanAp(val, lin.classes.map((v) => classes.find((c) => c.verb === v)!), await lin.predict(val.map((p) => p.speech)));
-    linear = { epochs: o.linearEpochs, seconds_per_epoch: Number((r.seconds / o.linearEpochs).toFixed(2)), mean_ap: Number(ap.toFixed(5)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    const ap = meanAp(
+      val,
+      lin.classes.map((v) => classes.find((c) => c.verb === v)!),
+      await lin.predict(val.map((p) => p.speech)),
+    );
+    linear = {
+      epochs: o.linearEpochs,
+      seconds_per_epoch: Number((r.seconds / o.linearEpochs).toFixed(2)),
+      mean_ap: Number(ap.toFixed(5)),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
     await rm(dir, { recursive: true, force: true });
-    console.log(`| exp s2a.train (ngram, linear head: hidden 0) | 1 | ${linear.seconds_per_epoch} | | ${linear.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.peak_rss_mb} MB)`);
+    console.log(
+      `| exp s2a.train (ngram, linear head: hidden 0) | 1 | ${linear.seconds_per_epoch} | | ${linear.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.peak_rss_mb} MB)`,
+    );
   }
   console.log(JSON.stringify({ training: { ...row, ...(linear ? { linear } : {}) } }));
   return row;

@@ -3,7 +3,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSentenceClassifier } from '../src/text/classifier/index.ts';
 
-const { modelDir, sentences, repeats, batch } = workerData as { modelDir: string; sentences: string[]; repeats: number; batch: number };
+const { modelDir, sentences, repeats, batch } = workerData as {
+  modelDir: string;
+  sentences: string[];
+  repeats: number;
+  batch: number;
+};
 const clf = await loadSentenceClassifier(modelDir);
 await clf.predict(sentences.slice(0, batch)); // warm-up
 parentPort!.postMessage({ ready: true });

@@ -18,9 +18,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { BertEncoder, defaultNgramConfig, saveSentenceClassifier, type ClassifierManifest } from '../src/text/classifier/index.ts';
-import { kind as trainKind } from '../src/stages/s2a-train.ts';
-import { runKind } from './s2a-harness.ts';
+import {
+  BertEncoder,
+  defaultNgramConfig,
+  saveSentenceClassifier,
+  type ClassifierManifest,
+} from '../src/text/classifier/index.ts';
 import { benchTraining } from './s2a-train-vs-fasttext.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -43,7 +46,14 @@ const tmp0 = path.join(os.tmpdir(), 'exp-bench-s2a');
 // 2. first, so that the peak RSS below is the text pipeline's
 let training: Record<string, unknown> | null = null;
 if (!a['no-train']) {
-  training = await benchTraining({ pairs: a.pairs, scripts: a.scripts ? Number(a.scripts) : undefined, epochs: Number(a.epochs), ftThreads: a['ft-threads'].split(',').map(Number), work: tmp0, linearEpochs: Number(a['linear-epochs']) });
+  training = await benchTraining({
+    pairs: a.pairs,
+    scripts: a.scripts ? Number(a.scripts) : undefined,
+    epochs: Number(a.epochs),
+    ftThreads: a['ft-threads'].split(',').map(Number),
+    work: tmp0,
+    linearEpochs: Number(a['linear-epochs']),
+  });
 }
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-s2a-'));
@@ -65,17 +75,33 @@ async function benchSentences(): Promise<string[]> {
       }
     }
   }
-  if (out.length < 1000) for (let i = 0; i < 20000; i++) out.push(`I told you ${i % 97} times, open the door and call me back before ${i % 13} o'clock!`);
+  if (out.length < 1000)
+    for (let i = 0; i < 20000; i++)
+      out.push(`I told you ${i % 97} times, open the door and call me back before ${i % 13} o'clock!`);
   return out.slice(0, 50000);
 }
 
-function randomHeadModel(K: number, hidden: number): { manifest: ClassifierManifest; weights: ArrayBuffer; specs: { name: string; shape: number[]; dtype: string }[] } {
+function randomHeadModel(
+  K: number,
+  hidden: number,
+): { manifest: ClassifierManifest; weights: ArrayBuffer; specs: { name: string; shape: number[]; dtype: string }[] } {
   const D = defaultNgramConfig.buckets;
-  const shapes: [string, number[]][] = hidden > 0 ? [['hidden/kernel', [D, hidden]], ['hidden/bias', [hidden]], ['output/kernel', [hidden, K]], ['output/bias', [K]]] : [['output/kernel', [D, K]], ['output/bias', [K]]];
+  const shapes: [string, number[]][] =
+    hidden > 0
+      ? [
+          ['hidden/kernel', [D, hidden]],
+          ['hidden/bias', [hidden]],
+          ['output/kernel', [hidden, K]],
+          ['output/bias', [K]],
+        ]
+      : [
+          ['output/kernel', [D, K]],
+          ['output/bias', [K]],
+        ];
   const total = shapes.reduce((s, [, sh]) => s + sh.reduce((x, y) => x * y, 1), 0);
   const w = new Float32Array(total);
   let seed = 1;
-  for (let i = 0; i < total; i++) w[i] = (((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5) * 0.1;
+  for (let i = 0; i < total; i++) w[i] = ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.1;
   return {
     manifest: {
       format: 'exp.s2a-classifier/1',
@@ -92,13 +118,25 @@ async function throughput(modelDir: string, sentences: string[], threads: number
   const per = Math.ceil(sentences.length / threads);
   // worker threads do not inherit the TypeScript loader: load the worker through tsx's API
   const boot = `import('tsx/esm/api').then((m) => m.tsImport(${JSON.stringify(new URL('./s2a-worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`;
-  const workers = Array.from({ length: threads }, (_, t) => new Worker(boot, {
-    eval: true,
-    workerData: { modelDir, sentences: sentences.slice(t * per, (t + 1) * per), repeats: 2, batch: 4096 },
-  }));
+  const workers = Array.from(
+    { length: threads },
+    (_, t) =>
+      new Worker(boot, {
+        eval: true,
+        workerData: { modelDir, sentences: sentences.slice(t * per, (t + 1) * per), repeats: 2, batch: 4096 },
+      }),
+  );
   await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
   const t0 = performance.now();
-  const results = await Promise.all(workers.map((w) => new Promise<{ sentences: number }>((r) => { w.once('message', r); w.postMessage('go'); })));
+  const results = await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<{ sentences: number }>((r) => {
+          w.once('message', r);
+          w.postMessage('go');
+        }),
+    ),
+  );
   const seconds = (performance.now() - t0) / 1000;
   await Promise.all(workers.map((w) => w.terminate()));
   return results.reduce((s, r) => s + r.sentences, 0) / seconds;
@@ -106,8 +144,10 @@ async function throughput(modelDir: string, sentences: string[], threads: number
 
 const sentences = await benchSentences();
 const threads = Number(a.threads);
-console.log(`ngram inference on ${sentences.length} real sentences (mean ${(sentences.reduce((s, x) => s + x.split(/\s+/).length, 0) / sentences.length).toFixed(1)} words), ${os.cpus().length} cpus visible`);
-console.log('| K classes | hidden | 1 thread (sent/s) | ' + threads + ' threads (sent/s) |\n|---:|---:|---:|---:|');
+console.log(
+  `ngram inference on ${sentences.length} real sentences (mean ${(sentences.reduce((s, x) => s + x.split(/\s+/).length, 0) / sentences.length).toFixed(1)} words), ${os.cpus().length} cpus visible`,
+);
+console.log(`| K classes | hidden | 1 thread (sent/s) | ${threads} threads (sent/s) |\n|---:|---:|---:|---:|`);
 const ngram: { classes: number; hidden: number; one: number; many: number }[] = [];
 for (const hidden of a.hidden.split(',').map(Number)) {
   for (const K of a.classes.split(',').map(Number)) {
@@ -141,20 +181,65 @@ const tokensPerSentence = (() => {
   const words = sentences.reduce((s, x) => s + x.split(/\s+/).length, 0) / sentences.length;
   return Math.round(words * 1.3 + 2); // ~1.3 WordPieces per word with punctuation, + [CLS] [SEP]
 })();
-const L = 12, H = 768, I = 3072, T = tokensPerSentence;
+const L = 12,
+  H = 768,
+  I = 3072,
+  T = tokensPerSentence;
 const macsPerSentence = L * T * (4 * H * H + 2 * H * I + 2 * T * H);
-let bertBase: Record<string, unknown> = { tokens_per_sentence: T, gflops_per_sentence: Number(((2 * macsPerSentence) / 1e9).toFixed(2)) };
+let bertBase: Record<string, unknown> = {
+  tokens_per_sentence: T,
+  gflops_per_sentence: Number(((2 * macsPerSentence) / 1e9).toFixed(2)),
+};
 if (a['bert-base']) {
   const dir = path.join(tmp, 'bert-base-shaped');
-  execFileSync('/usr/bin/python3', [path.join(root, 'scripts/make-tiny-bert.py'), '--vocab', path.resolve(root, '../shared/data/bert/bert-base-cased-vocab.txt'), '--out', dir, '--hidden', '768', '--layers', '12', '--heads', '12', '--intermediate', '3072', '--max-position', '512'], { stdio: 'ignore' });
+  execFileSync(
+    '/usr/bin/python3',
+    [
+      path.join(root, 'scripts/make-tiny-bert.py'),
+      '--vocab',
+      path.resolve(root, '../shared/data/bert/bert-base-cased-vocab.txt'),
+      '--out',
+      dir,
+      '--hidden',
+      '768',
+      '--layers',
+      '12',
+      '--heads',
+      '12',
+      '--intermediate',
+      '3072',
+      '--max-position',
+      '512',
+    ],
+    { stdio: 'ignore' },
+  );
   const sps = await bertThroughput(dir, sentences.slice(0, 256));
-  bertBase = { ...bertBase, measured_sentences_per_s_1thread: Number(sps.toFixed(1)), achieved_gflops: Number(((sps * 2 * macsPerSentence) / 1e9).toFixed(1)) };
+  bertBase = {
+    ...bertBase,
+    measured_sentences_per_s_1thread: Number(sps.toFixed(1)),
+    achieved_gflops: Number(((sps * 2 * macsPerSentence) / 1e9).toFixed(1)),
+  };
 }
-const perSec = (bertBase.measured_sentences_per_s_1thread as number | undefined) ?? (30e9 / (2 * macsPerSentence)); // else FACTS.md: ~30 GFLOP/s per core
+const perSec = (bertBase.measured_sentences_per_s_1thread as number | undefined) ?? 30e9 / (2 * macsPerSentence); // else FACTS.md: ~30 GFLOP/s per core
 const captions = 390e6;
-bertBase = { ...bertBase, assumed_sentences_per_s_per_core: Number(perSec.toFixed(1)), hours_390M_sentences_2_cores: Number((captions / (perSec * 2) / 3600).toFixed(0)) };
+bertBase = {
+  ...bertBase,
+  assumed_sentences_per_s_per_core: Number(perSec.toFixed(1)),
+  hours_390M_sentences_2_cores: Number((captions / (perSec * 2) / 3600).toFixed(0)),
+};
 console.log(`BERT-base cost model: ${JSON.stringify(bertBase)}`);
 const best = ngram.find((r) => r.classes === 18 && r.hidden === 0);
-if (best) console.log(`ngram (K=18, linear) on ${threads} threads: 390M sentences in ${(captions / best.many / 60).toFixed(0)} min`);
+if (best)
+  console.log(
+    `ngram (K=18, linear) on ${threads} threads: 390M sentences in ${(captions / best.many / 60).toFixed(0)} min`,
+  );
 await rm(tmp, { recursive: true, force: true });
-console.log(JSON.stringify({ ngram_inference: ngram, threads, training, bert_tiny_sentences_per_s: Math.round(bertTiny), bert_base: bertBase }));
+console.log(
+  JSON.stringify({
+    ngram_inference: ngram,
+    threads,
+    training,
+    bert_tiny_sentences_per_s: Math.round(bertTiny),
+    bert_base: bertBase,
+  }),
+);

@@ -25,9 +25,18 @@ const classes = 10;
 async function tfjsThroughput(): Promise<{ clipsPerS: number; msPerStep: number; params: number; backend: string }> {
   const backend = await initBackend();
   const model = buildS3dg({ arch: 's3dg', width, frames, size, numClasses: classes });
-  model.compile({ optimizer: tf.train.momentum(0.01, 0.9), loss: (y: tfjs.Tensor, p: tfjs.Tensor) => tf.losses.softmaxCrossEntropy(y, p) });
+  model.compile({
+    optimizer: tf.train.momentum(0.01, 0.9),
+    loss: (y: tfjs.Tensor, p: tfjs.Tensor) => tf.losses.softmaxCrossEntropy(y, p),
+  });
   const x = tf.randomUniform([batch, frames, size, size, 3], -1, 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % classes), 'int32'), classes);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % classes),
+      'int32',
+    ),
+    classes,
+  );
   await model.trainOnBatch(x, y); // warm-up: kernels, allocations
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
@@ -38,11 +47,34 @@ async function tfjsThroughput(): Promise<{ clipsPerS: number; msPerStep: number;
   return { clipsPerS: (1000 * batch) / ms, msPerStep: ms, params, backend };
 }
 
-function torchThroughput(): { clipsPerS: number; msPerStep: number; params: number; version: string } | { error: string } {
+function torchThroughput():
+  | { clipsPerS: number; msPerStep: number; params: number; version: string }
+  | { error: string } {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 's3dg_torch.py');
   const python = process.env.EXP_PYTHON ?? '/usr/bin/python3';
-  const r = spawnSync(python, [script, '--width', String(width), '--frames', String(frames), '--size', String(size), '--batch', String(batch), '--steps', String(steps), '--classes', String(classes), '--threads', '2'], { encoding: 'utf8', timeout: 30 * 60_000 });
-  if (r.status !== 0) return { error: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? `exit ${r.status}` };
+  const r = spawnSync(
+    python,
+    [
+      script,
+      '--width',
+      String(width),
+      '--frames',
+      String(frames),
+      '--size',
+      String(size),
+      '--batch',
+      String(batch),
+      '--steps',
+      String(steps),
+      '--classes',
+      String(classes),
+      '--threads',
+      '2',
+    ],
+    { encoding: 'utf8', timeout: 30 * 60_000 },
+  );
+  if (r.status !== 0)
+    return { error: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? `exit ${r.status}` };
   const line = r.stdout.trim().split('\n').at(-1) ?? '{}';
   const j = JSON.parse(line) as { clips_per_s: number; ms_per_step: number; params: number; torch: string };
   return { clipsPerS: j.clips_per_s, msPerStep: j.ms_per_step, params: j.params, version: j.torch };
@@ -50,9 +82,14 @@ function torchThroughput(): { clipsPerS: number; msPerStep: number; params: numb
 
 const mine = await tfjsThroughput();
 const peer = torchThroughput();
-const row = (name: string, cps: number, ms: number, params: number) => `${name.padEnd(26)} ${cps.toFixed(2).padStart(9)} ${ms.toFixed(0).padStart(10)} ${String(params).padStart(9)}`;
-console.log(`S3D-G width ${width}, ${frames}×${size}×${size}, batch ${batch}, ${steps} timed steps (SGD momentum, softmax CE)`);
-console.log(`${'implementation'.padEnd(26)} ${'clips/s'.padStart(9)} ${'ms/step'.padStart(10)} ${'params'.padStart(9)}`);
+const row = (name: string, cps: number, ms: number, params: number) =>
+  `${name.padEnd(26)} ${cps.toFixed(2).padStart(9)} ${ms.toFixed(0).padStart(10)} ${String(params).padStart(9)}`;
+console.log(
+  `S3D-G width ${width}, ${frames}×${size}×${size}, batch ${batch}, ${steps} timed steps (SGD momentum, softmax CE)`,
+);
+console.log(
+  `${'implementation'.padEnd(26)} ${'clips/s'.padStart(9)} ${'ms/step'.padStart(10)} ${'params'.padStart(9)}`,
+);
 console.log(row(`tfjs (${mine.backend}, 1 thread)`, mine.clipsPerS, mine.msPerStep, mine.params));
 if ('error' in peer) console.log(`PyTorch peer unavailable: ${peer.error} (apt-get install python3-torch)`);
 else console.log(row(`PyTorch ${peer.version} (2 threads)`, peer.clipsPerS, peer.msPerStep, peer.params));

@@ -33,7 +33,12 @@ const stageLines: string[] = [];
 for (let i = 0; i < STAGES; i++) {
   stageLines.push(`  s${i}:`, `    uses: bench.step${i}`);
   if (i > 0) stageLines.push(`    needs: [s${i - 1}${i > 2 ? `, s${i - 3}` : ''}]`);
-  stageLines.push('    with:', `      a: ${i}`, `      label: "step ${i} of \${name} seed \${settings.seed} a=\${s${i}.a}"`, '      list: [1, 2, 3]');
+  stageLines.push(
+    '    with:',
+    `      a: ${i}`,
+    `      label: "step ${i} of \${name} seed \${settings.seed} a=\${s${i}.a}"`,
+    '      list: [1, 2, 3]',
+  );
   if (i === 0) stageLines.push('      input: ${data.root}');
   if (i >= 7) stageLines.push(`      b: \${vars.b${i}}`);
 }
@@ -74,11 +79,23 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const round = (x: number): number => Math.round(x * 10) / 10;
 const runs = times.length;
 const best = Math.min(...times);
-console.log(`| case | points | stages | first run (cold) wall / cpu ms | median of ${runs} wall / cpu ms | best wall ms |`);
+console.log(
+  `| case | points | stages | first run (cold) wall / cpu ms | median of ${runs} wall / cpu ms | best wall ms |`,
+);
 console.log('|---|---|---|---|---|---|');
 console.log(
   `| 10×10×10 matrix | ${points} | ${STAGES} | ${times[0]!.toFixed(0)} / ${cpuTimes[0]!.toFixed(0)} | ${median(times).toFixed(0)} / ${median(cpuTimes).toFixed(0)} | ${best.toFixed(0)} |`,
 );
 console.log(
-  JSON.stringify({ bench: 'spec', points, stages: STAGES, runs, first_wall_ms: round(times[0]!), first_cpu_ms: round(cpuTimes[0]!), median_wall_ms: round(median(times)), median_cpu_ms: round(median(cpuTimes)), best_wall_ms: round(best) }),
+  JSON.stringify({
+    bench: 'spec',
+    points,
+    stages: STAGES,
+    runs,
+    first_wall_ms: round(times[0]!),
+    first_cpu_ms: round(cpuTimes[0]!),
+    median_wall_ms: round(median(times)),
+    median_cpu_ms: round(median(cpuTimes)),
+    best_wall_ms: round(best),
+  }),
 );

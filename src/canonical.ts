@@ -36,7 +36,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 function serialise(value: object): string {
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort();
   let out = '{';

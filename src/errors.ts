@@ -33,5 +33,11 @@ export class ExpError extends Error {
 }
 
 export function isExpError(e: unknown): e is ExpError {
-  return e instanceof ExpError || (typeof e === 'object' && e !== null && (e as { name?: string }).name === 'ExpError' && typeof (e as { code?: unknown }).code === 'string');
+  return (
+    e instanceof ExpError ||
+    (typeof e === 'object' &&
+      e !== null &&
+      (e as { name?: string }).name === 'ExpError' &&
+      typeof (e as { code?: unknown }).code === 'string')
+  );
 }

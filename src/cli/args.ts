@@ -22,8 +22,19 @@ export interface CommandSpec {
 }
 
 export const commonOptions: OptionSpec[] = [
-  { name: 'runs', type: 'string', value: 'DIR', description: 'output folder (cache, logs, mlruns); default ./runs or EXP_RUNS' },
-  { name: 'plugin', type: 'string', multiple: true, value: 'MODULE', description: 'load extra stage kinds from a module (also EXP_PLUGINS=a,b)' },
+  {
+    name: 'runs',
+    type: 'string',
+    value: 'DIR',
+    description: 'output folder (cache, logs, mlruns); default ./runs or EXP_RUNS',
+  },
+  {
+    name: 'plugin',
+    type: 'string',
+    multiple: true,
+    value: 'MODULE',
+    description: 'load extra stage kinds from a module (also EXP_PLUGINS=a,b)',
+  },
   { name: 'help', short: 'h', type: 'boolean', description: 'show this help' },
 ];
 
@@ -35,21 +46,40 @@ export interface Parsed {
 export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   const all = [...spec.options, ...commonOptions];
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const o of all) options[o.name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  for (const o of all)
+    options[o.name] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   try {
-    const { values, positionals } = parseArgs({ args: joinNegativeValues(argv, all), options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: joinNegativeValues(argv, all),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as Parsed['values'], positionals };
   } catch (e) {
     const msg = (e as Error).message;
     // `--runs -x`: node's parser says "ambiguous"; say what the option wants instead.
     const ambiguous = /argument is ambiguous[\s\S]*use '--([\w-]+)=-XYZ'/.exec(msg)?.[1];
     if (ambiguous) {
-      throw new ExpError('EXP_ARGS_INVALID', `exp ${spec.name}: --${ambiguous} expects a value, but the next argument starts with a dash`, {
-        hint: `write --${ambiguous}=VALUE for a value that starts with a dash (see exp ${spec.name} --help)`,
-      });
+      throw new ExpError(
+        'EXP_ARGS_INVALID',
+        `exp ${spec.name}: --${ambiguous} expects a value, but the next argument starts with a dash`,
+        {
+          hint: `write --${ambiguous}=VALUE for a value that starts with a dash (see exp ${spec.name} --help)`,
+        },
+      );
     }
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(msg)?.[1];
-    const suggestion = unknown ? didYouMean(unknown.replace(/^-+/, ''), all.map((o) => o.name)) : undefined;
+    const suggestion = unknown
+      ? didYouMean(
+          unknown.replace(/^-+/, ''),
+          all.map((o) => o.name),
+        )
+      : undefined;
     throw new ExpError('EXP_ARGS_INVALID', `exp ${spec.name}: ${msg.split('. ')[0]}`, {
       hint: suggestion ? `did you mean --${suggestion}? (exp ${spec.name} --help)` : `see exp ${spec.name} --help`,
     });
@@ -69,7 +99,9 @@ function joinNegativeValues(argv: string[], all: OptionSpec[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    const option = arg.startsWith('--') ? all.find((o) => `--${o.name}` === arg) : all.find((o) => o.short && `-${o.short}` === arg);
+    const option = arg.startsWith('--')
+      ? all.find((o) => `--${o.name}` === arg)
+      : all.find((o) => o.short && `-${o.short}` === arg);
     const next = argv[i + 1];
     if (option?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
       out.push(`--${option.name}=${next}`);
@@ -91,7 +123,7 @@ export function helpText(spec: CommandSpec): string {
   if (spec.description) lines.push('', spec.description);
   lines.push('', 'Options:', ...rows.map(([f, d]) => `  ${f.padEnd(width)}${d}`));
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function str(v: Parsed['values'][string]): string | undefined {
@@ -103,13 +135,24 @@ export function list(v: Parsed['values'][string]): string[] {
 }
 
 /** A whole-number option; `min`/`max` bound it (default: 0 up to the largest safe integer). */
-export function int(v: Parsed['values'][string], flag: string, bounds: { min?: number; max?: number } = {}): number | undefined {
+export function int(
+  v: Parsed['values'][string],
+  flag: string,
+  bounds: { min?: number; max?: number } = {},
+): number | undefined {
   if (v === undefined) return undefined;
   const { min = 0, max = Number.MAX_SAFE_INTEGER } = bounds;
   const n = Number(v);
-  const range = max === Number.MAX_SAFE_INTEGER ? (min === 0 ? 'a non-negative integer' : `an integer >= ${min}`) : `an integer from ${min} to ${max}`;
+  const range =
+    max === Number.MAX_SAFE_INTEGER
+      ? min === 0
+        ? 'a non-negative integer'
+        : `an integer >= ${min}`
+      : `an integer from ${min} to ${max}`;
   if (typeof v !== 'string' || !/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ExpError('EXP_ARGS_INVALID', `--${flag} expects ${range}, got "${String(v)}"`, { hint: `e.g. --${flag} ${Math.max(min, Math.min(max, 4))}` });
+    throw new ExpError('EXP_ARGS_INVALID', `--${flag} expects ${range}, got "${String(v)}"`, {
+      hint: `e.g. --${flag} ${Math.max(min, Math.min(max, 4))}`,
+    });
   }
   return n;
 }

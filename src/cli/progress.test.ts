@@ -4,8 +4,20 @@ import type { Plan, PlanNode } from '../plan/dag.ts';
 import { ProgressReporter, formatDuration } from './progress.ts';
 
 const node = (key: string, stage: string): PlanNode => ({
-  key, stage, stages: [stage], kind: 'k.x', kindVersion: '1', params: {}, runParams: {}, needs: [], needStages: [], ports: {}, points: ['p'],
-  resources: { cpus: 1, gpus: 0, memoryMb: 1 }, retries: 0, seed: 0,
+  key,
+  stage,
+  stages: [stage],
+  kind: 'k.x',
+  kindVersion: '1',
+  params: {},
+  runParams: {},
+  needs: [],
+  needStages: [],
+  ports: {},
+  points: ['p'],
+  resources: { cpus: 1, gpus: 0, memoryMb: 1 },
+  retries: 0,
+  seed: 0,
 });
 
 function capture(tty: boolean) {
@@ -32,7 +44,14 @@ describe('progress reporter', () => {
     c.reporter.nodeEvent(a, { type: 'progress', done: 10, total: 10, label: 'files' });
     c.reporter.nodeFinished(a, { key: a.key, status: 'done', attempts: 1, durationMs: 5 });
     c.reporter.nodeStarted(b, 1);
-    c.reporter.nodeFinished(b, { key: b.key, status: 'failed', attempts: 1, durationMs: 5, error: { message: 'boom' }, logFile: '/x.log' });
+    c.reporter.nodeFinished(b, {
+      key: b.key,
+      status: 'failed',
+      attempts: 1,
+      durationMs: 5,
+      error: { message: 'boom' },
+      logFile: '/x.log',
+    });
     c.reporter.finished();
     const t = c.text();
     expect(t).toMatch(/^\[\d\d:\d\d:\d\d\] 1 point\(s\), 2 node\(s\): 0 cached, 2 to run/m);

@@ -48,13 +48,16 @@ export class ProgressReporter implements Lifecycle {
   planned(plan: Plan, decisions: Map<string, NodeDecision>): void {
     this.total = plan.nodes.length;
     this.toRun = [...decisions.values()].filter((d) => d.status === 'run').length;
-    this.line(`${plan.points.length} point(s), ${this.total} node(s): ${this.total - this.toRun} cached, ${this.toRun} to run`);
+    this.line(
+      `${plan.points.length} point(s), ${this.total} node(s): ${this.total - this.toRun} cached, ${this.toRun} to run`,
+    );
     if (this.opts.tty) this.timer = setInterval(() => this.draw(), 100);
   }
 
   nodeStarted(node: PlanNode, attempt: number): void {
     this.live.set(node.key, { node, started: Date.now(), attempt, lastPlain: 0 });
-    if (!this.opts.tty) this.line(`▶ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)}${attempt > 1 ? ` attempt ${attempt}` : ''}`);
+    if (!this.opts.tty)
+      this.line(`▶ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)}${attempt > 1 ? ` attempt ${attempt}` : ''}`);
   }
 
   nodeEvent(node: PlanNode, e: TaskEvent): void {
@@ -81,14 +84,18 @@ export class ProgressReporter implements Lifecycle {
       case 'done':
         this.ran++;
         this.durations.push(o.durationMs);
-        this.line(`✓ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} in ${formatDuration(l ? Date.now() - l.started : o.durationMs)}`);
+        this.line(
+          `✓ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} in ${formatDuration(l ? Date.now() - l.started : o.durationMs)}`,
+        );
         break;
       case 'cached':
         this.cached++;
         break;
       case 'failed':
         this.failed++;
-        this.line(`✖ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} FAILED: ${o.error?.message.split('\n')[0] ?? ''}${o.logFile ? `\n  log: ${o.logFile}` : ''}`);
+        this.line(
+          `✖ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} FAILED: ${o.error?.message.split('\n')[0] ?? ''}${o.logFile ? `\n  log: ${o.logFile}` : ''}`,
+        );
         break;
       case 'skipped':
         this.skipped++;
@@ -151,7 +158,7 @@ export class ProgressReporter implements Lifecycle {
       lines.push(`  ⏵ ${l.node.stage} (${l.node.kind}) ${this.nodeProgress(l)}`);
     }
     if (this.live.size > 8) lines.push(`  … ${this.live.size - 8} more`);
-    this.out.write(lines.map((x) => x.slice(0, width - 1)).join('\n') + '\n');
+    this.out.write(`${lines.map((x) => x.slice(0, width - 1)).join('\n')}\n`);
     this.drawnLines = lines.length;
   }
 }

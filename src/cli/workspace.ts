@@ -22,9 +22,13 @@ export function runsDirFrom(flag: string | undefined, env: NodeJS.ProcessEnv = p
   const dir = path.resolve(raw);
   const blocker = fileInTheWay(dir);
   if (blocker !== undefined) {
-    throw new ExpError('EXP_ARGS_INVALID', `${from ?? 'the runs folder'} ${raw}: ${blocker === dir ? `${dir} is a file, not a folder` : `${blocker} is a file, so ${dir} cannot be a folder`}`, {
-      hint: 'point --runs (or EXP_RUNS) at a folder; it is created when missing',
-    });
+    throw new ExpError(
+      'EXP_ARGS_INVALID',
+      `${from ?? 'the runs folder'} ${raw}: ${blocker === dir ? `${dir} is a file, not a folder` : `${blocker} is a file, so ${dir} cannot be a folder`}`,
+      {
+        hint: 'point --runs (or EXP_RUNS) at a folder; it is created when missing',
+      },
+    );
   }
   return dir;
 }
@@ -47,7 +51,9 @@ const NOT_CHECKED = new Set(['mlruns']);
 function writtenParts(dir: string): string[] {
   const subfolders = (d: string): string[] => {
     try {
-      return readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory() && !NOT_CHECKED.has(e.name)).map((e) => path.join(d, e.name));
+      return readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !NOT_CHECKED.has(e.name))
+        .map((e) => path.join(d, e.name));
     } catch {
       return [d]; // unreadable: reported by the access check
     }
@@ -69,15 +75,24 @@ export function checkRunsWritable(dir: string): void {
       accessSync(target, constants.W_OK | constants.X_OK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EACCES';
-      throw new ExpError('EXP_RUNS_UNWRITABLE', `the runs folder cannot be written: ${target} is not writable (${code})${target === dir ? '' : ` (runs folder ${dir})`}`, {
-        detail: { path: target, runsDir: dir },
-      });
+      throw new ExpError(
+        'EXP_RUNS_UNWRITABLE',
+        `the runs folder cannot be written: ${target} is not writable (${code})${target === dir ? '' : ` (runs folder ${dir})`}`,
+        {
+          detail: { path: target, runsDir: dir },
+        },
+      );
     }
   }
 }
 
 function isKind(v: unknown): v is StageKind<any> {
-  return typeof v === 'object' && v !== null && typeof (v as StageKind).name === 'string' && typeof (v as StageKind).run === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as StageKind).name === 'string' &&
+    typeof (v as StageKind).run === 'function'
+  );
 }
 
 /** Load a plugin module: it exports `kinds` (array), `kind`, or a default array / function(registry). */
@@ -91,7 +106,9 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
   const url = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
   try {
-    mod = (/\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as Record<string, unknown>;
+    mod = (
+      /\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)
+    ) as Record<string, unknown>;
   } catch (e) {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} failed to load: ${(e as Error).message}`, { cause: e });
   }
@@ -120,7 +137,10 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
 export async function makeRegistry(plugins: string[], env: NodeJS.ProcessEnv = process.env): Promise<StageRegistry> {
   const registry = new StageRegistry();
   for (const k of builtinKinds) registry.register(k);
-  const fromEnv = (env.EXP_PLUGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const fromEnv = (env.EXP_PLUGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const p of [...fromEnv, ...plugins]) await loadPlugin(registry, p);
   return registry;
 }

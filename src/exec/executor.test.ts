@@ -22,7 +22,12 @@ function spec(points: { id: string; stages: PlanStageInput[] }[]): PlanSpecInput
     file: '/x.yaml',
     name: 't',
     settings: { seed: 0 },
-    points: points.map((p) => ({ id: p.id, name: p.id, assignment: {}, stages: Object.fromEntries(p.stages.map((s) => [s.name, s])) })),
+    points: points.map((p) => ({
+      id: p.id,
+      name: p.id,
+      assignment: {},
+      stages: Object.fromEntries(p.stages.map((s) => [s.name, s])),
+    })),
   };
 }
 
@@ -67,7 +72,10 @@ describe('executor', () => {
   it('confines a failure to its dependents, keeps the log, and retries flaky nodes', async () => {
     const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
     const s = spec([
-      { id: 'bad', stages: [stage('a', 'test.add', { value: 1, fail: true }), stage('b', 'test.add', { value: 2 }, ['a'])] },
+      {
+        id: 'bad',
+        stages: [stage('a', 'test.add', { value: 1, fail: true }), stage('b', 'test.add', { value: 2 }, ['a'])],
+      },
       { id: 'good', stages: [stage('a', 'test.add', { value: 5 }), stage('b', 'test.add', { value: 2 }, ['a'])] },
       { id: 'flaky', stages: [stage('a', 'test.add', { value: 7, fail_times: 1 })] },
     ]);
@@ -87,12 +95,21 @@ describe('executor', () => {
 
   it('places 4 GPU tasks on 2 GPUs without overlap, each process seeing only its device', async () => {
     const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
-    const s = spec([0, 1, 2, 3].map((i) => ({ id: `g${i}`, stages: [stage('probe', 'test.gpu-probe', { id: i, sleep_ms: 400 })] })));
+    const s = spec(
+      [0, 1, 2, 3].map((i) => ({ id: `g${i}`, stages: [stage('probe', 'test.gpu-probe', { id: i, sleep_ms: 400 })] })),
+    );
     const inv: Inventory = { cpus: 4, memoryMb: 8000, gpus: parseGpuList('0,1', 'test'), gpuSource: 'flag' };
     const { summary } = await runSpec(s, runs, inv);
     const probes = [...summary.outcomes.values()].map((o) => {
       expect(o.status).toBe('done');
-      return o.manifest!.outputs as { id: number; cuda: string; gpus: number[]; pid: number; start: number; end: number };
+      return o.manifest!.outputs as {
+        id: number;
+        cuda: string;
+        gpus: number[];
+        pid: number;
+        start: number;
+        end: number;
+      };
     });
     expect(probes).toHaveLength(4);
     for (const p of probes) {

@@ -61,9 +61,11 @@ export function detectInventory(options: { gpus?: string; jobs?: number; env?: N
   const env = options.env ?? process.env;
   const cpus = options.jobs ?? os.availableParallelism();
   const memoryMb = Math.floor(os.totalmem() / 2 ** 20);
-  if (options.gpus !== undefined) return { cpus, memoryMb, gpus: parseGpuList(options.gpus, '--gpus'), gpuSource: 'flag' };
-  if (env.EXP_GPUS !== undefined) return { cpus, memoryMb, gpus: parseGpuList(env.EXP_GPUS, 'EXP_GPUS'), gpuSource: 'env' };
+  if (options.gpus !== undefined)
+    return { cpus, memoryMb, gpus: parseGpuList(options.gpus, '--gpus'), gpuSource: 'flag' };
+  if (env.EXP_GPUS !== undefined)
+    return { cpus, memoryMb, gpus: parseGpuList(env.EXP_GPUS, 'EXP_GPUS'), gpuSource: 'env' };
   const smi = fromNvidiaSmi();
-  if (smi && smi.length) return { cpus, memoryMb, gpus: smi, gpuSource: 'nvidia-smi' };
+  if (smi?.length) return { cpus, memoryMb, gpus: smi, gpuSource: 'nvidia-smi' };
   return { cpus, memoryMb, gpus: [], gpuSource: 'none' };
 }

@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { ResourcePool } from './resources.ts';
 
-const machine = (gpus: number) => new ResourcePool({ cpus: 2, memoryMb: 8192, gpus: Array.from({ length: gpus }, (_, id) => ({ id })), gpuSource: 'flag' });
+const machine = (gpus: number) =>
+  new ResourcePool({
+    cpus: 2,
+    memoryMb: 8192,
+    gpus: Array.from({ length: gpus }, (_, id) => ({ id })),
+    gpuSource: 'flag',
+  });
 
 describe('ResourcePool', () => {
   it('fails a required GPU request on a machine without GPUs', () => {

@@ -24,7 +24,12 @@ function revive(err: { message: string; stack?: string; code?: string; hint?: st
 }
 
 export class InlineRunner implements TaskRunner {
-  async run(task: TaskSpec, kind: StageKind<any>, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult> {
+  async run(
+    task: TaskSpec,
+    kind: StageKind<any>,
+    onEvent: (e: TaskEvent) => void,
+    signal: AbortSignal,
+  ): Promise<StageResult> {
     return kind.run(makeContext(task, onEvent, signal));
   }
   async close(): Promise<void> {}
@@ -45,12 +50,20 @@ export class PoolRunner implements TaskRunner {
     return this.pool;
   }
 
-  async run(task: TaskSpec, kind: StageKind<any>, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult> {
+  async run(
+    task: TaskSpec,
+    kind: StageKind<any>,
+    onEvent: (e: TaskEvent) => void,
+    signal: AbortSignal,
+  ): Promise<StageResult> {
     if (!kind.module) throw new Error(`stage kind "${kind.name}" runs in the pool but declares no module`);
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (e: TaskEvent) => onEvent(e));
     try {
-      const reply = (await this.piscina.run({ task: { ...task, module: kind.module }, port: port2 }, { transferList: [port2], signal })) as
+      const reply = (await this.piscina.run(
+        { task: { ...task, module: kind.module }, port: port2 },
+        { transferList: [port2], signal },
+      )) as
         | { ok: true; result: StageResult }
         | { ok: false; error: { message: string; stack?: string; code?: string; hint?: string } };
       if (!reply.ok) throw revive(reply.error);
@@ -69,10 +82,20 @@ export class ProcessRunner implements TaskRunner {
   private readonly children = new Set<ChildProcess>();
   constructor(private readonly graceMs = 5000) {}
 
-  run(task: TaskSpec, kind: StageKind<any>, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult> {
-    if (!kind.module) return Promise.reject(new Error(`stage kind "${kind.name}" runs in a process but declares no module`));
+  run(
+    task: TaskSpec,
+    kind: StageKind<any>,
+    onEvent: (e: TaskEvent) => void,
+    signal: AbortSignal,
+  ): Promise<StageResult> {
+    if (!kind.module)
+      return Promise.reject(new Error(`stage kind "${kind.name}" runs in a process but declares no module`));
     const env = { ...process.env, CUDA_VISIBLE_DEVICES: task.gpus.join(',') };
-    const child = fork(path.join(here, 'process-child.ts'), [], { execArgv: tsxExecArgv, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(path.join(here, 'process-child.ts'), [], {
+      execArgv: tsxExecArgv,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     this.children.add(child);
     child.stdout?.on('data', (b: Buffer) => onEvent({ type: 'log', message: b.toString().replace(/\n$/, '') }));
     child.stderr?.on('data', (b: Buffer) => onEvent({ type: 'log', message: b.toString().replace(/\n$/, '') }));
@@ -98,7 +121,13 @@ export class ProcessRunner implements TaskRunner {
       });
       child.on('exit', (code, sig) => {
         this.children.delete(child);
-        finish(() => reject(new Error(signal.aborted ? 'interrupted' : `task process exited (${sig ?? `code ${code}`}) before finishing`)));
+        finish(() =>
+          reject(
+            new Error(
+              signal.aborted ? 'interrupted' : `task process exited (${sig ?? `code ${code}`}) before finishing`,
+            ),
+          ),
+        );
       });
       child.send({ type: 'run', task: { ...task, module: kind.module } });
     });

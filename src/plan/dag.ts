@@ -70,7 +70,13 @@ export interface Plan {
 /** How node seeds are derived; part of every key, so outputs made under another scheme never count as cached. */
 const SEED_SCHEME = 'params-v2';
 
-export function nodeKey(parts: { kind: string; version: string; params: unknown; seed: number; upstream: string[] }): string {
+export function nodeKey(parts: {
+  kind: string;
+  version: string;
+  params: unknown;
+  seed: number;
+  upstream: string[];
+}): string {
   return createHash('sha256')
     .update(canonicalJson([parts.kind, parts.version, parts.params, parts.seed, parts.upstream, SEED_SCHEME]))
     .digest('hex')
@@ -84,7 +90,9 @@ export function nodeKey(parts: { kind: string; version: string; params: unknown;
  * numbers): the comparison shows the data's effect, not two different draws.
  */
 function nodeSeed(specSeed: number, kind: string, version: string, params: unknown): number {
-  const h = createHash('sha256').update(canonicalJson([specSeed, kind, version, params])).digest('hex');
+  const h = createHash('sha256')
+    .update(canonicalJson([specSeed, kind, version, params]))
+    .digest('hex');
   return Number.parseInt(h.slice(0, 8), 16) >>> 0;
 }
 
@@ -102,7 +110,10 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
       if (done) return done;
       const stage = point.stages[stageName];
       if (!stage) {
-        throw new ExpError('EXP_SPEC_INVALID', `stage "${chain.at(-1)}" needs "${stageName}", which is not a stage of point ${point.name}`);
+        throw new ExpError(
+          'EXP_SPEC_INVALID',
+          `stage "${chain.at(-1)}" needs "${stageName}", which is not a stage of point ${point.name}`,
+        );
       }
       if (visiting.has(stageName)) {
         throw new ExpError('EXP_SPEC_INVALID', `stages form a cycle: ${[...chain, stageName].join(' → ')}`);
@@ -129,7 +140,12 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
           needStages: [...stage.needs],
           ports: { ...(stage.ports ?? {}) },
           points: [],
-          resources: { cpus: o.cpus ?? res.cpus, gpus: o.gpus ?? res.gpus, memoryMb: o.memoryMb ?? res.memoryMb, ...(res.gpuOptional ? { gpuOptional: true } : {}) },
+          resources: {
+            cpus: o.cpus ?? res.cpus,
+            gpus: o.gpus ?? res.gpus,
+            memoryMb: o.memoryMb ?? res.memoryMb,
+            ...(res.gpuOptional ? { gpuOptional: true } : {}),
+          },
           retries: stage.retries ?? spec.settings.retries ?? 0,
           seed: nodeSeed(seed, kind.name, kind.version, stage.with),
         };

@@ -58,7 +58,8 @@ const DATA_CHANGED = 'input data changed';
 export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}): Map<string, NodeDecision> {
   const decisions = new Map<string, NodeDecision>();
   const forced = (n: PlanNode): boolean =>
-    options.force === true || (Array.isArray(options.force) && n.stages.some((s) => (options.force as string[]).includes(s)));
+    options.force === true ||
+    (Array.isArray(options.force) && n.stages.some((s) => (options.force as string[]).includes(s)));
 
   for (const node of plan.nodes) {
     if (forced(node)) {
@@ -68,9 +69,23 @@ export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}
     if (store.has(node.kind, node.key)) {
       // Same key, but the data under a path param changed (here or upstream): recompute in place.
       const changed = changedData(node, store, options);
-      const staleUp = node.needs.map((k, i) => (isDataChange(decisions.get(k)?.reason) ? node.needStages[i] : undefined)).filter(Boolean);
-      if (changed.length) decisions.set(node.key, { key: node.key, status: 'run', reason: 'data-changed', why: `${DATA_CHANGED}: ${changed.join(', ')}` });
-      else if (staleUp.length) decisions.set(node.key, { key: node.key, status: 'run', reason: 'data-changed-upstream', why: `${DATA_CHANGED} upstream (${staleUp.join(', ')})` });
+      const staleUp = node.needs
+        .map((k, i) => (isDataChange(decisions.get(k)?.reason) ? node.needStages[i] : undefined))
+        .filter(Boolean);
+      if (changed.length)
+        decisions.set(node.key, {
+          key: node.key,
+          status: 'run',
+          reason: 'data-changed',
+          why: `${DATA_CHANGED}: ${changed.join(', ')}`,
+        });
+      else if (staleUp.length)
+        decisions.set(node.key, {
+          key: node.key,
+          status: 'run',
+          reason: 'data-changed-upstream',
+          why: `${DATA_CHANGED} upstream (${staleUp.join(', ')})`,
+        });
       else decisions.set(node.key, { key: node.key, status: 'cached', reason: 'cached', why: 'output in store' });
       continue;
     }
@@ -104,7 +119,9 @@ function changedData(node: PlanNode, store: StoreView, options: DiffOptions): st
   if (!names.length) return [];
   const before = store.readManifest(node.kind, node.key)?.data;
   if (!before) return [];
-  return names.filter((n) => before[n] !== undefined && before[n] !== now[n]).map((n) => `${n} (${String(node.runParams[n])})`);
+  return names
+    .filter((n) => before[n] !== undefined && before[n] !== now[n])
+    .map((n) => `${n} (${String(node.runParams[n])})`);
 }
 
 function isDataChange(reason: Reason | undefined): boolean {

@@ -24,7 +24,7 @@ export function fingerprintPath(target: string): string {
   let entries = 0;
   const visit = (abs: string, rel: string): void => {
     if (entries++ > MAX_ENTRIES) return;
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(abs);
     } catch {
@@ -34,7 +34,9 @@ export function fingerprintPath(target: string): string {
     if (st.isDirectory()) {
       let names: string[] = [];
       try {
-        names = readdirSync(abs).filter((n) => !n.startsWith('.')).sort();
+        names = readdirSync(abs)
+          .filter((n) => !n.startsWith('.'))
+          .sort();
       } catch {
         names = [];
       }

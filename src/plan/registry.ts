@@ -10,24 +10,44 @@ export class StageRegistry {
 
   register(kind: StageKind<any>): void {
     if (!NAME.test(kind.name)) {
-      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind name "${kind.name}" is not dotted lower-case (e.g. "video.train")`);
+      throw new ExpError(
+        'EXP_PLUGIN_INVALID',
+        `stage kind name "${kind.name}" is not dotted lower-case (e.g. "video.train")`,
+      );
     }
     if (typeof kind.run !== 'function') {
       throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" has no run() function`);
     }
     if (!kind.version) throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" has no version`);
     for (const [port, spec] of Object.entries(kind.inputs ?? {})) {
-      if (!Array.isArray(spec?.accepts) || spec.accepts.length === 0 || spec.accepts.some((a) => typeof a !== 'string' || !a)) {
-        throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": input "${port}" has no \`accepts\` list of artifact names`, {
-          hint: 'e.g. inputs: { pairs: { accepts: ["pairs"] } }',
-        });
+      if (
+        !Array.isArray(spec?.accepts) ||
+        spec.accepts.length === 0 ||
+        spec.accepts.some((a) => typeof a !== 'string' || !a)
+      ) {
+        throw new ExpError(
+          'EXP_PLUGIN_INVALID',
+          `stage kind "${kind.name}": input "${port}" has no \`accepts\` list of artifact names`,
+          {
+            hint: 'e.g. inputs: { pairs: { accepts: ["pairs"] } }',
+          },
+        );
       }
     }
-    if (kind.produces !== undefined && (!Array.isArray(kind.produces) || kind.produces.some((a) => typeof a !== 'string' || !a))) {
-      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": \`produces\` must be a list of artifact names`, { hint: 'e.g. produces: ["pairs"]' });
+    if (
+      kind.produces !== undefined &&
+      (!Array.isArray(kind.produces) || kind.produces.some((a) => typeof a !== 'string' || !a))
+    ) {
+      throw new ExpError(
+        'EXP_PLUGIN_INVALID',
+        `stage kind "${kind.name}": \`produces\` must be a list of artifact names`,
+        { hint: 'e.g. produces: ["pairs"]' },
+      );
     }
     if (kind.partsParam !== undefined && !kind.produces) {
-      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": \`partsParam\` needs \`produces\``, { hint: 'list the artifacts the parts param chooses from in `produces`' });
+      throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": \`partsParam\` needs \`produces\``, {
+        hint: 'list the artifacts the parts param chooses from in `produces`',
+      });
     }
     const existing = this.kinds.get(kind.name);
     if (existing && existing !== kind) {

@@ -44,7 +44,10 @@ export async function planExperiment(file: string, o: PlanOptions): Promise<Plan
   if (Array.isArray(o.force)) checkRerunStages(o.force, spec);
   const store = new ArtifactStore(o.runsDir);
   const plan = buildPlan(spec, o.registry);
-  const decisions = diffPlan(plan, storeView(store), { force: o.force ?? false, dataFingerprint: dataFingerprintOf(o.registry) });
+  const decisions = diffPlan(plan, storeView(store), {
+    force: o.force ?? false,
+    dataFingerprint: dataFingerprintOf(o.registry),
+  });
   return { spec, plan, decisions, store, registry: o.registry };
 }
 
@@ -55,7 +58,9 @@ function checkRerunStages(stages: readonly string[], spec: LoadedSpec): void {
     if (known.includes(stage)) continue;
     const guess = didYouMean(stage, known);
     throw new ExpError('EXP_ARGS_INVALID', `--rerun ${stage}: "${stage}" is not a stage of ${spec.name}`, {
-      hint: guess ? `did you mean --rerun ${guess}? (stages: ${known.join(', ')})` : `the stages are: ${known.join(', ')}`,
+      hint: guess
+        ? `did you mean --rerun ${guess}? (stages: ${known.join(', ')})`
+        : `the stages are: ${known.join(', ')}`,
     });
   }
 }
@@ -66,7 +71,10 @@ export interface Reporter extends Lifecycle {
 }
 
 /** Makes a reporter once the invocation exists (the MLflow reporter needs its id). */
-export type ReporterFactory = (ctx: { planned: PlannedExperiment; invocationId: string }) => Reporter | Promise<Reporter>;
+export type ReporterFactory = (ctx: {
+  planned: PlannedExperiment;
+  invocationId: string;
+}) => Reporter | Promise<Reporter>;
 
 /** Runs a plan: the local executor, or another one with the same contract. */
 export type Executor = (options: ExecuteOptions) => Promise<ExecSummary>;
@@ -146,7 +154,15 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
   invocation.mlflowRunId = reporters.map((r) => (r as { parentRunId?: string }).parentRunId).find(Boolean);
   await saveInvocation(store.root, invocation);
   for (const r of reporters) await r.close?.(invocation.status);
-  return { invocation, points, failed, interrupted: summary.interrupted, wallMs: summary.wallMs, summaryMetrics: summaryMetrics(plan, registry, invocation.points), reporters };
+  return {
+    invocation,
+    points,
+    failed,
+    interrupted: summary.interrupted,
+    wallMs: summary.wallMs,
+    summaryMetrics: summaryMetrics(plan, registry, invocation.points),
+    reporters,
+  };
 }
 
 function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): InvocationRecord {
@@ -159,17 +175,31 @@ function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): Invocat
     startedAt: Date.now(),
     finishedAt: null,
     status: 'running',
-    points: plan.points.map((p) => ({ id: p.id, name: p.name, assignment: p.assignment, nodes: p.nodes, status: 'running', metrics: {} })),
+    points: plan.points.map((p) => ({
+      id: p.id,
+      name: p.name,
+      assignment: p.assignment,
+      nodes: p.nodes,
+      status: 'running',
+      metrics: {},
+    })),
   };
 }
 
 /** Per-point status and metrics (written into the invocation's points), and the failed nodes. */
-function collectResults(invocation: InvocationRecord, summary: ExecSummary): { points: PointResult[]; failed: FailedNode[] } {
+function collectResults(
+  invocation: InvocationRecord,
+  summary: ExecSummary,
+): { points: PointResult[]; failed: FailedNode[] } {
   const points: PointResult[] = [];
   const failed: FailedNode[] = [];
   const seen = new Set<string>();
   for (const p of invocation.points) {
-    const outcomes = Object.entries(p.nodes).map(([stage, key]) => ({ stage, key, o: summary.outcomes.get(key) as NodeOutcome }));
+    const outcomes = Object.entries(p.nodes).map(([stage, key]) => ({
+      stage,
+      key,
+      o: summary.outcomes.get(key) as NodeOutcome,
+    }));
     const bad = outcomes.filter((x) => x.o.status === 'failed');
     const broken = outcomes.some((x) => x.o.status === 'failed' || x.o.status === 'skipped');
     const cancelled = outcomes.some((x) => x.o.status === 'cancelled');
@@ -193,7 +223,8 @@ export function pointMetrics(manifests: NodeManifest[]): Record<string, number> 
     for (const x of m.metrics) {
       const step = x.step ?? 0;
       const b = best.get(x.key);
-      if (!b || step > b.step || (step === b.step && x.timestamp >= b.ts)) best.set(x.key, { step, ts: x.timestamp, value: x.value });
+      if (!b || step > b.step || (step === b.step && x.timestamp >= b.ts))
+        best.set(x.key, { step, ts: x.timestamp, value: x.value });
     }
   }
   return Object.fromEntries([...best].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.value]));

@@ -6,7 +6,11 @@ import type { StageInput, StageKind } from '../plan/stage-kind.ts';
 import { bindPorts, producedBy } from '../spec/ports.ts';
 import { builtinKinds } from '../stages/index.ts';
 
-export function portsFor(kind: StageKind<any>, params: object, inputs: readonly StageInput[]): Record<string, StageInput[]> {
+export function portsFor(
+  kind: StageKind<any>,
+  params: object,
+  inputs: readonly StageInput[],
+): Record<string, StageInput[]> {
   const registry = new StageRegistry();
   for (const k of builtinKinds) registry.register(k);
   if (!registry.get(kind.name)) registry.register(kind);

@@ -26,7 +26,11 @@ export interface TrackingOptions {
 }
 
 /** `{a: {b: 1, c: [1, 2]}}` → `{"a.b": 1, "a.c": "[1,2]"}`: MLflow params are flat strings. */
-export function flattenParams(value: unknown, prefix = '', out: Record<string, ParamValue> = {}): Record<string, ParamValue> {
+export function flattenParams(
+  value: unknown,
+  prefix = '',
+  out: Record<string, ParamValue> = {},
+): Record<string, ParamValue> {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const entries = Object.entries(value as Record<string, unknown>);
     if (!entries.length && prefix) out[prefix] = '{}';
@@ -44,7 +48,14 @@ function safeKey(key: string): string {
 
 function gitCommit(dir: string): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 }).trim() || undefined;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 3000,
+      }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -90,7 +101,13 @@ export class TrackingReporter implements Lifecycle {
   }
 
   private static async start(o: TrackingOptions): Promise<TrackingReporter> {
-    const tracker = await openTracker({ runsDir: o.runsDir, experimentName: o.spec.name, trackingUri: o.env.MLFLOW_TRACKING_URI, log: o.log, env: o.env });
+    const tracker = await openTracker({
+      runsDir: o.runsDir,
+      experimentName: o.spec.name,
+      trackingUri: o.env.MLFLOW_TRACKING_URI,
+      log: o.log,
+      env: o.env,
+    });
     const invocation = await tracker.startInvocation({
       invocationId: o.invocationId,
       specFile: o.spec.file,
@@ -109,7 +126,10 @@ export class TrackingReporter implements Lifecycle {
         pointId: point.id,
         name: point.name,
         params,
-        tags: { 'exp.point_name': point.name, ...Object.fromEntries(Object.entries(point.nodes).map(([s, k]) => [safeKey(`exp.node.${s}`), k])) },
+        tags: {
+          'exp.point_name': point.name,
+          ...Object.fromEntries(Object.entries(point.nodes).map(([s, k]) => [safeKey(`exp.node.${s}`), k])),
+        },
       });
       reporter.pointRuns.set(point.id, run);
     }
@@ -123,9 +143,13 @@ export class TrackingReporter implements Lifecycle {
         if (!run) continue;
         const buf = this.buffer(pointId);
         if (o.manifest && (o.status === 'done' || o.status === 'cached')) {
-          for (const m of o.manifest.metrics) buf.metrics.push({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp });
+          for (const m of o.manifest.metrics)
+            buf.metrics.push({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp });
           for (const a of o.manifest.artifacts) {
-            buf.artifacts.push([path.join(o.dir!, a), `${node.stage}/${path.dirname(a) === '.' ? '' : `${path.dirname(a)}/`}`]);
+            buf.artifacts.push([
+              path.join(o.dir!, a),
+              `${node.stage}/${path.dirname(a) === '.' ? '' : `${path.dirname(a)}/`}`,
+            ]);
           }
           if (o.status === 'cached') {
             const list = this.cachedStages.get(pointId) ?? [];
@@ -175,7 +199,11 @@ export class TrackingReporter implements Lifecycle {
 
   async finished(_summary: ExecSummary): Promise<void> {
     for (const [pointId, left] of this.pending) {
-      if (left > 0) await this.pointRuns.get(pointId)?.end('KILLED').catch(() => undefined);
+      if (left > 0)
+        await this.pointRuns
+          .get(pointId)
+          ?.end('KILLED')
+          .catch(() => undefined);
     }
   }
 

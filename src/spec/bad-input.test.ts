@@ -56,26 +56,51 @@ describe('bad specs', () => {
   it('an empty matrix list', async () => {
     const issues = await issuesOf(bad('empty-matrix.yaml'));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'empty_matrix', message: 'matrix list "finetune.k" is empty', line: 6, col: 15 });
+    expect(issues[0]).toMatchObject({
+      code: 'empty_matrix',
+      message: 'matrix list "finetune.k" is empty',
+      line: 6,
+      col: 15,
+    });
   });
 
   it('cyclic needs: the cycle is shown', async () => {
     const issues = await issuesOf(bad('cyclic-needs.yaml'));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'cycle', message: 'cycle in needs: a → c → b → a', path: 'stages.a.needs[0]', line: 5, col: 13 });
+    expect(issues[0]).toMatchObject({
+      code: 'cycle',
+      message: 'cycle in needs: a → c → b → a',
+      path: 'stages.a.needs[0]',
+      line: 5,
+      col: 13,
+    });
   });
 
   it('unknown needs, with a did-you-mean', async () => {
     const issues = await issuesOf(bad('unknown-needs.yaml'));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'unknown_stage', message: 'stage "finetune" needs "vidoe", which is not a stage of this spec', line: 7, col: 13, hint: 'did you mean "video"?' });
+    expect(issues[0]).toMatchObject({
+      code: 'unknown_stage',
+      message: 'stage "finetune" needs "vidoe", which is not a stage of this spec',
+      line: 7,
+      col: 13,
+      hint: 'did you mean "video"?',
+    });
   });
 
   it('an unknown stage kind, with a did-you-mean among registered kinds', async () => {
     const issues = await issuesOf(bad('unknown-kind.yaml'));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'unknown_kind', message: 'unknown stage kind "toy.prase" in stage "parse"', line: 4, col: 11, hint: 'did you mean "toy.parse"?' });
-    const other = await loadSpec(bad('unknown-kind.yaml'), { kinds: kindLookup([]), cwd: root }).catch((e: SpecError) => e.issues);
+    expect(issues[0]).toMatchObject({
+      code: 'unknown_kind',
+      message: 'unknown stage kind "toy.prase" in stage "parse"',
+      line: 4,
+      col: 11,
+      hint: 'did you mean "toy.parse"?',
+    });
+    const other = await loadSpec(bad('unknown-kind.yaml'), { kinds: kindLookup([]), cwd: root }).catch(
+      (e: SpecError) => e.issues,
+    );
     expect(Array.isArray(other) && other[0]!.hint).toBe('no stage kinds are registered');
   });
 
@@ -83,7 +108,9 @@ describe('bad specs', () => {
     const issues = await issuesOf(bad('extends-cycle-a.yaml'));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ code: 'extends_cycle', file: bad('extends-cycle-b.yaml'), line: 1, col: 11 });
-    expect(issues[0]!.message).toBe(`extends cycle: ${bad('extends-cycle-a.yaml')} → ${bad('extends-cycle-b.yaml')} → ${bad('extends-cycle-a.yaml')}`);
+    expect(issues[0]!.message).toBe(
+      `extends cycle: ${bad('extends-cycle-a.yaml')} → ${bad('extends-cycle-b.yaml')} → ${bad('extends-cycle-a.yaml')}`,
+    );
   });
 
   it('a missing extends file, with a did-you-mean among its neighbours', async () => {
@@ -99,22 +126,54 @@ describe('bad specs', () => {
       ['stages.parse.with.corpus', bad('missing-file.yaml'), 4, 11],
       ['stages.eval.with.labels', bad('missing-file.yaml'), 8, 15],
     ]);
-    expect(issues[0]!.message).toBe(`folder not found: ../no-such-corpus (from data.corpus), looked for ${join(root, 'test/fixtures/spec/no-such-corpus')}`);
+    expect(issues[0]!.message).toBe(
+      `folder not found: ../no-such-corpus (from data.corpus), looked for ${join(root, 'test/fixtures/spec/no-such-corpus')}`,
+    );
     expect(issues[1]!.message).toBe(`file not found: labels.csv, looked for ${join(root, bad('labels.csv'))}`);
   });
 
   it('a missing spec file', async () => {
     const issues = await issuesOf('test/fixtures/spec/vald.yaml');
-    expect(issues[0]).toMatchObject({ code: 'file_missing', message: 'spec file not found: test/fixtures/spec/vald.yaml', hint: 'did you mean "valid.yaml"?' });
+    expect(issues[0]).toMatchObject({
+      code: 'file_missing',
+      message: 'spec file not found: test/fixtures/spec/vald.yaml',
+      hint: 'did you mean "valid.yaml"?',
+    });
   });
 
   it('--set on a key that does not exist, with a did-you-mean; a known param left at its default is fine', async () => {
-    const issues = await issuesOf('test/fixtures/spec/single.yaml', ['finetun.lr=0.1', 'settings.sed=1', 'stages.verbs.with.min_cout=3', 'verbs.min_count=abc', 'nope']);
+    const issues = await issuesOf('test/fixtures/spec/single.yaml', [
+      'finetun.lr=0.1',
+      'settings.sed=1',
+      'stages.verbs.with.min_cout=3',
+      'verbs.min_count=abc',
+      'nope',
+    ]);
     expect(issues.map((i) => [i.code, i.message, i.file, i.hint])).toEqual([
-      ['unknown_path', 'key path "finetun.lr" does not exist in the spec (stages.finetun.with.lr): no stages.finetun', '--set finetun.lr=0.1', 'did you mean "finetune.lr"?'],
-      ['unknown_path', 'key path "settings.sed" does not exist in the spec: no settings.sed', '--set settings.sed=1', 'did you mean "settings.seed"?'],
-      ['unknown_path', 'key path "stages.verbs.with.min_cout" does not exist in the spec: no stages.verbs.with.min_cout', '--set stages.verbs.with.min_cout=3', 'did you mean "stages.verbs.with.min_count"?'],
-      ['invalid_set', '--set expects PATH=VALUE, got "nope"', '--set nope', "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'"],
+      [
+        'unknown_path',
+        'key path "finetun.lr" does not exist in the spec (stages.finetun.with.lr): no stages.finetun',
+        '--set finetun.lr=0.1',
+        'did you mean "finetune.lr"?',
+      ],
+      [
+        'unknown_path',
+        'key path "settings.sed" does not exist in the spec: no settings.sed',
+        '--set settings.sed=1',
+        'did you mean "settings.seed"?',
+      ],
+      [
+        'unknown_path',
+        'key path "stages.verbs.with.min_cout" does not exist in the spec: no stages.verbs.with.min_cout',
+        '--set stages.verbs.with.min_cout=3',
+        'did you mean "stages.verbs.with.min_count"?',
+      ],
+      [
+        'invalid_set',
+        '--set expects PATH=VALUE, got "nope"',
+        '--set nope',
+        "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'",
+      ],
       ['invalid_type', 'expected integer, got string "abc"', '--set verbs.min_count=abc', undefined],
     ]);
     expect(issues.every((i) => i.line === 0)).toBe(true);
@@ -128,7 +187,12 @@ describe('bad specs', () => {
 
   it('an unknown target, an unknown include path and a bad stage name', async () => {
     const targets = await issuesOf('test/fixtures/spec/single.yaml', ['settings.targets=[evl]']);
-    expect(targets[0]).toMatchObject({ code: 'unknown_stage', message: 'target "evl" is not a stage of this spec', path: 'settings.targets[0]', hint: 'did you mean "eval"?' });
+    expect(targets[0]).toMatchObject({
+      code: 'unknown_stage',
+      message: 'target "evl" is not a stage of this spec',
+      path: 'settings.targets[0]',
+      hint: 'did you mean "eval"?',
+    });
     const include = await issuesOf(bad('bad-include.yaml'));
     expect(include.map((i) => [i.code, i.path, i.line, i.col, i.hint])).toEqual([
       ['invalid_key', 'stages.data', 3, 3, expect.stringContaining('stage names use letters')],
@@ -137,16 +201,34 @@ describe('bad specs', () => {
   });
 
   it('a kind whose params schema does not compile is reported as a plugin bug', async () => {
-    const broken = kindLookup([{ name: 'toy.parse', description: 'broken', paramsSchema: { type: 'object', properties: { x: { type: 'integr' } } } }]);
-    const error = await loadSpec(bad('unknown-kind.yaml'), { kinds: broken, cwd: root, sets: ['stages.parse.uses=toy.parse'] }).catch((e: SpecError) => e);
+    const broken = kindLookup([
+      {
+        name: 'toy.parse',
+        description: 'broken',
+        paramsSchema: { type: 'object', properties: { x: { type: 'integr' } } },
+      },
+    ]);
+    const error = await loadSpec(bad('unknown-kind.yaml'), {
+      kinds: broken,
+      cwd: root,
+      sets: ['stages.parse.uses=toy.parse'],
+    }).catch((e: SpecError) => e);
     expect(error).toBeInstanceOf(SpecError);
     expect((error as SpecError).issues[0]).toMatchObject({ code: 'invalid_kind_schema', path: 'stages.parse.uses' });
-    expect((error as SpecError).issues[0]!.message).toContain('the params schema of stage kind "toy.parse" does not compile');
+    expect((error as SpecError).issues[0]!.message).toContain(
+      'the params schema of stage kind "toy.parse" does not compile',
+    );
   });
 
   it('lists every problem of a spec at once', async () => {
     const issues = await issuesOf(bad('many.yaml'));
-    expect(issues.map((i) => i.code).sort()).toEqual(['invalid_format', 'invalid_value', 'unknown_path', 'unknown_reference', 'unknown_stage']);
+    expect(issues.map((i) => i.code).sort()).toEqual([
+      'invalid_format',
+      'invalid_value',
+      'unknown_path',
+      'unknown_reference',
+      'unknown_stage',
+    ]);
   });
 });
 
@@ -167,7 +249,16 @@ describe('formatSpecIssues', () => {
   });
 
   it('names the --set argument instead of a file position', () => {
-    const text = formatSpecIssues([{ code: 'invalid_type', path: 'stages.a.with.k', message: 'expected integer, got string "x"', file: '--set a.k=x', line: 0, col: 0 }]);
+    const text = formatSpecIssues([
+      {
+        code: 'invalid_type',
+        path: 'stages.a.with.k',
+        message: 'expected integer, got string "x"',
+        file: '--set a.k=x',
+        line: 0,
+        col: 0,
+      },
+    ]);
     expect(text).toContain('→ at stages.a.with.k (--set a.k=x)');
   });
 });

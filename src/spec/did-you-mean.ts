@@ -38,7 +38,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     const limit = Math.min(w.length, c.length) <= 3 ? 1 : 2;
     let score = distance <= limit ? distance : Infinity;
     // A common prefix covering the shorter word counts as close (`min` → `min_count`).
-    if (score === Infinity && Math.min(w.length, c.length) >= 3 && (c.startsWith(w) || w.startsWith(c))) score = limit + 0.5;
+    if (score === Infinity && Math.min(w.length, c.length) >= 3 && (c.startsWith(w) || w.startsWith(c)))
+      score = limit + 0.5;
     if (score < bestScore) {
       bestScore = score;
       best = candidate;

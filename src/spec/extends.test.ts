@@ -11,9 +11,15 @@ const kinds = kindLookup();
 
 describe('extends', () => {
   it('merges a list of bases in order, the file itself last; lists are replaced and null deletes', async () => {
-    writeFileSync(join(tmp, 'one.yaml'), 'vars: { a: 1, b: 1, list: [1, 2] }\nstages:\n  verbs: { uses: toy.mine, with: { min_count: 3 } }\n  extra: { uses: toy.eval }\n');
+    writeFileSync(
+      join(tmp, 'one.yaml'),
+      'vars: { a: 1, b: 1, list: [1, 2] }\nstages:\n  verbs: { uses: toy.mine, with: { min_count: 3 } }\n  extra: { uses: toy.eval }\n',
+    );
     writeFileSync(join(tmp, 'two.yaml'), 'vars: { b: 2, list: [3] }\nstages:\n  verbs: { with: { drop_top: 4 } }\n');
-    writeFileSync(join(tmp, 'main.yaml'), 'name: merged\nextends: [one.yaml, two.yaml]\nvars: { a: 3 }\nstages:\n  extra: null\n  train: { uses: toy.train, needs: [verbs], resources: { gpus: 1, memory_mb: 2048 }, retries: 2 }\n');
+    writeFileSync(
+      join(tmp, 'main.yaml'),
+      'name: merged\nextends: [one.yaml, two.yaml]\nvars: { a: 3 }\nstages:\n  extra: null\n  train: { uses: toy.train, needs: [verbs], resources: { gpus: 1, memory_mb: 2048 }, retries: 2 }\n',
+    );
     const spec = await loadSpec(join(tmp, 'main.yaml'), { kinds, cwd: tmp });
     const point = spec.points[0]!;
     expect(point.config.vars).toEqual({ a: 3, b: 2, list: [3] });
@@ -36,7 +42,8 @@ describe('extends', () => {
         walk(sub, `${path}.${key}`);
       }
       for (const key of ['additionalProperties', 'items']) walk(record[key], `${path}.${key}`);
-      for (const [key, sub] of Object.entries((record.$defs as Record<string, unknown>) ?? {})) walk(sub, `$defs.${key}`);
+      for (const [key, sub] of Object.entries((record.$defs as Record<string, unknown>) ?? {}))
+        walk(sub, `$defs.${key}`);
     };
     walk(getExperimentSchema(), '');
     expect(missing).toEqual([]);

@@ -37,7 +37,8 @@ export function loadWithExtends(file: string, ctx: ExtendsContext, chain: string
 
   let merged: Sourced | undefined;
   if (extendsValue !== undefined && extendsValue !== null) {
-    const entries = typeof extendsValue === 'string' ? [extendsValue] : Array.isArray(extendsValue) ? extendsValue : undefined;
+    const entries =
+      typeof extendsValue === 'string' ? [extendsValue] : Array.isArray(extendsValue) ? extendsValue : undefined;
     if (!entries) {
       ctx.issues.add({
         code: 'invalid_type',
@@ -48,10 +49,17 @@ export function loadWithExtends(file: string, ctx: ExtendsContext, chain: string
     } else {
       const here = [...chain, file];
       entries.forEach((entry, index) => {
-        const at = (typeof extendsValue === 'string' ? extendsSrc?.at : extendsSrc?.children?.get(String(index))?.at) ?? parsed.src.at;
+        const at =
+          (typeof extendsValue === 'string' ? extendsSrc?.at : extendsSrc?.children?.get(String(index))?.at) ??
+          parsed.src.at;
         const path = typeof extendsValue === 'string' ? 'extends' : `extends[${index}]`;
         if (typeof entry !== 'string' || entry === '') {
-          ctx.issues.add({ code: 'invalid_type', path, message: `expected a file path, got ${JSON.stringify(entry)}`, ...place(at, ctx) });
+          ctx.issues.add({
+            code: 'invalid_type',
+            path,
+            message: `expected a file path, got ${JSON.stringify(entry)}`,
+            ...place(at, ctx),
+          });
           return;
         }
         const target = resolve(dirname(file), entry);

@@ -18,13 +18,19 @@ export interface GraphResult {
   kept: string[];
 }
 
-export function checkGraph(needs: ReadonlyMap<string, readonly string[]>, explicitTargets: readonly string[] | undefined): GraphResult {
+export function checkGraph(
+  needs: ReadonlyMap<string, readonly string[]>,
+  explicitTargets: readonly string[] | undefined,
+): GraphResult {
   const names = [...needs.keys()];
   const problems: GraphProblem[] = [];
   for (const [stage, list] of needs) {
     list.forEach((need, i) => {
       if (needs.has(need)) return;
-      const match = didYouMean(need, names.filter((n) => n !== stage));
+      const match = didYouMean(
+        need,
+        names.filter((n) => n !== stage),
+      );
       problems.push({
         code: 'unknown_stage',
         segments: ['stages', stage, 'needs', String(i)],

@@ -36,7 +36,10 @@ describe('hostile specs', () => {
   it('a matrix of 10 million points: refused before expanding, naming the axes and the limit', async () => {
     const cwd = dir();
     const values = (n: number) => `[${Array.from({ length: n }, (_, i) => i).join(', ')}]`;
-    const file = spec(cwd, `matrix:\n  finetune.k: ${values(100)}\n  verbs.min_count: ${values(100)}\n  vars.a: ${values(100)}\n  vars.b: ${values(10)}\n`);
+    const file = spec(
+      cwd,
+      `matrix:\n  finetune.k: ${values(100)}\n  verbs.min_count: ${values(100)}\n  vars.a: ${values(100)}\n  vars.b: ${values(10)}\n`,
+    );
     const started = Date.now();
     const issues = await issuesOf(file, cwd);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -87,7 +90,13 @@ describe('hostile specs', () => {
     const file = spec(cwd, `stages:\n  verbs:\n    with:\n      min_count: ${written}\n`);
     const issues = await issuesOf(file, cwd);
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'non_finite_number', path: 'stages.verbs.with.min_count', file: 'spec.yaml', line: 6, col: 18 });
+    expect(issues[0]).toMatchObject({
+      code: 'non_finite_number',
+      path: 'stages.verbs.with.min_count',
+      file: 'spec.yaml',
+      line: 6,
+      col: 18,
+    });
     expect(issues[0]!.message).toContain(`${shown} is not a finite number`);
   });
 
@@ -107,17 +116,30 @@ describe('hostile specs', () => {
     const cwd = dir();
     mkdirSync(join(cwd, 'experiments'));
     const issues = await issuesOf('experiments', cwd);
-    expect(issues).toEqual([expect.objectContaining({ code: 'not_a_file', file: 'experiments', message: 'experiments is a directory, not a spec file' })]);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        code: 'not_a_file',
+        file: 'experiments',
+        message: 'experiments is a directory, not a spec file',
+      }),
+    ]);
   });
 
   it('a binary file given as a spec (NUL bytes, invalid UTF-8): "not a YAML text file", no bytes dumped', async () => {
     const cwd = dir();
-    writeFileSync(join(cwd, 'movie.mp4'), Buffer.from([0x00, 0x00, 0x00, 0x18, 0x66, 0x74, 0x79, 0x70, 0xff, 0xfe, 0x01]));
+    writeFileSync(
+      join(cwd, 'movie.mp4'),
+      Buffer.from([0x00, 0x00, 0x00, 0x18, 0x66, 0x74, 0x79, 0x70, 0xff, 0xfe, 0x01]),
+    );
     writeFileSync(join(cwd, 'latin1.yaml'), Buffer.from('name: caf\xe9\n', 'latin1'));
     for (const file of ['movie.mp4', 'latin1.yaml']) {
       const issues = await issuesOf(file, cwd);
       expect(issues).toHaveLength(1);
-      expect(issues[0]).toMatchObject({ code: 'not_text', file, message: `${file} is not a YAML text file (it holds binary data)` });
+      expect(issues[0]).toMatchObject({
+        code: 'not_text',
+        file,
+        message: `${file} is not a YAML text file (it holds binary data)`,
+      });
     }
   });
 
@@ -125,29 +147,51 @@ describe('hostile specs', () => {
     const started = Date.now();
     const issues = await issuesOf('/dev/zero', dir());
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(issues).toEqual([expect.objectContaining({ code: 'not_a_file', message: '/dev/zero is not a regular file (a device, pipe or socket)' })]);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        code: 'not_a_file',
+        message: '/dev/zero is not a regular file (a device, pipe or socket)',
+      }),
+    ]);
     const cwd = dir();
     writeFileSync(join(cwd, 'spec.yaml'), 'name: x\nextends: /dev/zero\nstages: {}\n');
     const base = await issuesOf('spec.yaml', cwd);
-    expect(base[0]).toMatchObject({ code: 'not_a_file', path: 'extends', message: 'extends: /dev/zero is not a regular file, not a spec file (/dev/zero)' });
+    expect(base[0]).toMatchObject({
+      code: 'not_a_file',
+      path: 'extends',
+      message: 'extends: /dev/zero is not a regular file, not a spec file (/dev/zero)',
+    });
   });
 
   it('a 9 MiB file given as a spec: too large, not read whole', async () => {
     const cwd = dir();
     writeFileSync(join(cwd, 'huge.yaml'), Buffer.alloc(9 * 2 ** 20, 0x20));
     const issues = await issuesOf('huge.yaml', cwd);
-    expect(issues).toEqual([expect.objectContaining({ code: 'file_too_large', file: 'huge.yaml', message: 'huge.yaml is 9.0 MiB; a spec file may be at most 8 MiB' })]);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        code: 'file_too_large',
+        file: 'huge.yaml',
+        message: 'huge.yaml is 9.0 MiB; a spec file may be at most 8 MiB',
+      }),
+    ]);
   });
 
   it('an alias bomb in an extends base and in a --set value', async () => {
     const cwd = dir();
     const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 7; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    for (let i = 1; i < 7; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      );
     writeFileSync(join(cwd, 'base.yaml'), `vars:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
     writeFileSync(join(cwd, 'spec.yaml'), 'name: x\nextends: base.yaml\nstages: {}\n');
     const issues = await issuesOf('spec.yaml', cwd);
     expect(issues[0]).toMatchObject({ code: 'yaml_alias_limit', file: 'base.yaml' });
-    const set = await issuesOf(spec(cwd, '', 'plain.yaml'), cwd, [`vars.k=[&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]]`]);
+    const set = await issuesOf(spec(cwd, '', 'plain.yaml'), cwd, [
+      `vars.k=[&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]]`,
+    ]);
     expect(set[0]).toMatchObject({ code: 'invalid_set', path: 'vars.k' });
     expect(set[0]!.message).toContain('--set vars.k:');
   });

@@ -1,6 +1,15 @@
 // The spec room: YAML spec files → resolved, validated grid points (see docs in
 // schemas/experiment.schema.json for the syntax).
-export type { JsonSchema, KindInfo, KindLookup, LoadOptions, LoadedSpec, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
+export type {
+  JsonSchema,
+  KindInfo,
+  KindLookup,
+  LoadOptions,
+  LoadedSpec,
+  ResolvedPoint,
+  ResolvedStage,
+  SpecIssue,
+} from './types.ts';
 export { loadSpec } from './load.ts';
 export { canonicalJson, shortHash } from '../canonical.ts';
 export { SpecError, formatSpecIssues } from './issues.ts';

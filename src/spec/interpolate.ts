@@ -142,7 +142,11 @@ function internCopy(options: InterpolationOptions, raw: object, values: unknown[
 }
 
 /** Resolves every template site of `doc` (given as a trie), copying only the containers that change. */
-export function interpolate(doc: Record<string, unknown>, trie: SiteTrie, options: InterpolationOptions): InterpolationResult {
+export function interpolate(
+  doc: Record<string, unknown>,
+  trie: SiteTrie,
+  options: InterpolationOptions,
+): InterpolationResult {
   const problems: InterpolationProblem[] = [];
   const wholeRefs = new Map<string, string[]>();
   if (trie.children.size === 0) return { doc, wholeRefs, problems };
@@ -158,7 +162,12 @@ export function interpolate(doc: Record<string, unknown>, trie: SiteTrie, option
     const index = stack.indexOf(node);
     if (index >= 0) {
       const cycle = [...stackPaths.slice(index), segments].map((s) => formatPath(s)).join(' → ');
-      problems.push({ code: 'reference_cycle', segments: stackPaths[stackPaths.length - 1] ?? segments, message: `reference cycle: ${cycle}`, hint: 'a value cannot depend on itself; break one of the references' });
+      problems.push({
+        code: 'reference_cycle',
+        segments: stackPaths[stackPaths.length - 1] ?? segments,
+        message: `reference cycle: ${cycle}`,
+        hint: 'a value cannot depend on itself; break one of the references',
+      });
       return null;
     }
     stack.push(node);
@@ -172,21 +181,31 @@ export function interpolate(doc: Record<string, unknown>, trie: SiteTrie, option
         const i = Number(segment);
         if (i < raw.length) changed.push([i, resolvePath(raw[i], child)]);
       }
-      value = internCopy(options, raw, changed.map((c) => c[1]), () => {
-        const copy = raw.slice();
-        for (const [i, v] of changed) copy[i] = v;
-        return copy;
-      });
+      value = internCopy(
+        options,
+        raw,
+        changed.map((c) => c[1]),
+        () => {
+          const copy = raw.slice();
+          for (const [i, v] of changed) copy[i] = v;
+          return copy;
+        },
+      );
     } else if (isRecord(raw)) {
       const changed: [string, unknown][] = [];
       for (const [segment, child] of node.children) {
         if (segment in raw) changed.push([segment, resolvePath(raw[segment], child)]);
       }
-      value = internCopy(options, raw, changed.map((c) => c[1]), () => {
-        const copy: Record<string, unknown> = { ...raw };
-        for (const [k, v] of changed) copy[k] = v;
-        return copy;
-      });
+      value = internCopy(
+        options,
+        raw,
+        changed.map((c) => c[1]),
+        () => {
+          const copy: Record<string, unknown> = { ...raw };
+          for (const [k, v] of changed) copy[k] = v;
+          return copy;
+        },
+      );
     }
     stack.pop();
     stackPaths.pop();
@@ -214,7 +233,11 @@ export function interpolate(doc: Record<string, unknown>, trie: SiteTrie, option
     try {
       target = parseKeyPathCached(ref);
     } catch (e) {
-      problems.push({ code: 'invalid_reference', segments: from, message: `${(e as Error).message} (in ${formatPath(from)})` });
+      problems.push({
+        code: 'invalid_reference',
+        segments: from,
+        message: `${(e as Error).message} (in ${formatPath(from)})`,
+      });
       return null;
     }
     const found = getAt(doc, target);
@@ -241,7 +264,12 @@ export function interpolate(doc: Record<string, unknown>, trie: SiteTrie, option
     try {
       parts = parseTemplate(text);
     } catch (e) {
-      problems.push({ code: 'invalid_reference', segments, message: `${(e as Error).message} in ${formatPath(segments)}`, hint: 'write $${ for a literal ${' });
+      problems.push({
+        code: 'invalid_reference',
+        segments,
+        message: `${(e as Error).message} in ${formatPath(segments)}`,
+        hint: 'write $${ for a literal ${',
+      });
       return text;
     }
     const only = parts.length === 1 ? parts[0] : undefined;

@@ -33,7 +33,12 @@ describe('loadSpec on a valid grid', () => {
     const spec = await loadSpec(join(fixtures, 'valid.yaml'), { kinds, cwd: root });
     expect(spec.name).toBe('toy-grid');
     expect(spec.description).toBe('a small grid');
-    expect(spec.points.map((p) => p.name)).toEqual(['method=keyword k=20', 'method=s2a k=0', 'method=s2a k=20', 'method=none k=100']);
+    expect(spec.points.map((p) => p.name)).toEqual([
+      'method=keyword k=20',
+      'method=s2a k=0',
+      'method=s2a k=20',
+      'method=none k=100',
+    ]);
     expect(spec.points[1]!.assignment).toEqual({ 'finetune.method': 's2a', 'finetune.k': 0 });
     expect(spec.settings).toEqual({ seed: 3, jobs: undefined, retries: 0, targets: ['eval'] });
     expect(spec.files).toEqual([join(fixtures, 'valid.yaml'), join(fixtures, 'base/pipeline.yaml')]);
@@ -79,7 +84,11 @@ describe('loadSpec on a valid grid', () => {
   });
 
   it('applies --set values parsed as YAML, including params left at their default', async () => {
-    const spec = await loadSpec(join(fixtures, 'single.yaml'), { kinds, cwd: root, sets: ['finetune.lr=0.5', 'vars.k=7', 'stages.eval.with.benchmark=hmdb51'] });
+    const spec = await loadSpec(join(fixtures, 'single.yaml'), {
+      kinds,
+      cwd: root,
+      sets: ['finetune.lr=0.5', 'vars.k=7', 'stages.eval.with.benchmark=hmdb51'],
+    });
     const stages = spec.points[0]!.stages;
     expect(stages.finetune!.with.lr).toBe(0.5);
     expect(stages.finetune!.with.k).toBe(7);
@@ -88,8 +97,18 @@ describe('loadSpec on a valid grid', () => {
 
   it('replaces the values of a matrix axis with --set', async () => {
     const list = await loadSpec(join(fixtures, 'valid.yaml'), { kinds, cwd: root, sets: ['finetune.k=[20,50]'] });
-    expect(list.points.map((p) => p.name)).toEqual(['method=keyword k=20', 'method=keyword k=50', 'method=s2a k=20', 'method=s2a k=50', 'method=none k=100']);
-    const one = await loadSpec(join(fixtures, 'valid.yaml'), { kinds, cwd: root, sets: ['stages.finetune.with.method=s2a'] });
+    expect(list.points.map((p) => p.name)).toEqual([
+      'method=keyword k=20',
+      'method=keyword k=50',
+      'method=s2a k=20',
+      'method=s2a k=50',
+      'method=none k=100',
+    ]);
+    const one = await loadSpec(join(fixtures, 'valid.yaml'), {
+      kinds,
+      cwd: root,
+      sets: ['stages.finetune.with.method=s2a'],
+    });
     expect(one.points.map((p) => p.name)).toEqual(['method=s2a k=0', 'method=s2a k=20', 'method=none k=100']);
   });
 
@@ -100,7 +119,11 @@ describe('loadSpec on a valid grid', () => {
   });
 
   it('prunes the stages to the targets and their ancestors', async () => {
-    const spec = await loadSpec(join(fixtures, 'single.yaml'), { kinds, cwd: root, sets: ['settings.targets=[verbs]'] });
+    const spec = await loadSpec(join(fixtures, 'single.yaml'), {
+      kinds,
+      cwd: root,
+      sets: ['settings.targets=[verbs]'],
+    });
     expect(Object.keys(spec.points[0]!.stages)).toEqual(['parse', 'verbs']);
     expect(spec.settings.targets).toEqual(['verbs']);
   });
@@ -116,7 +139,12 @@ stages:
     with: { k: "\${vars.n}", method: "\${vars.method}", tag: "k=\${train.k} \${vars.label} $\${literal}" }
 `);
     const spec = await loadSpec(file, { kinds, cwd: tmp, env: {} });
-    expect(spec.points[0]!.stages.train!.with).toEqual({ k: 20, method: 'keyword', lr: 0.01, tag: 'k=20 m=keyword ${literal}' });
+    expect(spec.points[0]!.stages.train!.with).toEqual({
+      k: 20,
+      method: 'keyword',
+      lr: 0.01,
+      tag: 'k=20 m=keyword ${literal}',
+    });
   });
 
   it('sees the matrix value of each point and params left at their default', async () => {
@@ -146,7 +174,9 @@ stages:
   train: { uses: toy.train, needs: "\${vars.up}" }
 `);
     const issues = await issuesOf(loadSpec(bad, { kinds, cwd: tmp, env: {} }));
-    expect(issues.map((i) => [i.message, i.path, i.line])).toEqual([['expected list, got string "verbs"', 'stages.train.needs', 5]]);
+    expect(issues.map((i) => [i.message, i.path, i.line])).toEqual([
+      ['expected list, got string "verbs"', 'stages.train.needs', 5],
+    ]);
   });
 
   it('reads the environment, with a default', async () => {
@@ -170,8 +200,16 @@ stages:
 `);
     const issues = await issuesOf(loadSpec(file, { kinds, cwd: tmp, env: {} }));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'unknown_reference', path: 'stages.train.with.method', line: 6, col: 21, hint: 'did you mean "${vars.method}"?' });
-    expect(issues[0]!.message).toBe('unknown reference ${vars.metod} in stages.train.with.method: vars.metod does not exist');
+    expect(issues[0]).toMatchObject({
+      code: 'unknown_reference',
+      path: 'stages.train.with.method',
+      line: 6,
+      col: 21,
+      hint: 'did you mean "${vars.method}"?',
+    });
+    expect(issues[0]!.message).toBe(
+      'unknown reference ${vars.metod} in stages.train.with.method: vars.metod does not exist',
+    );
   });
 
   it('reports a reference cycle with its chain', async () => {
@@ -181,7 +219,9 @@ stages:
   train: { uses: toy.train, with: { tag: "\${vars.a}" } }
 `);
     const issues = await issuesOf(loadSpec(file, { kinds, cwd: tmp, env: {} }));
-    expect(issues.some((i) => i.code === 'reference_cycle' && /vars\.a → vars\.b → vars\.a/.test(i.message))).toBe(true);
+    expect(issues.some((i) => i.code === 'reference_cycle' && /vars\.a → vars\.b → vars\.a/.test(i.message))).toBe(
+      true,
+    );
   });
 });
 
@@ -256,7 +296,13 @@ describe('file positions', () => {
     const file = writeSpec('name: child\nextends: base/b.yaml\n');
     const issues = await issuesOf(loadSpec(file, { kinds, cwd: tmp, env: {} }));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'too_small', path: 'stages.verbs.with.min_count', file: 'base/b.yaml', line: 5, col: 18 });
+    expect(issues[0]).toMatchObject({
+      code: 'too_small',
+      path: 'stages.verbs.with.min_count',
+      file: 'base/b.yaml',
+      line: 5,
+      col: 18,
+    });
     expect(issues[0]!.message).toBe('expected a number >= 1, got integer 0');
   });
 

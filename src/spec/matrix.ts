@@ -58,7 +58,8 @@ export function resolveWrittenPath(
   const relative = segments !== writtenSegments && segments.length === writtenSegments.length + 2;
   const writtenIndex = !relative ? settable.failedAt : settable.failedAt === 1 ? 0 : settable.failedAt - 2;
   let candidates = settable.candidates;
-  if (relative && settable.failedAt === 1) candidates = [...candidates, 'name', 'description', 'vars', 'data', 'settings', 'stages'];
+  if (relative && settable.failedAt === 1)
+    candidates = [...candidates, 'name', 'description', 'vars', 'data', 'settings', 'stages'];
   const match = writtenIndex >= 0 ? didYouMean(writtenSegments[writtenIndex]!, candidates) : undefined;
   let hint: string | undefined;
   if (match !== undefined) {
@@ -79,7 +80,13 @@ export function resolveWrittenPath(
   return undefined;
 }
 
-function readEntries(entry: unknown, entrySrc: SrcNode | undefined, doc: unknown, ctx: MatrixContext, where: string): Assigned[] | undefined {
+function readEntries(
+  entry: unknown,
+  entrySrc: SrcNode | undefined,
+  doc: unknown,
+  ctx: MatrixContext,
+  where: string,
+): Assigned[] | undefined {
   if (!isRecord(entry)) return undefined;
   const out: Assigned[] = [];
   let ok = true;
@@ -93,7 +100,11 @@ function readEntries(entry: unknown, entrySrc: SrcNode | undefined, doc: unknown
 }
 
 /** Returns the assignments, or undefined when the matrix has problems (reported through ctx). */
-export function expandMatrix(doc: Record<string, unknown>, matrixSrc: SrcNode | undefined, ctx: MatrixContext): Assignment[] | undefined {
+export function expandMatrix(
+  doc: Record<string, unknown>,
+  matrixSrc: SrcNode | undefined,
+  ctx: MatrixContext,
+): Assignment[] | undefined {
   const matrix = doc.matrix;
   if (matrix === undefined || matrix === null) return [{ entries: [], included: false }];
   if (!isRecord(matrix)) return undefined; // reported by the schema
@@ -103,13 +114,25 @@ export function expandMatrix(doc: Record<string, unknown>, matrixSrc: SrcNode | 
     if (label === 'include' || label === 'exclude') continue;
     const values = matrix[label];
     const src = matrixSrc?.children?.get(label);
-    const segments = resolveWrittenPath(label, doc, ctx, src?.keyAt ?? src?.at ?? { file: '', line: 0, col: 0 }, `matrix.${label}`);
+    const segments = resolveWrittenPath(
+      label,
+      doc,
+      ctx,
+      src?.keyAt ?? src?.at ?? { file: '', line: 0, col: 0 },
+      `matrix.${label}`,
+    );
     if (!segments) ok = false;
     if (!Array.isArray(values) || values.length === 0) {
       ok = false; // the schema reports the type or the empty list
       continue;
     }
-    if (segments) axes.push({ label, segments, values, srcs: values.map((_, i) => src?.children?.get(String(i)) ?? src ?? { at: { file: '', line: 0, col: 0 } }) });
+    if (segments)
+      axes.push({
+        label,
+        segments,
+        values,
+        srcs: values.map((_, i) => src?.children?.get(String(i)) ?? src ?? { at: { file: '', line: 0, col: 0 } }),
+      });
   }
   const seenAxes = new Map<string, string>();
   for (const axis of axes) {
@@ -118,7 +141,12 @@ export function expandMatrix(doc: Record<string, unknown>, matrixSrc: SrcNode | 
     if (other !== undefined) {
       ok = false;
       const at = matrixSrc?.children?.get(axis.label);
-      ctx.issue({ code: 'duplicate_axis', path: `matrix.${axis.label}`, message: `matrix keys "${other}" and "${axis.label}" name the same key path ${formatPath(axis.segments)}`, ...ctx.place(at?.keyAt ?? at?.at ?? { file: '', line: 0, col: 0 }) });
+      ctx.issue({
+        code: 'duplicate_axis',
+        path: `matrix.${axis.label}`,
+        message: `matrix keys "${other}" and "${axis.label}" name the same key path ${formatPath(axis.segments)}`,
+        ...ctx.place(at?.keyAt ?? at?.at ?? { file: '', line: 0, col: 0 }),
+      });
     }
     seenAxes.set(key, axis.label);
   }
@@ -167,7 +195,12 @@ export function expandMatrix(doc: Record<string, unknown>, matrixSrc: SrcNode | 
     const total = axes.reduce((n, axis) => n * axis.values.length, 1);
     const index = new Array<number>(axes.length).fill(0);
     for (let n = 0; n < total; n++) {
-      const entries = axes.map((axis, a) => ({ label: axis.label, segments: axis.segments, value: axis.values[index[a]!], src: axis.srcs[index[a]!]! }));
+      const entries = axes.map((axis, a) => ({
+        label: axis.label,
+        segments: axis.segments,
+        value: axis.values[index[a]!],
+        src: axis.srcs[index[a]!]!,
+      }));
       if (!excluded(entries)) out.push({ entries, included: false });
       for (let a = axes.length - 1; a >= 0; a--) {
         index[a]!++;
@@ -213,4 +246,3 @@ export function pointName(entries: readonly Assigned[]): string {
     })
     .join(' ');
 }
-

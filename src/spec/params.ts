@@ -24,7 +24,6 @@ export interface ParamsResult {
   errors: ErrorObject[];
 }
 
-
 function isPathMode(value: unknown): value is PathMode {
   return value === 'file' || value === 'dir' || value === 'any';
 }
@@ -97,7 +96,8 @@ export class ParamsChecker {
     for (const [param, schema] of Object.entries(props)) {
       if (!isRecord(schema)) continue;
       if (isPathMode(schema['x-exp-path'])) list.push({ param, mode: schema['x-exp-path'], list: false });
-      else if (isRecord(schema.items) && isPathMode(schema.items['x-exp-path'])) list.push({ param, mode: schema.items['x-exp-path'], list: true });
+      else if (isRecord(schema.items) && isPathMode(schema.items['x-exp-path']))
+        list.push({ param, mode: schema.items['x-exp-path'], list: true });
     }
     this.pathParamsByKind.set(kindName, list);
     return list;
@@ -124,7 +124,8 @@ export function absolutePathParam(value: string, baseDir: string): string {
 }
 
 export function pathMismatch(mode: PathMode, found: 'file' | 'dir' | 'other' | 'missing'): string | undefined {
-  if (found === 'missing') return mode === 'dir' ? 'folder not found' : mode === 'file' ? 'file not found' : 'not found';
+  if (found === 'missing')
+    return mode === 'dir' ? 'folder not found' : mode === 'file' ? 'file not found' : 'not found';
   if (mode === 'file' && found !== 'file') return 'expected a file, found a folder';
   if (mode === 'dir' && found !== 'dir') return 'expected a folder, found a file';
   return undefined;

@@ -12,16 +12,30 @@ import type { KindInfo, KindLookup } from './types.ts';
 const obj = { type: 'object' };
 const KINDS: KindInfo[] = [
   {
-    name: 'world', description: '', paramsSchema: { type: 'object', properties: { parts: { type: 'array', default: ['texts', 'videos'] } } },
-    produces: ['texts', 'videos'], partsParam: 'parts',
+    name: 'world',
+    description: '',
+    paramsSchema: { type: 'object', properties: { parts: { type: 'array', default: ['texts', 'videos'] } } },
+    produces: ['texts', 'videos'],
+    partsParam: 'parts',
   },
   {
-    name: 'parse', description: '', paramsSchema: { type: 'object', properties: { corpus: { type: 'string', 'x-exp-path': 'any' } } },
-    inputs: { texts: { accepts: ['texts'], param: 'corpus' } }, produces: ['parsed'],
+    name: 'parse',
+    description: '',
+    paramsSchema: { type: 'object', properties: { corpus: { type: 'string', 'x-exp-path': 'any' } } },
+    inputs: { texts: { accepts: ['texts'], param: 'corpus' } },
+    produces: ['parsed'],
   },
-  { name: 'count', description: '', paramsSchema: obj, inputs: { parsed: { accepts: ['parsed'] } }, produces: ['counts'] },
   {
-    name: 'mine', description: '', paramsSchema: { type: 'object', properties: { method: { enum: ['a', 'b'], default: 'a' } } },
+    name: 'count',
+    description: '',
+    paramsSchema: obj,
+    inputs: { parsed: { accepts: ['parsed'] } },
+    produces: ['counts'],
+  },
+  {
+    name: 'mine',
+    description: '',
+    paramsSchema: { type: 'object', properties: { method: { enum: ['a', 'b'], default: 'a' } } },
     inputs: {
       videos: { accepts: ['videos'] },
       counts: { accepts: ['counts'], when: { param: 'method', in: ['a'] } },
@@ -33,7 +47,12 @@ const KINDS: KindInfo[] = [
 ];
 const kinds: KindLookup = { get: (n) => KINDS.find((k) => k.name === n), names: () => KINDS.map((k) => k.name) };
 
-const st = (uses: string, needs: string[], w: Record<string, unknown> = {}): WireStage => ({ uses, needs, with: w, runWith: w });
+const st = (uses: string, needs: string[], w: Record<string, unknown> = {}): WireStage => ({
+  uses,
+  needs,
+  with: w,
+  runWith: w,
+});
 
 describe('wirePorts', () => {
   const pipeline = (parseWith: Record<string, unknown> = {}, mineWith: Record<string, unknown> = { method: 'a' }) => ({
@@ -47,7 +66,10 @@ describe('wirePorts', () => {
   it('binds each active port to the need that gives its artifact, and drops needs that feed nothing active', () => {
     const r = wirePorts(order, pipeline(), ['mine'], kinds);
     expect(r.problems).toEqual([]);
-    expect(r.stages.mine!.ports).toEqual({ videos: { from: 'stages', stages: ['world'] }, counts: { from: 'stages', stages: ['count'] } });
+    expect(r.stages.mine!.ports).toEqual({
+      videos: { from: 'stages', stages: ['world'] },
+      counts: { from: 'stages', stages: ['count'] },
+    });
     expect(r.stages.mine!.needs).toEqual(['world', 'count']); // parse feeds only the inactive port
     expect(r.stages.world!.parts).toEqual({ param: 'parts', take: ['texts', 'videos'] });
     expect(r.kept).toEqual(order);
@@ -61,7 +83,11 @@ describe('wirePorts', () => {
   });
 
   it('a producer nothing takes from any more is pruned', () => {
-    const stages = { world: st('world', []), parse: st('parse', ['world'], { corpus: '/x' }), count: st('count', ['parse']) };
+    const stages = {
+      world: st('world', []),
+      parse: st('parse', ['world'], { corpus: '/x' }),
+      count: st('count', ['parse']),
+    };
     const r = wirePorts(['world', 'parse', 'count'], stages, ['count'], kinds);
     expect(r.kept).toEqual(['parse', 'count']);
   });
@@ -123,7 +149,10 @@ matrix:
   it('one world node for the grid, made of what every point takes; a set data path drops it from parsing', async () => {
     const file = await write(spec);
     const loaded = await loadSpec(file, { kinds });
-    expect(loaded.points.map((p) => p.stages.world?.with.parts)).toEqual([['texts', 'videos'], ['texts', 'videos']]);
+    expect(loaded.points.map((p) => p.stages.world?.with.parts)).toEqual([
+      ['texts', 'videos'],
+      ['texts', 'videos'],
+    ]);
     expect(loaded.points[1]!.stages.mine!.needs).toEqual(['world']);
     expect(loaded.points[1]!.stages.count).toBeUndefined();
     const dir = path.dirname(file);
@@ -134,7 +163,9 @@ matrix:
   });
 
   it('a miswired need is a spec error at the needs entry, naming the port and what would fit', async () => {
-    const file = await write(spec.replace('count: { uses: count, needs: [parse] }', 'count: { uses: count, needs: [world] }'));
+    const file = await write(
+      spec.replace('count: { uses: count, needs: [parse] }', 'count: { uses: count, needs: [world] }'),
+    );
     const err = await loadSpec(file, { kinds }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpecError);
     const issues = (err as SpecError).issues;

@@ -43,7 +43,11 @@ export function isPortActive(port: PortInfo, params: Readonly<Record<string, unk
 }
 
 /** What a stage of this kind gives: its declared artifacts, restricted by its parts param. */
-export function producedBy(kinds: KindLookup, uses: string, params: Readonly<Record<string, unknown>>): string[] | undefined {
+export function producedBy(
+  kinds: KindLookup,
+  uses: string,
+  params: Readonly<Record<string, unknown>>,
+): string[] | undefined {
   const kind = kinds.get(uses);
   if (!kind?.produces) return undefined;
   const parts = kind.partsParam ? params[kind.partsParam] : undefined;
@@ -88,19 +92,28 @@ export function bindPorts(
     if (!isPortActive(port, stage.with)) continue;
     if (port.param && isSet(stage.runWith[port.param])) {
       const value = stage.runWith[port.param];
-      ports[portName] = { from: 'param', param: port.param, path: Array.isArray(value) ? value.join(',') : String(value) };
+      ports[portName] = {
+        from: 'param',
+        param: port.param,
+        path: Array.isArray(value) ? value.join(',') : String(value),
+      };
       continue;
     }
     const feeders = stage.needs.filter((need) => upstream(need)?.produces?.some((a) => port.accepts.includes(a)));
     if (feeders.length === 0) {
       if (port.optional) continue;
-      const fit = everyStage.filter((s) => s.name !== stageName && s.produces?.some((a) => port.accepts.includes(a))).map((s) => s.name);
+      const fit = everyStage
+        .filter((s) => s.name !== stageName && s.produces?.some((a) => port.accepts.includes(a)))
+        .map((s) => s.name);
       const alt = port.param ? ` or set with.${port.param}` : '';
       problems.push({
         code: 'port_unfed',
         segments: ['stages', stageName, 'needs'],
         message: `${who} has nothing for its input "${portName}" (${port.accepts.join(' | ')})${stage.needs.length ? `: its needs ${list(stage.needs)} give none` : ''}`,
-        hint: fit.length > 0 ? `add one of ${list(fit)} to its needs${alt}` : `no stage of this spec gives ${port.accepts.join(' | ')}: add one${alt}`,
+        hint:
+          fit.length > 0
+            ? `add one of ${list(fit)} to its needs${alt}`
+            : `no stage of this spec gives ${port.accepts.join(' | ')}: add one${alt}`,
       });
       continue;
     }
@@ -119,11 +132,17 @@ export function bindPorts(
 }
 
 /** Wires every stage of one point; `order` is the spec's stage order. */
-export function wirePorts(order: readonly string[], stages: Readonly<Record<string, WireStage>>, targets: readonly string[], kinds: KindLookup): WireResult {
+export function wirePorts(
+  order: readonly string[],
+  stages: Readonly<Record<string, WireStage>>,
+  targets: readonly string[],
+  kinds: KindLookup,
+): WireResult {
   const produces = new Map<string, string[] | undefined>();
   for (const name of order) produces.set(name, producedBy(kinds, stages[name]!.uses, stages[name]!.with));
   const everyStage = order.map((name) => ({ name, produces: produces.get(name) }));
-  const upstream = (name: string) => (stages[name] ? { uses: stages[name]!.uses, produces: produces.get(name) } : undefined);
+  const upstream = (name: string) =>
+    stages[name] ? { uses: stages[name]!.uses, produces: produces.get(name) } : undefined;
 
   const wired: Record<string, WiredStage> = {};
   const problems: PortProblem[] = [];
@@ -135,7 +154,8 @@ export function wirePorts(order: readonly string[], stages: Readonly<Record<stri
     let needs = [...stage.needs];
     if (kind?.inputs) {
       const feeding = new Set<string>();
-      for (const source of Object.values(bound.ports)) if (source.from === 'stages') for (const s of source.stages) feeding.add(s);
+      for (const source of Object.values(bound.ports))
+        if (source.from === 'stages') for (const s of source.stages) feeding.add(s);
       // Needs whose kind declares no artifacts are kept as plain ordering edges.
       needs = needs.filter((n) => feeding.has(n) || produces.get(n) === undefined);
     }
@@ -204,7 +224,11 @@ export class WiringMemo {
     return id;
   }
 
-  wire(graph: { targets: readonly string[] }, resolved: Readonly<Record<string, WireStage>>, kinds: KindLookup): WireResult {
+  wire(
+    graph: { targets: readonly string[] },
+    resolved: Readonly<Record<string, WireStage>>,
+    kinds: KindLookup,
+  ): WireResult {
     const order = Object.keys(resolved);
     const signature = `${graph.targets.join('\u0001')}\u0002${order.map((n) => `${n}\u0001${this.id(resolved[n]!)}`).join('\u0002')}`;
     let result = this.results.get(signature);
@@ -232,7 +256,8 @@ export class WiringMemo {
       }
     }
     const samePorts = Object.keys(w.ports).length === 0 && Object.keys(rs.ports).length === 0;
-    if (!withParts && samePorts && w.needs.length === rs.needs.length && w.needs.every((n, i) => n === rs.needs[i])) return rs;
+    if (!withParts && samePorts && w.needs.length === rs.needs.length && w.needs.every((n, i) => n === rs.needs[i]))
+      return rs;
     const key = JSON.stringify([w.needs, w.ports, withParts ? parts : 0]);
     let perStage = this.applied.get(rs);
     const hit = perStage?.get(key);

@@ -23,7 +23,14 @@ function newAjv(useDefaults: boolean, validateSchema: boolean): Ajv2020 {
   // Our schema is checked by the tests and kinds' schemas by theirs (schemas/stages sync test).
   // strict: false because plugin schemas may carry keywords of their own (x-exp-path, ...);
   // formats are not validated (ajv-formats is not a dependency).
-  return new Ajv2020({ allErrors: true, verbose: true, strict: false, validateFormats: false, useDefaults, validateSchema });
+  return new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: false,
+    validateFormats: false,
+    useDefaults,
+    validateSchema,
+  });
 }
 
 export function validateExperiment(doc: unknown): ErrorObject[] {
@@ -70,7 +77,9 @@ function describe(data: unknown): string {
 }
 
 function typeName(type: unknown): string {
-  const names = (Array.isArray(type) ? type : [type]).map((t) => (t === 'object' ? 'map' : t === 'array' ? 'list' : String(t)));
+  const names = (Array.isArray(type) ? type : [type]).map((t) =>
+    t === 'object' ? 'map' : t === 'array' ? 'list' : String(t),
+  );
   return names.join(' or ');
 }
 
@@ -119,7 +128,9 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
           path: formatPath([...segments, key]),
           message: isStages ? `invalid stage name "${key}"` : `invalid key "${key}" in ${where}`,
           ...at(keyPlace([...segments, key])),
-          hint: isStages ? 'stage names use letters, digits, _ and -, and may not be a top-level key (name, vars, data, settings, stages, ...)' : undefined,
+          hint: isStages
+            ? 'stage names use letters, digits, _ and -, and may not be a top-level key (name, vars, data, settings, stages, ...)'
+            : undefined,
         });
         break;
       }
@@ -139,12 +150,21 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
           path: where,
           message: `expected ${typeName(params.type)}, got ${describe(data)}`,
           ...at(valuePlace(segments)),
-          hint: data === null ? 'a key with nothing after the colon is null: write {} for an empty map, [] for an empty list' : undefined,
+          hint:
+            data === null
+              ? 'a key with nothing after the colon is null: write {} for an empty map, [] for an empty list'
+              : undefined,
         });
         break;
       case 'enum': {
         const allowed = (params.allowedValues as unknown[]) ?? [];
-        const suggestion = typeof data === 'string' ? didYouMean(data, allowed.filter((v): v is string => typeof v === 'string')) : undefined;
+        const suggestion =
+          typeof data === 'string'
+            ? didYouMean(
+                data,
+                allowed.filter((v): v is string => typeof v === 'string'),
+              )
+            : undefined;
         issues.push({
           code: 'invalid_value',
           path: where,
@@ -155,7 +175,12 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
         break;
       }
       case 'const':
-        issues.push({ code: 'invalid_value', path: where, message: `expected ${JSON.stringify(params.allowedValue)}, got ${describe(data)}`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: 'invalid_value',
+          path: where,
+          message: `expected ${JSON.stringify(params.allowedValue)}, got ${describe(data)}`,
+          ...at(valuePlace(segments)),
+        });
         break;
       case 'minimum':
       case 'exclusiveMinimum':
@@ -181,13 +206,28 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
           });
           break;
         }
-        issues.push({ code: 'too_small', path: where, message: `expected a list of at least ${String(params.limit)} item(s), got ${Array.isArray(data) ? data.length : describe(data)}`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: 'too_small',
+          path: where,
+          message: `expected a list of at least ${String(params.limit)} item(s), got ${Array.isArray(data) ? data.length : describe(data)}`,
+          ...at(valuePlace(segments)),
+        });
         break;
       case 'maxItems':
-        issues.push({ code: 'too_big', path: where, message: `expected a list of at most ${String(params.limit)} item(s), got ${Array.isArray(data) ? data.length : describe(data)}`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: 'too_big',
+          path: where,
+          message: `expected a list of at most ${String(params.limit)} item(s), got ${Array.isArray(data) ? data.length : describe(data)}`,
+          ...at(valuePlace(segments)),
+        });
         break;
       case 'minProperties':
-        issues.push({ code: 'too_small', path: where, message: `expected a map with at least ${String(params.limit)} key(s), got ${isRecord(data) ? Object.keys(data).length : describe(data)}`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: 'too_small',
+          path: where,
+          message: `expected a map with at least ${String(params.limit)} key(s), got ${isRecord(data) ? Object.keys(data).length : describe(data)}`,
+          ...at(valuePlace(segments)),
+        });
         break;
       case 'minLength':
       case 'maxLength':
@@ -202,16 +242,27 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
         issues.push({
           code: 'invalid_format',
           path: where,
-          message: segments.length === 1 && segments[0] === 'name' ? `invalid experiment name ${describe(data)}: use letters, digits, _ . -` : `${describe(data)} does not match the pattern ${String(params.pattern)}`,
+          message:
+            segments.length === 1 && segments[0] === 'name'
+              ? `invalid experiment name ${describe(data)}: use letters, digits, _ . -`
+              : `${describe(data)} does not match the pattern ${String(params.pattern)}`,
           ...at(valuePlace(segments)),
         });
         break;
       case 'uniqueItems':
-        issues.push({ code: 'invalid_value', path: where, message: `list has duplicate items (positions ${String(params.j)} and ${String(params.i)})`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: 'invalid_value',
+          path: where,
+          message: `list has duplicate items (positions ${String(params.j)} and ${String(params.i)})`,
+          ...at(valuePlace(segments)),
+        });
         break;
       case 'not': {
         // `not: { required: [a, b] }`: two keys that exclude each other
-        const pair = isRecord(parentSchema.not) && Array.isArray(parentSchema.not.required) ? (parentSchema.not.required as unknown[]).map(String) : [];
+        const pair =
+          isRecord(parentSchema.not) && Array.isArray(parentSchema.not.required)
+            ? (parentSchema.not.required as unknown[]).map(String)
+            : [];
         if (pair.length === 2) {
           issues.push({
             code: 'conflicting_keys',
@@ -222,11 +273,21 @@ export function mapAjvErrors(errors: readonly ErrorObject[], ctx: MapContext): S
           });
           break;
         }
-        issues.push({ code: 'schema_not', path: where, message: `${where} ${error.message ?? 'is invalid'}`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: 'schema_not',
+          path: where,
+          message: `${where} ${error.message ?? 'is invalid'}`,
+          ...at(valuePlace(segments)),
+        });
         break;
       }
       default:
-        issues.push({ code: `schema_${error.keyword}`, path: where, message: `${where} ${error.message ?? 'is invalid'}`, ...at(valuePlace(segments)) });
+        issues.push({
+          code: `schema_${error.keyword}`,
+          path: where,
+          message: `${where} ${error.message ?? 'is invalid'}`,
+          ...at(valuePlace(segments)),
+        });
     }
   }
   return issues;

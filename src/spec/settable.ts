@@ -31,7 +31,9 @@ export function checkSettable(doc: unknown, segments: readonly string[], kinds: 
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     if (i === 1 && (segments[0] === 'vars' || segments[0] === 'data')) return { ok: true };
-    const exists = Array.isArray(node) ? /^\d+$/.test(segment) && Number(segment) < node.length : isRecord(node) && Object.hasOwn(node, segment);
+    const exists = Array.isArray(node)
+      ? /^\d+$/.test(segment) && Number(segment) < node.length
+      : isRecord(node) && Object.hasOwn(node, segment);
     let childSchema: JsonSchema | undefined;
     if (i === 2 && segments[0] === 'stages' && segment === 'with') {
       const stage = isRecord(node) ? node : undefined;
@@ -44,13 +46,18 @@ export function checkSettable(doc: unknown, segments: readonly string[], kinds: 
       // A new stage cannot be made by a key path: stages.<name> must exist.
       const additional = i === 1 && segments[0] === 'stages' ? undefined : schema.additionalProperties;
       childSchema = resolveRef(fromProps ?? (isRecord(additional) && exists ? additional : undefined), root);
-      if (!childSchema && Array.isArray(node) && exists && isRecord(schema.items)) childSchema = resolveRef(schema.items, root);
+      if (!childSchema && Array.isArray(node) && exists && isRecord(schema.items))
+        childSchema = resolveRef(schema.items, root);
     }
     if (!exists && !childSchema) {
       const candidates = [...new Set([...(isRecord(node) ? Object.keys(node) : []), ...schemaKeys(schema)])];
       return { ok: false, failedAt: i, candidates };
     }
-    node = exists ? (Array.isArray(node) ? node[Number(segment)] : (node as Record<string, unknown>)[segment]) : undefined;
+    node = exists
+      ? Array.isArray(node)
+        ? node[Number(segment)]
+        : (node as Record<string, unknown>)[segment]
+      : undefined;
     schema = childSchema;
   }
   return { ok: true };

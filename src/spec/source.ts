@@ -1,7 +1,16 @@
 // YAML text → plain values plus a parallel tree of source positions, so that every key and
 // value of the merged doc can be traced back to the file (and line:col) that defined it.
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import { formatPath } from './key-path.ts';
 import type { SpecIssue } from './types.ts';
 
@@ -41,7 +50,9 @@ export function parseYamlText(text: string, file: string, displayFile = file): P
     issues.push({
       code: duplicate ? 'duplicate_key' : 'yaml_syntax',
       path: '',
-      message: duplicate ? `duplicate key: ${error.message.split('\n')[0]}` : `YAML syntax error: ${error.message.split('\n')[0]}`,
+      message: duplicate
+        ? `duplicate key: ${error.message.split('\n')[0]}`
+        : `YAML syntax error: ${error.message.split('\n')[0]}`,
       file: displayFile,
       line: pos.line,
       col: pos.col,
@@ -62,13 +73,25 @@ export function parseYamlText(text: string, file: string, displayFile = file): P
     return { value: issues.length > 0 ? undefined : value, src, issues };
   } catch (e) {
     if (!(e instanceof YamlLimit)) throw e;
-    issues.push({ code: e.code, path: '', message: e.message, file: displayFile, line: e.at.line, col: e.at.col, hint: e.hint });
+    issues.push({
+      code: e.code,
+      path: '',
+      message: e.message,
+      file: displayFile,
+      line: e.at.line,
+      col: e.at.col,
+      hint: e.hint,
+    });
     return { value: undefined, src: { at: place(0) }, issues };
   }
 }
 
 /** Every number in a value that is not finite (`.inf`, `.nan`, `1e400`), with its key path. */
-export function nonFiniteNumbers(value: unknown, segments: string[] = [], out: { segments: string[]; value: number }[] = []): { segments: string[]; value: number }[] {
+export function nonFiniteNumbers(
+  value: unknown,
+  segments: string[] = [],
+  out: { segments: string[]; value: number }[] = [],
+): { segments: string[]; value: number }[] {
   if (typeof value === 'number' && !Number.isFinite(value)) out.push({ segments, value });
   else if (Array.isArray(value)) value.forEach((item, i) => nonFiniteNumbers(item, [...segments, String(i)], out));
   else if (isRecord(value)) for (const key of Object.keys(value)) nonFiniteNumbers(value[key], [...segments, key], out);
@@ -119,23 +142,54 @@ export function parseYamlFile(file: string, displayFile = file): ParsedFile {
 
 /** A spec file's text, or the issue saying why it cannot be one (a folder, unreadable, binary). */
 export function readSpecText(file: string, displayFile = file): string | SpecIssue {
-  const issue = (code: string, message: string, hint: string): SpecIssue => ({ code, path: '', message, file: displayFile, line: 0, col: 0, hint });
+  const issue = (code: string, message: string, hint: string): SpecIssue => ({
+    code,
+    path: '',
+    message,
+    file: displayFile,
+    line: 0,
+    col: 0,
+    hint,
+  });
   let bytes: Buffer;
   try {
     const st = statSync(file);
-    if (st.isDirectory()) return issue('not_a_file', `${displayFile} is a directory, not a spec file`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    if (st.isDirectory())
+      return issue(
+        'not_a_file',
+        `${displayFile} is a directory, not a spec file`,
+        'name a YAML file (e.g. experiments/quickstart.yaml)',
+      );
     // A device or FIFO (/dev/zero, /dev/stdin) could be read forever.
-    if (!st.isFile()) return issue('not_a_file', `${displayFile} is not a regular file (a device, pipe or socket)`, 'name a YAML file (e.g. experiments/quickstart.yaml)');
+    if (!st.isFile())
+      return issue(
+        'not_a_file',
+        `${displayFile} is not a regular file (a device, pipe or socket)`,
+        'name a YAML file (e.g. experiments/quickstart.yaml)',
+      );
     if (st.size > MAX_SPEC_BYTES) {
-      return issue('file_too_large', `${displayFile} is ${(st.size / 2 ** 20).toFixed(1)} MiB; a spec file may be at most ${MAX_SPEC_BYTES / 2 ** 20} MiB`, 'is this the spec? name the YAML spec file, not a data or media file');
+      return issue(
+        'file_too_large',
+        `${displayFile} is ${(st.size / 2 ** 20).toFixed(1)} MiB; a spec file may be at most ${MAX_SPEC_BYTES / 2 ** 20} MiB`,
+        'is this the spec? name the YAML spec file, not a data or media file',
+      );
     }
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return issue('file_missing', `spec file not found: ${displayFile}`, 'check the path');
-    return issue('file_unreadable', `cannot read ${displayFile}: ${code ?? (e as Error).message}`, 'check that the file exists and that you may read it');
+    return issue(
+      'file_unreadable',
+      `cannot read ${displayFile}: ${code ?? (e as Error).message}`,
+      'check that the file exists and that you may read it',
+    );
   }
-  const binary = () => issue('not_text', `${displayFile} is not a YAML text file (it holds binary data)`, 'name the YAML spec file, not a data or media file');
+  const binary = () =>
+    issue(
+      'not_text',
+      `${displayFile} is not a YAML text file (it holds binary data)`,
+      'name the YAML spec file, not a data or media file',
+    );
   if (bytes.includes(0)) return binary();
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -151,11 +205,22 @@ interface Budget {
   alias?: Origin;
 }
 
-function convert(node: YamlNode | null, doc: Document, place: (offset: number | undefined) => Origin, depth: number, budget: Budget): [unknown, SrcNode] {
+function convert(
+  node: YamlNode | null,
+  doc: Document,
+  place: (offset: number | undefined) => Origin,
+  depth: number,
+  budget: Budget,
+): [unknown, SrcNode] {
   if (node === null || node === undefined) return [null, { at: place(0) }];
   const at = place(node.range?.[0]);
   if (depth > MAX_YAML_DEPTH) {
-    throw new YamlLimit('yaml_too_deep', `YAML nesting deeper than ${MAX_YAML_DEPTH} levels`, at, 'flatten the structure (or an alias that refers to itself through its contents)');
+    throw new YamlLimit(
+      'yaml_too_deep',
+      `YAML nesting deeper than ${MAX_YAML_DEPTH} levels`,
+      at,
+      'flatten the structure (or an alias that refers to itself through its contents)',
+    );
   }
   if (budget.alias && ++budget.aliasNodes > MAX_ALIAS_NODES) {
     throw new YamlLimit(
@@ -204,6 +269,7 @@ function convert(node: YamlNode | null, doc: Document, place: (offset: number | 
 /** A Src tree where every node points at one place (a `--set` value, an environment value). */
 export function uniformSrc(value: unknown, at: Origin): SrcNode {
   if (Array.isArray(value)) return { at, children: new Map(value.map((item, i) => [String(i), uniformSrc(item, at)])) };
-  if (isRecord(value)) return { at, children: new Map(Object.keys(value).map((k) => [k, { ...uniformSrc(value[k], at), keyAt: at }])) };
+  if (isRecord(value))
+    return { at, children: new Map(Object.keys(value).map((k) => [k, { ...uniformSrc(value[k], at), keyAt: at }])) };
   return { at };
 }

@@ -35,7 +35,7 @@ export function invocationDir(runsDir: string): string {
 }
 
 export async function saveInvocation(runsDir: string, rec: InvocationRecord): Promise<void> {
-  await writeFileAtomic(path.join(invocationDir(runsDir), `${rec.id}.json`), JSON.stringify(rec, null, 2) + '\n');
+  await writeFileAtomic(path.join(invocationDir(runsDir), `${rec.id}.json`), `${JSON.stringify(rec, null, 2)}\n`);
 }
 
 export async function listInvocations(runsDir: string): Promise<InvocationRecord[]> {

@@ -38,10 +38,19 @@ export interface CompareTable {
 }
 
 export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+  return new RegExp(
+    `^${glob
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+  );
 }
 
-export async function compareInvocation(storeRoot: string, experimentName: string, opts: CompareOptions = {}): Promise<CompareTable> {
+export async function compareInvocation(
+  storeRoot: string,
+  experimentName: string,
+  opts: CompareOptions = {},
+): Promise<CompareTable> {
   const exp = await findExperimentByName(storeRoot, experimentName);
   if (!exp) {
     const names = (await listExperiments(storeRoot)).map((e) => e.name);
@@ -67,9 +76,20 @@ export async function compareInvocation(storeRoot: string, experimentName: strin
     ? parents.find((p) => p.info.runId === opts.invocation || p.tags['exp.invocation'] === opts.invocation)
     : parents[0];
   if (!parent) {
-    throw new ExpError('EXP_INPUT_MISSING', opts.invocation ? `no invocation ${JSON.stringify(opts.invocation)} in experiment ${JSON.stringify(experimentName)}` : `experiment ${JSON.stringify(experimentName)} has no runs yet`, {
-      hint: invocations.length ? `invocations: ${invocations.slice(0, 10).map((i) => i.invocation).join(', ')}` : 'run `exp run <spec>` first',
-    });
+    throw new ExpError(
+      'EXP_INPUT_MISSING',
+      opts.invocation
+        ? `no invocation ${JSON.stringify(opts.invocation)} in experiment ${JSON.stringify(experimentName)}`
+        : `experiment ${JSON.stringify(experimentName)} has no runs yet`,
+      {
+        hint: invocations.length
+          ? `invocations: ${invocations
+              .slice(0, 10)
+              .map((i) => i.invocation)
+              .join(', ')}`
+          : 'run `exp run <spec>` first',
+      },
+    );
   }
   const points = children.get(parent.info.runId) ?? [];
 
@@ -109,17 +129,32 @@ function sortRows(rows: CompareRow[], sort: string, columns: string[]): void {
   else if (/:(desc|asc)$/i.test(key)) [key, desc] = [key.replace(/:(desc|asc)$/i, ''), /:desc$/i.test(key)];
   const fixed = ['name', 'status', 'run', 'point'];
   if (!fixed.includes(key) && !columns.includes(key)) {
-    throw new ExpError('EXP_ARGS_INVALID', `cannot sort by ${JSON.stringify(key)}: it is not a column`, { hint: `columns: ${[...fixed, ...columns].join(', ')}` });
+    throw new ExpError('EXP_ARGS_INVALID', `cannot sort by ${JSON.stringify(key)}: it is not a column`, {
+      hint: `columns: ${[...fixed, ...columns].join(', ')}`,
+    });
   }
   const value = (r: CompareRow): string | number | null =>
-    key === 'name' ? r.name : key === 'status' ? r.status : key === 'run' ? r.runId : key === 'point' ? r.pointId : key in r.metrics ? r.metrics[key]! : r.params[key] ?? null;
+    key === 'name'
+      ? r.name
+      : key === 'status'
+        ? r.status
+        : key === 'run'
+          ? r.runId
+          : key === 'point'
+            ? r.pointId
+            : key in r.metrics
+              ? r.metrics[key]!
+              : (r.params[key] ?? null);
   const cmp = (a: string | number | null, b: string | number | null): number => {
     // Missing or NaN values always go last, whatever the direction.
     const missing = (v: string | number | null) => v === null || (typeof v === 'number' && Number.isNaN(v));
     if (missing(a) || missing(b)) return missing(a) === missing(b) ? 0 : missing(a) ? 1 : -1;
     const na = Number(a);
     const nb = Number(b);
-    const d = a !== '' && b !== '' && Number.isFinite(na) && Number.isFinite(nb) ? na - nb : String(a).localeCompare(String(b), undefined, { numeric: true });
+    const d =
+      a !== '' && b !== '' && Number.isFinite(na) && Number.isFinite(nb)
+        ? na - nb
+        : String(a).localeCompare(String(b), undefined, { numeric: true });
     return desc ? -d : d;
   };
   rows.sort((a, b) => cmp(value(a), value(b)) || a.name.localeCompare(b.name));
@@ -136,10 +171,19 @@ function fmt(v: number | null): string {
 /** The table as aligned text (numbers right-aligned). */
 export function formatCompareTable(t: CompareTable): string {
   const head = ['point', ...t.params, ...t.metrics, 'status'];
-  const body = t.rows.map((r) => [r.name + (r.cached ? ' (cached)' : ''), ...t.params.map((k) => r.params[k] ?? ''), ...t.metrics.map((k) => fmt(r.metrics[k] ?? null)), r.status]);
+  const body = t.rows.map((r) => [
+    r.name + (r.cached ? ' (cached)' : ''),
+    ...t.params.map((k) => r.params[k] ?? ''),
+    ...t.metrics.map((k) => fmt(r.metrics[k] ?? null)),
+    r.status,
+  ]);
   const numeric = head.map((_, i) => i > t.params.length && i <= t.params.length + t.metrics.length);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const when = new Date(t.startTime).toISOString().slice(0, 16).replace('T', ' ');
   const out = [
     `experiment ${t.experiment} (id ${t.experimentId}) · invocation ${t.invocation} · ${when} UTC · ${t.rows.length} point${t.rows.length === 1 ? '' : 's'}`,
@@ -149,5 +193,5 @@ export function formatCompareTable(t: CompareTable): string {
     ...body.map(line),
   ];
   if (t.rows.length === 0) out.push('(no points in this invocation)');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -15,7 +15,10 @@ export function statusFromMeta(value: unknown): RunStatus {
 
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 }
 
 function numOrNull(v: unknown): number | null {
@@ -71,12 +74,14 @@ export async function readRunInfo(root: string, experimentId: string, runId: str
 export async function readKeyFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  await Promise.all(entries.map(async (e) => {
-    if (e.name.startsWith('.') && e.name.endsWith('.tmp')) return; // an atomic write in flight
-    const key = prefix + e.name;
-    if (e.isDirectory()) Object.assign(out, await readKeyFiles(join(dir, e.name), `${key}/`));
-    else if (e.isFile()) out[key] = await readFile(join(dir, e.name), 'utf8');
-  }));
+  await Promise.all(
+    entries.map(async (e) => {
+      if (e.name.startsWith('.') && e.name.endsWith('.tmp')) return; // an atomic write in flight
+      const key = prefix + e.name;
+      if (e.isDirectory()) Object.assign(out, await readKeyFiles(join(dir, e.name), `${key}/`));
+      else if (e.isFile()) out[key] = await readFile(join(dir, e.name), 'utf8');
+    }),
+  );
   // Stable key order whatever order the reads finished in.
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -87,7 +92,12 @@ export function parseMetricFile(key: string, text: string): MetricPoint[] {
   for (const line of complete.split('\n')) {
     if (line.trim() === '') continue;
     const [ts, value, step] = line.trim().split(/\s+/);
-    out.push({ key, timestamp: Number(ts), value: parseFloatPy(value ?? ''), step: step === undefined ? 0 : Number(step) });
+    out.push({
+      key,
+      timestamp: Number(ts),
+      value: parseFloatPy(value ?? ''),
+      step: step === undefined ? 0 : Number(step),
+    });
   }
   return out;
 }
@@ -101,7 +111,11 @@ function parseFloatPy(s: string): number {
 }
 
 /** The full history of every metric of a run. */
-export async function readMetricHistories(root: string, experimentId: string, runId: string): Promise<Record<string, MetricPoint[]>> {
+export async function readMetricHistories(
+  root: string,
+  experimentId: string,
+  runId: string,
+): Promise<Record<string, MetricPoint[]>> {
   const files = await readKeyFiles(join(root, experimentId, runId, 'metrics'));
   const out: Record<string, MetricPoint[]> = {};
   for (const [key, text] of Object.entries(files)) out[key] = parseMetricFile(key, text);
@@ -111,9 +125,16 @@ export async function readMetricHistories(root: string, experimentId: string, ru
 /** MLflow's latest value: the max by (step, timestamp, value); NaN sorts below every number. */
 export function latestMetric(history: readonly MetricPoint[]): MetricPoint | null {
   let best: MetricPoint | null = null;
-  const cmpValue = (a: number, b: number) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b);
+  const cmpValue = (a: number, b: number) =>
+    Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b;
   for (const m of history) {
-    if (!best || m.step > best.step || (m.step === best.step && (m.timestamp > best.timestamp || (m.timestamp === best.timestamp && cmpValue(m.value, best.value) > 0)))) best = m;
+    if (
+      !best ||
+      m.step > best.step ||
+      (m.step === best.step &&
+        (m.timestamp > best.timestamp || (m.timestamp === best.timestamp && cmpValue(m.value, best.value) > 0)))
+    )
+      best = m;
   }
   return best;
 }
@@ -122,7 +143,11 @@ export async function readRun(root: string, experimentId: string, runId: string)
   const info = await readRunInfo(root, experimentId, runId);
   if (!info) return null;
   const dir = join(root, experimentId, runId);
-  const [histories, params, tags] = await Promise.all([readMetricHistories(root, experimentId, runId), readKeyFiles(join(dir, 'params')), readKeyFiles(join(dir, 'tags'))]);
+  const [histories, params, tags] = await Promise.all([
+    readMetricHistories(root, experimentId, runId),
+    readKeyFiles(join(dir, 'params')),
+    readKeyFiles(join(dir, 'tags')),
+  ]);
   const metrics: Record<string, MetricPoint> = {};
   for (const [key, hist] of Object.entries(histories)) {
     const last = latestMetric(hist);
@@ -137,7 +162,9 @@ export async function listRuns(root: string, experimentId: string): Promise<RunR
   const names = (await subdirs(join(root, experimentId))).filter((n) => n !== 'tags');
   // A few runs at a time: fast, without running out of file descriptors on big experiments.
   for (let i = 0; i < names.length; i += 16) {
-    const batch = await Promise.all(names.slice(i, i + 16).map((name) => readRun(root, experimentId, name).catch(() => null)));
+    const batch = await Promise.all(
+      names.slice(i, i + 16).map((name) => readRun(root, experimentId, name).catch(() => null)),
+    );
     for (const run of batch) if (run) out.push(run);
   }
   return out.sort((a, b) => a.info.startTime - b.info.startTime || a.info.runId.localeCompare(b.info.runId));

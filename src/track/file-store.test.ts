@@ -5,13 +5,25 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from './file-store.ts';
-import { latestMetric, listArtifacts, listExperiments, listRuns, readMetricHistories, readRun } from './file-store-read.ts';
+import {
+  latestMetric,
+  listArtifacts,
+  listExperiments,
+  listRuns,
+  readMetricHistories,
+  readRun,
+} from './file-store-read.ts';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'exp-fs-')); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'exp-fs-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
-const yamlOf = async (file: string) => parse(await readFile(file, 'utf8'), { version: '1.1' }) as Record<string, unknown>;
+const yamlOf = async (file: string) =>
+  parse(await readFile(file, 'utf8'), { version: '1.1' }) as Record<string, unknown>;
 
 describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
   it('writes an experiment meta.yaml with every field and a tags folder, folder name == id', async () => {
@@ -38,7 +50,10 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
   it('picks a fresh id beside experiments MLflow made with 18-digit ids', async () => {
     const root = join(dir, 'mlruns');
     await mkdir(join(root, '987654321098765432'), { recursive: true });
-    await writeFile(join(root, '987654321098765432', 'meta.yaml'), "experiment_id: '987654321098765432'\nname: theirs\nlifecycle_stage: active\nartifact_location: x\n");
+    await writeFile(
+      join(root, '987654321098765432', 'meta.yaml'),
+      "experiment_id: '987654321098765432'\nname: theirs\nlifecycle_stage: active\nartifact_location: x\n",
+    );
     const ours = await new FileStore(root).getOrCreateExperiment('ours');
     expect(ours.experimentId).toBe('987654321098765433');
     expect((await listExperiments(root)).map((e) => e.name).sort()).toEqual(['ours', 'theirs']);
@@ -54,7 +69,12 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
   it('writes a run meta.yaml with integer status, run_id and run_uuid, user_id, end_time null, all folders, ≥1 tag', async () => {
     const store = new FileStore(join(dir, 'mlruns'), { now: () => 1_700_000_000_123 });
     const exp = await store.getOrCreateExperiment('e');
-    const run = await store.createRun({ experimentId: exp.experimentId, runName: 'method=s2a k=20', userId: '', params: { 'finetune.k': '20' } });
+    const run = await store.createRun({
+      experimentId: exp.experimentId,
+      runName: 'method=s2a k=20',
+      userId: '',
+      params: { 'finetune.k': '20' },
+    });
     expect(run.runId).toMatch(/^[0-9a-f]{32}$/);
     const runDir = join(dir, 'mlruns', exp.experimentId, run.runId);
     const meta = await yamlOf(join(runDir, 'meta.yaml'));
@@ -76,7 +96,8 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
       user_id: '',
     });
     expect(await readFile(join(runDir, 'meta.yaml'), 'utf8')).toMatch(/^end_time: null$/m);
-    for (const sub of ['metrics', 'params', 'artifacts', 'tags']) expect((await stat(join(runDir, sub))).isDirectory()).toBe(true);
+    for (const sub of ['metrics', 'params', 'artifacts', 'tags'])
+      expect((await stat(join(runDir, sub))).isDirectory()).toBe(true);
     expect(await readFile(join(runDir, 'tags', 'mlflow.runName'), 'utf8')).toBe('method=s2a k=20');
     expect(await readFile(join(runDir, 'params', 'finetune.k'), 'utf8')).toBe('20');
 
@@ -113,7 +134,9 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
     await store.logParams(ref, { 'model/arch': 's3dg' });
     await store.setTags(ref, { 'exp.cached': 'true' });
     const runDir = store.runDir(ref);
-    expect(await readFile(join(runDir, 'metrics', 'train.loss'), 'utf8')).toBe('1000 0.5 0\n2000 0.25 1\n4000 1e-7 2\n');
+    expect(await readFile(join(runDir, 'metrics', 'train.loss'), 'utf8')).toBe(
+      '1000 0.5 0\n2000 0.25 1\n4000 1e-7 2\n',
+    );
     expect(await readFile(join(runDir, 'metrics', 'loss', 'box'), 'utf8')).toBe('3000 nan 2\n3001 -inf 3\n');
     expect(await readFile(join(runDir, 'params', 'model', 'arch'), 'utf8')).toBe('s3dg');
     expect(await readFile(join(runDir, 'tags', 'exp.cached'), 'utf8')).toBe('true');
@@ -122,10 +145,18 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
   it('keeps params immutable: same value again is fine, another value names the key', async () => {
     const store = new FileStore(join(dir, 'mlruns'));
     const exp = await store.getOrCreateExperiment('e');
-    const run = await store.createRun({ experimentId: exp.experimentId, runName: 'r', userId: 'u', params: { lr: '0.01' } });
+    const run = await store.createRun({
+      experimentId: exp.experimentId,
+      runName: 'r',
+      userId: 'u',
+      params: { lr: '0.01' },
+    });
     const ref = { experimentId: exp.experimentId, runId: run.runId };
     await store.logParams(ref, { lr: '0.01' });
-    await expect(store.logParams(ref, { lr: '0.1' })).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID', message: expect.stringContaining('"lr"') });
+    await expect(store.logParams(ref, { lr: '0.1' })).rejects.toMatchObject({
+      code: 'EXP_TRACK_INVALID',
+      message: expect.stringContaining('"lr"'),
+    });
     expect(await readFile(join(store.runDir(ref), 'params', 'lr'), 'utf8')).toBe('0.01');
   });
 
@@ -135,7 +166,10 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
     const run = await store.createRun({ experimentId: exp.experimentId, runName: 'r', userId: 'u' });
     const ref = { experimentId: exp.experimentId, runId: run.runId };
     await store.logMetrics(ref, [{ key: 'loss', value: 1, step: 0, timestamp: 1 }]);
-    await expect(store.logMetrics(ref, [{ key: 'loss/box', value: 1, step: 0, timestamp: 1 }])).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID', message: expect.stringContaining('"loss/box"') });
+    await expect(store.logMetrics(ref, [{ key: 'loss/box', value: 1, step: 0, timestamp: 1 }])).rejects.toMatchObject({
+      code: 'EXP_TRACK_INVALID',
+      message: expect.stringContaining('"loss/box"'),
+    });
   });
 
   it('copies artifacts (file, file into folder, whole folder) and refuses paths that leave artifacts/', async () => {
@@ -152,9 +186,15 @@ describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
     await store.logArtifact(ref, join(dir, 'clips.jsonl'), 'mining/renamed.jsonl');
     await store.logArtifact(ref, join(dir, 'model'), 'video/');
     expect(await listArtifacts(store.root, exp.experimentId, run.runId)).toEqual([
-      'clips.jsonl', 'mining/clips.jsonl', 'mining/renamed.jsonl', 'video/model/config.json', 'video/model/sub/w.bin',
+      'clips.jsonl',
+      'mining/clips.jsonl',
+      'mining/renamed.jsonl',
+      'video/model/config.json',
+      'video/model/sub/w.bin',
     ]);
-    await expect(store.logArtifact(ref, join(dir, 'clips.jsonl'), '../escape.txt')).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID' });
+    await expect(store.logArtifact(ref, join(dir, 'clips.jsonl'), '../escape.txt')).rejects.toMatchObject({
+      code: 'EXP_TRACK_INVALID',
+    });
     await expect(store.logArtifact(ref, join(dir, 'missing.txt'))).rejects.toMatchObject({ code: 'EXP_INPUT_MISSING' });
   });
 });
@@ -163,7 +203,13 @@ describe('FileStore: reading runs back', () => {
   it('reads params, tags, latest metrics (max by step, timestamp, value) and histories', async () => {
     const store = new FileStore(join(dir, 'mlruns'));
     const exp = await store.getOrCreateExperiment('e');
-    const run = await store.createRun({ experimentId: exp.experimentId, runName: 'r', userId: 'u', params: { 'a.b': '1' }, tags: { 'exp.point_id': 'p1' } });
+    const run = await store.createRun({
+      experimentId: exp.experimentId,
+      runName: 'r',
+      userId: 'u',
+      params: { 'a.b': '1' },
+      tags: { 'exp.point_id': 'p1' },
+    });
     const ref = { experimentId: exp.experimentId, runId: run.runId };
     await store.logMetrics(ref, [
       { key: 'ap', value: 0.9, step: 5, timestamp: 10 },
@@ -178,14 +224,25 @@ describe('FileStore: reading runs back', () => {
     expect(back?.info.status).toBe('RUNNING');
     expect((await readMetricHistories(store.root, exp.experimentId, run.runId)).ap).toHaveLength(4);
     expect(latestMetric([])).toBeNull();
-    expect(latestMetric([{ key: 'k', value: NaN, step: 1, timestamp: 1 }, { key: 'k', value: 0, step: 1, timestamp: 1 }])?.value).toBe(0);
+    expect(
+      latestMetric([
+        { key: 'k', value: NaN, step: 1, timestamp: 1 },
+        { key: 'k', value: 0, step: 1, timestamp: 1 },
+      ])?.value,
+    ).toBe(0);
   });
 
   it('reads a file store written by MLflow itself (status names, float values, no step)', async () => {
     const root = join(dir, 'mlruns');
     await mkdir(join(root, '0', 'abc', 'metrics'), { recursive: true });
-    await writeFile(join(root, '0', 'meta.yaml'), 'artifact_location: file:///x/mlruns/0\nexperiment_id: \'0\'\nlifecycle_stage: active\nname: Default\n');
-    await writeFile(join(root, '0', 'abc', 'meta.yaml'), "artifact_uri: file:///x\nend_time: 5\nexperiment_id: '0'\nlifecycle_stage: active\nrun_id: abc\nrun_name: old\nrun_uuid: abc\nstart_time: 1\nstatus: 3\nuser_id: me\n");
+    await writeFile(
+      join(root, '0', 'meta.yaml'),
+      "artifact_location: file:///x/mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n",
+    );
+    await writeFile(
+      join(root, '0', 'abc', 'meta.yaml'),
+      "artifact_uri: file:///x\nend_time: 5\nexperiment_id: '0'\nlifecycle_stage: active\nrun_id: abc\nrun_name: old\nrun_uuid: abc\nstart_time: 1\nstatus: 3\nuser_id: me\n",
+    );
     await writeFile(join(root, '0', 'abc', 'metrics', 'm'), '10 1.0 0\n20 inf 1\n30 2.5\n');
     const runs = await listRuns(root, '0');
     expect(runs).toHaveLength(1);
@@ -207,12 +264,22 @@ describe('FileStore: crash safety', () => {
         for (const name of await readdir(expDir)) {
           if (name === 'tags' || name === 'meta.yaml') continue;
           const entries = await readdir(join(expDir, name)).catch(() => ['?']);
-          for (const need of ['meta.yaml', 'metrics', 'params', 'artifacts', 'tags']) if (!entries.includes(need)) problems.push(`${name} lacks ${need}`);
+          for (const need of ['meta.yaml', 'metrics', 'params', 'artifacts', 'tags'])
+            if (!entries.includes(need)) problems.push(`${name} lacks ${need}`);
         }
         await new Promise((r) => setImmediate(r));
       }
     })();
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.createRun({ experimentId: exp.experimentId, runName: `p${i}`, userId: 'u', params: Object.fromEntries(Array.from({ length: 30 }, (_, j) => [`k${j}`, String(j)])) })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.createRun({
+          experimentId: exp.experimentId,
+          runName: `p${i}`,
+          userId: 'u',
+          params: Object.fromEntries(Array.from({ length: 30 }, (_, j) => [`k${j}`, String(j)])),
+        }),
+      ),
+    );
     watching = false;
     await watcher;
     expect(problems).toEqual([]);
@@ -246,7 +313,7 @@ describe('FileStore: crash safety', () => {
     expect(await listExperiments(store.root)).toHaveLength(1);
   });
 
-  it('artifact_uri is a file URI pointing at the run\'s artifacts folder', async () => {
+  it("artifact_uri is a file URI pointing at the run's artifacts folder", async () => {
     const store = new FileStore(join(dir, 'mlruns'));
     const exp = await store.getOrCreateExperiment('e');
     const run = await store.createRun({ experimentId: exp.experimentId, runName: 'r', userId: 'u' });

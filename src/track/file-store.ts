@@ -83,7 +83,9 @@ export class FileStore {
   /** Finds the active experiment called `name`, creating it (under a lock) when missing. */
   async getOrCreateExperiment(name: string): Promise<ExperimentInfo> {
     if (typeof name !== 'string' || name.trim() === '') {
-      throw new ExpError('EXP_TRACK_INVALID', `experiment name ${JSON.stringify(name)} is empty`, { hint: 'give the spec a `name:`' });
+      throw new ExpError('EXP_TRACK_INVALID', `experiment name ${JSON.stringify(name)} is empty`, {
+        hint: 'give the spec a `name:`',
+      });
     }
     const found = await this.findExperiment(name);
     if (found) return found;
@@ -103,14 +105,17 @@ export class FileStore {
       };
       const tmp = join(this.stagingDir, `exp-${id}-${randomUUID()}`);
       await mkdir(join(tmp, 'tags'), { recursive: true });
-      await writeFileAtomic(join(tmp, 'meta.yaml'), toMetaYaml({
-        artifact_location: info.artifactLocation,
-        creation_time: now,
-        experiment_id: id,
-        last_update_time: now,
-        lifecycle_stage: 'active',
-        name,
-      }));
+      await writeFileAtomic(
+        join(tmp, 'meta.yaml'),
+        toMetaYaml({
+          artifact_location: info.artifactLocation,
+          creation_time: now,
+          experiment_id: id,
+          last_update_time: now,
+          lifecycle_stage: 'active',
+          name,
+        }),
+      );
       await mkdir(this.root, { recursive: true });
       await rename(tmp, dest);
       return info;
@@ -158,7 +163,8 @@ export class FileStore {
       for (const sub of ['metrics', 'params', 'tags', 'artifacts']) await mkdir(join(tmp, sub), { recursive: true });
       // Nobody sees the staging folder: plain writes suffice; the rename below publishes it whole.
       const files = new Map<string, string>();
-      for (const [k, v] of Object.entries({ 'mlflow.runName': opts.runName, ...(opts.tags ?? {}) })) files.set(keyPath(join(tmp, 'tags'), k), v);
+      for (const [k, v] of Object.entries({ 'mlflow.runName': opts.runName, ...(opts.tags ?? {}) }))
+        files.set(keyPath(join(tmp, 'tags'), k), v);
       for (const [k, v] of Object.entries(opts.params ?? {})) files.set(keyPath(join(tmp, 'params'), k), v);
       for (const d of new Set([...files.keys()].map((f) => dirname(f)))) await mkdir(d, { recursive: true });
       await Promise.all([...files].map(([f, v]) => writeFile(f, v)));
@@ -198,12 +204,19 @@ export class FileStore {
         const file = keyPath(dir, key);
         const old = await readFile(file, 'utf8').catch(() => null);
         if (old !== null && old !== value) {
-          throw new ExpError('EXP_TRACK_INVALID', `param ${JSON.stringify(key)} of run ${ref.runId} already holds ${JSON.stringify(old)}; it cannot change to ${JSON.stringify(value)}`, {
-            hint: 'MLflow params are immutable: log the changing value as a metric or a tag',
-            detail: { run: ref.runId, key },
-          });
+          throw new ExpError(
+            'EXP_TRACK_INVALID',
+            `param ${JSON.stringify(key)} of run ${ref.runId} already holds ${JSON.stringify(old)}; it cannot change to ${JSON.stringify(value)}`,
+            {
+              hint: 'MLflow params are immutable: log the changing value as a metric or a tag',
+              detail: { run: ref.runId, key },
+            },
+          );
         }
-        if (old === null) await writeFileAtomic(file, value, this.stagingDir).catch((e: NodeJS.ErrnoException) => { throw keyClash('param', ref, key, e); });
+        if (old === null)
+          await writeFileAtomic(file, value, this.stagingDir).catch((e: NodeJS.ErrnoException) => {
+            throw keyClash('param', ref, key, e);
+          });
       }
     });
   }
@@ -212,7 +225,9 @@ export class FileStore {
     return this.serial(ref, async () => {
       const dir = join(this.runDir(ref), 'tags');
       for (const [key, value] of Object.entries(tags)) {
-        await writeFileAtomic(keyPath(dir, key), value, this.stagingDir).catch((e: NodeJS.ErrnoException) => { throw keyClash('tag', ref, key, e); });
+        await writeFileAtomic(keyPath(dir, key), value, this.stagingDir).catch((e: NodeJS.ErrnoException) => {
+          throw keyClash('tag', ref, key, e);
+        });
       }
     });
   }
@@ -227,7 +242,9 @@ export class FileStore {
       const rel = artifactDestination(localPath, artifactPath);
       const dest = join(this.runDir(ref), 'artifacts', rel);
       const st = await stat(localPath).catch(() => {
-        throw new ExpError('EXP_INPUT_MISSING', `artifact ${localPath} of run ${ref.runId} does not exist`, { detail: { run: ref.runId, path: localPath } });
+        throw new ExpError('EXP_INPUT_MISSING', `artifact ${localPath} of run ${ref.runId} does not exist`, {
+          detail: { run: ref.runId, path: localPath },
+        });
       });
       if (st.isDirectory()) {
         const tmp = join(this.stagingDir, `artifact-${randomUUID()}`);
@@ -273,7 +290,9 @@ export class FileStore {
     const next = prev.then(job, job);
     const settled = next.catch(() => undefined);
     this.queues.set(key, settled);
-    void settled.then(() => { if (this.queues.get(key) === settled) this.queues.delete(key); });
+    void settled.then(() => {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    });
     return next;
   }
 
@@ -281,7 +300,8 @@ export class FileStore {
     if (this.checkedMetricFiles.has(file)) return;
     this.checkedMetricFiles.add(file);
     const text = await readFile(file, 'utf8').catch(() => null);
-    if (text && !text.endsWith('\n')) await truncate(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+    if (text && !text.endsWith('\n'))
+      await truncate(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
   }
 
   private async withLock<T>(name: string, job: () => Promise<T>): Promise<T> {
@@ -331,7 +351,12 @@ export function runMetaYaml(info: RunInfoData, sourceName: string, sourceVersion
 
 function artifactDestination(localPath: string, artifactPath: string | undefined): string {
   const base = basename(localPath);
-  let rel = artifactPath === undefined || artifactPath === '' ? base : artifactPath.endsWith('/') ? artifactPath + base : artifactPath;
+  let rel =
+    artifactPath === undefined || artifactPath === ''
+      ? base
+      : artifactPath.endsWith('/')
+        ? artifactPath + base
+        : artifactPath;
   rel = rel.split(sep).join('/');
   checkArtifactPath({ experimentId: '', runId: '' }, rel, localPath);
   return rel;
@@ -339,18 +364,26 @@ function artifactDestination(localPath: string, artifactPath: string | undefined
 
 function checkArtifactPath(ref: RunRef, rel: string, source?: string): void {
   if (rel.startsWith('/') || rel.split('/').some((s) => s === '..' || s === '')) {
-    throw new ExpError('EXP_TRACK_INVALID', `artifact path ${JSON.stringify(rel)}${source ? ` (for ${source})` : ''}${ref.runId ? ` of run ${ref.runId}` : ''} must be relative, without "..": it lands under the run's artifacts/`, {
-      detail: { run: ref.runId, key: rel },
-    });
+    throw new ExpError(
+      'EXP_TRACK_INVALID',
+      `artifact path ${JSON.stringify(rel)}${source ? ` (for ${source})` : ''}${ref.runId ? ` of run ${ref.runId}` : ''} must be relative, without "..": it lands under the run's artifacts/`,
+      {
+        detail: { run: ref.runId, key: rel },
+      },
+    );
   }
 }
 
 function keyClash(kind: string, ref: RunRef, key: string, e: NodeJS.ErrnoException): Error {
   if (e.code === 'ENOTDIR' || e.code === 'EISDIR' || e.code === 'EEXIST') {
-    return new ExpError('EXP_TRACK_INVALID', `${kind} ${JSON.stringify(key)} of run ${ref.runId} clashes with another key: "a" and "a/b" cannot both exist (a "/" makes a folder)`, {
-      hint: 'rename one of the keys',
-      detail: { run: ref.runId, key },
-    });
+    return new ExpError(
+      'EXP_TRACK_INVALID',
+      `${kind} ${JSON.stringify(key)} of run ${ref.runId} clashes with another key: "a" and "a/b" cannot both exist (a "/" makes a folder)`,
+      {
+        hint: 'rename one of the keys',
+        detail: { run: ref.runId, key },
+      },
+    );
   }
   return e;
 }

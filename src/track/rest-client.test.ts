@@ -5,14 +5,22 @@ import type { MetricPoint } from './types.ts';
 
 let server: FakeMlflowServer;
 let sleeps: number[];
-const fastRetry = () => ({ retries: 3, delayMs: (a: number) => 100 * a, sleep: async (ms: number) => { sleeps.push(ms); } });
+const fastRetry = () => ({
+  retries: 3,
+  delayMs: (a: number) => 100 * a,
+  sleep: async (ms: number) => {
+    sleeps.push(ms);
+  },
+});
 
 beforeEach(async () => {
   server = new FakeMlflowServer();
   await server.start();
   sleeps = [];
 });
-afterEach(async () => { await server.stop(); });
+afterEach(async () => {
+  await server.stop();
+});
 
 const client = (extra: Partial<ConstructorParameters<typeof MlflowRestClient>[0]> = {}) =>
   new MlflowRestClient({ trackingUri: server.url, retry: fastRetry(), ...extra });
@@ -61,7 +69,12 @@ describe('MlflowRestClient against the fake server', () => {
   it('chunks big batches within every limit; the server accepts each request', async () => {
     const c = client();
     const run = await newRun(c);
-    const metrics: MetricPoint[] = Array.from({ length: 2500 }, (_, i) => ({ key: `m${i % 7}`, value: i / 3, step: i, timestamp: 1000 + i }));
+    const metrics: MetricPoint[] = Array.from({ length: 2500 }, (_, i) => ({
+      key: `m${i % 7}`,
+      value: i / 3,
+      step: i,
+      timestamp: 1000 + i,
+    }));
     const params = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`p${i}`, 'x'.repeat(5000)]));
     const tags = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`t${i}`, String(i)]));
     await c.logBatch(run.run_id, { metrics, params, tags });
@@ -85,7 +98,9 @@ describe('MlflowRestClient against the fake server', () => {
   it('refuses what the server would silently truncate or zero: long params and tags, fractional steps', () => {
     expect(() => chunkBatch('r1', { params: { big: 'x'.repeat(6001) } })).toThrow(/param "big" of run r1.*6001/);
     expect(() => chunkBatch('r1', { tags: { note: 'x'.repeat(8001) } })).toThrow(/tag "note"/);
-    expect(() => chunkBatch('r1', { metrics: [{ key: 'loss', value: 1, step: 0.5, timestamp: 1 }] })).toThrow(/metric "loss" of run r1/);
+    expect(() => chunkBatch('r1', { metrics: [{ key: 'loss', value: 1, step: 0.5, timestamp: 1 }] })).toThrow(
+      /metric "loss" of run r1/,
+    );
     expect(chunkBatch('r1', { params: { ok: 'x'.repeat(6000) } })).toHaveLength(1);
   });
 
@@ -106,7 +121,7 @@ describe('MlflowRestClient against the fake server', () => {
     expect(server.requests).toHaveLength(4);
   });
 
-  it('never retries another 4xx, and names the server\'s error code and message', async () => {
+  it("never retries another 4xx, and names the server's error code and message", async () => {
     const c = client();
     const run = await newRun(c);
     await c.logBatch(run.run_id, { params: { lr: '0.01' } });
@@ -129,7 +144,9 @@ describe('MlflowRestClient against the fake server', () => {
   it('follows page tokens for get-history (always sending max_results) and runs/search', async () => {
     const c = client();
     const run = await newRun(c);
-    await c.logBatch(run.run_id, { metrics: Array.from({ length: 25 }, (_, i) => ({ key: 'loss', value: i, step: i, timestamp: i })) });
+    await c.logBatch(run.run_id, {
+      metrics: Array.from({ length: 25 }, (_, i) => ({ key: 'loss', value: i, step: i, timestamp: i })),
+    });
     const hist = await c.getMetricHistory(run.run_id, 'loss', 10);
     expect(hist.map((m) => m.step)).toEqual(Array.from({ length: 25 }, (_, i) => i));
     const calls = server.calls('metrics/get-history');
@@ -149,9 +166,14 @@ describe('MlflowRestClient against the fake server', () => {
     await server.start();
     await expect(client().getOrCreateExperiment('e')).rejects.toMatchObject({ status: 401 });
     expect(await client({ token: 's3cret' }).getOrCreateExperiment('e')).toBe('1');
-    await client({ username: 'ann', password: 'pw' }).getExperimentByName('e').catch(() => undefined);
+    await client({ username: 'ann', password: 'pw' })
+      .getExperimentByName('e')
+      .catch(() => undefined);
     expect(server.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('ann:pw').toString('base64')}`);
-    const inUri = new MlflowRestClient({ trackingUri: server.url.replace('http://', 'http://bob:p%40ss@'), retry: fastRetry() });
+    const inUri = new MlflowRestClient({
+      trackingUri: server.url.replace('http://', 'http://bob:p%40ss@'),
+      retry: fastRetry(),
+    });
     expect(inUri.baseUrl).toBe(server.url);
     await inUri.getExperimentByName('e').catch(() => undefined);
     expect(server.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('bob:p@ss').toString('base64')}`);
@@ -161,7 +183,9 @@ describe('MlflowRestClient against the fake server', () => {
     const c = client();
     const run = await newRun(c);
     expect(await c.uploadArtifact(run.artifact_uri!, 'plots/pr curve.png', new Uint8Array([1, 2, 3]))).toBe(true);
-    expect([...server.artifacts.get(`${run.experiment_id}/${run.run_id}/artifacts/plots/pr curve.png`)!]).toEqual([1, 2, 3]);
+    expect([...server.artifacts.get(`${run.experiment_id}/${run.run_id}/artifacts/plots/pr curve.png`)!]).toEqual([
+      1, 2, 3,
+    ]);
     expect(await c.uploadArtifact('s3://bucket/x', 'a.txt', new Uint8Array())).toBe(false);
     expect(proxiedArtifactPath('mlflow-artifacts://host:5000/1/abc/artifacts')).toBe('1/abc/artifacts');
     expect(proxiedArtifactPath('mlflow-artifacts:/1/abc/artifacts')).toBe('1/abc/artifacts');
@@ -190,10 +214,31 @@ describe('the fake server follows MLFLOW.md, not our client', () => {
   it('stores a bare NaN as 0 with timestamp 0, rejects null, truncates long params, zeroes fractional steps', async () => {
     const c = client();
     const run = await newRun(c);
-    expect((await post('runs/log-batch', `{"run_id":"${run.run_id}","metrics":[{"key":"a","value":NaN,"timestamp":7,"step":1}]}`)).status).toBe(200);
+    expect(
+      (
+        await post(
+          'runs/log-batch',
+          `{"run_id":"${run.run_id}","metrics":[{"key":"a","value":NaN,"timestamp":7,"step":1}]}`,
+        )
+      ).status,
+    ).toBe(200);
     expect(server.runs.get(run.run_id)!.metrics[0]).toMatchObject({ value: 0, timestamp: 0 });
-    expect((await post('runs/log-batch', JSON.stringify({ run_id: run.run_id, metrics: [{ key: 'b', value: NaN, timestamp: 1, step: 0 }] }))).status).toBe(400);
-    await post('runs/log-batch', JSON.stringify({ run_id: run.run_id, params: [{ key: 'p', value: 'x'.repeat(7000) }], metrics: [{ key: 'c', value: 1, timestamp: 1, step: 2.5 }] }));
+    expect(
+      (
+        await post(
+          'runs/log-batch',
+          JSON.stringify({ run_id: run.run_id, metrics: [{ key: 'b', value: NaN, timestamp: 1, step: 0 }] }),
+        )
+      ).status,
+    ).toBe(400);
+    await post(
+      'runs/log-batch',
+      JSON.stringify({
+        run_id: run.run_id,
+        params: [{ key: 'p', value: 'x'.repeat(7000) }],
+        metrics: [{ key: 'c', value: 1, timestamp: 1, step: 2.5 }],
+      }),
+    );
     expect(server.runs.get(run.run_id)!.params.get('p')).toHaveLength(6000);
     expect(server.runs.get(run.run_id)!.metrics.at(-1)!.step).toBe(0);
   });
@@ -201,10 +246,26 @@ describe('the fake server follows MLFLOW.md, not our client', () => {
   it('rejects duplicate keys and over-limit batches whole, ignores unknown statuses, hides history without max_results', async () => {
     const c = client();
     const run = await newRun(c);
-    const dup = await post('runs/log-batch', JSON.stringify({ run_id: run.run_id, params: [{ key: 'a', value: '1' }, { key: 'a', value: '1' }], metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }] }));
+    const dup = await post(
+      'runs/log-batch',
+      JSON.stringify({
+        run_id: run.run_id,
+        params: [
+          { key: 'a', value: '1' },
+          { key: 'a', value: '1' },
+        ],
+        metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }],
+      }),
+    );
     expect(dup.status).toBe(400);
     expect(server.runs.get(run.run_id)!.metrics).toHaveLength(0);
-    const many = await post('runs/log-batch', JSON.stringify({ run_id: run.run_id, params: Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: '1' })) }));
+    const many = await post(
+      'runs/log-batch',
+      JSON.stringify({
+        run_id: run.run_id,
+        params: Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: '1' })),
+      }),
+    );
     expect(many.status).toBe(400);
     await post('runs/update', JSON.stringify({ run_id: run.run_id, status: 'DONE' }));
     expect(server.runs.get(run.run_id)!.info.status).toBe('RUNNING');

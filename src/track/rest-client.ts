@@ -43,7 +43,9 @@ export interface RestClientOptions {
 }
 
 /** Reads the auth settings from MLFLOW_TRACKING_* variables. */
-export function authFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<RestClientOptions, 'token' | 'username' | 'password'> {
+export function authFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<RestClientOptions, 'token' | 'username' | 'password'> {
   return {
     token: env.MLFLOW_TRACKING_TOKEN || undefined,
     username: env.MLFLOW_TRACKING_USERNAME || undefined,
@@ -58,9 +60,11 @@ export function authFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<RestClie
 export function retryFromEnv(env: NodeJS.ProcessEnv = process.env): RetryOptions {
   const out: RetryOptions = {};
   const retries = Number(env.MLFLOW_HTTP_REQUEST_MAX_RETRIES);
-  if (env.MLFLOW_HTTP_REQUEST_MAX_RETRIES !== undefined && Number.isInteger(retries) && retries >= 0) out.retries = retries;
+  if (env.MLFLOW_HTTP_REQUEST_MAX_RETRIES !== undefined && Number.isInteger(retries) && retries >= 0)
+    out.retries = retries;
   const factor = Number(env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR);
-  if (env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR !== undefined && Number.isFinite(factor) && factor >= 0) out.delayMs = (a) => factor * 1000 * 2 ** (a - 1);
+  if (env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR !== undefined && Number.isFinite(factor) && factor >= 0)
+    out.delayMs = (a) => factor * 1000 * 2 ** (a - 1);
   return out;
 }
 
@@ -148,29 +152,54 @@ export function valueFromWire(v: number | string): number {
  * Refuses what the server would silently damage or reject: a param over 6000 characters, a tag
  * over 8000, a fractional step.
  */
-export function chunkBatch(runId: string, batch: BatchInput): { metrics: WireMetric[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] }[] {
-  const items: ({ kind: 'params' | 'tags'; item: { key: string; value: string } } | { kind: 'metrics'; item: WireMetric })[] = [];
+export function chunkBatch(
+  runId: string,
+  batch: BatchInput,
+): { metrics: WireMetric[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] }[] {
+  const items: (
+    | { kind: 'params' | 'tags'; item: { key: string; value: string } }
+    | { kind: 'metrics'; item: WireMetric }
+  )[] = [];
   for (const [key, value] of Object.entries(batch.params ?? {})) {
     if (value.length > MAX_PARAM_VALUE_LENGTH) {
-      throw new ExpError('EXP_TRACK_INVALID', `param ${JSON.stringify(key)} of run ${runId} is ${value.length} characters long; the server would truncate it to ${MAX_PARAM_VALUE_LENGTH}`, { detail: { run: runId, key } });
+      throw new ExpError(
+        'EXP_TRACK_INVALID',
+        `param ${JSON.stringify(key)} of run ${runId} is ${value.length} characters long; the server would truncate it to ${MAX_PARAM_VALUE_LENGTH}`,
+        { detail: { run: runId, key } },
+      );
     }
     items.push({ kind: 'params', item: { key, value } });
   }
   for (const [key, value] of Object.entries(batch.tags ?? {})) {
     if (value.length > MAX_TAG_VALUE_LENGTH) {
-      throw new ExpError('EXP_TRACK_INVALID', `tag ${JSON.stringify(key)} of run ${runId} is ${value.length} characters long; the server would truncate it to ${MAX_TAG_VALUE_LENGTH}`, { detail: { run: runId, key } });
+      throw new ExpError(
+        'EXP_TRACK_INVALID',
+        `tag ${JSON.stringify(key)} of run ${runId} is ${value.length} characters long; the server would truncate it to ${MAX_TAG_VALUE_LENGTH}`,
+        { detail: { run: runId, key } },
+      );
     }
     items.push({ kind: 'tags', item: { key, value } });
   }
   for (const m of batch.metrics ?? []) {
     if (!Number.isSafeInteger(m.step) || !Number.isSafeInteger(m.timestamp)) {
-      throw new ExpError('EXP_TRACK_INVALID', `metric ${JSON.stringify(m.key)} of run ${runId}: step and timestamp must be integers (got step ${m.step}); the server would store a fractional step as 0`, { detail: { run: runId, key: m.key } });
+      throw new ExpError(
+        'EXP_TRACK_INVALID',
+        `metric ${JSON.stringify(m.key)} of run ${runId}: step and timestamp must be integers (got step ${m.step}); the server would store a fractional step as 0`,
+        { detail: { run: runId, key: m.key } },
+      );
     }
-    items.push({ kind: 'metrics', item: { key: m.key, value: wireValue(m.value), timestamp: m.timestamp, step: m.step } });
+    items.push({
+      kind: 'metrics',
+      item: { key: m.key, value: wireValue(m.value), timestamp: m.timestamp, step: m.step },
+    });
   }
   const out: ReturnType<typeof chunkBatch> = [];
   const overhead = JSON.stringify({ run_id: runId, metrics: [], params: [], tags: [] }).length;
-  let cur = { metrics: [] as WireMetric[], params: [] as { key: string; value: string }[], tags: [] as { key: string; value: string }[] };
+  let cur = {
+    metrics: [] as WireMetric[],
+    params: [] as { key: string; value: string }[],
+    tags: [] as { key: string; value: string }[],
+  };
   let bytes = overhead;
   const full = (kind: 'metrics' | 'params' | 'tags', size: number) =>
     cur[kind].length >= BATCH_LIMITS[kind] ||
@@ -209,17 +238,23 @@ export class MlflowRestClient {
   private broken: string | undefined;
 
   constructor(opts: RestClientOptions) {
-    if (!isHttpUri(opts.trackingUri)) throw new ExpError('EXP_TRACK_INVALID', `tracking URI ${JSON.stringify(opts.trackingUri)} is not http(s)://`, { hint: 'set MLFLOW_TRACKING_URI=http://host:5000 or pass --to' });
+    if (!isHttpUri(opts.trackingUri))
+      throw new ExpError('EXP_TRACK_INVALID', `tracking URI ${JSON.stringify(opts.trackingUri)} is not http(s)://`, {
+        hint: 'set MLFLOW_TRACKING_URI=http://host:5000 or pass --to',
+      });
     // Credentials written into the URI (http://user:pass@host) move to the header: never shown.
     const uri = new URL(opts.trackingUri);
-    const userinfo = uri.username ? { username: decodeURIComponent(uri.username), password: decodeURIComponent(uri.password) } : null;
+    const userinfo = uri.username
+      ? { username: decodeURIComponent(uri.username), password: decodeURIComponent(uri.password) }
+      : null;
     uri.username = '';
     uri.password = '';
     this.baseUrl = uri.href.replace(/\/+$/, '');
     this.headers = {};
     if (userinfo && !opts.token && opts.username === undefined) opts = { ...opts, ...userinfo };
     if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
-    else if (opts.username !== undefined && opts.password !== undefined) this.headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    else if (opts.username !== undefined && opts.password !== undefined)
+      this.headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
     this.retries = opts.retry?.retries ?? 4;
     this.delayMs = opts.retry?.delayMs ?? defaultDelay;
     this.sleep = opts.retry?.sleep ?? defaultSleep;
@@ -235,7 +270,11 @@ export class MlflowRestClient {
     return `${this.baseUrl}/#/experiments/${experimentId}`;
   }
 
-  private async request<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts: { query?: Record<string, string | number | undefined>; body?: unknown; raw?: Uint8Array } = {}): Promise<T> {
+  private async request<T>(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    opts: { query?: Record<string, string | number | undefined>; body?: unknown; raw?: Uint8Array } = {},
+  ): Promise<T> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...this.headers };
@@ -251,7 +290,8 @@ export class MlflowRestClient {
     for (let attempt = 0; ; attempt++) {
       let retryable: Error;
       if (this.broken) throw new Error(`${this.broken}; ${endpoint} not tried`);
-      if (this.budgetLeftMs <= 0) throw new Error(`MLflow at ${this.baseUrl} (${endpoint}): the time allowed for the tracking server is spent`);
+      if (this.budgetLeftMs <= 0)
+        throw new Error(`MLflow at ${this.baseUrl} (${endpoint}): the time allowed for the tracking server is spent`);
       const timeoutMs = Math.max(1, Math.min(this.timeoutMs, this.budgetLeftMs));
       const started = this.now();
       try {
@@ -263,13 +303,24 @@ export class MlflowRestClient {
         retryable = err;
       } catch (e) {
         if (e instanceof MlflowHttpError && e.status !== 429 && e.status < 500) throw e;
-        if ((e as Error).name === 'TimeoutError' && (!this.retryTimeouts || this.budgetLeftMs - (this.now() - started) <= 0)) {
+        if (
+          (e as Error).name === 'TimeoutError' &&
+          (!this.retryTimeouts || this.budgetLeftMs - (this.now() - started) <= 0)
+        ) {
           const message = `MLflow at ${this.baseUrl} (${endpoint}) did not answer within ${(timeoutMs / 1000).toFixed(1)} s`;
-          if (!this.retryTimeouts) this.broken = `MLflow at ${this.baseUrl} did not answer earlier (${endpoint}, ${(timeoutMs / 1000).toFixed(1)} s)`;
+          if (!this.retryTimeouts)
+            this.broken = `MLflow at ${this.baseUrl} did not answer earlier (${endpoint}, ${(timeoutMs / 1000).toFixed(1)} s)`;
           throw new Error(message, { cause: e });
         }
-        if (e instanceof SyntaxError) throw new Error(`MLflow ${endpoint} answered with a body that is not JSON`, { cause: e });
-        retryable = e instanceof MlflowHttpError ? e : new Error(`cannot reach MLflow at ${this.baseUrl} (${endpoint}): ${(e as Error).message}${(e as Error & { cause?: { code?: string } }).cause?.code ? ` [${(e as Error & { cause: { code: string } }).cause.code}]` : ''}`, { cause: e });
+        if (e instanceof SyntaxError)
+          throw new Error(`MLflow ${endpoint} answered with a body that is not JSON`, { cause: e });
+        retryable =
+          e instanceof MlflowHttpError
+            ? e
+            : new Error(
+                `cannot reach MLflow at ${this.baseUrl} (${endpoint}): ${(e as Error).message}${(e as Error & { cause?: { code?: string } }).cause?.code ? ` [${(e as Error & { cause: { code: string } }).cause.code}]` : ''}`,
+                { cause: e },
+              );
       } finally {
         this.budgetLeftMs -= this.now() - started;
       }
@@ -282,7 +333,11 @@ export class MlflowRestClient {
 
   async getExperimentByName(name: string): Promise<ServerExperiment | null> {
     try {
-      const r = await this.request<{ experiment?: ServerExperiment }>('GET', '/api/2.0/mlflow/experiments/get-by-name', { query: { experiment_name: name } });
+      const r = await this.request<{ experiment?: ServerExperiment }>(
+        'GET',
+        '/api/2.0/mlflow/experiments/get-by-name',
+        { query: { experiment_name: name } },
+      );
       return r.experiment ?? null;
     } catch (e) {
       if (e instanceof MlflowHttpError && e.status === 404) return null;
@@ -312,7 +367,13 @@ export class MlflowRestClient {
     }
   }
 
-  async createRun(opts: { experimentId: string; runName?: string; startTime: number; userId?: string; tags?: Record<string, string> }): Promise<ServerRunInfo> {
+  async createRun(opts: {
+    experimentId: string;
+    runName?: string;
+    startTime: number;
+    userId?: string;
+    tags?: Record<string, string>;
+  }): Promise<ServerRunInfo> {
     const r = await this.request<{ run: ServerRun }>('POST', '/api/2.0/mlflow/runs/create', {
       body: {
         experiment_id: opts.experimentId,
@@ -337,13 +398,17 @@ export class MlflowRestClient {
 
   async updateRun(runId: string, status: EndStatus | 'RUNNING', endTime?: number, runName?: string): Promise<void> {
     // The server ignores an unknown status without a word: only send the names it knows.
-    if (!['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(status)) throw new Error(`unknown run status ${status}`);
-    await this.request('POST', '/api/2.0/mlflow/runs/update', { body: { run_id: runId, status, end_time: endTime, run_name: runName } });
+    if (!['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(status))
+      throw new Error(`unknown run status ${status}`);
+    await this.request('POST', '/api/2.0/mlflow/runs/update', {
+      body: { run_id: runId, status, end_time: endTime, run_name: runName },
+    });
   }
 
   async getRun(runId: string): Promise<ServerRun | null> {
     try {
-      return (await this.request<{ run: ServerRun }>('GET', '/api/2.0/mlflow/runs/get', { query: { run_id: runId } })).run;
+      return (await this.request<{ run: ServerRun }>('GET', '/api/2.0/mlflow/runs/get', { query: { run_id: runId } }))
+        .run;
     } catch (e) {
       if (e instanceof MlflowHttpError && e.status === 404) return null;
       throw e;
@@ -355,9 +420,13 @@ export class MlflowRestClient {
     const out: ServerRun[] = [];
     let token: string | undefined;
     do {
-      const r = await this.request<{ runs?: ServerRun[]; next_page_token?: string }>('POST', '/api/2.0/mlflow/runs/search', {
-        body: { experiment_ids: experimentIds, filter, max_results: pageSize, page_token: token },
-      });
+      const r = await this.request<{ runs?: ServerRun[]; next_page_token?: string }>(
+        'POST',
+        '/api/2.0/mlflow/runs/search',
+        {
+          body: { experiment_ids: experimentIds, filter, max_results: pageSize, page_token: token },
+        },
+      );
       out.push(...(r.runs ?? []));
       token = r.next_page_token || undefined;
     } while (token);
@@ -369,10 +438,20 @@ export class MlflowRestClient {
     const out: MetricPoint[] = [];
     let token: string | undefined;
     do {
-      const r = await this.request<{ metrics?: WireMetric[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/metrics/get-history', {
-        query: { run_id: runId, metric_key: key, max_results: pageSize, page_token: token },
-      });
-      for (const m of r.metrics ?? []) out.push({ key: m.key, value: valueFromWire(m.value), step: Number(m.step ?? 0), timestamp: Number(m.timestamp ?? 0) });
+      const r = await this.request<{ metrics?: WireMetric[]; next_page_token?: string }>(
+        'GET',
+        '/api/2.0/mlflow/metrics/get-history',
+        {
+          query: { run_id: runId, metric_key: key, max_results: pageSize, page_token: token },
+        },
+      );
+      for (const m of r.metrics ?? [])
+        out.push({
+          key: m.key,
+          value: valueFromWire(m.value),
+          step: Number(m.step ?? 0),
+          timestamp: Number(m.timestamp ?? 0),
+        });
       token = r.next_page_token || undefined;
     } while (token);
     return out;
@@ -382,7 +461,10 @@ export class MlflowRestClient {
   async uploadArtifact(artifactUri: string, relativePath: string, data: Uint8Array): Promise<boolean> {
     const base = proxiedArtifactPath(artifactUri);
     if (base === null) return false;
-    const path = [...base.split('/'), ...relativePath.split('/')].filter((s) => s !== '').map(encodeURIComponent).join('/');
+    const path = [...base.split('/'), ...relativePath.split('/')]
+      .filter((s) => s !== '')
+      .map(encodeURIComponent)
+      .join('/');
     await this.request('PUT', `/api/2.0/mlflow-artifacts/artifacts/${path}`, { raw: data });
     return true;
   }
@@ -397,10 +479,17 @@ export function proxiedArtifactPath(artifactUri: string): string | null {
 function httpError(endpoint: string, status: number, text: string): MlflowHttpError {
   try {
     const j = JSON.parse(text) as { error_code?: string; message?: string };
-    if (j && typeof j === 'object' && (j.error_code || j.message)) return new MlflowHttpError(endpoint, status, j.error_code, j.message ?? '');
+    if (j && typeof j === 'object' && (j.error_code || j.message))
+      return new MlflowHttpError(endpoint, status, j.error_code, j.message ?? '');
   } catch {
     // HTML error page (404/405/500): keep its title or first words.
   }
-  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  const title =
+    /<title>([^<]*)<\/title>/i.exec(text)?.[1] ??
+    text
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 200);
   return new MlflowHttpError(endpoint, status, undefined, title || '(empty body)');
 }

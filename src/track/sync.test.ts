@@ -20,14 +20,23 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const syncer = (root: string) => new StoreSyncer(root, new MlflowRestClient({ trackingUri: server.url, retry: instant }));
+const syncer = (root: string) =>
+  new StoreSyncer(root, new MlflowRestClient({ trackingUri: server.url, retry: instant }));
 
 async function localRun(metrics: number) {
   const store = new FileStore(join(dir, 'mlruns'));
   const exp = await store.getOrCreateExperiment('grid');
-  const run = await store.createRun({ experimentId: exp.experimentId, runName: 'p', userId: 'u', params: { lr: '0.1' } });
+  const run = await store.createRun({
+    experimentId: exp.experimentId,
+    runName: 'p',
+    userId: 'u',
+    params: { lr: '0.1' },
+  });
   const ref = { experimentId: exp.experimentId, runId: run.runId };
-  await store.logMetrics(ref, Array.from({ length: metrics }, (_, i) => ({ key: 'loss', value: 1 / (i + 1), step: i, timestamp: 1000 + i })));
+  await store.logMetrics(
+    ref,
+    Array.from({ length: metrics }, (_, i) => ({ key: 'loss', value: 1 / (i + 1), step: i, timestamp: 1000 + i })),
+  );
   return { store, ref };
 }
 
@@ -37,7 +46,9 @@ describe('exp sync: idempotent and resumable', () => {
     // 1st chunk of log-batch passes, then the server fails for good.
     server.failNext(100, 503, 'log-batch', 1);
     await expect(syncer(store.root).syncAll()).rejects.toMatchObject({ status: 503 });
-    const map = JSON.parse(await readFile(mappingPath(store.root), 'utf8')) as { servers: Record<string, { runs: Record<string, { complete: boolean }> }> };
+    const map = JSON.parse(await readFile(mappingPath(store.root), 'utf8')) as {
+      servers: Record<string, { runs: Record<string, { complete: boolean }> }>;
+    };
     expect(map.servers[server.url]!.runs[ref.runId]!.complete).toBe(false);
     const [remote] = server.runsOf('grid');
     expect(remote!.metrics.length).toBeGreaterThan(0);

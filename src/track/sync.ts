@@ -1,12 +1,3 @@
-// Pushes runs from the local file store to a tracking server: the path for a server that was
-// down during `exp run`, and for MLflow versions that no longer read file stores.
-//
-// Idempotent and resumable: each local run's server id is recorded in a mapping file beside
-// the store (`<runs>/mlflow-sync.json`, per server) and as the tag `exp.local_run_id` on the
-// server run (found again by search if the mapping file is lost). Metric files are append-only,
-// so the mapping keeps how many lines of each were pushed; when a previous push stopped half-way
-// (`complete: false`) the server's history is read back and only the missing points are sent.
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ExpError } from '../errors.ts';
@@ -56,7 +47,11 @@ export class StoreSyncer {
   private readonly inFlight = new Map<string, Promise<'created' | 'updated' | 'unchanged'>>();
   artifactsSkipped = 0;
 
-  constructor(readonly storeRoot: string, readonly client: MlflowRestClient, private readonly log: (msg: string) => void = () => {}) {}
+  constructor(
+    readonly storeRoot: string,
+    readonly client: MlflowRestClient,
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
 
   private async load(): Promise<MappingFile> {
     if (this.mapping) return this.mapping;
@@ -66,7 +61,9 @@ export class StoreSyncer {
       try {
         parsed = JSON.parse(text) as MappingFile;
       } catch {
-        this.log(`${mappingPath(this.storeRoot)} is not valid JSON; runs are matched by their ${LOCAL_RUN_TAG} tag instead`);
+        this.log(
+          `${mappingPath(this.storeRoot)} is not valid JSON; runs are matched by their ${LOCAL_RUN_TAG} tag instead`,
+        );
       }
     }
     this.mapping = parsed && parsed.version === 1 && parsed.servers ? parsed : { version: 1, servers: {} };
@@ -80,7 +77,7 @@ export class StoreSyncer {
   }
 
   private async save(): Promise<void> {
-    if (this.mapping) await writeFileAtomic(mappingPath(this.storeRoot), JSON.stringify(this.mapping, null, 2) + '\n');
+    if (this.mapping) await writeFileAtomic(mappingPath(this.storeRoot), `${JSON.stringify(this.mapping, null, 2)}\n`);
   }
 
   /** The server run a local run was pushed to, if any. */
@@ -99,10 +96,23 @@ export class StoreSyncer {
 
   /** Pushes every run of the store (or of one experiment). One failing run does not stop the others. */
   async syncAll(experimentName?: string): Promise<SyncSummary> {
-    const summary: SyncSummary = { created: 0, updated: 0, unchanged: 0, failed: [], experiments: {}, artifactsSkipped: 0 };
-    const experiments = (await listExperiments(this.storeRoot)).filter((e) => e.lifecycleStage === 'active' && (!experimentName || e.name === experimentName));
+    const summary: SyncSummary = {
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      failed: [],
+      experiments: {},
+      artifactsSkipped: 0,
+    };
+    const experiments = (await listExperiments(this.storeRoot)).filter(
+      (e) => e.lifecycleStage === 'active' && (!experimentName || e.name === experimentName),
+    );
     if (experimentName && experiments.length === 0) {
-      throw new ExpError('EXP_INPUT_MISSING', `no experiment called ${JSON.stringify(experimentName)} in ${this.storeRoot}`, { hint: 'run `exp compare` or look in the folder for the experiment names' });
+      throw new ExpError(
+        'EXP_INPUT_MISSING',
+        `no experiment called ${JSON.stringify(experimentName)} in ${this.storeRoot}`,
+        { hint: 'run `exp compare` or look in the folder for the experiment names' },
+      );
     }
     for (const exp of experiments) {
       summary.experiments[exp.name] = await this.serverExperiment(exp.name);
@@ -113,7 +123,13 @@ export class StoreSyncer {
         try {
           summary[await this.syncRun(exp.experimentId, run.info.runId, exp.name)]++;
         } catch (e) {
-          if (e instanceof MlflowHttpError && e.status !== 429 && e.status < 500 && e.status !== 401 && e.status !== 403) {
+          if (
+            e instanceof MlflowHttpError &&
+            e.status !== 429 &&
+            e.status < 500 &&
+            e.status !== 401 &&
+            e.status !== 403
+          ) {
             summary.failed.push({ runId: run.info.runId, runName: run.info.runName, error: e.message });
             continue;
           }
@@ -130,26 +146,46 @@ export class StoreSyncer {
   }
 
   /** Pushes one local run (creating its server run when needed); concurrent calls share one push. */
-  syncRun(localExperimentId: string, localRunId: string, experimentName?: string): Promise<'created' | 'updated' | 'unchanged'> {
+  syncRun(
+    localExperimentId: string,
+    localRunId: string,
+    experimentName?: string,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     const key = `${localExperimentId}/${localRunId}`;
     const prev = this.inFlight.get(key);
-    const next = (prev ? prev.catch(() => undefined) : Promise.resolve()).then(() => this.push(localExperimentId, localRunId, experimentName));
+    const next = (prev ? prev.catch(() => undefined) : Promise.resolve()).then(() =>
+      this.push(localExperimentId, localRunId, experimentName),
+    );
     this.inFlight.set(key, next);
-    void next.catch(() => undefined).then(() => { if (this.inFlight.get(key) === next) this.inFlight.delete(key); });
+    void next
+      .catch(() => undefined)
+      .then(() => {
+        if (this.inFlight.get(key) === next) this.inFlight.delete(key);
+      });
     return next;
   }
 
-  private async push(localExperimentId: string, localRunId: string, experimentName?: string): Promise<'created' | 'updated' | 'unchanged'> {
+  private async push(
+    localExperimentId: string,
+    localRunId: string,
+    experimentName?: string,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     const local = await readRun(this.storeRoot, localExperimentId, localRunId);
     if (!local) throw new Error(`run ${localRunId} not found in ${this.storeRoot}/${localExperimentId}`);
-    const name = experimentName ?? (await listExperiments(this.storeRoot)).find((e) => e.experimentId === localExperimentId)?.name;
+    const name =
+      experimentName ?? (await listExperiments(this.storeRoot)).find((e) => e.experimentId === localExperimentId)?.name;
     if (!name) throw new Error(`experiment ${localExperimentId} not found in ${this.storeRoot}`);
     const runs = await this.runsMap();
     const histories = await readMetricHistories(this.storeRoot, localExperimentId, localRunId);
     const artifacts = await this.artifactSizes(localExperimentId, localRunId);
     const statusKey = `${local.info.status}@${local.info.endTime ?? ''}`;
     let entry = runs[localRunId];
-    if (entry?.complete && entry.status === statusKey && sameCounts(entry.metricLines, histories) && sameSizes(entry.artifacts, artifacts)) {
+    if (
+      entry?.complete &&
+      entry.status === statusKey &&
+      sameCounts(entry.metricLines, histories) &&
+      sameSizes(entry.artifacts, artifacts)
+    ) {
       // Params and tags may have changed too: compare with what the server holds.
       const server = await this.client.getRun(entry.serverRunId);
       if (server && !(await this.tagsOrParamsDiffer(local, server.data))) return 'unchanged';
@@ -159,7 +195,11 @@ export class StoreSyncer {
     let created = false;
     let server = entry ? await this.client.getRun(entry.serverRunId) : null;
     if (!server) {
-      const found = await this.client.searchRuns([serverExperimentId], `tags.\`${LOCAL_RUN_TAG}\` = '${localRunId}'`, 10);
+      const found = await this.client.searchRuns(
+        [serverExperimentId],
+        `tags.\`${LOCAL_RUN_TAG}\` = '${localRunId}'`,
+        10,
+      );
       server = found[0] ?? null;
       if (!server) {
         const info = await this.client.createRun({
@@ -172,7 +212,13 @@ export class StoreSyncer {
         server = { info, data: {} };
         created = true;
       }
-      entry = { serverRunId: server.info.run_id, serverExperimentId, complete: created, metricLines: {}, artifacts: {} };
+      entry = {
+        serverRunId: server.info.run_id,
+        serverExperimentId,
+        complete: created,
+        metricLines: {},
+        artifacts: {},
+      };
       if (created) for (const k of Object.keys(histories)) entry.metricLines[k] = 0;
     }
     const trustCounts = entry.complete;
@@ -186,10 +232,14 @@ export class StoreSyncer {
     for (const [k, v] of Object.entries(local.params)) {
       if (!(k in serverParams)) params[k] = v;
       else if (serverParams[k] !== v) {
-        throw new ExpError('EXP_TRACK_INVALID', `param ${JSON.stringify(k)} of run ${local.info.runName} (${localRunId}) is ${JSON.stringify(v)} locally but ${JSON.stringify(serverParams[k])} on the server run ${entry.serverRunId}; params cannot change`, {
-          hint: `delete the server run or drop its entry from ${mappingPath(this.storeRoot)} to push it as a new run`,
-          detail: { run: localRunId, key: k },
-        });
+        throw new ExpError(
+          'EXP_TRACK_INVALID',
+          `param ${JSON.stringify(k)} of run ${local.info.runName} (${localRunId}) is ${JSON.stringify(v)} locally but ${JSON.stringify(serverParams[k])} on the server run ${entry.serverRunId}; params cannot change`,
+          {
+            hint: `delete the server run or drop its entry from ${mappingPath(this.storeRoot)} to push it as a new run`,
+            detail: { run: localRunId, key: k },
+          },
+        );
       }
     }
     const tags: Record<string, string> = {};
@@ -197,7 +247,7 @@ export class StoreSyncer {
 
     const metrics: MetricPoint[] = [];
     for (const [key, hist] of Object.entries(histories)) {
-      const pushed = trustCounts ? entry.metricLines[key] ?? 0 : null;
+      const pushed = trustCounts ? (entry.metricLines[key] ?? 0) : null;
       if (pushed !== null) metrics.push(...hist.slice(pushed));
       else metrics.push(...missingPoints(hist, await this.client.getMetricHistory(entry.serverRunId, key)));
     }
@@ -210,7 +260,9 @@ export class StoreSyncer {
       if (await this.client.uploadArtifact(artifactUri, rel, data)) entry.artifacts[rel] = size;
       else {
         this.artifactsSkipped++;
-        this.log(`artifact ${rel} of run ${local.info.runName} not uploaded: the server's artifact store (${artifactUri}) is not served through mlflow-artifacts; start the server with --serve-artifacts`);
+        this.log(
+          `artifact ${rel} of run ${local.info.runName} not uploaded: the server's artifact store (${artifactUri}) is not served through mlflow-artifacts; start the server with --serve-artifacts`,
+        );
         entry.artifacts[rel] = size;
       }
     }
@@ -249,7 +301,10 @@ export class StoreSyncer {
     return tags;
   }
 
-  private async tagsOrParamsDiffer(local: RunRecord, data: { params?: { key: string; value: string }[]; tags?: { key: string; value: string }[] }): Promise<boolean> {
+  private async tagsOrParamsDiffer(
+    local: RunRecord,
+    data: { params?: { key: string; value: string }[]; tags?: { key: string; value: string }[] },
+  ): Promise<boolean> {
     const sp = Object.fromEntries((data.params ?? []).map((p) => [p.key, p.value]));
     const st = Object.fromEntries((data.tags ?? []).map((t) => [t.key, t.value]));
     if (Object.entries(local.params).some(([k, v]) => sp[k] !== v)) return true;

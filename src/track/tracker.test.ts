@@ -14,25 +14,49 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'exp-tracker-'));
   logs = [];
 });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const instant = { retries: 2, delayMs: () => 1, sleep: async () => {} };
 const open = (extra: Partial<TrackerOptions> = {}) =>
-  openTracker({ runsDir: dir, experimentName: 'ava-fewshot', log: (m) => logs.push(m), retry: instant, env: {}, ...extra });
+  openTracker({
+    runsDir: dir,
+    experimentName: 'ava-fewshot',
+    log: (m) => logs.push(m),
+    retry: instant,
+    env: {},
+    ...extra,
+  });
 
 /** What the engine does for a 2-point grid. */
 async function runGrid(extra: Partial<TrackerOptions> = {}) {
   const tracker = await open(extra);
   const inv = await tracker.startInvocation({
-    invocationId: 'inv-1', specFile: 'experiments/ava_fewshot.yaml', specName: 'ava-fewshot',
-    resolvedSpecYaml: 'name: ava-fewshot\n', gitCommit: 'abc123', user: 'ann', sourceName: 'exp run',
+    invocationId: 'inv-1',
+    specFile: 'experiments/ava_fewshot.yaml',
+    specName: 'ava-fewshot',
+    resolvedSpecYaml: 'name: ava-fewshot\n',
+    gitCommit: 'abc123',
+    user: 'ann',
+    sourceName: 'exp run',
   });
   await writeFile(join(dir, 'clips.jsonl'), '{"id":"c1"}\n');
   const runs = [];
   for (const k of [0, 20]) {
-    const run = await inv.startPoint({ pointId: `pt${k}`, name: `method=s2a k=${k}`, params: { 'finetune.k': k, 'mining.method': 's2a', 'video.pretrained': null, 'train.shuffle': true } });
-    await run.logMetrics([{ key: 'train.loss', value: 1, step: 0 }, { key: 'train.loss', value: 0.5, step: 1 }]);
-    await run.logMetrics([{ key: 'video.ap.drive', value: k / 100 }, { key: 'video.mean_ap', value: NaN }]);
+    const run = await inv.startPoint({
+      pointId: `pt${k}`,
+      name: `method=s2a k=${k}`,
+      params: { 'finetune.k': k, 'mining.method': 's2a', 'video.pretrained': null, 'train.shuffle': true },
+    });
+    await run.logMetrics([
+      { key: 'train.loss', value: 1, step: 0 },
+      { key: 'train.loss', value: 0.5, step: 1 },
+    ]);
+    await run.logMetrics([
+      { key: 'video.ap.drive', value: k / 100 },
+      { key: 'video.mean_ap', value: NaN },
+    ]);
     await run.setTags({ 'exp.cached': String(k === 20) });
     await run.logArtifact(join(dir, 'clips.jsonl'), 'mining/');
     await run.end('FINISHED');
@@ -54,27 +78,50 @@ describe('tracker → file store', () => {
     expect(parent.info.status).toBe('FINISHED');
     expect(parent.info.runName).toMatch(/^ava-fewshot @ \d{4}-\d\d-\d\d \d\d:\d\d$/);
     expect(parent.tags).toMatchObject({
-      'mlflow.runName': parent.info.runName, 'mlflow.source.name': 'exp run', 'mlflow.source.git.commit': 'abc123',
-      'mlflow.user': 'ann', 'exp.spec': 'experiments/ava_fewshot.yaml', 'exp.invocation': 'inv-1',
+      'mlflow.runName': parent.info.runName,
+      'mlflow.source.name': 'exp run',
+      'mlflow.source.git.commit': 'abc123',
+      'mlflow.user': 'ann',
+      'exp.spec': 'experiments/ava_fewshot.yaml',
+      'exp.invocation': 'inv-1',
     });
     expect(await listArtifacts(tracker.storeRoot, tracker.experimentId, inv.runId)).toEqual(['spec.resolved.yaml']);
     const points = runs.filter((r) => r.tags['mlflow.parentRunId'] === inv.runId);
     expect(points.map((r) => r.info.runName).sort()).toEqual(['method=s2a k=0', 'method=s2a k=20']);
     const k20 = points.find((r) => r.info.runName === 'method=s2a k=20')!;
-    expect(k20.params).toEqual({ 'finetune.k': '20', 'mining.method': 's2a', 'video.pretrained': 'None', 'train.shuffle': 'True' });
-    expect(k20.tags).toMatchObject({ 'exp.point_id': 'pt20', 'exp.spec': 'experiments/ava_fewshot.yaml', 'exp.cached': 'true', 'mlflow.user': 'ann' });
+    expect(k20.params).toEqual({
+      'finetune.k': '20',
+      'mining.method': 's2a',
+      'video.pretrained': 'None',
+      'train.shuffle': 'True',
+    });
+    expect(k20.tags).toMatchObject({
+      'exp.point_id': 'pt20',
+      'exp.spec': 'experiments/ava_fewshot.yaml',
+      'exp.cached': 'true',
+      'mlflow.user': 'ann',
+    });
     expect(k20.metrics['video.ap.drive']!.value).toBe(0.2);
     expect(Number.isNaN(k20.metrics['video.mean_ap']!.value)).toBe(true);
     expect(k20.metrics['train.loss']).toMatchObject({ value: 0.5, step: 1 });
     expect(k20.info.userId).toBe('ann');
-    expect(await listArtifacts(tracker.storeRoot, tracker.experimentId, k20.info.runId)).toEqual(['mining/clips.jsonl']);
+    expect(await listArtifacts(tracker.storeRoot, tracker.experimentId, k20.info.runId)).toEqual([
+      'mining/clips.jsonl',
+    ]);
     expect(logs).toEqual([]);
     expect(invocationRunName('x', Date.UTC(2026, 10, 23, 23, 40))).toBe('x @ 2026-11-23 23:40');
   });
 
   it('moves a param longer than 6000 characters into an artifact and keeps a short reference', async () => {
     const tracker = await open();
-    const inv = await tracker.startInvocation({ invocationId: 'i', specFile: 's.yaml', specName: 's', resolvedSpecYaml: '', user: 'u', sourceName: 'exp' });
+    const inv = await tracker.startInvocation({
+      invocationId: 'i',
+      specFile: 's.yaml',
+      specName: 's',
+      resolvedSpecYaml: '',
+      user: 'u',
+      sourceName: 'exp',
+    });
     const long = 'v'.repeat(7000);
     const run = await inv.startPoint({ pointId: 'p', name: 'p', params: { 'data.classes': long, lr: 0.1 } });
     await run.logParams({ 'notes/long': long });
@@ -82,16 +129,36 @@ describe('tracker → file store', () => {
     const [rec] = (await listRuns(tracker.storeRoot, tracker.experimentId)).filter((r) => r.info.runId === run.runId);
     expect(rec!.params['data.classes']).toBe('(7000 characters: see artifact params/data.classes.txt)');
     expect(rec!.params.lr).toBe('0.1');
-    expect(await readFile(join(tracker.storeRoot, tracker.experimentId, run.runId, 'artifacts', 'params', 'data.classes.txt'), 'utf8')).toBe(long);
-    expect(await listArtifacts(tracker.storeRoot, tracker.experimentId, run.runId)).toEqual(['params/data.classes.txt', 'params/notes/long.txt']);
+    expect(
+      await readFile(
+        join(tracker.storeRoot, tracker.experimentId, run.runId, 'artifacts', 'params', 'data.classes.txt'),
+        'utf8',
+      ),
+    ).toBe(long);
+    expect(await listArtifacts(tracker.storeRoot, tracker.experimentId, run.runId)).toEqual([
+      'params/data.classes.txt',
+      'params/notes/long.txt',
+    ]);
   });
 
   it('rejects bad keys, steps and values before writing anything, naming the run and the key', async () => {
     const tracker = await open();
-    const inv = await tracker.startInvocation({ invocationId: 'i', specFile: 's.yaml', specName: 's', resolvedSpecYaml: '', user: 'u', sourceName: 'exp' });
-    await expect(inv.startPoint({ pointId: 'p', name: 'bad', params: { 'a$b': 1 } })).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID', message: expect.stringMatching(/param "a\$b" of point "bad"/) });
-    await expect(inv.startPoint({ pointId: 'p', name: 'bad', params: { obj: { x: 1 } as unknown as string } })).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID' });
-    expect((await listRuns(tracker.storeRoot, tracker.experimentId))).toHaveLength(1); // only the parent
+    const inv = await tracker.startInvocation({
+      invocationId: 'i',
+      specFile: 's.yaml',
+      specName: 's',
+      resolvedSpecYaml: '',
+      user: 'u',
+      sourceName: 'exp',
+    });
+    await expect(inv.startPoint({ pointId: 'p', name: 'bad', params: { a$b: 1 } })).rejects.toMatchObject({
+      code: 'EXP_TRACK_INVALID',
+      message: expect.stringMatching(/param "a\$b" of point "bad"/),
+    });
+    await expect(
+      inv.startPoint({ pointId: 'p', name: 'bad', params: { obj: { x: 1 } as unknown as string } }),
+    ).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID' });
+    expect(await listRuns(tracker.storeRoot, tracker.experimentId)).toHaveLength(1); // only the parent
     const run = await inv.startPoint({ pointId: 'p', name: 'ok', params: {} });
     const cases: [unknown, RegExp][] = [
       [[{ key: 'loss', value: 1, step: 0.5 }], /"loss".*step must be an integer/],
@@ -100,12 +167,24 @@ describe('tracker → file store', () => {
       [[{ key: '../x', value: 1 }], /"\.\.\/x"/],
       [[{ key: '/abs', value: 1 }], /starts with "\/"/],
       [[{ key: 'k'.repeat(251), value: 1 }], /251 characters/],
-      [[{ key: 'ok', value: 1 }, { key: 'bad key!', value: 1 }], /"bad key!"/],
+      [
+        [
+          { key: 'ok', value: 1 },
+          { key: 'bad key!', value: 1 },
+        ],
+        /"bad key!"/,
+      ],
     ];
     for (const [metrics, msg] of cases) {
-      await expect(run.logMetrics(metrics as never)).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID', message: expect.stringMatching(msg) });
+      await expect(run.logMetrics(metrics as never)).rejects.toMatchObject({
+        code: 'EXP_TRACK_INVALID',
+        message: expect.stringMatching(msg),
+      });
     }
-    await expect(run.setTags({ note: 'x'.repeat(8001) })).rejects.toMatchObject({ code: 'EXP_TRACK_INVALID', message: expect.stringContaining('"note"') });
+    await expect(run.setTags({ note: 'x'.repeat(8001) })).rejects.toMatchObject({
+      code: 'EXP_TRACK_INVALID',
+      message: expect.stringContaining('"note"'),
+    });
     expect(await readMetricHistories(tracker.storeRoot, tracker.experimentId, run.runId)).toEqual({}); // "ok" of the bad batch not written
     await tracker.close();
   });
@@ -113,8 +192,13 @@ describe('tracker → file store', () => {
 
 describe('tracker → server mirror, spool and sync', () => {
   let server: FakeMlflowServer;
-  beforeEach(async () => { server = new FakeMlflowServer(); await server.start(); });
-  afterEach(async () => { await server.stop(); });
+  beforeEach(async () => {
+    server = new FakeMlflowServer();
+    await server.start();
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
 
   it('mirrors every run to the server when MLFLOW_TRACKING_URI is http', async () => {
     const { tracker } = await runGrid({ trackingUri: server.url });
@@ -145,7 +229,8 @@ describe('tracker → server mirror, spool and sync', () => {
     // The server comes back on another port: push with sync, twice.
     server = new FakeMlflowServer();
     await server.start();
-    const syncer = () => new StoreSyncer(tracker.storeRoot, new MlflowRestClient({ trackingUri: server.url, retry: instant }));
+    const syncer = () =>
+      new StoreSyncer(tracker.storeRoot, new MlflowRestClient({ trackingUri: server.url, retry: instant }));
     const first = await syncer().syncAll();
     expect(first).toMatchObject({ created: 3, updated: 0, unchanged: 0, failed: [] });
     const second = await syncer().syncAll();
@@ -160,7 +245,14 @@ describe('tracker → server mirror, spool and sync', () => {
 
   it('a 4xx from the server is reported with the run and key; the data stays local', async () => {
     const tracker = await open({ trackingUri: server.url });
-    const inv = await tracker.startInvocation({ invocationId: 'i', specFile: 's.yaml', specName: 's', resolvedSpecYaml: '', user: 'u', sourceName: 'exp' });
+    const inv = await tracker.startInvocation({
+      invocationId: 'i',
+      specFile: 's.yaml',
+      specName: 's',
+      resolvedSpecYaml: '',
+      user: 'u',
+      sourceName: 'exp',
+    });
     await tracker.close();
     // Someone logged another value of the same param on the server run.
     const serverRunId = [...server.runs.keys()][0]!;

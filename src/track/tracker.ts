@@ -24,7 +24,14 @@
 //   EXP_TRACK_INVALID naming the run and the key, before anything is written.
 import { join } from 'node:path';
 import { FileStore, type RunRef } from './file-store.ts';
-import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv, type RetryOptions } from './rest-client.ts';
+import {
+  authFromEnv,
+  isHttpUri,
+  MlflowRestClient,
+  retryFromEnv,
+  timeoutFromEnv,
+  type RetryOptions,
+} from './rest-client.ts';
 import { StoreSyncer } from './sync.ts';
 import type { EndStatus, MetricInput, ParamValue } from './types.ts';
 import { checkMetrics, checkParams, checkTags, MAX_PARAM_VALUE_LENGTH } from './validate.ts';
@@ -110,13 +117,17 @@ function serverUriOf(trackingUri: string | undefined, storeRoot: string, log: (m
   const local = `runs are kept in the local file store ${storeRoot} only`;
   if (!isHttpUri(uri)) {
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1];
-    log(`tracking: MLFLOW_TRACKING_URI=${redact(uri)} is not supported${scheme ? ` (scheme ${scheme}:)` : ''}; only http(s):// servers are mirrored, ${local}`);
+    log(
+      `tracking: MLFLOW_TRACKING_URI=${redact(uri)} is not supported${scheme ? ` (scheme ${scheme}:)` : ''}; only http(s):// servers are mirrored, ${local}`,
+    );
     return undefined;
   }
   try {
     new URL(uri);
   } catch {
-    log(`tracking: MLFLOW_TRACKING_URI=${redact(uri)} is not a valid URL; ${local} (fix it, then push them with exp sync --to <url>)`);
+    log(
+      `tracking: MLFLOW_TRACKING_URI=${redact(uri)} is not a valid URL; ${local} (fix it, then push them with exp sync --to <url>)`,
+    );
     return undefined;
   }
   return uri;
@@ -138,7 +149,11 @@ class ServerMirror {
   private failed = false;
   private readonly pending = new Set<string>();
 
-  constructor(private readonly syncer: StoreSyncer, private readonly experimentName: string, private readonly log: (m: string) => void) {}
+  constructor(
+    private readonly syncer: StoreSyncer,
+    private readonly experimentName: string,
+    private readonly log: (m: string) => void,
+  ) {}
 
   push(ref: RunRef): void {
     const key = `${ref.experimentId}/${ref.runId}`;
@@ -161,7 +176,9 @@ class ServerMirror {
 
   async drain(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+    const timeout = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
+    });
     const done = await Promise.race([this.chain.then(() => true as const), timeout]);
     clearTimeout(timer);
     return done;
@@ -213,7 +230,10 @@ export async function openTracker(opts: TrackerOptions): Promise<Tracker> {
   });
 
   /** A value over 6000 characters goes to `params/<key>.txt`; the param holds a reference. */
-  const longParamsToArtifacts = async (ref: RunRef, params: Record<string, string>): Promise<Record<string, string>> => {
+  const longParamsToArtifacts = async (
+    ref: RunRef,
+    params: Record<string, string>,
+  ): Promise<Record<string, string>> => {
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(params)) {
       if (value.length <= MAX_PARAM_VALUE_LENGTH) out[key] = value;
@@ -294,7 +314,9 @@ export async function openTracker(opts: TrackerOptions): Promise<Tracker> {
     async close() {
       await store.flush();
       if (mirror && !(await mirror.drain(opts.closeTimeoutMs ?? 60_000))) {
-        opts.log(`MLflow server ${serverUri} is still busy; what was not pushed is in ${store.root}: run exp sync --to ${serverUri}`);
+        opts.log(
+          `MLflow server ${serverUri} is still busy; what was not pushed is in ${store.root}: run exp sync --to ${serverUri}`,
+        );
       }
     },
   };

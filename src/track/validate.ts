@@ -35,7 +35,8 @@ function invalid(what: string, run: string, key: string, problem: string, hint: 
   });
 }
 
-const KEY_HINT = 'use keys made of letters, digits and _ - . : / and space, at most 250 characters (e.g. "video.ap.drive")';
+const KEY_HINT =
+  'use keys made of letters, digits and _ - . : / and space, at most 250 characters (e.g. "video.ap.drive")';
 
 export function checkKey(kind: 'metric' | 'param' | 'tag', run: string, key: unknown): void {
   const problem = keyProblem(key);
@@ -43,22 +44,46 @@ export function checkKey(kind: 'metric' | 'param' | 'tag', run: string, key: unk
 }
 
 /** Validates a batch of metrics; returns them with step/timestamp filled in. */
-export function checkMetrics(run: string, metrics: readonly MetricInput[], now: number): { key: string; value: number; step: number; timestamp: number }[] {
-  if (!Array.isArray(metrics)) throw new ExpError('EXP_TRACK_INVALID', `metrics of ${run} must be an array of {key, value, step?}`);
+export function checkMetrics(
+  run: string,
+  metrics: readonly MetricInput[],
+  now: number,
+): { key: string; value: number; step: number; timestamp: number }[] {
+  if (!Array.isArray(metrics))
+    throw new ExpError('EXP_TRACK_INVALID', `metrics of ${run} must be an array of {key, value, step?}`);
   return metrics.map((m) => {
-    if (typeof m !== 'object' || m === null) throw new ExpError('EXP_TRACK_INVALID', `a metric of ${run} is not an object: ${JSON.stringify(m)}`);
+    if (typeof m !== 'object' || m === null)
+      throw new ExpError('EXP_TRACK_INVALID', `a metric of ${run} is not an object: ${JSON.stringify(m)}`);
     checkKey('metric', run, m.key);
     if (typeof m.value !== 'number') {
-      throw invalid('metric', run, m.key, `the value must be a number, got ${typeof m.value} ${JSON.stringify(m.value)}`, 'log numbers only (NaN and ±Infinity are allowed)');
+      throw invalid(
+        'metric',
+        run,
+        m.key,
+        `the value must be a number, got ${typeof m.value} ${JSON.stringify(m.value)}`,
+        'log numbers only (NaN and ±Infinity are allowed)',
+      );
     }
     const step = m.step ?? 0;
     if (typeof step !== 'number' || !Number.isSafeInteger(step)) {
       // The server silently turns a fractional step into 0 (MLFLOW.md): refuse it here.
-      throw invalid('metric', run, m.key, `the step must be an integer, got ${JSON.stringify(step)}`, 'use the epoch or iteration number as step');
+      throw invalid(
+        'metric',
+        run,
+        m.key,
+        `the step must be an integer, got ${JSON.stringify(step)}`,
+        'use the epoch or iteration number as step',
+      );
     }
     const timestamp = m.timestamp ?? now;
     if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
-      throw invalid('metric', run, m.key, `the timestamp must be a non-negative integer (ms since epoch), got ${JSON.stringify(timestamp)}`, 'omit the timestamp to use the current time');
+      throw invalid(
+        'metric',
+        run,
+        m.key,
+        `the timestamp must be a non-negative integer (ms since epoch), got ${JSON.stringify(timestamp)}`,
+        'omit the timestamp to use the current time',
+      );
     }
     return { key: m.key, value: m.value, step, timestamp };
   });
@@ -73,7 +98,13 @@ export function paramToString(run: string, key: string, value: unknown): string 
     if (!Number.isFinite(value)) return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
     return String(value);
   }
-  throw invalid('param', run, key, `the value must be a string, number, boolean or null, got ${Array.isArray(value) ? 'an array' : typeof value}`, 'flatten objects and arrays to dotted keys before logging');
+  throw invalid(
+    'param',
+    run,
+    key,
+    `the value must be a string, number, boolean or null, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+    'flatten objects and arrays to dotted keys before logging',
+  );
 }
 
 export function checkParams(run: string, params: Record<string, ParamValue>): Record<string, string> {
@@ -96,10 +127,22 @@ export function checkTags(run: string, tags: Record<string, string>): Record<str
   for (const [key, value] of Object.entries(tags)) {
     checkKey('tag', run, key);
     if (typeof value !== 'string') {
-      throw invalid('tag', run, key, `the value must be a string, got ${typeof value}`, 'convert tag values to strings');
+      throw invalid(
+        'tag',
+        run,
+        key,
+        `the value must be a string, got ${typeof value}`,
+        'convert tag values to strings',
+      );
     }
     if (value.length > MAX_TAG_VALUE_LENGTH) {
-      throw invalid('tag', run, key, `the value is ${value.length} characters long (a server keeps only ${MAX_TAG_VALUE_LENGTH})`, 'log long text as an artifact instead');
+      throw invalid(
+        'tag',
+        run,
+        key,
+        `the value is ${value.length} characters long (a server keeps only ${MAX_TAG_VALUE_LENGTH})`,
+        'log long text as an artifact instead',
+      );
     }
     out[key] = value;
   }

@@ -55,7 +55,8 @@ describe('architecture', () => {
         }
         const to = roomOf(target);
         if (to === from || to.startsWith('leaf:')) {
-          if (to.startsWith('leaf:') && !LEAVES.has(to.slice(5))) problems.push(`${path.relative(repoRoot, file)} imports ${m[3]}: not a declared leaf module`);
+          if (to.startsWith('leaf:') && !LEAVES.has(to.slice(5)))
+            problems.push(`${path.relative(repoRoot, file)} imports ${m[3]}: not a declared leaf module`);
           continue;
         }
         if (from.startsWith('leaf:')) {
@@ -69,7 +70,8 @@ describe('architecture', () => {
         }
         if (allowed.includes('*')) continue;
         if (!allowed.includes(to)) problems.push(`${path.relative(repoRoot, file)} (${from}) imports ${m[3]} (${to})`);
-        else if (from === 'plan' && to === 'spec' && !m[2]) problems.push(`${path.relative(repoRoot, file)} (plan) imports values from spec: types only`);
+        else if (from === 'plan' && to === 'spec' && !m[2])
+          problems.push(`${path.relative(repoRoot, file)} (plan) imports values from spec: types only`);
       }
     }
     expect(problems).toEqual([]);
@@ -81,7 +83,10 @@ describe('architecture', () => {
       if (from === 'cli') continue;
       const text = readFileSync(file, 'utf8');
       expect(text, path.relative(repoRoot, file)).not.toMatch(/from '[^']*\/cli\//);
-      if (ENGINE.includes(from)) expect(text, path.relative(repoRoot, file)).not.toMatch(new RegExp(`from '[^']*/(${[...DOMAIN, 'stages'].join('|')})/`));
+      if (ENGINE.includes(from))
+        expect(text, path.relative(repoRoot, file)).not.toMatch(
+          new RegExp(`from '[^']*/(${[...DOMAIN, 'stages'].join('|')})/`),
+        );
     }
   });
 });

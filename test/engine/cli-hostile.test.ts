@@ -40,7 +40,18 @@ function snapshot(dir: string): string[] {
 /** A runs folder that already holds a finished run. */
 async function usedRuns(): Promise<string> {
   const runs = tmp();
-  const r = await exp(['run', grid, '--runs', runs, '--quiet', '--no-track', '--set', 'top.value=[100]', '--set', 'mid.value=[1]']);
+  const r = await exp([
+    'run',
+    grid,
+    '--runs',
+    runs,
+    '--quiet',
+    '--no-track',
+    '--set',
+    'top.value=[100]',
+    '--set',
+    'mid.value=[1]',
+  ]);
   expect(r.code).toBe(0);
   return runs;
 }
@@ -90,14 +101,18 @@ describe('hostile command lines', () => {
       try {
         if (process.getuid?.() === 0) {
           // root writes anywhere: run exp as an unprivileged user instead.
-          const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/exp.js'), 'run', grid, '--runs', runs, '--quiet'], {
-            cwd: os.tmpdir(),
-            env: { ...process.env, EXP_PLUGINS: plugin, HOME: os.tmpdir() },
-            uid: 65534,
-            gid: 65534,
-            encoding: 'utf8',
-            timeout: 60_000,
-          });
+          const r = spawnSync(
+            process.execPath,
+            [path.join(repoRoot, 'bin/exp.js'), 'run', grid, '--runs', runs, '--quiet'],
+            {
+              cwd: os.tmpdir(),
+              env: { ...process.env, EXP_PLUGINS: plugin, HOME: os.tmpdir() },
+              uid: 65534,
+              gid: 65534,
+              encoding: 'utf8',
+              timeout: 60_000,
+            },
+          );
           if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'EPERM') return; // no right to drop privileges here
           expect(r.stderr).toContain('[EXP_RUNS_UNWRITABLE]');
           expect(r.stderr).toContain(`${target} is not writable (EACCES)`);
@@ -111,12 +126,16 @@ describe('hostile command lines', () => {
             encoding: 'utf8',
             timeout: 60_000,
           });
-          expect(gc.stderr).toContain(`[EXP_RUNS_UNWRITABLE] the runs folder cannot be written: ${target} is not writable (EACCES)`);
+          expect(gc.stderr).toContain(
+            `[EXP_RUNS_UNWRITABLE] the runs folder cannot be written: ${target} is not writable (EACCES)`,
+          );
           expect(gc.status).toBe(2);
         } else {
           const r = await refused(['run', grid, '--runs', runs, '--quiet'], 'EXP_RUNS_UNWRITABLE');
           expect(r.err).toContain(`${target} is not writable`);
-          expect((await refused(['gc', '--runs', runs], 'EXP_RUNS_UNWRITABLE')).err).toContain(`${target} is not writable`);
+          expect((await refused(['gc', '--runs', runs], 'EXP_RUNS_UNWRITABLE')).err).toContain(
+            `${target} is not writable`,
+          );
         }
       } finally {
         chmodSync(target, 0o777);
@@ -151,20 +170,30 @@ describe('hostile command lines', () => {
     }
   });
 
-  it.each([['0'], ['-1'], ['1.5'], ['two'], ['99999999'], ['1e3']])('--jobs %s: a coded error saying what it expects', async (value) => {
-    const runs = await usedRuns();
-    const before = snapshot(runs);
-    const r = await refused(['run', grid, '--runs', runs, '--quiet', '--jobs', value], 'EXP_ARGS_INVALID');
-    expect(r.err).toContain(`--jobs expects an integer from 1 to 1024, got "${value}"`);
-    expect(r.err).not.toContain('ambiguous');
-    expect(snapshot(runs)).toEqual(before);
-  }, 60_000);
+  it.each([['0'], ['-1'], ['1.5'], ['two'], ['99999999'], ['1e3']])(
+    '--jobs %s: a coded error saying what it expects',
+    async (value) => {
+      const runs = await usedRuns();
+      const before = snapshot(runs);
+      const r = await refused(['run', grid, '--runs', runs, '--quiet', '--jobs', value], 'EXP_ARGS_INVALID');
+      expect(r.err).toContain(`--jobs expects an integer from 1 to 1024, got "${value}"`);
+      expect(r.err).not.toContain('ambiguous');
+      expect(snapshot(runs)).toEqual(before);
+    },
+    60_000,
+  );
 
   it('negative values for -j, --retry and --grace: the option says what it expects, not "ambiguous"', async () => {
     const runs = tmp();
-    expect((await refused(['run', grid, '--runs', runs, '-j', '-2'], 'EXP_ARGS_INVALID')).err).toContain('--jobs expects an integer from 1 to 1024, got "-2"');
-    expect((await refused(['run', grid, '--runs', runs, '--retry', '-1'], 'EXP_ARGS_INVALID')).err).toContain('--retry expects an integer from 0 to 100, got "-1"');
-    expect((await refused(['run', grid, '--runs', runs, '--grace', '-5'], 'EXP_ARGS_INVALID')).err).toContain('--grace expects an integer from 0 to 3600, got "-5"');
+    expect((await refused(['run', grid, '--runs', runs, '-j', '-2'], 'EXP_ARGS_INVALID')).err).toContain(
+      '--jobs expects an integer from 1 to 1024, got "-2"',
+    );
+    expect((await refused(['run', grid, '--runs', runs, '--retry', '-1'], 'EXP_ARGS_INVALID')).err).toContain(
+      '--retry expects an integer from 0 to 100, got "-1"',
+    );
+    expect((await refused(['run', grid, '--runs', runs, '--grace', '-5'], 'EXP_ARGS_INVALID')).err).toContain(
+      '--grace expects an integer from 0 to 3600, got "-5"',
+    );
     expect(readdirSync(runs)).toEqual([]);
   });
 
@@ -195,14 +224,31 @@ describe('hostile command lines', () => {
     const runs = await usedRuns();
     const before = snapshot(runs);
     const dir = tmp();
-    writeFileSync(path.join(dir, 'clip.mp4'), Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0xff]));
+    writeFileSync(
+      path.join(dir, 'clip.mp4'),
+      Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0xff]),
+    );
     const d = await refused(['run', dir, '--runs', runs], 'EXP_SPEC_INVALID');
     expect(d.err).toContain('is a directory, not a spec file');
     const b = await refused(['validate', path.join(dir, 'clip.mp4')], 'EXP_SPEC_INVALID');
     expect(b.err).toContain('is not a YAML text file');
     expect(b.err).not.toContain('\u0000');
     const axis = `[${Array.from({ length: 100 }, (_, i) => i).join(',')}]`;
-    const m = await refused(['run', grid, '--runs', runs, '--set', `mid.value=${axis}`, '--set', `top.value=${axis}`, '--set', 'settings.max_points=5000'], 'EXP_SPEC_INVALID');
+    const m = await refused(
+      [
+        'run',
+        grid,
+        '--runs',
+        runs,
+        '--set',
+        `mid.value=${axis}`,
+        '--set',
+        `top.value=${axis}`,
+        '--set',
+        'settings.max_points=5000',
+      ],
+      'EXP_SPEC_INVALID',
+    );
     expect(m.err).toContain('the matrix would expand to 10,000 points');
     expect(snapshot(runs)).toEqual(before);
   }, 60_000);
@@ -215,7 +261,9 @@ describe('unexpected errors', () => {
     writeFileSync(pluginFile, "export default function () { throw new TypeError('kaboom in a plugin'); }\n");
     const r = await runExp(['kinds'], { ...process.env, EXP_PLUGINS: pluginFile, EXP_DEBUG: '' });
     expect(r.code).toBe(1);
-    expect(r.err).toBe('✖ exp kinds: unexpected error: TypeError: kaboom in a plugin\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n');
+    expect(r.err).toBe(
+      '✖ exp kinds: unexpected error: TypeError: kaboom in a plugin\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n',
+    );
     const debug = await runExp(['kinds', '--debug'], { ...process.env, EXP_PLUGINS: pluginFile });
     expect(debug.code).toBe(1);
     expect(debug.err).toMatch(STACK);
@@ -226,12 +274,25 @@ describe('unexpected errors', () => {
   it('an error thrown after main returned (a stray timer in a plugin): one line, exit 1', () => {
     const dir = tmp();
     const pluginFile = path.join(dir, 'late.mjs');
-    writeFileSync(pluginFile, "export default function () { setTimeout(() => { throw new RangeError('late boom'); }, 10); }\n");
+    writeFileSync(
+      pluginFile,
+      "export default function () { setTimeout(() => { throw new RangeError('late boom'); }, 10); }\n",
+    );
     const args = [path.join(repoRoot, 'bin/exp.js'), 'kinds'];
-    const r = spawnSync(process.execPath, args, { env: { ...process.env, EXP_PLUGINS: pluginFile, EXP_DEBUG: '' }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, args, {
+      env: { ...process.env, EXP_PLUGINS: pluginFile, EXP_DEBUG: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('✖ exp: unexpected error: RangeError: late boom\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n');
-    const debug = spawnSync(process.execPath, [...args, '--debug'], { env: { ...process.env, EXP_PLUGINS: pluginFile }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe(
+      '✖ exp: unexpected error: RangeError: late boom\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n',
+    );
+    const debug = spawnSync(process.execPath, [...args, '--debug'], {
+      env: { ...process.env, EXP_PLUGINS: pluginFile },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(debug.status).toBe(1);
     expect(debug.stderr).toMatch(STACK);
   });

@@ -45,7 +45,18 @@ describe('exp CLI', () => {
     const runs = tmp('exp-cli-');
     const r = await exp(['plan', grid, '--json', '--runs', runs]);
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.out) as { points: { id: string; params: Record<string, unknown> }[]; nodes: { key: string; stage: string; kind: string; needs: string[]; points: string[]; status: string; why: string }[] };
+    const plan = JSON.parse(r.out) as {
+      points: { id: string; params: Record<string, unknown> }[];
+      nodes: {
+        key: string;
+        stage: string;
+        kind: string;
+        needs: string[];
+        points: string[];
+        status: string;
+        why: string;
+      }[];
+    };
     expect(plan.points).toHaveLength(6);
     expect(plan.points[0]!.params).toEqual({ 'mid.value': 1, 'top.value': 100 });
     expect(plan.nodes).toHaveLength(1 + 2 + 6);
@@ -60,7 +71,10 @@ describe('exp CLI', () => {
     const runs = tmp('exp-cli-');
     const r1 = await exp(['run', grid, '--json', '--runs', runs, '--quiet']);
     expect(r1.code).toBe(0);
-    const last = JSON.parse(r1.out.trim().split('\n').at(-1)!) as { points: { id: string; name: string; params: unknown; status: string; metrics: Record<string, number> }[]; failed: unknown[] };
+    const last = JSON.parse(r1.out.trim().split('\n').at(-1)!) as {
+      points: { id: string; name: string; params: unknown; status: string; metrics: Record<string, number> }[];
+      failed: unknown[];
+    };
     expect(last.failed).toEqual([]);
     expect(last.points.map((p) => p.metrics.total).sort((a, b) => a! - b!)).toEqual([111, 112, 211, 212, 311, 312]);
     expect(last.points.every((p) => p.status === 'done')).toBe(true);
@@ -68,7 +82,9 @@ describe('exp CLI', () => {
     const p2 = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs])).out) as { nodes: { status: string }[] };
     expect(p2.nodes.every((n) => n.status === 'cached')).toBe(true);
 
-    const p3 = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs, '--set', 'top.value=[100]', '--set', 'mid.sleep_ms=1'])).out) as {
+    const p3 = JSON.parse(
+      (await exp(['plan', grid, '--json', '--runs', runs, '--set', 'top.value=[100]', '--set', 'mid.sleep_ms=1'])).out,
+    ) as {
       nodes: { stage: string; status: string; why: string }[];
     };
     const mid = p3.nodes.filter((n) => n.stage === 'mid');
@@ -76,7 +92,9 @@ describe('exp CLI', () => {
     expect(p3.nodes.find((n) => n.stage === 'base')!.status).toBe('cached');
     expect(p3.nodes.filter((n) => n.stage === 'top').every((n) => /upstream/.test(n.why))).toBe(true);
 
-    const forced = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs, '--force'])).out) as { nodes: { why: string }[] };
+    const forced = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs, '--force'])).out) as {
+      nodes: { why: string }[];
+    };
     expect(forced.nodes.every((n) => n.why === '--force')).toBe(true);
   });
 
@@ -97,12 +115,17 @@ describe('exp CLI', () => {
       expect(parents.map((p) => p.info.runId)).toContain(c.tags['mlflow.parentRunId']);
       expect(c.tags['exp.point_id']).toMatch(/^[0-9a-f]{12}$/);
       expect(c.params['stages.top.with.value']).toBeDefined();
-      expect(c.metrics.total!.value).toBe(Number(c.params['stages.top.with.value']) + Number(c.params['stages.mid.with.value']) + 10);
+      expect(c.metrics.total!.value).toBe(
+        Number(c.params['stages.top.with.value']) + Number(c.params['stages.mid.with.value']) + 10,
+      );
     }
     // The second invocation reused every node: its runs are complete and say so.
     const second = children.filter((c) => c.tags['exp.cached'] === 'true');
     expect(second).toHaveLength(2);
-    expect(second.map((c) => c.info.runName).sort()).toEqual(['mid.value=1 top.value=100', 'mid.value=2 top.value=100']);
+    expect(second.map((c) => c.info.runName).sort()).toEqual([
+      'mid.value=1 top.value=100',
+      'mid.value=2 top.value=100',
+    ]);
   });
 
   it('notices input data that changed under the same path and reruns only that node', async () => {
@@ -112,9 +135,21 @@ describe('exp CLI', () => {
     mkdirSync(data);
     writeFileSync(path.join(data, 'a.txt'), 'a');
     const spec = path.join(dir, 'count.yaml');
-    writeFileSync(spec, ['name: count', 'stages:', '  count: { uses: test.count-files, with: { dir: data } }', '  after: { uses: test.add, needs: [count], with: { value: 1 } }', ''].join('\n'));
+    writeFileSync(
+      spec,
+      [
+        'name: count',
+        'stages:',
+        '  count: { uses: test.count-files, with: { dir: data } }',
+        '  after: { uses: test.add, needs: [count], with: { value: 1 } }',
+        '',
+      ].join('\n'),
+    );
     expect((await exp(['run', spec, '--runs', runs, '--quiet'])).code).toBe(0);
-    const plan = async () => JSON.parse((await exp(['plan', spec, '--json', '--runs', runs])).out) as { nodes: { stage: string; status: string; why: string }[] };
+    const plan = async () =>
+      JSON.parse((await exp(['plan', spec, '--json', '--runs', runs])).out) as {
+        nodes: { stage: string; status: string; why: string }[];
+      };
     expect((await plan()).nodes.every((n) => n.status === 'cached')).toBe(true);
 
     writeFileSync(path.join(data, 'b.txt'), 'b');
@@ -134,16 +169,32 @@ describe('exp CLI', () => {
 
   it('a failing stage fails only its dependents: exit 1, the failure listed, its log kept', async () => {
     const runs = tmp('exp-cli-');
-    const r = await exp(['run', grid, '--json', '--runs', runs, '--quiet', '--set', 'mid.fail=true', '--set', 'mid.value=[1]']);
+    const r = await exp([
+      'run',
+      grid,
+      '--json',
+      '--runs',
+      runs,
+      '--quiet',
+      '--set',
+      'mid.fail=true',
+      '--set',
+      'mid.value=[1]',
+    ]);
     expect(r.code).toBe(1);
-    const last = JSON.parse(r.out.trim().split('\n').at(-1)!) as { failed: { stage: string; error: string; log: string }[]; points: { status: string }[] };
+    const last = JSON.parse(r.out.trim().split('\n').at(-1)!) as {
+      failed: { stage: string; error: string; log: string }[];
+      points: { status: string }[];
+    };
     expect(last.failed).toHaveLength(1);
     expect(last.failed[0]!.stage).toBe('mid');
     expect(last.failed[0]!.error).toMatch(/asked to fail/);
     expect(readFileSync(last.failed[0]!.log, 'utf8')).toMatch(/asked to fail/);
     expect(last.points.every((p) => p.status === 'failed')).toBe(true);
     // base still finished and is reused next time.
-    const plan = JSON.parse((await exp(['plan', grid, '--json', '--runs', runs, '--set', 'mid.fail=true', '--set', 'mid.value=[1]'])).out) as { nodes: { stage: string; status: string; why: string }[] };
+    const plan = JSON.parse(
+      (await exp(['plan', grid, '--json', '--runs', runs, '--set', 'mid.fail=true', '--set', 'mid.value=[1]'])).out,
+    ) as { nodes: { stage: string; status: string; why: string }[] };
     expect(plan.nodes.find((n) => n.stage === 'base')!.status).toBe('cached');
     expect(plan.nodes.find((n) => n.stage === 'mid' && n.why.startsWith('previous attempt failed'))).toBeTruthy();
   });
@@ -152,7 +203,16 @@ describe('exp CLI', () => {
     const runs = tmp('exp-cli-');
     const dir = tmp('exp-spec-');
     const bad = path.join(dir, 'bad.yaml');
-    writeFileSync(bad, ['name: bad', 'stages:', '  a: { uses: test.ad, with: { value: 1 } }', '  b: { uses: test.add, needs: [c], with: { valeu: 2 } }', ''].join('\n'));
+    writeFileSync(
+      bad,
+      [
+        'name: bad',
+        'stages:',
+        '  a: { uses: test.ad, with: { value: 1 } }',
+        '  b: { uses: test.add, needs: [c], with: { valeu: 2 } }',
+        '',
+      ].join('\n'),
+    );
     const r = await exp(['run', bad, '--runs', runs]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown stage kind "test.ad"[\s\S]*bad.yaml:3:/);

@@ -30,7 +30,31 @@ function snapshot(dir: string): string[] {
 }
 
 /** Values a hostile user types: empty, negative, non-finite, huge, paths that are not what they seem. */
-const HOSTILE = ['', '-1', '0', '1.5', '1e400', '-1e309', '.inf', '.nan', 'x', '99999999999', '/etc', '/dev/null', 'a'.repeat(300), '[]', '{}', 'null', '*nope', '&a', '${nope}', '${env:NOPE}', 'true', '"7"', '[1, 2, 3]'];
+const HOSTILE = [
+  '',
+  '-1',
+  '0',
+  '1.5',
+  '1e400',
+  '-1e309',
+  '.inf',
+  '.nan',
+  'x',
+  '99999999999',
+  '/etc',
+  '/dev/null',
+  'a'.repeat(300),
+  '[]',
+  '{}',
+  'null',
+  '*nope',
+  '&a',
+  '${nope}',
+  '${env:NOPE}',
+  'true',
+  '"7"',
+  '[1, 2, 3]',
+];
 /** Values that keep a run short (sleep_ms stays small). */
 const SCALARS = ['1', '2', '0', '-1', '1e400', '.nan', 'x', 'null', 'true', '[]', '{}', '[1, 2]', '${vars.nope}', '*a'];
 
@@ -62,7 +86,10 @@ describe('generated hostile input', () => {
     const rand = mulberry32(SEED);
     const work = mkdtempSync(path.join(os.tmpdir(), 'exp-generated-'));
     const runs = path.join(work, 'runs');
-    const first = await runExp(['run', grid, '--runs', runs, '--quiet', '--no-track'], { ...process.env, EXP_PLUGINS: plugin });
+    const first = await runExp(['run', grid, '--runs', runs, '--quiet', '--no-track'], {
+      ...process.env,
+      EXP_PLUGINS: plugin,
+    });
     expect(first.code).toBe(0);
     const aFile = path.join(work, 'notes.txt');
     writeFileSync(aFile, 'a file\n');
@@ -78,7 +105,15 @@ describe('generated hostile input', () => {
         spec = path.join(work, `mutant-${n}.yaml`);
         writeFileSync(spec, mutateSpec(rand, gridText));
       } else {
-        spec = pick(rand, [grid, binary, path.join(work, 'folder'), path.join(work, 'missing.yaml'), aFile, '/dev/null', '']);
+        spec = pick(rand, [
+          grid,
+          binary,
+          path.join(work, 'folder'),
+          path.join(work, 'missing.yaml'),
+          aFile,
+          '/dev/null',
+          '',
+        ]);
       }
       const command = pick(rand, ['validate', 'plan', 'run', 'run', 'ls', 'show', 'gc']);
       const argv = [command];
@@ -86,10 +121,29 @@ describe('generated hostile input', () => {
       if (command === 'show') argv.push(pick(rand, ['nope', '', '-1']));
       const options = Math.floor(rand() * 3);
       for (let o = 0; o < options; o++) {
-        const option = pick(rand, ['--jobs', '-j', '--retry', '--grace', '--set', '--rerun', '--runs', '--gpus', '--nope', '--force']);
+        const option = pick(rand, [
+          '--jobs',
+          '-j',
+          '--retry',
+          '--grace',
+          '--set',
+          '--rerun',
+          '--runs',
+          '--gpus',
+          '--nope',
+          '--force',
+        ]);
         if (option === '--force') argv.push(option);
-        else if (option === '--set') argv.push(option, `${pick(rand, ['mid.value', 'top.value', 'settings.seed', 'settings.jobs', 'settings.max_points', 'base.sleep_ms', 'nope.x'])}=${pick(rand, HOSTILE)}`);
-        else argv.push(option, option === '--runs' ? pick(rand, [aFile, '', path.join(aFile, 'x'), runs]) : pick(rand, HOSTILE));
+        else if (option === '--set')
+          argv.push(
+            option,
+            `${pick(rand, ['mid.value', 'top.value', 'settings.seed', 'settings.jobs', 'settings.max_points', 'base.sleep_ms', 'nope.x'])}=${pick(rand, HOSTILE)}`,
+          );
+        else
+          argv.push(
+            option,
+            option === '--runs' ? pick(rand, [aFile, '', path.join(aFile, 'x'), runs]) : pick(rand, HOSTILE),
+          );
       }
       if (!argv.includes('--runs')) argv.push('--runs', runs);
       if (command === 'run') argv.push('--quiet', '--no-track');

@@ -11,7 +11,10 @@ import { repoRoot } from '../helpers/repo.ts';
 
 describe('process hygiene', () => {
   it('a task process whose parent channel closes mid-task exits at once (code 70)', async () => {
-    const child = fork(path.join(repoRoot, 'src/exec/process-child.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const child = fork(path.join(repoRoot, 'src/exec/process-child.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const tally = path.join(mkdtempSync(path.join(os.tmpdir(), 'exp-hygiene-')), 'started');
     const task = {

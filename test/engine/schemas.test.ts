@@ -13,7 +13,19 @@ const dir = path.join(repoRoot, 'schemas/stages');
 describe('stage schemas', () => {
   it('registers the Speech2Action kinds', () => {
     const names = builtinKinds.map((k) => k.name).sort();
-    for (const expected of ['screenplay.parse', 'verbs.mine', 'pairs.build', 's2a.train', 's2a.evaluate', 'captions.mine', 'clips.extract', 'video.train', 'video.finetune', 'video.evaluate', 'demo.world']) {
+    for (const expected of [
+      'screenplay.parse',
+      'verbs.mine',
+      'pairs.build',
+      's2a.train',
+      's2a.evaluate',
+      'captions.mine',
+      'clips.extract',
+      'video.train',
+      'video.finetune',
+      'video.evaluate',
+      'demo.world',
+    ]) {
       expect(names).toContain(expected);
     }
   });
@@ -22,18 +34,24 @@ describe('stage schemas', () => {
     it(`${kind.name}: schema file equals the code (run npx tsx scripts/write-stage-schemas.ts)`, () => {
       const file = path.join(dir, `${kind.name}.schema.json`);
       expect(existsSync(file)).toBe(true);
-      expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(stageSchemaDocument(kind), null, 2) + '\n');
+      expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(stageSchemaDocument(kind), null, 2)}\n`);
     });
     it(`${kind.name}: schema compiles, closes its keys, documents every param, and its defaults validate`, () => {
-      const schema = kind.paramsSchema as { type?: string; additionalProperties?: boolean; properties?: Record<string, { description?: string }> };
+      const schema = kind.paramsSchema as {
+        type?: string;
+        additionalProperties?: boolean;
+        properties?: Record<string, { description?: string }>;
+      };
       expect(schema.type).toBe('object');
       expect(schema.additionalProperties).toBe(false);
-      for (const [key, prop] of Object.entries(schema.properties ?? {})) expect(prop.description, `${kind.name}.${key}`).toBeTruthy();
+      for (const [key, prop] of Object.entries(schema.properties ?? {}))
+        expect(prop.description, `${kind.name}.${key}`).toBeTruthy();
       const ajv = new Ajv2020({ useDefaults: true, strict: false, allErrors: true });
       const validate = ajv.compile(kind.paramsSchema);
       const params = {};
       // Kinds whose required params have no default are checked by their own tests.
-      if (!(kind.paramsSchema.required as string[] | undefined)?.length) expect(validate(params), JSON.stringify(validate.errors)).toBe(true);
+      if (!(kind.paramsSchema.required as string[] | undefined)?.length)
+        expect(validate(params), JSON.stringify(validate.errors)).toBe(true);
     });
   }
 

@@ -22,14 +22,21 @@ function tmp(): string {
 }
 
 function run(runs: string, env: Record<string, string>) {
-  return runExp(['run', grid, '--runs', runs, '--quiet', ...small], { ...process.env, EXP_PLUGINS: plugin, MLFLOW_HTTP_REQUEST_TIMEOUT: '', ...env });
+  return runExp(['run', grid, '--runs', runs, '--quiet', ...small], {
+    ...process.env,
+    EXP_PLUGINS: plugin,
+    MLFLOW_HTTP_REQUEST_TIMEOUT: '',
+    ...env,
+  });
 }
 
 function trackedRuns(runs: string): number {
   const root = path.join(runs, 'mlruns');
   return readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
-    .flatMap((e) => readdirSync(path.join(root, e.name), { withFileTypes: true }).filter((r) => r.isDirectory() && r.name !== 'tags')).length;
+    .flatMap((e) =>
+      readdirSync(path.join(root, e.name), { withFileTypes: true }).filter((r) => r.isDirectory() && r.name !== 'tags'),
+    ).length;
 }
 
 let server: FakeMlflowServer | undefined;
@@ -63,7 +70,9 @@ describe('tracking faults', () => {
     const runs = tmp();
     const r = await run(runs, { MLFLOW_TRACKING_URI: 'ftp://user:secret@mlflow.example.com/' });
     expect(r.code).toBe(0);
-    expect(r.err).toContain('tracking: MLFLOW_TRACKING_URI=ftp://***@mlflow.example.com/ is not supported (scheme ftp:); only http(s):// servers are mirrored');
+    expect(r.err).toContain(
+      'tracking: MLFLOW_TRACKING_URI=ftp://***@mlflow.example.com/ is not supported (scheme ftp:); only http(s):// servers are mirrored',
+    );
     expect(r.err).not.toContain('secret');
     expect(trackedRuns(runs)).toBe(3);
   });
@@ -95,13 +104,17 @@ describe('tracking faults', () => {
     chmodSync(path.join(runs, 'mlruns'), 0o555);
     // Root writes anywhere: run exp as an unprivileged user then.
     const asRoot = process.getuid?.() === 0;
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/exp.js'), 'run', grid, '--runs', runs, '--quiet', ...small], {
-      cwd: os.tmpdir(),
-      env: { ...process.env, EXP_PLUGINS: plugin, HOME: os.tmpdir(), MLFLOW_TRACKING_URI: '' },
-      encoding: 'utf8',
-      timeout: 60_000,
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'bin/exp.js'), 'run', grid, '--runs', runs, '--quiet', ...small],
+      {
+        cwd: os.tmpdir(),
+        env: { ...process.env, EXP_PLUGINS: plugin, HOME: os.tmpdir(), MLFLOW_TRACKING_URI: '' },
+        encoding: 'utf8',
+        timeout: 60_000,
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      },
+    );
     if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'EPERM') return; // no right to drop privileges here
     expect(r.stderr).toContain('tracking: off for this run:');
     expect(r.stderr).toContain('EACCES');
@@ -116,11 +129,23 @@ describe('rest client time budget', () => {
     server = new FakeMlflowServer();
     server.neverAnswer = true;
     const url = await server.start();
-    const once = new MlflowRestClient({ trackingUri: url, timeoutMs: 200, retryTimeouts: false, retry: { retries: 4, delayMs: () => 1 } });
+    const once = new MlflowRestClient({
+      trackingUri: url,
+      timeoutMs: 200,
+      retryTimeouts: false,
+      retry: { retries: 4, delayMs: () => 1 },
+    });
     let started = Date.now();
-    await expect(once.getExperimentByName('x')).rejects.toThrow(`MLflow at ${url} (mlflow/experiments/get-by-name) did not answer within 0.2 s`);
+    await expect(once.getExperimentByName('x')).rejects.toThrow(
+      `MLflow at ${url} (mlflow/experiments/get-by-name) did not answer within 0.2 s`,
+    );
     expect(Date.now() - started).toBeLessThan(1500);
-    const budget = new MlflowRestClient({ trackingUri: url, timeoutMs: 300, budgetMs: 500, retry: { retries: 10, delayMs: () => 1 } });
+    const budget = new MlflowRestClient({
+      trackingUri: url,
+      timeoutMs: 300,
+      budgetMs: 500,
+      retry: { retries: 10, delayMs: () => 1 },
+    });
     started = Date.now();
     await expect(budget.getExperimentByName('x')).rejects.toThrow(/did not answer|time allowed/);
     expect(Date.now() - started).toBeLessThan(2000);

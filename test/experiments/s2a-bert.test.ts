@@ -24,7 +24,16 @@ describe('experiments/s2a_bert.yaml', () => {
       's2a.finetune_learning_rate=0.001',
       's2a.checkpoint_every=10',
     ].flatMap((s) => ['--set', s]);
-    const r = await runExp(['run', spec, ...small, '--runs', path.join(dir, 'runs'), '--json', '--quiet', '--no-track']);
+    const r = await runExp([
+      'run',
+      spec,
+      ...small,
+      '--runs',
+      path.join(dir, 'runs'),
+      '--json',
+      '--quiet',
+      '--no-track',
+    ]);
     expect(r.code, r.err).toBe(0);
     const result = r.json<{ points: { params: Record<string, unknown>; metrics: Record<string, number> }[] }>();
     expect(result.points).toHaveLength(3);
@@ -32,7 +41,9 @@ describe('experiments/s2a_bert.yaml', () => {
     // one s2a.train node fine-tuned the encoder and saved it (s2a.evaluate loaded it from there)
     const cache = path.join(dir, 'runs/cache/s2a.train');
     const modes = readdirSync(cache).map((key) => {
-      const manifest = JSON.parse(readFileSync(path.join(cache, key, 'model/classifier.json'), 'utf8')) as { encoder: { kind: string; bert?: { finetune?: { mode: string } } } };
+      const manifest = JSON.parse(readFileSync(path.join(cache, key, 'model/classifier.json'), 'utf8')) as {
+        encoder: { kind: string; bert?: { finetune?: { mode: string } } };
+      };
       const mode = manifest.encoder.bert?.finetune?.mode ?? 'frozen';
       if (mode === 'full') expect(existsSync(path.join(cache, key, 'model/encoder.safetensors'))).toBe(true);
       return `${manifest.encoder.kind}:${mode}`;

@@ -3,11 +3,28 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../../test/helpers/repo.ts';
 import { captionsCommand } from './captions.ts';
 
-function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
+function capture(): {
+  io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } };
+  out: () => string;
+  err: () => string;
+} {
   let o = '';
   let e = '';
   return {
-    io: { stdout: { write: (s: string) => ((o += s), true) }, stderr: { write: (s: string) => ((e += s), true) } },
+    io: {
+      stdout: {
+        write: (s: string) => {
+          o += s;
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          e += s;
+          return true;
+        },
+      },
+    },
     out: () => o,
     err: () => e,
   };
@@ -16,7 +33,10 @@ function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { wri
 describe('exp captions parse', () => {
   it('prints cues and sentences as JSON', async () => {
     const c = capture();
-    const code = await captionsCommand(['parse', path.join(repoRoot, 'test/fixtures/captions/short.sbv'), '--json'], c.io);
+    const code = await captionsCommand(
+      ['parse', path.join(repoRoot, 'test/fixtures/captions/short.sbv'), '--json'],
+      c.io,
+    );
     expect(code).toBe(0);
     expect(JSON.parse(c.out())).toEqual({
       cues: 2,

@@ -35,8 +35,10 @@ export async function captionsCommand(argv: string[], io: CommandIO): Promise<nu
         return 2;
       }
       format = f;
-    } else if (a === '--') files.push(...rest.slice(i + 1)), (i = rest.length);
-    else if (a.startsWith('--')) {
+    } else if (a === '--') {
+      files.push(...rest.slice(i + 1));
+      i = rest.length;
+    } else if (a.startsWith('--')) {
       io.stderr.write(`✖ unknown option ${a}\n${USAGE}`);
       return 2;
     } else files.push(a);
@@ -51,10 +53,15 @@ export async function captionsCommand(argv: string[], io: CommandIO): Promise<nu
     for (const w of track.warnings) io.stderr.write(`⚠ ${file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
     const sentences = splitSentences(track.cues);
     if (json) {
-      io.stdout.write(`${JSON.stringify({ cues: track.cues.length, sentences: sentences.map((s) => ({ text: s.text, start: s.start, end: s.end })) })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ cues: track.cues.length, sentences: sentences.map((s) => ({ text: s.text, start: s.start, end: s.end })) })}\n`,
+      );
     } else {
-      io.stdout.write(`${file}: ${track.format}, ${track.encoding}, ${track.cues.length} cues, ${sentences.length} sentences\n`);
-      for (const s of sentences) io.stdout.write(`${formatTimestamp(s.start)} → ${formatTimestamp(s.end)}  ${s.text}\n`);
+      io.stdout.write(
+        `${file}: ${track.format}, ${track.encoding}, ${track.cues.length} cues, ${sentences.length} sentences\n`,
+      );
+      for (const s of sentences)
+        io.stdout.write(`${formatTimestamp(s.start)} → ${formatTimestamp(s.end)}  ${s.text}\n`);
     }
     return 0;
   } catch (e) {

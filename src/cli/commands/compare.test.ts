@@ -6,8 +6,12 @@ import { captureIo, writeTrackedGrid } from '../../../test/helpers/tracked-grid.
 import { compareCommand } from './compare.ts';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'exp-cli-track-')); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'exp-cli-track-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const io = captureIo;
 const grid = (): Promise<void> => writeTrackedGrid(dir);
@@ -17,7 +21,9 @@ describe('exp compare', () => {
     await grid();
     await writeFile(join(dir, 'spec.yaml'), 'name: ava-fewshot\nstages: {}\n');
     const t = io();
-    expect(await compareCommand([join(dir, 'spec.yaml'), '--metric', 'video.ap.*', '--sort', '-video.ap.drive'], t.io, dir)).toBe(0);
+    expect(
+      await compareCommand([join(dir, 'spec.yaml'), '--metric', 'video.ap.*', '--sort', '-video.ap.drive'], t.io, dir),
+    ).toBe(0);
     const lines = t.out().split('\n');
     expect(lines[2]).toMatch(/^point\s+finetune\.k\s+video\.ap\.drive\s+video\.ap\.phone\s+status$/);
     expect(lines.slice(4, 7).map((l) => l.split(/\s+/)[0])).toEqual(['k=50', 'k=20', 'k=0']);
@@ -29,7 +35,12 @@ describe('exp compare', () => {
     await grid();
     const t = io();
     expect(await compareCommand(['ava-fewshot', '--json', '--metric', 's2a.*'], t.io, dir)).toBe(0);
-    const j = JSON.parse(t.out()) as { invocation: string; params: string[]; metrics: string[]; rows: { params: Record<string, string>; metrics: Record<string, number> }[] };
+    const j = JSON.parse(t.out()) as {
+      invocation: string;
+      params: string[];
+      metrics: string[];
+      rows: { params: Record<string, string>; metrics: Record<string, number> }[];
+    };
     expect(j.invocation).toBe('inv-1');
     expect(j.params).toEqual(['finetune.k']);
     expect(j.metrics).toEqual(['s2a.ap.phone']);

@@ -24,7 +24,8 @@ export const lsSpec: CommandSpec = {
 export const showSpec: CommandSpec = {
   name: 'show',
   usage: 'show <point-id | node-key | invocation-id> [--json]',
-  summary: 'Show a point (its nodes, status and metrics), a node (manifest, files, log) or an invocation. Prefixes work.',
+  summary:
+    'Show a point (its nodes, status and metrics), a node (manifest, files, log) or an invocation. Prefixes work.',
   options: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
 };
 
@@ -38,9 +39,15 @@ export const kindsSpec: CommandSpec = {
 export const gcSpec: CommandSpec = {
   name: 'gc',
   usage: 'gc [--keep-last N] [--dry-run]',
-  summary: 'Remove leftovers of killed runs (temp folders, stale claims) and, with --keep-last, nodes no recent invocation uses.',
+  summary:
+    'Remove leftovers of killed runs (temp folders, stale claims) and, with --keep-last, nodes no recent invocation uses.',
   options: [
-    { name: 'keep-last', type: 'string', value: 'N', description: 'also delete cached nodes not used by the last N invocations' },
+    {
+      name: 'keep-last',
+      type: 'string',
+      value: 'N',
+      description: 'also delete cached nodes not used by the last N invocations',
+    },
     { name: 'dry-run', type: 'boolean', description: 'say what would be removed' },
   ],
 };
@@ -53,19 +60,36 @@ export async function lsCommand(argv: string[], io: Io): Promise<number> {
     const manifests = await store.listManifests();
     manifests.sort((a, b) => b.finishedAt - a.finishedAt);
     if (values.json) {
-      io.stdout.write(JSON.stringify(manifests.map((m) => ({ key: m.key, kind: m.kind, stage: m.stage, finishedAt: m.finishedAt, durationMs: m.durationMs }))) + '\n');
+      io.stdout.write(
+        `${JSON.stringify(
+          manifests.map((m) => ({
+            key: m.key,
+            kind: m.kind,
+            stage: m.stage,
+            finishedAt: m.finishedAt,
+            durationMs: m.durationMs,
+          })),
+        )}\n`,
+      );
       return 0;
     }
     const rows = manifests.map((m) => {
       const bytes = Object.values(m.files).reduce((s, f) => s + f.bytes, 0);
-      return [m.kind, m.key.slice(0, 10), m.stage, humanBytes(bytes), formatDuration(m.durationMs), new Date(m.finishedAt).toISOString().slice(0, 16)];
+      return [
+        m.kind,
+        m.key.slice(0, 10),
+        m.stage,
+        humanBytes(bytes),
+        formatDuration(m.durationMs),
+        new Date(m.finishedAt).toISOString().slice(0, 16),
+      ];
     });
-    io.stdout.write(table(['kind', 'key', 'stage', 'size', 'took', 'finished'], rows) + '\n');
+    io.stdout.write(`${table(['kind', 'key', 'stage', 'size', 'took', 'finished'], rows)}\n`);
     return 0;
   }
   const invocations = await listInvocations(runsDir);
   if (values.json) {
-    io.stdout.write(JSON.stringify(invocations) + '\n');
+    io.stdout.write(`${JSON.stringify(invocations)}\n`);
     return 0;
   }
   if (!invocations.length) {
@@ -84,24 +108,32 @@ export async function lsCommand(argv: string[], io: Io): Promise<number> {
       path.relative(process.cwd(), inv.spec) || inv.spec,
     ];
   });
-  io.stdout.write(table(['invocation', 'spec name', 'status', 'points done', 'failed', 'took', 'spec'], rows) + '\n');
+  io.stdout.write(`${table(['invocation', 'spec name', 'status', 'points done', 'failed', 'took', 'spec'], rows)}\n`);
   return 0;
 }
 
 export async function showCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(showSpec, argv);
   const id = positionals[0];
-  if (!id) throw new ExpError('EXP_ARGS_INVALID', 'exp show needs a point id, node key or invocation id', { hint: 'exp ls lists invocations; exp ls --nodes lists nodes' });
+  if (!id)
+    throw new ExpError('EXP_ARGS_INVALID', 'exp show needs a point id, node key or invocation id', {
+      hint: 'exp ls lists invocations; exp ls --nodes lists nodes',
+    });
   const runsDir = runsDirFrom(str(values.runs), io.env);
   const store = new ArtifactStore(runsDir);
   const invocations = await listInvocations(runsDir);
 
   const inv = invocations.find((i) => i.id.startsWith(id));
   if (inv) {
-    if (values.json) io.stdout.write(JSON.stringify(inv) + '\n');
+    if (values.json) io.stdout.write(`${JSON.stringify(inv)}\n`);
     else {
       io.stdout.write(`invocation ${inv.id} of ${inv.name} (${inv.spec}): ${inv.status}\n`);
-      io.stdout.write(table(['point', 'id', 'status'], inv.points.map((p) => [p.name, p.id, p.status])) + '\n');
+      io.stdout.write(
+        `${table(
+          ['point', 'id', 'status'],
+          inv.points.map((p) => [p.name, p.id, p.status]),
+        )}\n`,
+      );
     }
     return 0;
   }
@@ -110,7 +142,7 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
     const p = i.points.find((x) => x.id.startsWith(id));
     if (!p) continue;
     if (values.json) {
-      io.stdout.write(JSON.stringify({ ...p, invocation: i.id }) + '\n');
+      io.stdout.write(`${JSON.stringify({ ...p, invocation: i.id })}\n`);
       return 0;
     }
     io.stdout.write(`point ${p.id} "${p.name}" of ${i.name}: ${p.status} (invocation ${i.id})\n`);
@@ -119,7 +151,7 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
       const failure = store.readFailure(key);
       return [stage, key.slice(0, 10), failure ? `failed: ${failure.error.split('\n')[0]!.slice(0, 60)}` : 'ok'];
     });
-    io.stdout.write(table(['stage', 'node', 'state'], rows) + '\n');
+    io.stdout.write(`${table(['stage', 'node', 'state'], rows)}\n`);
     const metricRows = Object.entries(p.metrics).map(([k, v]) => [k, String(Number.isInteger(v) ? v : v.toFixed(4))]);
     if (metricRows.length) io.stdout.write(`\nmetrics:\n${table(['metric', 'value'], metricRows)}\n`);
     return 0;
@@ -130,15 +162,22 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
   if (m) {
     const dir = store.nodeDir(m.kind, m.key);
     if (values.json) {
-      io.stdout.write(JSON.stringify({ ...m, dir, log: store.logPath(m.key) }) + '\n');
+      io.stdout.write(`${JSON.stringify({ ...m, dir, log: store.logPath(m.key) })}\n`);
       return 0;
     }
-    io.stdout.write(`node ${m.key}: ${m.stage} (${m.kind} v${m.kindVersion}), finished ${new Date(m.finishedAt).toISOString()} in ${formatDuration(m.durationMs)}\n`);
+    io.stdout.write(
+      `node ${m.key}: ${m.stage} (${m.kind} v${m.kindVersion}), finished ${new Date(m.finishedAt).toISOString()} in ${formatDuration(m.durationMs)}\n`,
+    );
     io.stdout.write(`folder: ${dir}\nlog:    ${store.logPath(m.key)}\n`);
-    io.stdout.write(`params: ${JSON.stringify(m.params)}\ninputs: ${m.inputs.map((x) => `${x.stage}=${x.key.slice(0, 10)}`).join(', ') || '-'}\n`);
+    io.stdout.write(
+      `params: ${JSON.stringify(m.params)}\ninputs: ${m.inputs.map((x) => `${x.stage}=${x.key.slice(0, 10)}`).join(', ') || '-'}\n`,
+    );
     io.stdout.write(`outputs: ${JSON.stringify(m.outputs).slice(0, 2000)}\n`);
     const files = Object.entries(m.files).map(([f, x]) => [f, humanBytes(x.bytes), x.sha256.slice(0, 12)]);
-    if (files.length) io.stdout.write(`\n${table(['file', 'size', 'sha256'], files.slice(0, 50))}\n${files.length > 50 ? `… ${files.length - 50} more\n` : ''}`);
+    if (files.length)
+      io.stdout.write(
+        `\n${table(['file', 'size', 'sha256'], files.slice(0, 50))}\n${files.length > 50 ? `… ${files.length - 50} more\n` : ''}`,
+      );
     if (m.metrics.length) {
       const rows = m.metrics.slice(0, 60).map((x) => [x.key, String(x.step ?? ''), String(x.value)]);
       io.stdout.write(`\n${table(['metric', 'step', 'value'], rows)}\n`);
@@ -150,9 +189,11 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
   const f = failedNames.find((n) => n.startsWith(id));
   if (f) {
     const rec = store.readFailure(f.replace(/\.json$/, ''))!;
-    if (values.json) io.stdout.write(JSON.stringify(rec) + '\n');
+    if (values.json) io.stdout.write(`${JSON.stringify(rec)}\n`);
     else {
-      io.stdout.write(`node ${rec.key}: ${rec.stage} (${rec.kind}) FAILED after ${rec.attempts} attempt(s): ${rec.error}\nlog: ${rec.log}\n`);
+      io.stdout.write(
+        `node ${rec.key}: ${rec.stage} (${rec.kind}) FAILED after ${rec.attempts} attempt(s): ${rec.error}\nlog: ${rec.log}\n`,
+      );
       if (existsSync(rec.log)) {
         const text = await fs.readFile(rec.log, 'utf8');
         io.stdout.write(`\n${text.split('\n').slice(-30).join('\n')}\n`);
@@ -160,7 +201,9 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
     }
     return 0;
   }
-  throw new ExpError('EXP_NOT_FOUND', `nothing in ${runsDir} matches "${id}"`, { hint: 'exp ls lists invocations and points; exp ls --nodes lists nodes' });
+  throw new ExpError('EXP_NOT_FOUND', `nothing in ${runsDir} matches "${id}"`, {
+    hint: 'exp ls lists invocations and points; exp ls --nodes lists nodes',
+  });
 }
 
 export async function kindsCommand(argv: string[], io: Io): Promise<number> {
@@ -169,14 +212,37 @@ export async function kindsCommand(argv: string[], io: Io): Promise<number> {
   const name = positionals[0];
   if (name) {
     const kind = registry.get(name);
-    if (!kind) throw new ExpError('EXP_NOT_FOUND', `no stage kind "${name}"`, { hint: `registered: ${registry.names().join(', ')}` });
-    const info = { name: kind.name, version: kind.version, description: kind.description, runIn: kind.runIn ?? 'inline', paramsSchema: kind.paramsSchema };
-    io.stdout.write((values.json ? JSON.stringify(info) : `${kind.name} v${kind.version}: ${kind.description}\nruns: ${info.runIn}\n${describePorts(kind)}params:\n${describeSchema(kind.paramsSchema)}`) + '\n');
+    if (!kind)
+      throw new ExpError('EXP_NOT_FOUND', `no stage kind "${name}"`, {
+        hint: `registered: ${registry.names().join(', ')}`,
+      });
+    const info = {
+      name: kind.name,
+      version: kind.version,
+      description: kind.description,
+      runIn: kind.runIn ?? 'inline',
+      paramsSchema: kind.paramsSchema,
+    };
+    io.stdout.write(
+      (values.json
+        ? JSON.stringify(info)
+        : `${kind.name} v${kind.version}: ${kind.description}\nruns: ${info.runIn}\n${describePorts(kind)}params:\n${describeSchema(kind.paramsSchema)}`) +
+        '\n',
+    );
     return 0;
   }
   const kinds = registry.all();
-  if (values.json) io.stdout.write(JSON.stringify(kinds.map((k) => ({ name: k.name, version: k.version, description: k.description }))) + '\n');
-  else io.stdout.write(table(['kind', 'version', 'description'], kinds.map((k) => [k.name, k.version, k.description])) + '\n');
+  if (values.json)
+    io.stdout.write(
+      `${JSON.stringify(kinds.map((k) => ({ name: k.name, version: k.version, description: k.description })))}\n`,
+    );
+  else
+    io.stdout.write(
+      `${table(
+        ['kind', 'version', 'description'],
+        kinds.map((k) => [k.name, k.version, k.description]),
+      )}\n`,
+    );
   return 0;
 }
 
@@ -186,7 +252,11 @@ function describePorts(kind: StageKind<any>): string {
   if (kind.inputs) {
     out += 'inputs (fed by `needs:`):\n';
     for (const [name, port] of Object.entries(kind.inputs)) {
-      const notes = [port.param ? `or with.${port.param}` : '', port.when ? `when ${port.when.param} is ${port.when.in.join('|')}` : '', port.optional ? 'optional' : ''].filter(Boolean);
+      const notes = [
+        port.param ? `or with.${port.param}` : '',
+        port.when ? `when ${port.when.param} is ${port.when.in.join('|')}` : '',
+        port.optional ? 'optional' : '',
+      ].filter(Boolean);
       out += `  ${name}: ${port.accepts.join(' | ')}${notes.length ? ` (${notes.join('; ')})` : ''}  ${port.description ?? ''}\n`;
     }
   }
@@ -213,16 +283,23 @@ export async function gcCommand(argv: string[], io: Io): Promise<number> {
   await store.init();
   const dry = Boolean(values['dry-run']);
   const removed = dry ? { tmp: 0, locks: 0 } : await store.gc();
-  io.stdout.write(`${dry ? 'would remove' : 'removed'} ${removed.tmp} temp folder(s), ${removed.locks} stale claim(s)\n`);
+  io.stdout.write(
+    `${dry ? 'would remove' : 'removed'} ${removed.tmp} temp folder(s), ${removed.locks} stale claim(s)\n`,
+  );
   const keep = str(values['keep-last']);
   if (keep !== undefined) {
     const n = Number(keep);
-    if (!Number.isInteger(n) || n < 1) throw new ExpError('EXP_ARGS_INVALID', `--keep-last expects a positive integer, got "${keep}"`);
-    const used = new Set((await listInvocations(runsDir)).slice(0, n).flatMap((i) => i.points.flatMap((p) => Object.values(p.nodes))));
+    if (!Number.isInteger(n) || n < 1)
+      throw new ExpError('EXP_ARGS_INVALID', `--keep-last expects a positive integer, got "${keep}"`);
+    const used = new Set(
+      (await listInvocations(runsDir)).slice(0, n).flatMap((i) => i.points.flatMap((p) => Object.values(p.nodes))),
+    );
     const manifests = await store.listManifests();
     const stale = manifests.filter((m) => !used.has(m.key));
     for (const m of stale) if (!dry) await store.removeNode(m.kind, m.key);
-    io.stdout.write(`${dry ? 'would delete' : 'deleted'} ${stale.length} node(s) not used by the last ${n} invocation(s)\n`);
+    io.stdout.write(
+      `${dry ? 'would delete' : 'deleted'} ${stale.length} node(s) not used by the last ${n} invocation(s)\n`,
+    );
   }
   return 0;
 }

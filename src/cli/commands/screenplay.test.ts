@@ -23,7 +23,10 @@ describe('exp screenplay parse', () => {
   it('--lines prints one {"line", "tag"} per line of the file', async () => {
     const { code, out } = await run(['parse', sample, '--lines']);
     expect(code).toBe(0);
-    const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { line: number; tag: string });
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; tag: string });
     expect(rows).toHaveLength(46);
     expect(rows[6]).toEqual({ line: 6, tag: 'S' });
     expect(rows[11]).toEqual({ line: 11, tag: 'C' });
@@ -34,8 +37,17 @@ describe('exp screenplay parse', () => {
     const a = await run(['parse', sample, '--elements']);
     const b = await run(['parse', sample]);
     expect(a.out).toBe(b.out);
-    const elements = a.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; character?: string });
-    expect(elements.filter((e) => e.type === 'speech').map((e) => e.character)).toEqual(['MAGGIE', 'MAGGIE', 'REYES', 'CONDUCTOR', 'MAGGIE']);
+    const elements = a.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; character?: string });
+    expect(elements.filter((e) => e.type === 'speech').map((e) => e.character)).toEqual([
+      'MAGGIE',
+      'MAGGIE',
+      'REYES',
+      'CONDUCTOR',
+      'MAGGIE',
+    ]);
   });
 
   it('exits 2 with a message for bad arguments and unreadable files', async () => {
@@ -45,10 +57,16 @@ describe('exp screenplay parse', () => {
     expect((await run(['parse', sample, '--lines', '--elements'])).err).toMatch(/either --lines or --elements/);
     expect((await run(['parse', sample, '--bogus'])).code).toBe(2);
     const missing = await run(['parse', '/no/such/file.txt', '--lines']);
-    expect(missing).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read \/no\/such\/file.txt: no such file/) });
+    expect(missing).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/cannot read \/no\/such\/file.txt: no such file/),
+    });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'exp-cli-sp-'));
     writeFileSync(path.join(dir, 'x.bin'), Buffer.from([0x89, 0x50, 0, 0, 1, 2, 0, 0, 3]));
-    expect(await run(['parse', path.join(dir, 'x.bin')])).toMatchObject({ code: 2, err: expect.stringMatching(/binary/) });
+    expect(await run(['parse', path.join(dir, 'x.bin')])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/binary/),
+    });
     expect((await run(['parse', dir])).err).toMatch(/is a folder/);
   });
 

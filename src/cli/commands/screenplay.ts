@@ -5,9 +5,13 @@ import { readFileSync } from 'node:fs';
 import { decodeScreenplayBytes } from '../../screenplay/decode.ts';
 import { parseScreenplay } from '../../screenplay/parse.ts';
 
-const USAGE = 'usage: exp screenplay parse <file> [--lines | --elements]\n  --lines     one {"line", "tag"} per line (S N C D E T O)\n  --elements  the element stream (default)\n';
+const USAGE =
+  'usage: exp screenplay parse <file> [--lines | --elements]\n  --lines     one {"line", "tag"} per line (S N C D E T O)\n  --elements  the element stream (default)\n';
 
-export async function screenplayCommand(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+export async function screenplayCommand(
+  argv: string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
   const args = argv[0] === 'screenplay' ? argv.slice(1) : argv;
   const [sub, ...rest] = args;
   if (sub === '--help' || sub === '-h' || sub === 'help') {
@@ -46,13 +50,16 @@ export async function screenplayCommand(argv: string[], io: { stdout: NodeJS.Wri
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (e as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (e as Error).message;
     io.stderr.write(`✖ cannot read ${file}: ${why}\n  → give the path of a .txt or .html screenplay\n`);
     return 2;
   }
   const decoded = decodeScreenplayBytes(bytes);
   if (!decoded.ok) {
-    io.stderr.write(`✖ cannot read ${file} as a screenplay: ${decoded.reason}\n  → give a plain-text or HTML screenplay (UTF-8, UTF-16 or Windows-1252)\n`);
+    io.stderr.write(
+      `✖ cannot read ${file} as a screenplay: ${decoded.reason}\n  → give a plain-text or HTML screenplay (UTF-8, UTF-16 or Windows-1252)\n`,
+    );
     return 2;
   }
   const parsed = parseScreenplay(decoded.text);
@@ -60,6 +67,6 @@ export async function screenplayCommand(argv: string[], io: { stdout: NodeJS.Wri
   if (mode === 'lines') parsed.tags.forEach((tag, line) => out.push(`{"line":${line},"tag":"${tag}"}`));
   else for (const e of parsed.elements) out.push(JSON.stringify(e));
   // One write per 4,096 lines keeps large scripts fast without building one huge string.
-  for (let i = 0; i < out.length; i += 4096) io.stdout.write(out.slice(i, i + 4096).join('\n') + '\n');
+  for (let i = 0; i < out.length; i += 4096) io.stdout.write(`${out.slice(i, i + 4096).join('\n')}\n`);
   return 0;
 }

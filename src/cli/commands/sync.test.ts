@@ -7,16 +7,25 @@ import { captureIo, writeTrackedGrid } from '../../../test/helpers/tracked-grid.
 import { syncCommand } from './sync.ts';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'exp-cli-track-')); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'exp-cli-track-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const io = captureIo;
 const grid = (): Promise<void> => writeTrackedGrid(dir);
 
 describe('exp sync', () => {
   let server: FakeMlflowServer;
-  beforeEach(async () => { server = new FakeMlflowServer(); await server.start(); });
-  afterEach(async () => { await server.stop(); });
+  beforeEach(async () => {
+    server = new FakeMlflowServer();
+    await server.start();
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
 
   it('pushes the runs, then reports them unchanged on a second sync', async () => {
     await grid();
