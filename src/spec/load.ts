@@ -415,6 +415,8 @@ export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
       jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
       retries: typeof settings.retries === 'number' ? settings.retries : 0,
       targets: firstTargets,
+      ...(settings.executor === 'local' || settings.executor === 'bullmq' ? { executor: settings.executor } : {}),
+      ...(typeof settings.bullmq === 'object' && settings.bullmq !== null ? { bullmq: settings.bullmq as { redis?: string; queue?: string } } : {}),
     },
     points,
     resolvedYaml: stringify(doc),
