@@ -99,6 +99,12 @@ export const ERROR_CODES = [
     hint: 'pass --gpus or set EXP_GPUS, lower the stage\'s `resources.gpus`, or run where nvidia-smi lists enough GPUs',
   },
   {
+    code: 'EXP_EXECUTOR_UNAVAILABLE',
+    meaning: 'A distributed executor cannot be used: its Redis cannot be reached, or a worker could not run a node it took (inputs missing from its runs folder, shut down).',
+    exit: EXIT_FAILED,
+    hint: 'check --redis / settings.bullmq.redis, and that every `exp worker` uses the same shared --runs folder and --plugin modules as `exp run`',
+  },
+  {
     code: 'EXP_OUT_OF_MEMORY',
     meaning: 'A computation ran past the memory its backend can address (e.g. the tfjs wasm heap of 4 GB).',
     exit: EXIT_FAILED,

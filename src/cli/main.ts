@@ -9,6 +9,7 @@ import { gcCommand, kindsCommand, lsCommand, showCommand } from './commands/insp
 import { helpText, type CommandSpec } from './args.ts';
 import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
+import { workerSpec } from './commands/worker.ts';
 import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
@@ -25,6 +26,7 @@ const commands: Record<string, Entry> = {
   validate: { summary: validateSpec.summary, spec: validateSpec, run: validateCommand },
   plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },
   run: { summary: runSpec.summary, spec: runSpec, run: runCommand },
+  worker: { summary: workerSpec.summary, spec: workerSpec, run: lazy(async () => (await import('./commands/worker.ts')).workerCommand) },
   ls: { summary: lsSpec.summary, spec: lsSpec, run: lsCommand },
   show: { summary: showSpec.summary, spec: showSpec, run: showCommand },
   kinds: { summary: kindsSpec.summary, spec: kindsSpec, run: kindsCommand },

@@ -5,7 +5,8 @@ import { detectInventory } from '../../exec/inventory.ts';
 import type { Plan } from '../../plan/dag.ts';
 import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
-import { planExperiment, runExperiment, type ExperimentResult, type FailedNode, type PointResult, type ReporterFactory } from '../../run/experiment.ts';
+import { execute } from '../../exec/executor.ts';
+import { planExperiment, runExperiment, type Executor, type PlannedExperiment, type ExperimentResult, type FailedNode, type PointResult, type ReporterFactory } from '../../run/experiment.ts';
 import { TrackingReporter } from '../../run/tracking-reporter.ts';
 import { loadSpec } from '../../spec/index.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
@@ -65,6 +66,9 @@ export const runSpec: CommandSpec = {
     { name: 'retry', type: 'string', value: 'N', description: 'retry each failed node up to N times (overrides the spec)' },
     { name: 'fail-fast', type: 'boolean', description: 'stop at the first failed node (default: only its dependents stop)' },
     { name: 'grace', type: 'string', value: 'SECONDS', description: 'grace period for running tasks on interrupt (default 10)' },
+    { name: 'executor', type: 'string', value: 'NAME', description: 'where nodes run: local (default) or bullmq (settings.executor)' },
+    { name: 'redis', type: 'string', value: 'URL', description: 'Redis of the bullmq executor, e.g. redis://10.0.0.5:6379 (settings.bullmq.redis, EXP_REDIS)' },
+    { name: 'queue', type: 'string', value: 'NAME', description: 'bullmq queue prefix shared with the workers (default exp; settings.bullmq.queue)' },
     { name: 'json', type: 'boolean', description: 'print the result as one JSON object on the last line' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress output' },
     { name: 'no-track', type: 'boolean', description: 'do not log to MLflow (file store or server)' },
@@ -73,6 +77,7 @@ export const runSpec: CommandSpec = {
     'exp run experiments/quickstart.yaml',
     "exp run experiments/ava_fewshot.yaml --set 'finetune.k=[20]' --gpus 0,1",
     'EXP_GPUS=0 exp run experiments/hmdb51.yaml --jobs 4 --json',
+    'exp run experiments/quickstart.yaml --executor bullmq --redis redis://10.0.0.5:6379 --runs /shared/runs',
   ],
 };
 
@@ -184,10 +189,13 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     reporters.push(({ invocationId }) => TrackingReporter.open({ runsDir, spec, plan: planned.plan, invocationId, env: io.env ?? process.env, log: (m) => io.stderr.write(`${m}\n`) }));
   }
 
+  const executor = executorFrom(values, spec, planned, io.env ?? process.env);
+  if (executor && !values.quiet) io.stderr.write(`executor bullmq · nodes go to the workers of ${executor.where}\n`);
+
   const interrupt = interruptOnSignals(io, graceMs);
   let result: ExperimentResult;
   try {
-    result = await runExperiment(planned, { inventory, reporters, command: ['run', ...argv], failFast: Boolean(values['fail-fast']), retries, signal: interrupt.signal, graceMs });
+    result = await runExperiment(planned, { inventory, reporters, executor: executor?.run, command: ['run', ...argv], failFast: Boolean(values['fail-fast']), retries, signal: interrupt.signal, graceMs });
   } finally {
     interrupt.dispose();
   }
@@ -196,6 +204,34 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (values.json) io.stdout.write(JSON.stringify({ points: result.points, failed: result.failed } satisfies RunJson) + '\n');
   if (result.interrupted) return 130;
   return result.points.some((p) => p.status === 'failed') ? 1 : 0;
+}
+
+/** `--executor` / settings.executor: undefined for local, else the bullmq executor. */
+function executorFrom(
+  values: Record<string, unknown>,
+  spec: LoadedSpec,
+  planned: PlannedExperiment,
+  env: NodeJS.ProcessEnv,
+): { run: Executor; where: string } | undefined {
+  const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? 'local';
+  if (name === 'local') return undefined;
+  if (name !== 'bullmq') {
+    throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, { hint: 'use --executor local or --executor bullmq' });
+  }
+  const redis = str(values.redis as string | undefined) ?? spec.settings.bullmq?.redis ?? env.EXP_REDIS;
+  if (!redis) {
+    throw new ExpError('EXP_ARGS_INVALID', 'the bullmq executor needs a Redis URL', { hint: 'pass --redis redis://HOST:PORT, or set settings.bullmq.redis or EXP_REDIS' });
+  }
+  const queue = str(values.queue as string | undefined) ?? spec.settings.bullmq?.queue ?? 'exp';
+  return {
+    where: `${redis} (queue ${queue})`,
+    run: async (options) => {
+      // Loaded only when used: bullmq and ioredis cost every other command nothing.
+      const { bullmqRunner } = await import('../../exec/bullmq.ts');
+      const remote = await bullmqRunner({ redis, queue, registry: planned.registry, store: planned.store });
+      return execute({ ...options, remote });
+    },
+  };
 }
 
 /**
