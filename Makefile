@@ -1,10 +1,10 @@
-# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg is installed when missing):
+# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg and redis-server are installed when missing):
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
 #   make test   install, then lint/typecheck and run every test (nothing outside the clone needed)
 #   make eval   the checks and figures on real data (EXP_DATA; default: shared/data beside the checkout)
 SHELL := /bin/bash
 BIN := node_modules/.bin
-APT_PACKAGES := ffmpeg
+APT_PACKAGES := ffmpeg redis-server
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 BENCHES := engine spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
@@ -15,7 +15,8 @@ all: test
 help:
 	@echo "make demo | make test | make eval | make bench | make deps | make clean"
 
-# System packages: Debian's ffmpeg (with ffprobe) where it is missing and apt is available.
+# System packages where missing and apt is available: Debian's ffmpeg (with ffprobe), and redis-server
+# (the bullmq executor's tests start one on a free loopback port).
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
