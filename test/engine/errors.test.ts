@@ -10,7 +10,7 @@ import { repoRoot } from '../helpers/repo.ts';
 
 /** `EXP_*` names that are environment variables, not error codes. */
 const ENVIRONMENT_VARIABLES = new Set([
-  'EXP_RUNS', 'EXP_GPUS', 'EXP_PLUGINS', 'EXP_TF_BACKEND', 'EXP_LEXICON', 'EXP_DATA', 'EXP_PYTHON',
+  'EXP_RUNS', 'EXP_GPUS', 'EXP_PLUGINS', 'EXP_TF_BACKEND', 'EXP_LEXICON', 'EXP_DATA', 'EXP_PYTHON', 'EXP_REDIS', 'EXP_CLAIM_LEASE_MS',
   // set only by tests
   'EXP_TEST_TALLY', 'EXP_TAG', 'EXP_OTHER',
 ]);
