@@ -6,7 +6,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 APT_PACKAGES := ffmpeg redis-server
 BENCH_APT_PACKAGES := python3-torch python3-numpy
-BENCHES := engine spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
+BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
 .PHONY: all install deps node-deps test typecheck demo eval eval-data bench clean help
 
