@@ -83,7 +83,8 @@ describe('bullmq executor', () => {
     const queue = `t${++queueN}`;
     const ws = await workers(runs, 1, queue);
     try {
-      const args = ['run', grid, '--runs', runs, '--json', '--no-track', '--executor', 'bullmq', '--redis', redis.url, '--queue', queue];
+      // Through the spec's settings this time (settings.executor, settings.bullmq.*).
+      const args = ['run', grid, '--runs', runs, '--json', '--no-track', '--set', 'settings.executor=bullmq', '--set', `settings.bullmq={redis: "${redis.url}", queue: ${queue}}`];
       const bad = await runExp([...args, '--set', 'mid.fail=true', '--set', 'mid.value=[1]'], env);
       expect(bad.code).toBe(1);
       const j = bad.json<RunJson>();
@@ -100,6 +101,24 @@ describe('bullmq executor', () => {
     } finally {
       await Promise.all(ws.map((w) => w.close()));
     }
+  });
+
+  it('refuses a missing Redis URL, an unknown executor, and a misspelt settings.bullmq key', async () => {
+    const runs = tmp('exp-bull-args-');
+    const w = await runExp(['worker', '--runs', runs], env);
+    expect(w.code).toBe(2);
+    expect(w.err).toMatch(/needs --redis/);
+    const r = await runExp(['run', grid, '--runs', runs, '--executor', 'bullmq', '--no-track'], env);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/needs a Redis URL/);
+    const u = await runExp(['run', grid, '--runs', runs, '--executor', 'slurmm', '--no-track'], env);
+    expect(u.code).toBe(2);
+    const s = await runExp(['run', grid, '--runs', runs, '--no-track', '--set', 'settings.bullmq={redsi: "redis://x:1"}'], env);
+    expect(s.code).toBe(2);
+    expect(s.err).toMatch(/redis/);
+    const down = await runExp(['run', grid, '--runs', runs, '--no-track', '--executor', 'bullmq', '--redis', 'redis://127.0.0.1:1'], env);
+    expect(down.code).toBe(1);
+    expect(down.err).toMatch(/EXP_EXECUTOR_UNAVAILABLE.*cannot reach Redis/);
   });
 
   it('a worker SIGKILLed mid-node loses nothing: the node completes on another worker', async () => {
