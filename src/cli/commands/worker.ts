@@ -50,7 +50,11 @@ export async function workerCommand(argv: string[], io: Io): Promise<number> {
       const force = signals > 1;
       io.stderr.write(`${sig}: ${force ? 'aborting running nodes (they go back to the queue)' : 'finishing running nodes, taking no more (again to abort them)'}\n`);
       if (signals > 2) process.exit(130);
-      void worker.close(force).then(resolve, resolve);
+      void worker.close(force).finally(() => {
+        resolve();
+        // Closed: nothing of ours is left; a handle some library forgot must not keep the process up.
+        if (!io.signal) setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+      });
     };
     io.signal?.addEventListener('abort', () => stop('SIGTERM'), { once: true });
     if (!io.signal) {
