@@ -10,6 +10,7 @@ import { helpText, type CommandSpec } from './args.ts';
 import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
+import { nodeRunSpec } from './commands/node-run.ts';
 import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
@@ -27,6 +28,7 @@ const commands: Record<string, Entry> = {
   plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },
   run: { summary: runSpec.summary, spec: runSpec, run: runCommand },
   worker: { summary: workerSpec.summary, spec: workerSpec, run: lazy(async () => (await import('./commands/worker.ts')).workerCommand) },
+  'node-run': { summary: nodeRunSpec.summary, spec: nodeRunSpec, run: lazy(async () => (await import('./commands/node-run.ts')).nodeRunCommand) },
   ls: { summary: lsSpec.summary, spec: lsSpec, run: lsCommand },
   show: { summary: showSpec.summary, spec: showSpec, run: showCommand },
   kinds: { summary: kindsSpec.summary, spec: kindsSpec, run: kindsCommand },

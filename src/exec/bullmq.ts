@@ -15,30 +15,19 @@ import { Redis } from 'ioredis';
 import { ExpError } from '../errors.ts';
 import type { PlanNode } from '../plan/dag.ts';
 import type { StageRegistry } from '../plan/registry.ts';
-import type { StageInput, StageKind } from '../plan/stage-kind.ts';
+
 import { ArtifactStore } from '../store/store.ts';
 import type { RemoteNodeRunner } from './executor.ts';
 import type { Inventory } from './inventory.ts';
 import type { NodeOutcome } from './lifecycle.ts';
-import { nodeSpecOf, runNodeInStore, type NodeSpec } from './node-run.ts';
+import { nodeSpecOf, resolveJob, runNodeInStore, type NodeJob } from './node-run.ts';
 import { ResourcePool, type Grant, type Request } from './resources.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import { importKind, type TaskEvent } from './task.ts';
+import type { TaskEvent } from './task.ts';
 
 export const DEFAULT_QUEUE = 'exp';
 /** GPU counts a CPU-only worker still accepts when the GPUs are optional. */
 const MAX_OPTIONAL_GPUS = 8;
-
-/** What crosses Redis: plain data; input folders are resolved in the worker's own runs folder. */
-export interface NodeJob {
-  node: NodeSpec;
-  inputs: Omit<StageInput, 'dir'>[];
-  rerunInPlace: boolean;
-  retries?: number;
-  /** The stage kind's module, for workers started without the driver's plugins. */
-  kindModule?: string;
-  driver: string;
-}
 
 type JobProgress = { events: (TaskEvent | { type: 'started'; attempt: number })[] };
 
@@ -275,25 +264,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
   };
 
-  const kindOf = async (data: NodeJob): Promise<StageKind<any>> => {
-    const k = o.registry.get(data.node.kind);
-    if (k) return k;
-    if (data.kindModule) return importKind(data.kindModule, data.node.kind);
-    throw new ExpError('EXP_KIND_UNREGISTERED', `stage kind "${data.node.kind}" is not registered on worker ${os.hostname()}`, {
-      hint: 'start exp worker with the same --plugin / EXP_PLUGINS as exp run',
-    });
-  };
-
   const process_ = async (job: Job<NodeJob>): Promise<NodeOutcome> => {
     const data = job.data;
     const node = data.node;
-    const kind = await kindOf(data);
-    const inputs: StageInput[] = data.inputs.map((i) => ({ ...i, dir: store.nodeDir(i.kind, i.key) }) as StageInput);
-    for (const i of inputs) {
-      if (!store.has(i.kind, i.key)) {
-        throw new Error(`input ${i.stage} (${i.key.slice(0, 10)}) is not in ${store.root}: is --runs the driver's runs folder (shared)?`);
-      }
-    }
+    const { kind, inputs } = await resolveJob(data, store, o.registry);
     const grant = await acquire(node.resources, stopping.signal);
     let buffer: JobProgress['events'] = [];
     let flushing: Promise<void> = Promise.resolve();

@@ -12,7 +12,9 @@ import { VERSION } from '../version.ts';
 import type { NodeOutcome } from './lifecycle.ts';
 import { NodeLog } from './node-log.ts';
 import type { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import { serialiseError, type TaskEvent } from './task.ts';
+import { importKind, serialiseError, type TaskEvent } from './task.ts';
+import { ExpError } from '../errors.ts';
+import type { StageRegistry } from '../plan/registry.ts';
 
 /** Recorded in every manifest (package.json's version). */
 export const ENGINE_VERSION = VERSION;
@@ -26,6 +28,38 @@ export type NodeSpec = Pick<
 export function nodeSpecOf(n: PlanNode): NodeSpec {
   const { key, stage, kind, kindVersion, params, runParams, needs, needStages, ports, resources, retries, seed } = n;
   return { key, stage, kind, kindVersion, params, runParams, needs, needStages, ports, resources, retries, seed };
+}
+
+/** A node as it is handed to another process or machine (a bullmq job, a Slurm job file). */
+export interface NodeJob {
+  node: NodeSpec;
+  /** Finished upstream nodes; their folders are resolved in the runner's own runs folder. */
+  inputs: Omit<StageInput, 'dir'>[];
+  rerunInPlace: boolean;
+  retries?: number;
+  /** The stage kind's module, for runners started without the driver's plugins. */
+  kindModule?: string;
+  driver: string;
+}
+
+/** The stage kind and input folders of a handed-over node, in this process's registry and store. */
+export async function resolveJob(data: NodeJob, store: ArtifactStore, registry: StageRegistry): Promise<{ kind: StageKind<any>; inputs: StageInput[] }> {
+  let kind = registry.get(data.node.kind);
+  if (!kind && data.kindModule) kind = await importKind(data.kindModule, data.node.kind);
+  if (!kind) {
+    throw new ExpError('EXP_KIND_UNREGISTERED', `stage kind "${data.node.kind}" is not registered on ${os.hostname()}`, {
+      hint: 'start exp worker with the same --plugin / EXP_PLUGINS as exp run',
+    });
+  }
+  const inputs = data.inputs.map((i) => ({ ...i, dir: store.nodeDir(i.kind, i.key) }) as StageInput);
+  for (const i of inputs) {
+    if (!store.has(i.kind, i.key)) {
+      throw new ExpError('EXP_EXECUTOR_UNAVAILABLE', `input ${i.stage} (${i.key.slice(0, 10)}) is not in ${store.root}`, {
+        hint: "the runs folder must be the driver's (a shared filesystem): check --runs",
+      });
+    }
+  }
+  return { kind, inputs };
 }
 
 export interface Runners {

@@ -66,7 +66,7 @@ export const runSpec: CommandSpec = {
     { name: 'retry', type: 'string', value: 'N', description: 'retry each failed node up to N times (overrides the spec)' },
     { name: 'fail-fast', type: 'boolean', description: 'stop at the first failed node (default: only its dependents stop)' },
     { name: 'grace', type: 'string', value: 'SECONDS', description: 'grace period for running tasks on interrupt (default 10)' },
-    { name: 'executor', type: 'string', value: 'NAME', description: 'where nodes run: local (default) or bullmq (settings.executor)' },
+    { name: 'executor', type: 'string', value: 'NAME', description: 'where nodes run: local (default), bullmq or slurm (settings.executor)' },
     { name: 'redis', type: 'string', value: 'URL', description: 'Redis of the bullmq executor, e.g. redis://10.0.0.5:6379 (settings.bullmq.redis, EXP_REDIS)' },
     { name: 'queue', type: 'string', value: 'NAME', description: 'bullmq queue prefix shared with the workers (default exp; settings.bullmq.queue)' },
     { name: 'json', type: 'boolean', description: 'print the result as one JSON object on the last line' },
@@ -190,7 +190,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
 
   const executor = executorFrom(values, spec, planned, io.env ?? process.env);
-  if (executor && !values.quiet) io.stderr.write(`executor bullmq · nodes go to the workers of ${executor.where}\n`);
+  if (executor && !values.quiet) io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
 
   const interrupt = interruptOnSignals(io, graceMs);
   let result: ExperimentResult;
@@ -212,11 +212,24 @@ function executorFrom(
   spec: LoadedSpec,
   planned: PlannedExperiment,
   env: NodeJS.ProcessEnv,
-): { run: Executor; where: string } | undefined {
+): { name: string; run: Executor; where: string } | undefined {
   const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? 'local';
   if (name === 'local') return undefined;
+  if (name === 'slurm') {
+    const s = spec.settings.slurm ?? {};
+    const plugins = list(values.plugin as string[] | undefined).map((p) => path.resolve(p));
+    return {
+      name,
+      where: `Slurm (${env.SLURM_CONF ?? "the cluster's defaults"}${s.partition ? `, partition ${s.partition}` : ''})`,
+      run: async (options) => {
+        const { slurmRunner } = await import('../../exec/slurm.ts');
+        const remote = await slurmRunner({ store: planned.store, registry: planned.registry, plugins, ...s, env });
+        return execute({ ...options, remote });
+      },
+    };
+  }
   if (name !== 'bullmq') {
-    throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, { hint: 'use --executor local or --executor bullmq' });
+    throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, { hint: 'use --executor local, bullmq or slurm' });
   }
   const redis = str(values.redis as string | undefined) ?? spec.settings.bullmq?.redis ?? env.EXP_REDIS;
   if (!redis) {
@@ -224,7 +237,8 @@ function executorFrom(
   }
   const queue = str(values.queue as string | undefined) ?? spec.settings.bullmq?.queue ?? 'exp';
   return {
-    where: `${redis} (queue ${queue})`,
+    name,
+    where: `the workers of ${redis} (queue ${queue})`,
     run: async (options) => {
       // Loaded only when used: bullmq and ioredis cost every other command nothing.
       const { bullmqRunner } = await import('../../exec/bullmq.ts');
