@@ -8,6 +8,8 @@ cmd=$1; dir=$(realpath -m "$2")
 host=$(hostname -s)
 if [ "$cmd" = stop ]; then
   for f in slurmctld slurmd; do [ -f "$dir/$f.pid" ] && kill "$(cat "$dir/$f.pid")" 2>/dev/null || true; done
+  # munged only when this script started it
+  if [ -f "$dir/munged.started" ] && [ -f /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
   exit 0
 fi
 mkdir -p "$dir/state" "$dir/spool" "$dir/gpus"
@@ -50,6 +52,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   chown munge:munge /run/munge /var/log/munge /var/lib/munge /etc/munge /etc/munge/munge.key
   chmod 0400 /etc/munge/munge.key
   runuser -u munge -- /usr/sbin/munged
+  touch "$dir/munged.started"
   for _ in $(seq 50); do munge -n | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 slurmctld -D -i -f "$SLURM_CONF" > "$dir/slurmctld.out" 2>&1 &
