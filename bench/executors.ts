@@ -2,7 +2,9 @@
 // distinct): end-to-end time and per-node overhead of `local` and `bullmq` (a real redis-server on
 // a free loopback port, `exp worker` child processes on the same machine and runs folder).
 // Same parallelism on both sides: 1 slot, then 2 slots (local --jobs 2 / two 1-CPU workers).
-// Goal (issue 13): bullmq ≤ 20 ms per node over local. Slurm is not measured (not built yet).
+// Slurm (when slurm-wlm is installed and we are root): a one-node cluster brought up by
+// scripts/slurm-one-node.sh, on a 20-node DAG (2 chains of 10: each job starts `exp node-run`).
+// Goal (issue 13): bullmq ≤ 20 ms per node over local; Slurm bounded by its scheduler cycle.
 // Run: npx tsx bench/executors.ts   (needs redis-server: make deps)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,12 +20,13 @@ import { startRedis } from '../test/helpers/redis.ts';
 import { noop } from './engine-kind.ts';
 
 const POINTS = 20;
+const SLURM_POINTS = 2;
 const STAGES = 10;
 
-function chainSpec(dir: string): string {
+function chainSpec(dir: string, points = POINTS): string {
   const stages = Array.from({ length: STAGES }, (_, s) => `  s${s}: { uses: bench.noop${s ? `, needs: [s${s - 1}]` : ''}, with: { i: ${s}, j: 0 } }`);
-  const file = path.join(dir, 'spec.yaml');
-  writeFileSync(file, ['name: bench-executors', 'stages:', ...stages, 'matrix:', `  s0.j: [${Array.from({ length: POINTS }, (_, i) => i).join(', ')}]`, ''].join('\n'));
+  const file = path.join(dir, `spec-${points}.yaml`);
+  writeFileSync(file, ['name: bench-executors', 'stages:', ...stages, 'matrix:', `  s0.j: [${Array.from({ length: points }, (_, i) => i).join(', ')}]`, ''].join('\n'));
   return file;
 }
 
@@ -103,14 +106,15 @@ async function main_(): Promise<void> {
       rows.push({ executor: 'bullmq', slots, m: await measure(spec, registry, runs, slots, executor) });
       for (const w of ws) w.kill('SIGTERM');
     }
+    await benchSlurm(dir, registry, pluginFile, rows);
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await redis.stop();
   }
 
-  const header = ['executor', 'slots', 'nodes', 'end-to-end', 'ms/node (wall)', 'median ready→done', 'median stage run', 'overhead/node vs local'];
+  const header2 = ['executor', 'slots', 'nodes', 'end-to-end', 'ms/node (wall)', 'median ready→done', 'median stage run', 'overhead/node vs local'];
   const lines = rows.map(({ executor, slots, m }) => {
-    const local = rows.find((r) => r.executor === 'local' && r.slots === slots)!.m;
+    const local = rows.find((r) => r.executor === (executor === 'slurm' ? 'local-20' : 'local') && r.slots === slots)!.m;
     return [
       executor,
       String(slots),
@@ -119,11 +123,11 @@ async function main_(): Promise<void> {
       (m.wallMs / m.nodes).toFixed(2),
       `${m.medianLatencyMs.toFixed(2)} ms`,
       `${m.medianRunMs.toFixed(2)} ms`,
-      executor === 'local' ? '-' : `${((m.wallMs - local.wallMs) / m.nodes).toFixed(2)} ms (goal ≤ 20)`,
+      executor.startsWith('local') ? '-' : `${((m.wallMs - local.wallMs) / m.nodes).toFixed(2)} ms${executor === 'bullmq' ? ' (goal ≤ 20)' : ''}`,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  for (const l of [header, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  const widths = header2.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  for (const l of [header2, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   const pick = (e: string, s: number) => rows.find((r) => r.executor === e && r.slots === s)!.m;
   console.log(
     JSON.stringify({
@@ -138,8 +142,37 @@ async function main_(): Promise<void> {
       ),
       bullmq_overhead_ms_per_node_1slot: +((pick('bullmq', 1).wallMs - pick('local', 1).wallMs) / (POINTS * STAGES)).toFixed(2),
       bullmq_overhead_ms_per_node_2slot: +((pick('bullmq', 2).wallMs - pick('local', 2).wallMs) / (POINTS * STAGES)).toFixed(2),
+      ...(rows.some((r) => r.executor === 'slurm')
+        ? { slurm_nodes: SLURM_POINTS * STAGES, slurm_overhead_ms_per_node: +((pick('slurm', 2).wallMs - pick('local-20', 2).wallMs) / (SLURM_POINTS * STAGES)).toFixed(0) }
+        : { slurm: 'not measured (needs slurm-wlm, munge and root)' }),
     }),
   );
+}
+
+/** Slurm rows, when a one-node cluster can be brought up here. */
+async function benchSlurm(dir: string, registry: StageRegistry, pluginFile: string, rows: { executor: string; slots: number; m: Measure }[]): Promise<void> {
+  const script = path.resolve('scripts/slurm-one-node.sh');
+  const cluster = path.join(dir, 'slurm');
+  const { spawnSync } = await import('node:child_process');
+  if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v sbatch && test -x /usr/sbin/slurmctld']).status !== 0) {
+    console.error('slurm: not measured (needs slurm-wlm, munge and root)');
+    return;
+  }
+  const up = spawnSync(script, ['start', cluster], { encoding: 'utf8', env: { ...process.env, SLURMCTLD_PORT: '16917', SLURMD_PORT: '16918' } });
+  if (up.status !== 0) {
+    console.error(`slurm: not measured (cluster did not start: ${up.stderr.trim()})`);
+    return;
+  }
+  try {
+    const spec = chainSpec(dir, SLURM_POINTS);
+    const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf') };
+    const { slurmRunner } = await import('../src/exec/slurm.ts');
+    rows.push({ executor: 'local-20', slots: 2, m: await measure(spec, registry, path.join(dir, 'runs-local-20'), 2) });
+    const executor: Executor = async (o) => execute({ ...o, remote: await slurmRunner({ store: o.store, registry, plugins: [pluginFile], env }) });
+    rows.push({ executor: 'slurm', slots: 2, m: await measure(spec, registry, path.join(dir, 'runs-slurm'), 2, executor) });
+  } finally {
+    spawnSync(script, ['stop', cluster]);
+  }
 }
 
 await main_();
