@@ -1,14 +1,15 @@
-# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg is installed when missing):
+# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg, redis-server, slurm-wlm, munge are installed when missing):
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
 #   make test   install, then lint/typecheck and run every test (nothing outside the clone needed)
 #   make eval   the checks and figures on real data (EXP_DATA; default: shared/data beside the checkout)
 SHELL := /bin/bash
 BIN := node_modules/.bin
-APT_PACKAGES := ffmpeg
+# package:command pairs (installed when the command is missing)
+APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld munge:munged
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 # the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
 BENCH_APT_FASTTEXT := fasttext
-BENCHES := engine spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
+BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
 .PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help
 
@@ -17,9 +18,11 @@ all: test
 help:
 	@echo "make demo | make test | make eval | make bench | make deps | make clean"
 
-# System packages: Debian's ffmpeg (with ffprobe) where it is missing and apt is available.
+# System packages where missing and apt is available: Debian's ffmpeg (with ffprobe), and redis-server
+# (the bullmq executor's tests start one on a free loopback port), slurm-wlm and munge (the slurm
+# executor's tests bring up a one-node cluster with scripts/slurm-one-node.sh).
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for pc in $(APT_PACKAGES); do command -v $${pc#*:} >/dev/null 2>&1 || [ -x /usr/sbin/$${pc#*:} ] || missing="$$missing $${pc%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

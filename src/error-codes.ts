@@ -40,7 +40,8 @@ export const ERROR_CODES = [
   },
   {
     code: 'EXP_RUNS_UNWRITABLE',
-    meaning: 'The runs folder (or a part of it: cache, locks, logs, invocations) cannot be written; checked before anything runs.',
+    meaning:
+      'The runs folder (or a part of it: cache, locks, logs, invocations) cannot be written; checked before anything runs.',
     exit: EXIT_USAGE,
     hint: 'fix the permissions of the path named (e.g. chmod u+w), or pass --runs DIR (or EXP_RUNS) to use another folder',
   },
@@ -52,7 +53,8 @@ export const ERROR_CODES = [
   },
   {
     code: 'EXP_PARAMS_INVALID',
-    meaning: 'A stage found, while running, that its `with:` params cannot work with its inputs (schema checks passed).',
+    meaning:
+      'A stage found, while running, that its `with:` params cannot work with its inputs (schema checks passed).',
     exit: EXIT_FAILED,
     hint: "fix the named key in the stage's `with:` and run again; nodes already done stay cached",
   },
@@ -94,7 +96,8 @@ export const ERROR_CODES = [
   },
   {
     code: 'EXP_TRACK_INVALID',
-    meaning: 'A tracking call breaks MLflow rules (metric/param/tag key, type or length, step, a param changed, a non-http tracking URI).',
+    meaning:
+      'A tracking call breaks MLflow rules (metric/param/tag key, type or length, step, a param changed, a non-http tracking URI).',
     exit: EXIT_FAILED,
     hint: 'rename or shorten the key or value named in the message (MLflow limits); a param, once logged, cannot change',
   },
@@ -102,7 +105,14 @@ export const ERROR_CODES = [
     code: 'EXP_RESOURCES_UNAVAILABLE',
     meaning: 'A node asks for more GPUs than this machine has, so it can never start (the node fails at once).',
     exit: EXIT_FAILED,
-    hint: 'pass --gpus or set EXP_GPUS, lower the stage\'s `resources.gpus`, or run where nvidia-smi lists enough GPUs',
+    hint: "pass --gpus or set EXP_GPUS, lower the stage's `resources.gpus`, or run where nvidia-smi lists enough GPUs",
+  },
+  {
+    code: 'EXP_EXECUTOR_UNAVAILABLE',
+    meaning:
+      'A distributed executor cannot be used: its Redis cannot be reached, or a worker could not run a node it took (inputs missing from its runs folder, shut down).',
+    exit: EXIT_FAILED,
+    hint: 'check --redis / settings.bullmq.redis, and that every `exp worker` uses the same shared --runs folder and --plugin modules as `exp run`',
   },
   {
     code: 'EXP_OUT_OF_MEMORY',
@@ -112,7 +122,7 @@ export const ERROR_CODES = [
   },
   {
     code: 'EXP_KIND_UNREGISTERED',
-    meaning: 'A planned node\'s stage kind is not registered in the process that runs it (the node fails at once).',
+    meaning: "A planned node's stage kind is not registered in the process that runs it (the node fails at once).",
     exit: EXIT_FAILED,
     hint: 'load the module that defines the kind (--plugin or EXP_PLUGINS); `exp kinds` lists the registered ones',
   },

@@ -9,6 +9,8 @@ import { gcCommand, kindsCommand, lsCommand, showCommand } from './commands/insp
 import { helpText, type CommandSpec } from './args.ts';
 import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
+import { workerSpec } from './commands/worker.ts';
+import { nodeRunSpec } from './commands/node-run.ts';
 import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
@@ -19,12 +21,25 @@ interface Entry {
   run: Handler;
 }
 
-const lazy = (load: () => Promise<Handler>): Handler => async (argv, io) => (await load())(argv, io);
+const lazy =
+  (load: () => Promise<Handler>): Handler =>
+  async (argv, io) =>
+    (await load())(argv, io);
 
 const commands: Record<string, Entry> = {
   validate: { summary: validateSpec.summary, spec: validateSpec, run: validateCommand },
   plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },
   run: { summary: runSpec.summary, spec: runSpec, run: runCommand },
+  worker: {
+    summary: workerSpec.summary,
+    spec: workerSpec,
+    run: lazy(async () => (await import('./commands/worker.ts')).workerCommand),
+  },
+  'node-run': {
+    summary: nodeRunSpec.summary,
+    spec: nodeRunSpec,
+    run: lazy(async () => (await import('./commands/node-run.ts')).nodeRunCommand),
+  },
   ls: { summary: lsSpec.summary, spec: lsSpec, run: lsCommand },
   show: { summary: showSpec.summary, spec: showSpec, run: showCommand },
   kinds: { summary: kindsSpec.summary, spec: kindsSpec, run: kindsCommand },
@@ -83,7 +98,8 @@ function mainHelp(): string {
     'Run `exp <command> --help` for the options of a command.',
     'Run with --debug (or EXP_DEBUG=1) to see the stack trace of an unexpected error.',
     'Environment: EXP_RUNS (runs folder), EXP_GPUS (GPU ids), EXP_PLUGINS (stage kind modules),',
-    '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu), MLFLOW_TRACKING_URI (also push to a server).',
+    '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu), MLFLOW_TRACKING_URI (also push to a server),',
+    "             EXP_REDIS (the bullmq executor's Redis), EXP_CLAIM_LEASE_MS (claim lease across machines, default 30000).",
     '',
   ].join('\n');
 }
@@ -92,7 +108,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   // --debug (anywhere before a `--`) or EXP_DEBUG=1: unexpected errors print their stack trace.
   const end = argv.indexOf('--');
   const debugAt = argv.indexOf('--debug');
-  const debug = (debugAt >= 0 && (end < 0 || debugAt < end)) || ['1', 'true'].includes((io.env ?? process.env).EXP_DEBUG ?? '');
+  const debug =
+    (debugAt >= 0 && (end < 0 || debugAt < end)) || ['1', 'true'].includes((io.env ?? process.env).EXP_DEBUG ?? '');
   if (debugAt >= 0 && (end < 0 || debugAt < end)) argv = argv.filter((_, i) => i !== debugAt);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -106,7 +123,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const entry = commands[name];
   if (!entry) {
     const guess = didYouMean(name, Object.keys(commands));
-    io.stderr.write(`✖ [EXP_ARGS_INVALID] unknown command "${name}"${guess ? `\n  → did you mean "exp ${guess}"?` : ''}\n  → exp --help lists the commands\n`);
+    io.stderr.write(
+      `✖ [EXP_ARGS_INVALID] unknown command "${name}"${guess ? `\n  → did you mean "exp ${guess}"?` : ''}\n  → exp --help lists the commands\n`,
+    );
     return exitCodeFor('EXP_ARGS_INVALID');
   }
   if (entry.spec && (rest.includes('--help') || rest.includes('-h'))) {
@@ -126,7 +145,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (debug) {
       io.stderr.write(`✖ exp ${name}: unexpected error\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     } else {
-      io.stderr.write(`✖ exp ${name}: unexpected error: ${oneLine(e)}\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n`);
+      io.stderr.write(
+        `✖ exp ${name}: unexpected error: ${oneLine(e)}\n  → rerun with --debug (or EXP_DEBUG=1) for the stack trace\n`,
+      );
     }
     return EXIT_FAILED;
   }

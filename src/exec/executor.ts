@@ -1,25 +1,36 @@
 // Runs a plan: ready nodes in parallel under resource limits, each claimed in the store so two
 // `exp run` processes never compute one node at once, outputs committed atomically, failures
 // confined to their dependents, retries, and a graceful stop on interrupt.
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import type { Plan, PlanNode } from '../plan/dag.ts';
 import { RERUN_IN_PLACE, type NodeDecision } from '../plan/diff.ts';
-import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import type { StageInput } from '../plan/stage-kind.ts';
-import type { ArtifactStore, ManifestMetric, NodeManifest } from '../store/store.ts';
+import type { ArtifactStore, NodeManifest } from '../store/store.ts';
 import type { Inventory } from './inventory.ts';
 import type { ExecSummary, Lifecycle, NodeOutcome } from './lifecycle.ts';
-import { NodeLog } from './node-log.ts';
+import { ENGINE_VERSION, runNodeInStore, sleep } from './node-run.ts';
 import { ResourcePool, type Grant } from './resources.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import { serialiseError, type TaskEvent, type TaskRunner } from './task.ts';
-import { VERSION } from '../version.ts';
+import type { TaskEvent, TaskRunner } from './task.ts';
 import { defaultHint, type ErrorCode } from '../error-codes.ts';
 
-/** Recorded in every manifest (package.json's version). */
-export const ENGINE_VERSION = VERSION;
+export { ENGINE_VERSION };
+
+/** Runs nodes somewhere else (a worker fleet); outcomes carry dirs in this process's store. */
+export interface RemoteNodeRunner {
+  run(
+    node: PlanNode,
+    inputs: StageInput[],
+    ctx: {
+      signal: AbortSignal;
+      retries?: number;
+      rerunInPlace: boolean;
+      onStarted(attempt: number): void;
+      onEvent(e: TaskEvent): void;
+    },
+  ): Promise<NodeOutcome>;
+  close(): Promise<void>;
+}
 
 export interface ExecuteOptions {
   plan: Plan;
@@ -36,6 +47,8 @@ export interface ExecuteOptions {
   graceMs?: number;
   /** How often to look again at a node another process is computing. */
   pollMs?: number;
+  /** Run ready nodes there instead of on this machine (the bullmq executor). */
+  remote?: RemoteNodeRunner;
 }
 
 interface Running {
@@ -80,7 +93,13 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     while (stack.length) {
       const d = stack.pop()!;
       if (outcomes.has(d.key)) continue;
-      await finish(d, { key: d.key, status: 'skipped', reason: `upstream ${failed.stage} failed`, attempts: 0, durationMs: 0 });
+      await finish(d, {
+        key: d.key,
+        status: 'skipped',
+        reason: `upstream ${failed.stage} failed`,
+        attempts: 0,
+        durationMs: 0,
+      });
       stack.push(...(dependents.get(d.key) ?? []));
     }
   };
@@ -90,9 +109,21 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     if (decisions.get(node.key)?.status !== 'cached') continue;
     const manifest = store.readManifest(node.kind, node.key);
     if (manifest) {
-      await finish(node, { key: node.key, status: 'cached', manifest, dir: store.nodeDir(node.kind, node.key), attempts: 0, durationMs: 0 });
+      await finish(node, {
+        key: node.key,
+        status: 'cached',
+        manifest,
+        dir: store.nodeDir(node.kind, node.key),
+        attempts: 0,
+        durationMs: 0,
+      });
     } else {
-      decisions.set(node.key, { key: node.key, status: 'run', reason: 'output-missing', why: 'cached output disappeared' });
+      decisions.set(node.key, {
+        key: node.key,
+        status: 'run',
+        reason: 'output-missing',
+        why: 'cached output disappeared',
+      });
     }
   }
 
@@ -125,12 +156,19 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     for (let i = 0; i < ready.length; ) {
       const node = ready[i]!;
       const kind = registry.get(node.kind);
-      const short = pool.feasible(node.resources);
+      // A remote fleet decides itself what it can host; only an unknown kind fails here.
+      const short = o.remote ? undefined : pool.feasible(node.resources);
       const impossible = short ?? (kind ? undefined : `stage kind "${node.kind}" is not registered`);
       if (impossible) {
         const code: ErrorCode = short ? 'EXP_RESOURCES_UNAVAILABLE' : 'EXP_KIND_UNREGISTERED';
         const promise = (async () => {
-          await finish(node, { key: node.key, status: 'failed', error: { message: impossible, code, hint: defaultHint(code) }, attempts: 0, durationMs: 0 });
+          await finish(node, {
+            key: node.key,
+            status: 'failed',
+            error: { message: impossible, code, hint: defaultHint(code) },
+            attempts: 0,
+            durationMs: 0,
+          });
           await skipDependents(node);
           if (o.failFast) stopDispatch = true;
         })();
@@ -138,7 +176,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
         track(node, new AbortController(), promise);
         continue;
       }
-      const grant = pool.tryAcquire(node.resources);
+      const grant = o.remote ? { cpus: 0, memoryMb: 0, gpus: [] } : pool.tryAcquire(node.resources);
       if (!grant) {
         // No CPU left: nothing further down the list can start either (GPU-only waits can).
         if (pool.cpusExhausted()) break;
@@ -147,7 +185,9 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       }
       ready.splice(i, 1);
       const controller = new AbortController();
-      const promise = runNode(node, grant, controller.signal)
+      const promise = (
+        o.remote ? runRemote(node, o.remote, controller.signal) : runNode(node, grant, controller.signal)
+      )
         .then(async (outcome) => {
           await finish(node, outcome);
           if (outcome.status === 'done' || outcome.status === 'cached') release(node);
@@ -174,114 +214,46 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     });
   };
 
-  const runNode = async (node: PlanNode, grant: Grant, signal: AbortSignal): Promise<NodeOutcome> => {
-    const t0 = Date.now();
-    // Claim: wait while another live process computes the same node, then reuse its result.
-    let claimed = false;
-    for (;;) {
-      if (signal.aborted) return { key: node.key, status: 'cancelled', attempts: 0, durationMs: 0 };
-      const claim = await store.claim(node.key);
-      if (claim.status === 'claimed') {
-        claimed = true;
-        break;
-      }
-      if (store.has(node.kind, node.key)) break;
-      await sleep(o.pollMs ?? 250, signal);
-    }
-    try {
-      const already = store.readManifest(node.kind, node.key);
-      const reason = decisions.get(node.key)?.reason;
-      if (already && !(reason && RERUN_IN_PLACE.has(reason))) {
-        return { key: node.key, status: 'cached', manifest: already, dir: store.nodeDir(node.kind, node.key), attempts: 0, durationMs: Date.now() - t0 };
-      }
-      if (already) await store.removeNode(node.kind, node.key);
-      const kind = registry.get(node.kind)!;
-      // What the path params point at now: kept in the manifest to notice later changes.
-      const data = fingerprintParams(kind.paramsSchema, node.runParams);
-      const inputs: StageInput[] = node.needs.map((k, i) => {
-        const up = outcomes.get(k)!;
-        return { stage: node.needStages[i]!, kind: plan.byKey.get(k)!.kind, key: k, dir: up.dir!, outputs: (up.manifest?.outputs ?? {}) as StageInput['outputs'] };
-      });
-      const scratchDir = store.scratchDir(node.key);
-      await fs.mkdir(scratchDir, { recursive: true });
-      const logFile = store.logPath(node.key);
-      const log = new NodeLog(logFile);
-      const maxAttempts = 1 + (o.retries ?? node.retries);
-      let lastError: ReturnType<typeof serialiseError> | undefined;
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        if (signal.aborted) break;
-        lifecycle.nodeStarted?.(node, attempt);
-        log.write(`── ${node.stage} (${node.kind}) attempt ${attempt}/${maxAttempts} on ${os.hostname()} pid ${process.pid}`);
-        const tmp = await store.beginWrite(node.key);
-        const metrics: ManifestMetric[] = [];
-        const artifacts: string[] = [];
-        const onEvent = (e: TaskEvent): void => {
-          if (e.type === 'log') log.write(e.message);
-          else if (e.type === 'metric') metrics.push({ key: e.key, value: e.value, step: e.step, timestamp: e.timestamp });
-          else if (e.type === 'artifact') artifacts.push(e.path);
-          lifecycle.nodeEvent?.(node, e);
-        };
-        const where = grant.gpus.length && kind.module ? 'process' : (kind.runIn ?? 'inline');
-        const attemptStart = Date.now();
-        try {
-          const result = await runners[where].run(
-            { kind: node.kind, module: kind.module, params: structuredClone(node.runParams), inputs, ports: portStages(node), outDir: tmp, scratchDir, sharedDir: store.sharedDir, seed: node.seed, gpus: grant.gpus.map((g) => g.id) },
-            kind,
-            onEvent,
-            signal,
-          );
-          if (signal.aborted) throw new Error('interrupted');
-          const finishedAt = Date.now();
-          const { manifest } = await store.commit(tmp, {
-            key: node.key,
-            kind: node.kind,
-            kindVersion: node.kindVersion,
-            stage: node.stage,
-            params: node.params,
-            inputs: node.needs.map((k, i) => ({ stage: node.needStages[i]!, key: k })),
-            outputs: (result?.outputs ?? {}) as Record<string, unknown>,
-            ...(Object.keys(data).length ? { data } : {}),
-            metrics,
-            artifacts,
-            startedAt: attemptStart,
-            finishedAt,
-            durationMs: finishedAt - attemptStart,
-            attempts: attempt,
-            host: os.hostname(),
-            engineVersion: ENGINE_VERSION,
-          });
-          log.write(`── done in ${finishedAt - attemptStart} ms`);
-          // Checkpoints are no longer needed once the node is committed.
-          await fs.rmdir(scratchDir).catch(() => fs.rm(scratchDir, { recursive: true, force: true }));
-          await log.close();
-          return { key: node.key, status: 'done', manifest, dir: store.nodeDir(node.kind, node.key), attempts: attempt, durationMs: Date.now() - t0, logFile };
-        } catch (e) {
-          await store.abort(tmp);
-          lastError = serialiseError(e);
-          log.write(`── failed: ${lastError.stack ?? lastError.message}`);
-          if (signal.aborted) break;
-        }
-      }
-      await log.close();
-      if (signal.aborted) {
-        return { key: node.key, status: 'cancelled', attempts: 0, durationMs: Date.now() - t0, logFile };
-      }
-      const err = lastError ?? { message: 'unknown failure' };
-      await store.recordFailure({
-        key: node.key,
-        kind: node.kind,
-        stage: node.stage,
-        error: err.message,
-        code: err.code,
-        at: Date.now(),
-        attempts: maxAttempts,
-        log: logFile,
-      });
-      return { key: node.key, status: 'failed', error: err, attempts: maxAttempts, durationMs: Date.now() - t0, logFile };
-    } finally {
-      if (claimed) await store.release(node.key, true);
-    }
+  const inputsOf = (node: PlanNode): StageInput[] =>
+    node.needs.map((k, i) => {
+      const up = outcomes.get(k)!;
+      return {
+        stage: node.needStages[i]!,
+        kind: plan.byKey.get(k)!.kind,
+        key: k,
+        dir: up.dir!,
+        outputs: (up.manifest?.outputs ?? {}) as StageInput['outputs'],
+      };
+    });
+  const rerunInPlace = (node: PlanNode): boolean => {
+    const reason = decisions.get(node.key)?.reason;
+    return Boolean(reason && RERUN_IN_PLACE.has(reason));
   };
+
+  const runNode = (node: PlanNode, grant: Grant, signal: AbortSignal): Promise<NodeOutcome> =>
+    runNodeInStore({
+      node,
+      kind: registry.get(node.kind)!,
+      inputs: inputsOf(node),
+      store,
+      runners,
+      gpus: grant.gpus.map((g) => g.id),
+      signal,
+      retries: o.retries,
+      rerunInPlace: rerunInPlace(node),
+      pollMs: o.pollMs,
+      onStarted: (attempt) => lifecycle.nodeStarted?.(node, attempt),
+      onEvent: (e) => lifecycle.nodeEvent?.(node, e),
+    });
+
+  const runRemote = (node: PlanNode, remote: RemoteNodeRunner, signal: AbortSignal): Promise<NodeOutcome> =>
+    remote.run(node, inputsOf(node), {
+      signal,
+      retries: o.retries,
+      rerunInPlace: rerunInPlace(node),
+      onStarted: (attempt) => lifecycle.nodeStarted?.(node, attempt),
+      onEvent: (e) => lifecycle.nodeEvent?.(node, e),
+    });
 
   try {
     for (;;) {
@@ -297,11 +269,17 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     }
   } finally {
     o.signal?.removeEventListener('abort', onExternalAbort);
-    await Promise.all(Object.values(runners).map((r) => r.close()));
+    await Promise.all([...Object.values(runners).map((r) => r.close()), o.remote?.close()]);
   }
   for (const node of plan.nodes) {
     if (!outcomes.has(node.key)) {
-      await finish(node, { key: node.key, status: 'cancelled', attempts: 0, durationMs: 0, reason: interrupted ? 'interrupted' : 'not started (--fail-fast)' });
+      await finish(node, {
+        key: node.key,
+        status: 'cancelled',
+        attempts: 0,
+        durationMs: 0,
+        reason: interrupted ? 'interrupted' : 'not started (--fail-fast)',
+      });
     }
   }
   const summary: ExecSummary = { outcomes, interrupted, wallMs: Date.now() - started };
@@ -322,21 +300,4 @@ function transitiveDependentCounts(plan: Plan, dependents: Map<string, PlanNode[
   return new Map([...memo].map(([k, s]) => [k, s.size]));
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-}
-
 export type { NodeManifest };
-
-/** Port name → the upstream stages that feed it (ports fed by a path param are left out). */
-function portStages(node: PlanNode): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [port, source] of Object.entries(node.ports)) if (source.from === 'stages') out[port] = [...source.stages];
-  return out;
-}

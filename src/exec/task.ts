@@ -33,7 +33,9 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
   return {
     params: task.params,
     inputs: task.inputs,
-    ports: Object.fromEntries(Object.entries(task.ports).map(([port, stages]) => [port, task.inputs.filter((i) => stages.includes(i.stage))])),
+    ports: Object.fromEntries(
+      Object.entries(task.ports).map(([port, stages]) => [port, task.inputs.filter((i) => stages.includes(i.stage))]),
+    ),
     outDir: task.outDir,
     scratchDir: task.scratchDir,
     sharedDir: task.sharedDir,
@@ -60,10 +62,14 @@ export async function importKind(module: string, name: string): Promise<StageKin
   return candidates[0]!;
 }
 
-async function loadModule(module: string): Promise<Record<string, unknown>> {
+async function loadModule(module0: string): Promise<Record<string, unknown>> {
+  // A plugin loaded through tsx's API has `?tsx-namespace=...` in its import.meta.url: drop it.
+  const module = module0.replace(/\?tsx-namespace=[^#]*$/, '');
   // Worker threads do not inherit the TypeScript loader: load .ts modules through tsx's API.
   const isTs = /\.[cm]?ts$/.test(module);
-  return (isTs ? await (await import('tsx/esm/api')).tsImport(module, import.meta.url) : await import(module)) as Record<string, unknown>;
+  return (
+    isTs ? await (await import('tsx/esm/api')).tsImport(module, import.meta.url) : await import(module)
+  ) as Record<string, unknown>;
 }
 
 export function serialiseError(e: unknown): { message: string; stack?: string; code?: string; hint?: string } {

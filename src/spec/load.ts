@@ -34,7 +34,8 @@ function isSound(doc: Record<string, unknown>): boolean {
   if (targets !== undefined && !(Array.isArray(targets) && targets.every((t) => typeof t === 'string'))) return false;
   for (const stage of Object.values(doc.stages)) {
     if (!isRecord(stage) || typeof stage.uses !== 'string') return false;
-    if (stage.needs !== undefined && !(Array.isArray(stage.needs) && stage.needs.every((n) => typeof n === 'string'))) return false;
+    if (stage.needs !== undefined && !(Array.isArray(stage.needs) && stage.needs.every((n) => typeof n === 'string')))
+      return false;
     if (stage.with !== undefined && !isRecord(stage.with)) return false;
     if (stage.resources !== undefined && !isRecord(stage.resources)) return false;
   }
@@ -136,7 +137,10 @@ class SpecLoader {
   private readonly intern = new WeakMap<object, { values: unknown[]; copy: object }[]>();
   // A stage object resolved identically in several points gives one (frozen) ResolvedStage.
   private readonly stageHashText = new Map<ResolvedStage, string>();
-  private readonly stageMemo = new WeakMap<object, Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>>();
+  private readonly stageMemo = new WeakMap<
+    object,
+    Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>
+  >();
   private readonly wiringMemo = new WiringMemo();
 
   constructor(private readonly options: LoadOptions) {
@@ -164,7 +168,15 @@ class SpecLoader {
     const specFile = resolve(this.cwd, file);
     if (!existsSync(specFile)) {
       throw new SpecError([
-        { code: 'file_missing', path: '', message: `spec file not found: ${file}`, file: this.display(specFile), line: 0, col: 0, hint: hintFor(siblingSuggestion(specFile)) },
+        {
+          code: 'file_missing',
+          path: '',
+          message: `spec file not found: ${file}`,
+          file: this.display(specFile),
+          line: 0,
+          col: 0,
+          hint: hintFor(siblingSuggestion(specFile)),
+        },
       ]);
     }
     const files: string[] = [];
@@ -174,14 +186,17 @@ class SpecLoader {
 
     const baseLocator = new Locator(src);
     const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
-    for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display: (f) => this.display(f) })) this.issues.add(issue);
+    for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display: (f) => this.display(f) }))
+      this.issues.add(issue);
     // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
     // lists or maps belong (those are resolved and checked again in each point).
     if (!isSound(doc) && this.issues.size > 0) this.fail();
 
     // A broken matrix is reported; the stages are still checked (as one point) so that every
     // problem shows at once.
-    const assignments = expandMatrix(doc, src.children?.get('matrix'), this.matrixCtx) ?? [{ entries: [], included: false }];
+    const assignments = expandMatrix(doc, src.children?.get('matrix'), this.matrixCtx) ?? [
+      { entries: [], included: false },
+    ];
     // Frozen: every point shares the unchanged parts of the doc (and their canonical JSON).
     const { matrix: _matrix, ...pointBase } = deepFreeze({ ...doc });
     const base = { doc: pointBase, src, locator: baseLocator, sites: findTemplates(pointBase) };
@@ -213,6 +228,7 @@ class SpecLoader {
         jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
         retries: typeof settings.retries === 'number' ? settings.retries : 0,
         targets: wired[0]!.targets,
+        ...executorSettings(settings),
       },
       points,
       resolvedYaml: stringify(doc),
@@ -226,20 +242,38 @@ class SpecLoader {
       const origin: Origin = { file: `--set ${text}`, line: 0, col: 0 };
       const eq = splitSet(text);
       if (eq <= 0) {
-        this.issues.add({ code: 'invalid_set', path: '', message: `--set expects PATH=VALUE, got "${text}"`, ...this.place(origin), hint: "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'" });
+        this.issues.add({
+          code: 'invalid_set',
+          path: '',
+          message: `--set expects PATH=VALUE, got "${text}"`,
+          ...this.place(origin),
+          hint: "e.g. --set finetune.k=20 or --set 'finetune.k=[20,50]'",
+        });
         continue;
       }
       const pathText = text.slice(0, eq).trim();
       const parsed = parseDocument(text.slice(eq + 1));
       if (parsed.errors.length > 0) {
-        this.issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: the value is not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`, ...this.place(origin), hint: 'quote the whole argument for the shell, and the value for YAML if needed' });
+        this.issues.add({
+          code: 'invalid_set',
+          path: pathText,
+          message: `--set ${pathText}: the value is not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`,
+          ...this.place(origin),
+          hint: 'quote the whole argument for the shell, and the value for YAML if needed',
+        });
         continue;
       }
       let value: unknown;
       try {
         value = parsed.toJS({ maxAliasCount: 100 });
       } catch (e) {
-        this.issues.add({ code: 'invalid_set', path: pathText, message: `--set ${pathText}: ${(e as Error).message}`, ...this.place(origin), hint: 'write the value out without aliases' });
+        this.issues.add({
+          code: 'invalid_set',
+          path: pathText,
+          message: `--set ${pathText}: ${(e as Error).message}`,
+          ...this.place(origin),
+          hint: 'write the value out without aliases',
+        });
         continue;
       }
       const nonFinite = nonFiniteNumbers(value);
@@ -265,7 +299,10 @@ class SpecLoader {
   }
 
   /** One matrix point: interpolated, graph checked, stages resolved and wired (undefined when broken). */
-  private wirePoint(assignment: Assignment, base: { doc: Record<string, unknown>; src: SrcNode; locator: Locator; sites: string[][] }): WiredPoint | undefined {
+  private wirePoint(
+    assignment: Assignment,
+    base: { doc: Record<string, unknown>; src: SrcNode; locator: Locator; sites: string[][] },
+  ): WiredPoint | undefined {
     const point = this.interpolatePoint(assignment, base);
     if (!point) return undefined;
     const { pdoc, locator } = point;
@@ -276,14 +313,23 @@ class SpecLoader {
     if (!ok || this.issues.size > 0 || graph.problems.length > 0) return undefined;
     const wiring = this.wiringMemo.wire(graph, resolved, this.options.kinds);
     for (const problem of wiring.problems) {
-      this.issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...this.place(locator.value(problem.segments)), hint: problem.hint });
+      this.issues.add({
+        code: problem.code,
+        path: formatPath(problem.segments),
+        message: problem.message,
+        ...this.place(locator.value(problem.segments)),
+        hint: problem.hint,
+      });
     }
     if (wiring.problems.length > 0) return undefined;
     return { assignment, pdoc, settings, targets: graph.targets, resolved, configStages, wiring };
   }
 
   /** The point's doc: matrix values set, `${...}` resolved; undefined when its shape is unusable. */
-  private interpolatePoint(assignment: Assignment, base: { doc: Record<string, unknown>; src: SrcNode; locator: Locator; sites: string[][] }): PointDoc | undefined {
+  private interpolatePoint(
+    assignment: Assignment,
+    base: { doc: Record<string, unknown>; src: SrcNode; locator: Locator; sites: string[][] },
+  ): PointDoc | undefined {
     let pdoc = base.doc;
     const overlay = new Map<string, SrcNode>();
     let sites = base.sites;
@@ -313,13 +359,27 @@ class SpecLoader {
       const s = isRecord(pdoc.stages) ? pdoc.stages[stage] : undefined;
       return isRecord(s) && typeof s.uses === 'string' ? s.uses : undefined;
     };
-    const interpolated = interpolate(pdoc, trie, { env: this.env, intern: this.intern, paramDefault: (stage, param) => this.checker.paramDefault(stageUses(stage), param) });
+    const interpolated = interpolate(pdoc, trie, {
+      env: this.env,
+      intern: this.intern,
+      paramDefault: (stage, param) => this.checker.paramDefault(stageUses(stage), param),
+    });
     for (const problem of interpolated.problems) {
-      this.issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...this.place(locator.value(problem.segments)), hint: problem.hint });
+      this.issues.add({
+        code: problem.code,
+        path: formatPath(problem.segments),
+        message: problem.message,
+        ...this.place(locator.value(problem.segments)),
+        hint: problem.hint,
+      });
     }
     // Values the experiment schema checks (outside stages' with:) changed: validate this point's doc.
     if (outsideWith) {
-      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc), { locator, display: (f) => this.display(f) })) this.addSchemaIssue(issue, interpolated);
+      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc), {
+        locator,
+        display: (f) => this.display(f),
+      }))
+        this.addSchemaIssue(issue, interpolated);
     }
     if (outsideWith && !isSound(interpolated.doc)) return undefined;
     return { pdoc: interpolated.doc, locator, interpolated, outsideWith };
@@ -331,7 +391,11 @@ class SpecLoader {
   }
 
   /** Unknown needs, cycles, targets; memoised by the shape of the graph. */
-  private checkPointGraph(stages: Record<string, StageDoc>, explicitTargets: string[] | undefined, locator: Locator): GraphResult {
+  private checkPointGraph(
+    stages: Record<string, StageDoc>,
+    explicitTargets: string[] | undefined,
+    locator: Locator,
+  ): GraphResult {
     const needsMap = new Map<string, string[]>();
     for (const [name, stage] of Object.entries(stages)) needsMap.set(name, stage.needs ?? []);
     let signature = explicitTargets ? explicitTargets.join('\u0001') : '';
@@ -342,14 +406,23 @@ class SpecLoader {
       this.graphMemo.set(signature, graph);
       // reported once per shape: every point with this graph has the same problems
       for (const problem of graph.problems) {
-        this.issues.add({ code: problem.code, path: formatPath(problem.segments), message: problem.message, ...this.place(locator.value(problem.segments)), hint: problem.hint });
+        this.issues.add({
+          code: problem.code,
+          path: formatPath(problem.segments),
+          message: problem.message,
+          ...this.place(locator.value(problem.segments)),
+          hint: problem.hint,
+        });
       }
     }
     return graph;
   }
 
   /** Each stage: kind known, params valid (defaults filled), relative paths made absolute and checked. */
-  private resolveStages(stages: Record<string, StageDoc>, point: PointDoc): { resolved: Record<string, ResolvedStage>; configStages: Record<string, unknown>; ok: boolean } {
+  private resolveStages(
+    stages: Record<string, StageDoc>,
+    point: PointDoc,
+  ): { resolved: Record<string, ResolvedStage>; configStages: Record<string, unknown>; ok: boolean } {
     const resolved: Record<string, ResolvedStage> = {};
     const configStages: Record<string, unknown> = {};
     let ok = true;
@@ -369,7 +442,8 @@ class SpecLoader {
         configStages[name] = memo.configStage;
         continue;
       }
-      const runWith = result.errors.length === 0 ? this.absolutePaths(name, stage, result.value, bases, point) : result.value;
+      const runWith =
+        result.errors.length === 0 ? this.absolutePaths(name, stage, result.value, bases, point) : result.value;
       if (!runWith) ok = false;
       const rs = resolvedStage(name, stage, result.value, runWith ?? result.value);
       const configStage = Object.freeze({ ...stage, needs: rs.needs, with: rs.with });
@@ -395,11 +469,15 @@ class SpecLoader {
         path: `stages.${name}.uses`,
         message: `unknown stage kind "${stage.uses}" in stage "${name}"`,
         ...this.place(point.locator.value(['stages', name, 'uses'])),
-        hint: match ? `did you mean "${match}"?` : names.length > 0 ? `registered kinds: ${names.join(', ')}` : 'no stage kinds are registered',
+        hint: match
+          ? `did you mean "${match}"?`
+          : names.length > 0
+            ? `registered kinds: ${names.join(', ')}`
+            : 'no stage kinds are registered',
       });
       return undefined;
     }
-    let result;
+    let result: ReturnType<ParamsChecker['validate']>;
     try {
       result = this.checker.validate(stage.uses, stage.with ?? {});
     } catch (e) {
@@ -413,7 +491,12 @@ class SpecLoader {
       return undefined;
     }
     if (result && result.errors.length > 0) {
-      for (const issue of mapAjvErrors(result.errors, { locator: point.locator, display: (f) => this.display(f), prefix: ['stages', name, 'with'] })) this.addSchemaIssue(issue, point.interpolated);
+      for (const issue of mapAjvErrors(result.errors, {
+        locator: point.locator,
+        display: (f) => this.display(f),
+        prefix: ['stages', name, 'with'],
+      }))
+        this.addSchemaIssue(issue, point.interpolated);
     }
     return result;
   }
@@ -430,12 +513,18 @@ class SpecLoader {
   }
 
   /** Relative path params and the folder each resolves against. */
-  private pathBases(name: string, stage: StageDoc, params: Readonly<Record<string, unknown>>, point: PointDoc): PathBase[] {
+  private pathBases(
+    name: string,
+    stage: StageDoc,
+    params: Readonly<Record<string, unknown>>,
+    point: PointDoc,
+  ): PathBase[] {
     const bases: PathBase[] = [];
     for (const pp of this.checker.pathParams(stage.uses)) {
       const raw = params[pp.param];
       const segments = ['stages', name, 'with', pp.param];
-      const values: [unknown, string[]][] = pp.list && Array.isArray(raw) ? raw.map((v, i) => [v, [...segments, String(i)]]) : [[raw, segments]];
+      const values: [unknown, string[]][] =
+        pp.list && Array.isArray(raw) ? raw.map((v, i) => [v, [...segments, String(i)]]) : [[raw, segments]];
       for (const [value, at] of values) {
         if (typeof value !== 'string' || value === '' || isAbsolute(value)) continue;
         const { origin, via } = this.originOf(at, point);
@@ -446,14 +535,22 @@ class SpecLoader {
   }
 
   /** Params for running: path params absolute and checked on disk (undefined after a missing path). */
-  private absolutePaths(name: string, stage: StageDoc, params: Readonly<Record<string, unknown>>, bases: PathBase[], point: PointDoc): Readonly<Record<string, unknown>> | undefined {
+  private absolutePaths(
+    name: string,
+    stage: StageDoc,
+    params: Readonly<Record<string, unknown>>,
+    bases: PathBase[],
+    point: PointDoc,
+  ): Readonly<Record<string, unknown>> | undefined {
     let copy: Record<string, unknown> | undefined;
     let ok = true;
     for (const pp of this.checker.pathParams(stage.uses)) {
       const raw = params[pp.param];
       const fix = (value: unknown, segments: string[]): unknown => {
         if (typeof value !== 'string' || value === '') return value;
-        const base = bases.find((b) => b.segments.length === segments.length && b.segments.every((s, i) => s === segments[i]));
+        const base = bases.find(
+          (b) => b.segments.length === segments.length && b.segments.every((s, i) => s === segments[i]),
+        );
         const absolute = absolutePathParam(value, base?.baseDir ?? this.cwd);
         const problem = pathMismatch(pp.mode, this.checker.stat(absolute));
         if (problem) {
@@ -464,13 +561,18 @@ class SpecLoader {
             path: formatPath(segments),
             message: `${problem}: ${value}${via ? ` (from ${formatPath(via)})` : ''}, looked for ${absolute}`,
             ...this.place(origin),
-            hint: !base ? undefined : origin.line > 0 ? `relative paths resolve against the folder of the file that defines them (${this.display(dirname(origin.file)) || '.'})` : 'relative paths given on the command line resolve against the current folder',
+            hint: !base
+              ? undefined
+              : origin.line > 0
+                ? `relative paths resolve against the folder of the file that defines them (${this.display(dirname(origin.file)) || '.'})`
+                : 'relative paths given on the command line resolve against the current folder',
           });
         }
         return absolute;
       };
       const segments = ['stages', name, 'with', pp.param];
-      const fixed = pp.list && Array.isArray(raw) ? raw.map((v, i) => fix(v, [...segments, String(i)])) : fix(raw, segments);
+      const fixed =
+        pp.list && Array.isArray(raw) ? raw.map((v, i) => fix(v, [...segments, String(i)])) : fix(raw, segments);
       const same = Array.isArray(fixed) && Array.isArray(raw) ? fixed.every((v, i) => v === raw[i]) : fixed === raw;
       if (!same) {
         copy ??= { ...params };
@@ -498,8 +600,20 @@ class SpecLoader {
 }
 
 /** A stage as the planner gets it: frozen, ports filled in by the wiring. */
-function resolvedStage(name: string, stage: StageDoc, params: Readonly<Record<string, unknown>>, runWith: Readonly<Record<string, unknown>>): ResolvedStage {
-  const rs: ResolvedStage = { name, uses: stage.uses, needs: stage.needs ?? [], with: params as Record<string, unknown>, runWith: runWith as Record<string, unknown>, ports: NO_PORTS };
+function resolvedStage(
+  name: string,
+  stage: StageDoc,
+  params: Readonly<Record<string, unknown>>,
+  runWith: Readonly<Record<string, unknown>>,
+): ResolvedStage {
+  const rs: ResolvedStage = {
+    name,
+    uses: stage.uses,
+    needs: stage.needs ?? [],
+    with: params as Record<string, unknown>,
+    runWith: runWith as Record<string, unknown>,
+    ports: NO_PORTS,
+  };
   if (stage.resources) {
     const r = stage.resources;
     rs.resources = {};
@@ -540,19 +654,32 @@ function unionOfParts(wired: readonly WiredPoint[]): Map<ResolvedStage, string[]
   for (const [rs, { param, set }] of taken) {
     // in the order the stage lists them (its default: every part it can make)
     const listed = Array.isArray(rs.with[param]) ? (rs.with[param] as string[]) : [...set];
-    out.set(rs, listed.filter((a) => set.has(a)));
+    out.set(
+      rs,
+      listed.filter((a) => set.has(a)),
+    );
   }
   return out;
 }
 
 /** The point's kept stages with their wiring, and its id. */
-function finishPoint(w: WiredPoint, parts: Map<ResolvedStage, string[]>, memo: WiringMemo, stageHashText: Map<ResolvedStage, string>): ResolvedPoint {
+function finishPoint(
+  w: WiredPoint,
+  parts: Map<ResolvedStage, string[]>,
+  memo: WiringMemo,
+  stageHashText: Map<ResolvedStage, string>,
+): ResolvedPoint {
   const kept: Record<string, ResolvedStage> = {};
   const configStages = { ...w.configStages };
   for (const name of w.wiring.kept) {
     const rs = w.resolved[name]!;
     kept[name] = memo.apply(rs, w.wiring.stages[name]!, parts.get(rs));
-    if (kept[name] !== rs) configStages[name] = Object.freeze({ ...(configStages[name] as object), needs: kept[name]!.needs, with: kept[name]!.with });
+    if (kept[name] !== rs)
+      configStages[name] = Object.freeze({
+        ...(configStages[name] as object),
+        needs: kept[name]!.needs,
+        with: kept[name]!.with,
+      });
   }
   for (const name of Object.keys(configStages)) if (!kept[name]) delete configStages[name];
   // Canonical JSON of {data, name, seed, stages: {uses, needs, with}, vars} (keys in sorted order).
@@ -570,5 +697,28 @@ function finishPoint(w: WiredPoint, parts: Map<ResolvedStage, string[]>, memo: W
   const hashText = `{"data":${canonicalJson(pdoc.data ?? {})},"name":${canonicalJson(pdoc.name)},"seed":${canonicalJson(settings.seed ?? 0)},"stages":{${stagesText}},"vars":${canonicalJson(pdoc.vars ?? {})}}`;
   const assignmentRecord: Record<string, unknown> = {};
   for (const entry of w.assignment.entries) assignmentRecord[entry.label] = entry.value;
-  return { id: shortHash(hashText), name: pointName(w.assignment.entries), assignment: assignmentRecord, stages: kept, config: { ...pdoc, stages: configStages } };
+  return {
+    id: shortHash(hashText),
+    name: pointName(w.assignment.entries),
+    assignment: assignmentRecord,
+    stages: kept,
+    config: { ...pdoc, stages: configStages },
+  };
+}
+
+/** `settings.executor` and its options (validated by the experiment schema). */
+function executorSettings(
+  settings: Record<string, unknown>,
+): Pick<LoadedSpec['settings'], 'executor' | 'slurm' | 'bullmq'> {
+  return {
+    ...(settings.executor === 'local' || settings.executor === 'bullmq' || settings.executor === 'slurm'
+      ? { executor: settings.executor }
+      : {}),
+    ...(typeof settings.slurm === 'object' && settings.slurm !== null
+      ? { slurm: settings.slurm as LoadedSpec['settings']['slurm'] }
+      : {}),
+    ...(typeof settings.bullmq === 'object' && settings.bullmq !== null
+      ? { bullmq: settings.bullmq as { redis?: string; queue?: string } }
+      : {}),
+  };
 }

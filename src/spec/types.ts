@@ -87,7 +87,15 @@ export interface LoadedSpec {
   file: string;
   name: string;
   description?: string;
-  settings: { seed: number; jobs?: number; retries: number; targets: string[] };
+  settings: {
+    seed: number;
+    jobs?: number;
+    retries: number;
+    targets: string[];
+    executor?: 'local' | 'bullmq' | 'slurm';
+    bullmq?: { redis?: string; queue?: string };
+    slurm?: { partition?: string; account?: string; qos?: string; extra?: string[] };
+  };
   points: ResolvedPoint[];
   /** The merged doc (extends and --set applied, before matrix expansion and interpolation) as YAML. */
   resolvedYaml: string;

@@ -4,7 +4,7 @@
 // moment leaves at most an orphan under .tmp/, which `gc` removes). Claims (one lock file per
 // node, created with O_EXCL) keep two `exp run` processes from computing one node at once.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { constants as fsc, promises as fs, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic.ts';
@@ -69,6 +69,11 @@ export class ArtifactStore {
   readonly sharedDir: string;
   /** Identifies this process's claims. */
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /**
+   * How long a claim held by another machine stays valid without a heartbeat (its holder renews it
+   * every leaseMs/3 while computing); on this host a dead pid frees a claim at once.
+   */
+  readonly leaseMs: number = Number(process.env.EXP_CLAIM_LEASE_MS) || 30_000;
 
   constructor(runsDir: string) {
     this.root = path.resolve(runsDir);
@@ -163,11 +168,14 @@ export class ArtifactStore {
    * Returns false when another process committed the same node first (ours is discarded:
    * same key, same inputs, so either copy is the node).
    */
-  async commit(tmp: string, manifest: Omit<NodeManifest, 'files'>): Promise<{ committed: boolean; manifest: NodeManifest }> {
+  async commit(
+    tmp: string,
+    manifest: Omit<NodeManifest, 'files'>,
+  ): Promise<{ committed: boolean; manifest: NodeManifest }> {
     const files = await hashTree(tmp);
     const full: NodeManifest = { ...manifest, files };
     const manifestTmp = path.join(tmp, 'manifest.json.part');
-    await fs.writeFile(manifestTmp, JSON.stringify(full, null, 2) + '\n');
+    await fs.writeFile(manifestTmp, `${JSON.stringify(full, null, 2)}\n`);
     await fs.rename(manifestTmp, path.join(tmp, 'manifest.json'));
     const finalDir = this.nodeDir(manifest.kind, manifest.key);
     await fs.mkdir(path.dirname(finalDir), { recursive: true });
@@ -194,7 +202,7 @@ export class ArtifactStore {
 
   async recordFailure(rec: FailureRecord): Promise<void> {
     const file = path.join(this.failedDir, `${rec.key}.json`);
-    await writeFileAtomic(file, JSON.stringify(rec, null, 2) + '\n');
+    await writeFileAtomic(file, `${JSON.stringify(rec, null, 2)}\n`);
   }
 
   readFailure(key: string): FailureRecord | undefined {
@@ -238,7 +246,7 @@ export class ArtifactStore {
       }
       const holder = this.readClaim(key);
       if (holder && holder.owner === this.owner) return { status: 'claimed' };
-      if (holder && !claimIsStale(holder)) return { status: 'busy', holder };
+      if (holder && !this.claimIsStale(holder, key)) return { status: 'busy', holder };
       // Stale (dead pid on this host) or unreadable half-written claim older than a moment.
       if (!holder) {
         const st = await fs.stat(file).catch(() => undefined);
@@ -257,6 +265,22 @@ export class ArtifactStore {
       return JSON.parse(readFileSync(this.lockPath(key), 'utf8')) as ClaimInfo;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Heartbeat of a held claim: its file's mtime says the holder is alive. */
+  async renewClaim(key: string): Promise<void> {
+    const now = new Date();
+    await fs.utimes(this.lockPath(key), now, now);
+  }
+
+  /** A claim is stale when its holder is a dead pid on this host, or its lease ran out. */
+  private claimIsStale(holder: ClaimInfo, key: string): boolean {
+    if (holder.host === os.hostname()) return !processAlive(holder.pid);
+    try {
+      return Date.now() - statSync(this.lockPath(key)).mtimeMs > this.leaseMs;
+    } catch {
+      return true;
     }
   }
 
@@ -282,18 +306,13 @@ export class ArtifactStore {
     for (const name of await fs.readdir(this.lockDir).catch(() => [] as string[])) {
       const key = name.replace(/\.lock$/, '');
       const holder = this.readClaim(key);
-      if (!holder || claimIsStale(holder)) {
+      if (!holder || this.claimIsStale(holder, key)) {
         await fs.rm(path.join(this.lockDir, name), { force: true });
         locks++;
       }
     }
     return { tmp, locks };
   }
-}
-
-function claimIsStale(holder: ClaimInfo): boolean {
-  if (holder.host !== os.hostname()) return false; // another machine: only it can tell
-  return !processAlive(holder.pid);
 }
 
 export function processAlive(pid: number): boolean {
@@ -323,4 +342,3 @@ async function hashTree(dir: string): Promise<Record<string, { bytes: number; sh
   await walk('');
   return out;
 }
-

@@ -10,9 +10,20 @@ import { repoRoot } from '../helpers/repo.ts';
 
 /** `EXP_*` names that are environment variables, not error codes. */
 const ENVIRONMENT_VARIABLES = new Set([
-  'EXP_RUNS', 'EXP_DEBUG', 'EXP_GPUS', 'EXP_PLUGINS', 'EXP_TF_BACKEND', 'EXP_LEXICON', 'EXP_DATA', 'EXP_PYTHON',
+  'EXP_RUNS',
+  'EXP_DEBUG',
+  'EXP_GPUS',
+  'EXP_PLUGINS',
+  'EXP_TF_BACKEND',
+  'EXP_LEXICON',
+  'EXP_DATA',
+  'EXP_PYTHON',
+  'EXP_REDIS',
+  'EXP_CLAIM_LEASE_MS',
   // set only by tests
-  'EXP_TEST_TALLY', 'EXP_TAG', 'EXP_OTHER',
+  'EXP_TEST_TALLY',
+  'EXP_TAG',
+  'EXP_OTHER',
 ]);
 
 /** Folders of shipped code whose text is scanned for codes. */
@@ -53,20 +64,34 @@ describe('error catalogue', () => {
   it('knows every EXP_* code the sources mention', () => {
     const unknown: string[] = [];
     for (const file of files) {
-      for (const code of codesIn(file)) if (!isErrorCode(code) && !ENVIRONMENT_VARIABLES.has(code)) unknown.push(`${code} (${file})`);
+      for (const code of codesIn(file))
+        if (!isErrorCode(code) && !ENVIRONMENT_VARIABLES.has(code)) unknown.push(`${code} (${file})`);
     }
-    expect(unknown, 'add these to src/error-codes.ts (or, for an environment variable, to ENVIRONMENT_VARIABLES here)').toEqual([]);
+    expect(
+      unknown,
+      'add these to src/error-codes.ts (or, for an environment variable, to ENVIRONMENT_VARIABLES here)',
+    ).toEqual([]);
   });
 
   it('has no dead codes: each is used by code outside the catalogue and the tests', () => {
     const used = new Set<string>();
-    for (const file of files) if (file !== CATALOGUE_FILE && !file.endsWith('.test.ts')) for (const code of codesIn(file)) used.add(code);
+    for (const file of files)
+      if (file !== CATALOGUE_FILE && !file.endsWith('.test.ts')) for (const code of codesIn(file)) used.add(code);
     expect(ERROR_CODES.map((e) => e.code).filter((c) => !used.has(c))).toEqual([]);
   });
 
   it('keeps the exit codes the CLI has always used', () => {
-    for (const c of ['EXP_ARGS_INVALID', 'EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_NOT_FOUND']) expect(exitCodeFor(c), c).toBe(2);
-    for (const c of ['EXP_INPUT_MISSING', 'EXP_DATA_INVALID', 'EXP_TRACK_INVALID', 'EXP_MODEL_MISMATCH', 'EXP_MEDIA_UNREADABLE', 'EXP_FFMPEG_MISSING', 'EXP_FFMPEG_FAILED']) {
+    for (const c of ['EXP_ARGS_INVALID', 'EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_NOT_FOUND'])
+      expect(exitCodeFor(c), c).toBe(2);
+    for (const c of [
+      'EXP_INPUT_MISSING',
+      'EXP_DATA_INVALID',
+      'EXP_TRACK_INVALID',
+      'EXP_MODEL_MISMATCH',
+      'EXP_MEDIA_UNREADABLE',
+      'EXP_FFMPEG_MISSING',
+      'EXP_FFMPEG_FAILED',
+    ]) {
       expect(exitCodeFor(c), c).toBe(1);
     }
     expect(exitCodeFor('SOMETHING_ELSE')).toBe(1);

@@ -6,7 +6,17 @@ import type { Plan } from '../../plan/dag.ts';
 import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
 import type { JsonValue } from '../../plan/stage-kind.ts';
-import { planExperiment, runExperiment, type ExperimentResult, type FailedNode, type PointResult, type ReporterFactory } from '../../run/experiment.ts';
+import { execute } from '../../exec/executor.ts';
+import {
+  planExperiment,
+  runExperiment,
+  type Executor,
+  type PlannedExperiment,
+  type ExperimentResult,
+  type FailedNode,
+  type PointResult,
+  type ReporterFactory,
+} from '../../run/experiment.ts';
 import { TrackingReporter } from '../../run/tracking-reporter.ts';
 import type { ArtifactStore } from '../../store/store.ts';
 import { loadSpec } from '../../spec/index.ts';
@@ -26,7 +36,13 @@ export interface Io {
 }
 
 const specOptions = [
-  { name: 'set', type: 'string', multiple: true, value: 'PATH=VALUE', description: 'override a key (value parsed as YAML), e.g. --set finetune.k=20' },
+  {
+    name: 'set',
+    type: 'string',
+    multiple: true,
+    value: 'PATH=VALUE',
+    description: 'override a key (value parsed as YAML), e.g. --set finetune.k=20',
+  },
 ] as const;
 
 export const validateSpec: CommandSpec = {
@@ -34,7 +50,10 @@ export const validateSpec: CommandSpec = {
   usage: 'validate <spec.yaml> [--set PATH=VALUE]...',
   summary: 'Check a spec (schema, stage params, needs, files) and report every problem at once.',
   options: [...specOptions, { name: 'json', type: 'boolean', description: 'print {"ok", "points", "issues"} as JSON' }],
-  examples: ['exp validate experiments/ava_fewshot.yaml', "exp validate experiments/s2a_text.yaml --set 'data.screenplays=/data/imsdb'"],
+  examples: [
+    'exp validate experiments/ava_fewshot.yaml',
+    "exp validate experiments/s2a_text.yaml --set 'data.screenplays=/data/imsdb'",
+  ],
 };
 
 export const planSpec: CommandSpec = {
@@ -43,10 +62,20 @@ export const planSpec: CommandSpec = {
   summary: 'Show the DAG of a spec and, for each node, whether it is cached or will run, and why.',
   options: [
     ...specOptions,
-    { name: 'why', type: 'boolean', description: 'say why each node will run (new params, upstream changed, version changed, --force)' },
+    {
+      name: 'why',
+      type: 'boolean',
+      description: 'say why each node will run (new params, upstream changed, version changed, --force)',
+    },
     { name: 'json', type: 'boolean', description: 'print {"points":[...],"nodes":[...]} as one JSON object' },
     { name: 'force', type: 'boolean', description: 'plan as if every node were forced to rerun' },
-    { name: 'rerun', type: 'string', multiple: true, value: 'STAGE', description: 'plan as if this stage were forced to rerun' },
+    {
+      name: 'rerun',
+      type: 'string',
+      multiple: true,
+      value: 'STAGE',
+      description: 'plan as if this stage were forced to rerun',
+    },
   ],
 };
 
@@ -60,13 +89,62 @@ export const runSpec: CommandSpec = {
     'finished node: running the same command again continues where it stopped.',
   options: [
     ...specOptions,
-    { name: 'gpus', type: 'string', value: 'IDS', description: 'GPU ids to use, e.g. 0,1 or none (default: EXP_GPUS, else nvidia-smi)' },
-    { name: 'jobs', short: 'j', type: 'string', value: 'N', description: 'CPU slots for parallel tasks (default: settings.jobs, else the number of cores)' },
+    {
+      name: 'gpus',
+      type: 'string',
+      value: 'IDS',
+      description: 'GPU ids to use, e.g. 0,1 or none (default: EXP_GPUS, else nvidia-smi)',
+    },
+    {
+      name: 'jobs',
+      short: 'j',
+      type: 'string',
+      value: 'N',
+      description: 'CPU slots for parallel tasks (default: settings.jobs, else the number of cores)',
+    },
     { name: 'force', type: 'boolean', description: 'rerun every node even when cached' },
-    { name: 'rerun', type: 'string', multiple: true, value: 'STAGE', description: 'rerun the nodes of this stage even when cached' },
-    { name: 'retry', type: 'string', value: 'N', description: 'retry each failed node up to N times (overrides the spec)' },
-    { name: 'fail-fast', type: 'boolean', description: 'stop at the first failed node (default: only its dependents stop)' },
-    { name: 'grace', type: 'string', value: 'SECONDS', description: 'grace period for running tasks on interrupt (default 10)' },
+    {
+      name: 'rerun',
+      type: 'string',
+      multiple: true,
+      value: 'STAGE',
+      description: 'rerun the nodes of this stage even when cached',
+    },
+    {
+      name: 'retry',
+      type: 'string',
+      value: 'N',
+      description: 'retry each failed node up to N times (overrides the spec)',
+    },
+    {
+      name: 'fail-fast',
+      type: 'boolean',
+      description: 'stop at the first failed node (default: only its dependents stop)',
+    },
+    {
+      name: 'grace',
+      type: 'string',
+      value: 'SECONDS',
+      description: 'grace period for running tasks on interrupt (default 10)',
+    },
+    {
+      name: 'executor',
+      type: 'string',
+      value: 'NAME',
+      description: 'where nodes run: local (default), bullmq or slurm (settings.executor)',
+    },
+    {
+      name: 'redis',
+      type: 'string',
+      value: 'URL',
+      description: 'Redis of the bullmq executor, e.g. redis://10.0.0.5:6379 (settings.bullmq.redis, EXP_REDIS)',
+    },
+    {
+      name: 'queue',
+      type: 'string',
+      value: 'NAME',
+      description: 'bullmq queue prefix shared with the workers (default exp; settings.bullmq.queue)',
+    },
     { name: 'json', type: 'boolean', description: 'print the result as one JSON object on the last line' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress output' },
     { name: 'no-track', type: 'boolean', description: 'do not log to MLflow (file store or server)' },
@@ -75,34 +153,56 @@ export const runSpec: CommandSpec = {
     'exp run experiments/quickstart.yaml',
     "exp run experiments/ava_fewshot.yaml --set 'finetune.k=[20]' --gpus 0,1",
     'EXP_GPUS=0 exp run experiments/hmdb51.yaml --jobs 4 --json',
+    'exp run experiments/quickstart.yaml --executor bullmq --redis redis://10.0.0.5:6379 --runs /shared/runs',
   ],
 };
 
 function specFile(file: string | undefined): string {
-  if (!file) throw new ExpError('EXP_ARGS_INVALID', 'no spec file given', { hint: 'e.g. exp run experiments/quickstart.yaml' });
+  if (!file)
+    throw new ExpError('EXP_ARGS_INVALID', 'no spec file given', { hint: 'e.g. exp run experiments/quickstart.yaml' });
   return file;
 }
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(validateSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
-  const spec = await loadSpec(specFile(positionals[0]), { sets: list(values.set), kinds: registry, cwd: io.cwd, env: io.env });
+  const spec = await loadSpec(specFile(positionals[0]), {
+    sets: list(values.set),
+    kinds: registry,
+    cwd: io.cwd,
+    env: io.env,
+  });
   if (values.json) {
-    io.stdout.write(JSON.stringify({ ok: true, points: spec.points.length, issues: [] }) + '\n');
+    io.stdout.write(`${JSON.stringify({ ok: true, points: spec.points.length, issues: [] })}\n`);
   } else {
     const stages = new Set(spec.points.flatMap((p) => Object.keys(p.stages)));
-    io.stdout.write(`✓ ${path.relative(io.cwd ?? process.cwd(), spec.file) || spec.file} is valid: ${spec.points.length} point(s), ${stages.size} stage(s)\n`);
+    io.stdout.write(
+      `✓ ${path.relative(io.cwd ?? process.cwd(), spec.file) || spec.file} is valid: ${spec.points.length} point(s), ${stages.size} stage(s)\n`,
+    );
   }
   return 0;
 }
 
 export interface PlanJson {
   points: { id: string; name: string; params: Record<string, unknown> }[];
-  nodes: { key: string; stage: string; kind: string; needs: string[]; points: string[]; status: 'cached' | 'run'; why: string; note?: string }[];
+  nodes: {
+    key: string;
+    stage: string;
+    kind: string;
+    needs: string[];
+    points: string[];
+    status: 'cached' | 'run';
+    why: string;
+    note?: string;
+  }[];
 }
 
 /** The kinds' plan notes by node key (thresholds resolved from cached upstream outputs, or their formula). */
-export function planNotes(plan: Plan, registry: StageRegistry, store: Pick<ArtifactStore, 'readManifest'>): Map<string, string> {
+export function planNotes(
+  plan: Plan,
+  registry: StageRegistry,
+  store: Pick<ArtifactStore, 'readManifest'>,
+): Map<string, string> {
   const byKey = new Map(plan.nodes.map((n) => [n.key, n]));
   const notes = new Map<string, string>();
   for (const n of plan.nodes) {
@@ -119,7 +219,11 @@ export function planNotes(plan: Plan, registry: StageRegistry, store: Pick<Artif
   return notes;
 }
 
-export function planToJson(plan: Plan, decisions: Map<string, NodeDecision>, notes: Map<string, string> = new Map()): PlanJson {
+export function planToJson(
+  plan: Plan,
+  decisions: Map<string, NodeDecision>,
+  notes: Map<string, string> = new Map(),
+): PlanJson {
   return {
     points: plan.points.map((p) => ({ id: p.id, name: p.name, params: p.assignment })),
     nodes: plan.nodes.map((n) => ({
@@ -145,23 +249,43 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(planSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
-  const { spec, plan, decisions, store } = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
+  const { spec, plan, decisions, store } = await planExperiment(specFile(positionals[0]), {
+    registry,
+    runsDir,
+    sets: list(values.set),
+    cwd: io.cwd,
+    env: io.env,
+    force: forceOption(values),
+  });
   const notes = planNotes(plan, registry, store);
   if (values.json) {
-    io.stdout.write(JSON.stringify(planToJson(plan, decisions, notes)) + '\n');
+    io.stdout.write(`${JSON.stringify(planToJson(plan, decisions, notes))}\n`);
     return 0;
   }
   const runCount = [...decisions.values()].filter((d) => d.status === 'run').length;
-  io.stdout.write(`${spec.name}: ${plan.points.length} point(s) → ${plan.nodes.length} node(s), ${plan.nodes.length - runCount} cached, ${runCount} to run\n\n`);
+  io.stdout.write(
+    `${spec.name}: ${plan.points.length} point(s) → ${plan.nodes.length} node(s), ${plan.nodes.length - runCount} cached, ${runCount} to run\n\n`,
+  );
   const rows = plan.nodes.map((n) => {
     const d = decisions.get(n.key)!;
     const needs = n.needStages.join(',');
-    return [d.status === 'cached' ? '✓ cached' : '● run', n.stage, n.kind, n.key.slice(0, 10), needs || '-', String(n.points.length), ...(values.why ? [d.why] : [])];
+    return [
+      d.status === 'cached' ? '✓ cached' : '● run',
+      n.stage,
+      n.kind,
+      n.key.slice(0, 10),
+      needs || '-',
+      String(n.points.length),
+      ...(values.why ? [d.why] : []),
+    ];
   });
-  io.stdout.write(table(['status', 'stage', 'kind', 'key', 'needs', 'points', ...(values.why ? ['why'] : [])], rows) + '\n');
+  io.stdout.write(
+    `${table(['status', 'stage', 'kind', 'key', 'needs', 'points', ...(values.why ? ['why'] : [])], rows)}\n`,
+  );
   if (notes.size) {
     io.stdout.write('\n');
-    for (const n of plan.nodes) if (notes.has(n.key)) io.stdout.write(`${n.stage} (${n.key.slice(0, 10)}): ${notes.get(n.key)}\n`);
+    for (const n of plan.nodes)
+      if (notes.has(n.key)) io.stdout.write(`${n.stage} (${n.key.slice(0, 10)}): ${notes.get(n.key)}\n`);
   }
   if (values.why) io.stdout.write(`\nwhere each stage's inputs come from:\n${inputSources(plan, registry)}`);
   return 0;
@@ -174,10 +298,14 @@ function inputSources(plan: Plan, registry: StageRegistry): string {
     const parts: string[] = [];
     for (const [port, source] of Object.entries(n.ports)) {
       if (source.from === 'param') parts.push(`${port} ← ${source.path} (with.${source.param})`);
-      else parts.push(`${port} ← ${source.stages.map((s) => `${s}${plan.byKey.get(n.needs[n.needStages.indexOf(s)]!)?.kind === 'demo.world' ? ' (demo world)' : ''}`).join(', ')}`);
+      else
+        parts.push(
+          `${port} ← ${source.stages.map((s) => `${s}${plan.byKey.get(n.needs[n.needStages.indexOf(s)]!)?.kind === 'demo.world' ? ' (demo world)' : ''}`).join(', ')}`,
+        );
     }
     const kind = registry.get(n.kind);
-    if (kind?.partsParam && Array.isArray(n.params[kind.partsParam])) parts.push(`makes ${(n.params[kind.partsParam] as string[]).join(', ') || 'nothing'}`);
+    if (kind?.partsParam && Array.isArray(n.params[kind.partsParam]))
+      parts.push(`makes ${(n.params[kind.partsParam] as string[]).join(', ') || 'nothing'}`);
     if (parts.length > 0) lines.add(`  ${n.stage.padEnd(10)} ${parts.join('; ')}`);
   }
   return [...lines].map((l) => `${l}\n`).join('');
@@ -193,7 +321,14 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const registry = await makeRegistry(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
   checkRunsWritable(runsDir);
-  const planned = await planExperiment(specFile(positionals[0]), { registry, runsDir, sets: list(values.set), cwd: io.cwd, env: io.env, force: forceOption(values) });
+  const planned = await planExperiment(specFile(positionals[0]), {
+    registry,
+    runsDir,
+    sets: list(values.set),
+    cwd: io.cwd,
+    env: io.env,
+    force: forceOption(values),
+  });
   const { spec } = planned;
   const jobs = int(values.jobs, 'jobs', { min: 1, max: 1024 }) ?? spec.settings.jobs;
   const retries = int(values.retry, 'retry', { max: 100 });
@@ -208,21 +343,89 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
   const reporters: ReporterFactory[] = [() => progress];
   if (!values['no-track']) {
-    reporters.push(({ invocationId }) => TrackingReporter.open({ runsDir, spec, plan: planned.plan, invocationId, env: io.env ?? process.env, log: (m) => io.stderr.write(`${m}\n`) }));
+    reporters.push(({ invocationId }) =>
+      TrackingReporter.open({
+        runsDir,
+        spec,
+        plan: planned.plan,
+        invocationId,
+        env: io.env ?? process.env,
+        log: (m) => io.stderr.write(`${m}\n`),
+      }),
+    );
   }
+
+  const executor = executorFrom(values, spec, planned, io.env ?? process.env);
+  if (executor && !values.quiet) io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
 
   const interrupt = interruptOnSignals(io, graceMs);
   let result: ExperimentResult;
   try {
-    result = await runExperiment(planned, { inventory, reporters, command: ['run', ...argv], failFast: Boolean(values['fail-fast']), retries, signal: interrupt.signal, graceMs });
+    result = await runExperiment(planned, {
+      inventory,
+      reporters,
+      executor: executor?.run,
+      command: ['run', ...argv],
+      failFast: Boolean(values['fail-fast']),
+      retries,
+      signal: interrupt.signal,
+      graceMs,
+    });
   } finally {
     interrupt.dispose();
   }
   const tracking = result.reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
   if (!values.quiet && !values.json) printSummary(io, spec, result, tracking);
-  if (values.json) io.stdout.write(JSON.stringify({ points: result.points, failed: result.failed } satisfies RunJson) + '\n');
+  if (values.json)
+    io.stdout.write(`${JSON.stringify({ points: result.points, failed: result.failed } satisfies RunJson)}\n`);
   if (result.interrupted) return 130;
   return result.points.some((p) => p.status === 'failed') ? 1 : 0;
+}
+
+/** `--executor` / settings.executor: undefined for local, else the bullmq executor. */
+function executorFrom(
+  values: Record<string, unknown>,
+  spec: LoadedSpec,
+  planned: PlannedExperiment,
+  env: NodeJS.ProcessEnv,
+): { name: string; run: Executor; where: string } | undefined {
+  const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? 'local';
+  if (name === 'local') return undefined;
+  if (name === 'slurm') {
+    const s = spec.settings.slurm ?? {};
+    const plugins = list(values.plugin as string[] | undefined).map((p) => path.resolve(p));
+    return {
+      name,
+      where: `Slurm (${env.SLURM_CONF ?? "the cluster's defaults"}${s.partition ? `, partition ${s.partition}` : ''})`,
+      run: async (options) => {
+        const { slurmRunner } = await import('../../exec/slurm.ts');
+        const remote = await slurmRunner({ store: planned.store, registry: planned.registry, plugins, ...s, env });
+        return execute({ ...options, remote });
+      },
+    };
+  }
+  if (name !== 'bullmq') {
+    throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, {
+      hint: 'use --executor local, bullmq or slurm',
+    });
+  }
+  const redis = str(values.redis as string | undefined) ?? spec.settings.bullmq?.redis ?? env.EXP_REDIS;
+  if (!redis) {
+    throw new ExpError('EXP_ARGS_INVALID', 'the bullmq executor needs a Redis URL', {
+      hint: 'pass --redis redis://HOST:PORT, or set settings.bullmq.redis or EXP_REDIS',
+    });
+  }
+  const queue = str(values.queue as string | undefined) ?? spec.settings.bullmq?.queue ?? 'exp';
+  return {
+    name,
+    where: `the workers of ${redis} (queue ${queue})`,
+    run: async (options) => {
+      // Loaded only when used: bullmq and ioredis cost every other command nothing.
+      const { bullmqRunner } = await import('../../exec/bullmq.ts');
+      const remote = await bullmqRunner({ redis, queue, registry: planned.registry, store: planned.store });
+      return execute({ ...options, remote });
+    },
+  };
 }
 
 /**
@@ -262,12 +465,15 @@ function printSummary(io: Io, spec: LoadedSpec, result: ExperimentResult, tracki
     p.status,
     ...metricKeys.map((k) => (p.metrics[k] === undefined ? '' : formatMetric(p.metrics[k]!))),
   ]);
-  io.stdout.write(`\n${spec.name}: ${points.length} point(s) in ${formatDuration(result.wallMs)}${axes.length ? ` (varying ${axes.join(', ')})` : ''}\n`);
-  io.stdout.write(table(['point', 'id', 'status', ...metricKeys], rows) + '\n');
+  io.stdout.write(
+    `\n${spec.name}: ${points.length} point(s) in ${formatDuration(result.wallMs)}${axes.length ? ` (varying ${axes.join(', ')})` : ''}\n`,
+  );
+  io.stdout.write(`${table(['point', 'id', 'status', ...metricKeys], rows)}\n`);
   const failures = new Map<string, { stage: string; error: string; points: string[] }>();
   for (const p of points) {
     for (const f of p.failed ?? []) {
-      const entry = failures.get(f.key) ?? failures.set(f.key, { stage: f.stage, error: f.error, points: [] }).get(f.key)!;
+      const entry =
+        failures.get(f.key) ?? failures.set(f.key, { stage: f.stage, error: f.error, points: [] }).get(f.key)!;
       entry.points.push(p.name);
     }
   }
@@ -283,4 +489,3 @@ function formatMetric(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
 }
-

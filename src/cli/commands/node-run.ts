@@ -1,0 +1,61 @@
+// `exp node-run JOB.json --runs DIR --result FILE`: run one handed-over node (a Slurm job of the
+// slurm executor) through the local executor's per-node code path, then write its outcome to FILE.
+// GPUs come from CUDA_VISIBLE_DEVICES as Slurm sets it. Internal: `exp run` writes the job files.
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../atomic.ts';
+import { ExpError } from '../../errors.ts';
+import { resolveJob, runNodeInStore, type NodeJob } from '../../exec/node-run.ts';
+import { InlineRunner, PoolRunner, ProcessRunner } from '../../exec/runners.ts';
+import { ArtifactStore } from '../../store/store.ts';
+import { list, parseCommand, str, type CommandSpec } from '../args.ts';
+import { makeRegistry, runsDirFrom } from '../workspace.ts';
+import type { Io } from './engine.ts';
+
+export const nodeRunSpec: CommandSpec = {
+  name: 'node-run',
+  usage: 'node-run <job.json> --runs DIR --result FILE',
+  summary: 'Internal: run one node of `exp run --executor slurm` inside its Slurm job.',
+  options: [{ name: 'result', type: 'string', value: 'FILE', description: 'where to write the node outcome (JSON)' }],
+};
+
+export async function nodeRunCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommand(nodeRunSpec, argv);
+  const env = io.env ?? process.env;
+  const file = positionals[0];
+  const result = str(values.result);
+  if (!file || !result) throw new ExpError('EXP_ARGS_INVALID', 'exp node-run needs a job file and --result FILE');
+  const job = JSON.parse(readFileSync(file, 'utf8')) as NodeJob;
+  const store = new ArtifactStore(runsDirFrom(str(values.runs), env));
+  await store.init();
+  const registry = await makeRegistry(list(values.plugin), env);
+  const { kind, inputs } = await resolveJob(job, store, registry);
+  const gpus = (env.CUDA_VISIBLE_DEVICES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
+  const cpus = Math.max(1, Math.ceil(job.node.resources.cpus));
+  const runners = { inline: new InlineRunner(), pool: new PoolRunner(cpus), process: new ProcessRunner(5000) };
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.on('SIGTERM', stop);
+  try {
+    const outcome = await runNodeInStore({
+      node: job.node,
+      kind,
+      inputs,
+      store,
+      runners,
+      gpus,
+      signal: controller.signal,
+      retries: job.retries,
+      rerunInPlace: job.rerunInPlace,
+    });
+    await writeFileAtomic(result, JSON.stringify(outcome));
+    io.stderr.write(`${job.node.stage} ${job.node.key.slice(0, 10)}: ${outcome.status}\n`);
+    return outcome.status === 'done' || outcome.status === 'cached' ? 0 : 1;
+  } finally {
+    process.off('SIGTERM', stop);
+    await Promise.all(Object.values(runners).map((r) => r.close()));
+  }
+}

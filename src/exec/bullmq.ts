@@ -1,0 +1,370 @@
+// The bullmq executor: `exp run --executor bullmq` keeps the planner, the cache decisions, the
+// lifecycle and tracking, and enqueues each ready node on Redis; `exp worker` processes on any
+// machine that mounts the same runs folder take the nodes they can host and run them through the
+// same per-node code path as the local executor (node-run.ts), into the same store.
+//
+// Routing: one queue per GPU count (`<queue>-gpu0`, `-gpu1`, ...; `-gpuopt<N>` for nodes whose GPUs
+// are optional), so a worker only ever receives nodes whose GPUs it has. A node's retries happen
+// inside the node run (as locally); the job's own attempts cover the infrastructure (a worker shut
+// down mid-node). A worker killed with SIGKILL stops renewing its job lock: after `lockMs` the job
+// is stalled and another worker runs the node again (the dead worker's claim on the node is freed
+// by its dead pid on the same host, or by its lease on another host).
+import os from 'node:os';
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ExpError } from '../errors.ts';
+import type { PlanNode } from '../plan/dag.ts';
+import type { StageRegistry } from '../plan/registry.ts';
+
+import { ArtifactStore } from '../store/store.ts';
+import type { RemoteNodeRunner } from './executor.ts';
+import type { Inventory } from './inventory.ts';
+import type { NodeOutcome } from './lifecycle.ts';
+import { nodeSpecOf, resolveJob, runNodeInStore, type NodeJob } from './node-run.ts';
+import { ResourcePool, type Grant, type Request } from './resources.ts';
+import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
+import type { TaskEvent } from './task.ts';
+
+export const DEFAULT_QUEUE = 'exp';
+/** GPU counts a CPU-only worker still accepts when the GPUs are optional. */
+const MAX_OPTIONAL_GPUS = 8;
+
+type JobProgress = { events: (TaskEvent | { type: 'started'; attempt: number })[] };
+
+export function queueFor(prefix: string, r: Pick<Request, 'gpus' | 'gpuOptional'>): string {
+  const n = Math.ceil(Math.max(0, r.gpus));
+  if (n === 0) return `${prefix}-gpu0`;
+  return r.gpuOptional ? `${prefix}-gpuopt${n}` : `${prefix}-gpu${n}`;
+}
+
+/** The queues a worker with `gpus` devices listens to. */
+export function queuesForWorker(prefix: string, gpus: number): { name: string; gpus: number }[] {
+  const out = [{ name: `${prefix}-gpu0`, gpus: 0 }];
+  for (let n = 1; n <= gpus; n++) out.push({ name: `${prefix}-gpu${n}`, gpus: n });
+  for (let n = 1; n <= (gpus || MAX_OPTIONAL_GPUS); n++) out.push({ name: `${prefix}-gpuopt${n}`, gpus: gpus ? n : 0 });
+  return out;
+}
+
+export function redisConnection(url: string): Redis {
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new ExpError('EXP_ARGS_INVALID', `not a Redis URL: "${url}"`, {
+      hint: 'e.g. --redis redis://127.0.0.1:6379',
+    });
+  }
+  // BullMQ's blocking commands need maxRetriesPerRequest: null.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+async function ping(conn: Redis, url: string): Promise<void> {
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(
+      () =>
+        reject(
+          new ExpError('EXP_EXECUTOR_UNAVAILABLE', `cannot reach Redis at ${url}`, {
+            hint: 'start redis-server there, or check --redis / settings.bullmq.redis',
+          }),
+        ),
+      5000,
+    ).unref(),
+  );
+  await Promise.race([conn.ping(), timeout]);
+}
+
+export interface BullmqDriverOptions {
+  redis: string;
+  queue?: string;
+  registry: StageRegistry;
+  store: ArtifactStore;
+  /** Infrastructure attempts of a job (a worker shut down or lost mid-node); default 3. */
+  jobAttempts?: number;
+}
+
+/** The driver side: enqueue ready nodes, forward their events, resolve their outcomes. */
+export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRunner> {
+  const prefix = o.queue ?? DEFAULT_QUEUE;
+  const conn = redisConnection(o.redis);
+  conn.on('error', () => {}); // reported by ping / the calls that fail
+  await ping(conn, o.redis).catch(async (e) => {
+    conn.disconnect();
+    throw e;
+  });
+  const driver = `${os.hostname()}:${process.pid}:${Date.now().toString(36)}`;
+  // Connections handed to BullMQ stay ours to close.
+  const conns: Redis[] = [conn];
+  const queues = new Map<string, { queue: Queue; events: QueueEvents }>();
+  interface Pending {
+    node: PlanNode;
+    job?: Job;
+    queue?: Queue;
+    started: boolean;
+    resolve(o: NodeOutcome): void;
+    onStarted(attempt: number): void;
+    onEvent(e: TaskEvent): void;
+  }
+  const pending = new Map<string, Pending>();
+
+  const settle = (jobId: string, outcome: NodeOutcome): void => {
+    const p = pending.get(jobId);
+    if (!p) return;
+    pending.delete(jobId);
+    p.resolve(outcome);
+  };
+  const fromResult = (p: Pending, value: unknown): NodeOutcome => {
+    const r = (typeof value === 'string' ? JSON.parse(value) : value) as NodeOutcome;
+    const n = p.node;
+    // Folders are this process's view of the shared runs folder.
+    return {
+      ...r,
+      ...(r.dir ? { dir: o.store.nodeDir(n.kind, n.key) } : {}),
+      ...(r.logFile ? { logFile: o.store.logPath(n.key) } : {}),
+    };
+  };
+  const failedOutcome = (p: Pending, reason: string): NodeOutcome => ({
+    key: p.node.key,
+    status: 'failed',
+    error: { message: `worker could not run the node: ${reason}`, code: 'EXP_EXECUTOR_UNAVAILABLE' },
+    attempts: 0,
+    durationMs: 0,
+  });
+
+  const queueOf = async (name: string): Promise<Queue> => {
+    let q = queues.get(name);
+    if (!q) {
+      const eventsConn = conn.duplicate();
+      eventsConn.on('error', () => {});
+      conns.push(eventsConn);
+      const events = new QueueEvents(name, { connection: eventsConn });
+      events.on('error', () => {});
+      events.on('progress', ({ jobId, data }) => {
+        const p = pending.get(jobId);
+        if (!p) return;
+        for (const e of (data as JobProgress).events ?? []) {
+          if (e.type === 'started') p.onStarted(e.attempt);
+          else p.onEvent(e);
+        }
+      });
+      events.on('completed', ({ jobId, returnvalue }) => {
+        const p = pending.get(jobId);
+        if (p) settle(jobId, fromResult(p, returnvalue));
+      });
+      events.on('failed', async ({ jobId, failedReason }) => {
+        const p = pending.get(jobId);
+        if (!p?.job) return;
+        // Only a job out of attempts is final (a failed attempt goes back to waiting).
+        if ((await p.job.getState().catch(() => 'failed')) === 'failed') settle(jobId, failedOutcome(p, failedReason));
+      });
+      await events.waitUntilReady();
+      const queue = new Queue(name, { connection: conn });
+      queue.on('error', () => {});
+      q = { queue, events };
+      queues.set(name, q);
+    }
+    return q.queue;
+  };
+
+  // A safety net under the event stream: look at unfinished jobs now and then.
+  const sweep = setInterval(() => {
+    for (const [id, p] of pending) {
+      if (!p.job || !p.queue) continue;
+      const queue = p.queue;
+      void p.job
+        .getState()
+        .then(async (state) => {
+          if (state !== 'completed' && state !== 'failed') return;
+          const job = await queue.getJob(id).catch(() => undefined);
+          if (state === 'completed' && job) settle(id, fromResult(p, job.returnvalue));
+          else if (state === 'failed') settle(id, failedOutcome(p, job?.failedReason ?? 'failed'));
+        })
+        .catch(() => {});
+    }
+  }, 2000);
+  sweep.unref();
+
+  return {
+    async run(node, inputs, ctx) {
+      const name = queueFor(prefix, node.resources);
+      const queue = await queueOf(name);
+      const jobId = `${node.key}.${driver.replace(/:/g, '-')}`;
+      const data: NodeJob = {
+        node: nodeSpecOf(node),
+        inputs: inputs.map(({ dir: _dir, ...rest }) => rest),
+        rerunInPlace: ctx.rerunInPlace,
+        ...(ctx.retries !== undefined ? { retries: ctx.retries } : {}),
+        ...(o.registry.get(node.kind)?.module ? { kindModule: o.registry.get(node.kind)!.module } : {}),
+        driver,
+      };
+      return new Promise<NodeOutcome>((resolve, reject) => {
+        const p: Pending = { node, started: false, resolve, onStarted: ctx.onStarted, onEvent: ctx.onEvent };
+        pending.set(jobId, p);
+        const onAbort = (): void => {
+          // Not started yet: take it back. Running: it finishes on its worker and lands in the store.
+          void p.job?.remove().catch(() => {});
+          settle(jobId, { key: node.key, status: 'cancelled', attempts: 0, durationMs: 0 });
+        };
+        if (ctx.signal.aborted) return onAbort();
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+        queue
+          .add(node.stage, data, {
+            jobId,
+            attempts: o.jobAttempts ?? 3,
+            backoff: { type: 'fixed', delay: 200 },
+            removeOnComplete: { age: 24 * 3600 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+          })
+          .then((job) => {
+            p.job = job;
+            p.queue = queue;
+          })
+          .catch((e) => {
+            pending.delete(jobId);
+            reject(e);
+          });
+      });
+    },
+    async close() {
+      clearInterval(sweep);
+      for (const { queue, events } of queues.values()) {
+        await events.close().catch(() => {});
+        await queue.close().catch(() => {});
+      }
+      for (const c of conns) c.disconnect();
+    },
+  };
+}
+
+export interface WorkerOptions {
+  redis: string;
+  runsDir: string;
+  registry: StageRegistry;
+  inventory: Inventory;
+  queue?: string;
+  /** Job lock duration; a SIGKILLed worker's node is rerun elsewhere after about this long. */
+  lockMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningWorker {
+  /** Stop taking nodes; `force` aborts running ones (they go back to the queue). */
+  close(force?: boolean): Promise<void>;
+  queues: string[];
+}
+
+/** The worker side (`exp worker`). */
+export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
+  const prefix = o.queue ?? DEFAULT_QUEUE;
+  const log = o.log ?? (() => {});
+  const store = new ArtifactStore(o.runsDir);
+  await store.init();
+  const conn = redisConnection(o.redis);
+  conn.on('error', () => {});
+  await ping(conn, o.redis).catch((e) => {
+    conn.disconnect();
+    throw e;
+  });
+  const pool = new ResourcePool(o.inventory);
+  const runners = {
+    inline: new InlineRunner(),
+    pool: new PoolRunner(o.inventory.cpus),
+    process: new ProcessRunner(5000),
+  };
+  const stopping = new AbortController();
+  let waiters: (() => void)[] = [];
+  const released = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const lockMs = o.lockMs ?? 5000;
+
+  const acquire = async (r: Request, signal: AbortSignal): Promise<Grant> => {
+    for (;;) {
+      const g = pool.tryAcquire(r);
+      if (g) return g;
+      if (signal.aborted) throw new Error('worker shutting down');
+      await new Promise<void>((res) => waiters.push(res));
+    }
+  };
+
+  const process_ = async (job: Job<NodeJob>): Promise<NodeOutcome> => {
+    const data = job.data;
+    const node = data.node;
+    const { kind, inputs } = await resolveJob(data, store, o.registry);
+    const grant = await acquire(node.resources, stopping.signal);
+    let buffer: JobProgress['events'] = [];
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = (): void => {
+      if (!buffer.length) return;
+      const events = buffer;
+      buffer = [];
+      flushing = flushing.then(() => job.updateProgress({ events } satisfies JobProgress).catch(() => {}));
+    };
+    const timer = setInterval(flush, 200);
+    log(
+      `▶ ${node.stage} ${node.key.slice(0, 10)} (${node.kind})${grant.gpus.length ? ` GPUs ${grant.gpus.map((g) => g.id).join(',')}` : ''}`,
+    );
+    try {
+      const outcome = await runNodeInStore({
+        node,
+        kind,
+        inputs,
+        store,
+        runners,
+        gpus: grant.gpus.map((g) => g.id),
+        signal: stopping.signal,
+        retries: data.retries,
+        rerunInPlace: data.rerunInPlace,
+        onStarted: (attempt) => buffer.push({ type: 'started', attempt }),
+        onEvent: (e) => {
+          buffer.push(e);
+          if (buffer.length >= 200) flush();
+        },
+      });
+      clearInterval(timer);
+      flush();
+      await flushing;
+      log(
+        `${outcome.status === 'done' || outcome.status === 'cached' ? '✓' : '✖'} ${node.stage} ${node.key.slice(0, 10)} ${outcome.status} in ${outcome.durationMs} ms`,
+      );
+      // Interrupted here: the node goes back to the queue for another worker.
+      if (outcome.status === 'cancelled') throw new Error(`worker ${os.hostname()} shut down mid-node`);
+      return outcome;
+    } finally {
+      clearInterval(timer);
+      pool.release(grant);
+      released();
+    }
+  };
+
+  const workers: Worker[] = [];
+  const conns: Redis[] = [conn];
+  for (const q of queuesForWorker(prefix, o.inventory.gpus.length)) {
+    const concurrency =
+      q.gpus === 0
+        ? Math.max(1, Math.floor(o.inventory.cpus))
+        : Math.max(1, Math.floor(o.inventory.gpus.length / q.gpus));
+    const wconn = conn.duplicate();
+    wconn.on('error', () => {});
+    conns.push(wconn);
+    const w = new Worker<NodeJob, NodeOutcome>(q.name, process_, {
+      connection: wconn,
+      concurrency,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      maxStalledCount: 3,
+    });
+    w.on('error', (e) => log(`worker error: ${e.message}`));
+    workers.push(w);
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    queues: workers.map((w) => w.name),
+    async close(force = false) {
+      if (force) stopping.abort();
+      await Promise.all(workers.map((w) => w.close(force)));
+      stopping.abort();
+      released();
+      await Promise.all(Object.values(runners).map((r) => r.close()));
+      for (const c of conns) c.disconnect();
+    },
+  };
+}
