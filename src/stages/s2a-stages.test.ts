@@ -309,9 +309,9 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
     expect(b.equals(a)).toBe(true);
   });
 
-  it("last_n beyond the model's layers is a spec error naming the key", async () => {
+  it("last_n beyond the model's layers is a params error naming the key", async () => {
     await expect(
       runStage(trainKind, { ...small, finetune: 'last_n', finetune_last_n: 5 }, [pairsInput()]),
-    ).rejects.toMatchObject({ code: 'EXP_SPEC_INVALID', detail: { key: 'finetune_last_n' } });
+    ).rejects.toMatchObject({ code: 'EXP_PARAMS_INVALID', detail: { key: 'finetune_last_n' } });
   });
 });
