@@ -115,6 +115,21 @@ describe('encode, probe, decode', () => {
     expect(d.data.length).toBe(16 * 8 * 8 * 3);
   });
 
+  it('gives frames from a video much shorter than the window (0.1 s asked for 1 s at 4 frames)', async () => {
+    // the fps filter alone yields no frame here (one output period is longer than the video)
+    const out = path.join(dir, 'tiny.mp4');
+    await encodeRawVideo([frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE)], {
+      width: 32,
+      height: 32,
+      fps: 30,
+      outPath: out,
+      rotation: 180,
+    });
+    const d = await decodeFrames(out, { start: 0, duration: 1, frames: 4, size: 8 });
+    expect(d.frames).toBe(4);
+    expect(d.decoded).toBeGreaterThan(0);
+  });
+
   it('turns a video with rotation metadata upright', async () => {
     const out = path.join(dir, 'rotated.mp4');
     await encodeRawVideo([frame(32, 32, RED, BLUE), frame(32, 32, RED, BLUE)], {

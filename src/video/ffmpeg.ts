@@ -297,8 +297,8 @@ function decodeArgs(file: string, start: number, duration: number, fast: boolean
   ];
 }
 
-function frameFilter(rate: number, S: number): string {
-  return `fps=${rate.toFixed(6)},scale=${S}:${S}:force_original_aspect_ratio=increase:flags=bilinear,crop=${S}:${S}`;
+function frameFilter(rate: number | undefined, S: number): string {
+  return `${rate === undefined ? '' : `fps=${rate.toFixed(6)},`}scale=${S}:${S}:force_original_aspect_ratio=increase:flags=bilinear,crop=${S}:${S}`;
 }
 
 function checkDecodeOptions(opts: { size: number; frames?: number; fps?: number }, duration: number): void {
@@ -348,6 +348,15 @@ function decodeFailed(file: string, start: number, stderr: string, code: number 
  * fails the call (-xerror) rather than giving grey frames; so does a window with no frames.
  */
 export async function decodeFrames(file: string, opts: DecodeOptions): Promise<DecodedFrames> {
+  return decodeWindow(file, opts, false);
+}
+
+/**
+ * `nativeRate`: every frame of the window, no fps resampling (then picked uniformly). The fps
+ * filter can yield nothing for a clip shorter than one output period (a 0.1 s phone video):
+ * such a window is decoded again this way before it counts as empty.
+ */
+async function decodeWindow(file: string, opts: DecodeOptions, nativeRate: boolean): Promise<DecodedFrames> {
   const { ffmpeg } = findFfmpeg();
   checkDecodeOptions(opts, opts.duration);
   const S = Math.round(opts.size);
@@ -367,7 +376,7 @@ export async function decodeFrames(file: string, opts: DecodeOptions): Promise<D
     '-sn',
     '-dn',
     '-vf',
-    frameFilter(rate, S),
+    frameFilter(nativeRate ? undefined : rate, S),
     '-pix_fmt',
     'rgb24',
     '-f',
@@ -378,7 +387,8 @@ export async function decodeFrames(file: string, opts: DecodeOptions): Promise<D
   if (r.code !== 0) throw decodeFailed(file, start, r.stderr, r.code);
   const frameBytes = S * S * 3;
   if (r.stdout.length < frameBytes) {
-    if (fast) return decodeFrames(file, { ...opts, fast: false });
+    if (fast) return decodeWindow(file, { ...opts, fast: false }, nativeRate);
+    if (!nativeRate && opts.frames !== undefined) return decodeWindow(file, opts, true);
     throw noFrames(file, start, opts.duration);
   }
   return toFrames(new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length), frameBytes, opts.frames);
