@@ -225,16 +225,22 @@ export async function trainSentenceClassifier(
       opts.encoder,
       opts.encoder.finetune,
     );
-  } else if (opts.encoder.finetune && !existsSync(path.join(path.resolve(opts.encoder.path), 'onnx', 'model.onnx'))) {
-    // frozen, but the folder has only the Hugging Face weights: features from the tfjs encoder
-    const encoder = await TfBertEncoder.open({
+  } else {
+    // Frozen features: ONNX (transformers.js), or the tfjs encoder when the folder has only the
+    // Hugging Face weights (model.safetensors).
+    const settings = {
       path: opts.encoder.path,
       pooling: opts.encoder.pooling ?? 'cls',
       maxTokens: opts.encoder.maxTokens ?? 128,
       batchSize: opts.encoder.batchSize ?? 32,
-    });
+    } as const;
+    const onnx = existsSync(path.join(path.resolve(opts.encoder.path), 'onnx', 'model.onnx'));
+    const useTf = Boolean(opts.encoder.finetune) && !onnx;
+    const encoder = useTf ? await TfBertEncoder.open(settings) : await BertEncoder.open(settings);
     opts.log?.(
-      `bert: ${encoder.config.path} has no onnx/model.onnx: frozen features from the tfjs encoder (model.safetensors)`,
+      useTf
+        ? `bert: ${encoder.config.path} has no onnx/model.onnx: frozen features from the tfjs encoder (model.safetensors)`
+        : `bert: embedding ${kept.length} training sentences (${encoder.config.pooling} pooling, ${encoder.dim} dims)`,
     );
     const rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
     const c = encoder.config;
@@ -246,35 +252,8 @@ export async function trainSentenceClassifier(
         maxTokens: c.maxTokens,
         batchSize: c.batchSize,
         dim: encoder.dim,
-        finetune: { mode: 'frozen' },
+        ...(useTf ? { finetune: { mode: 'frozen' as const } } : {}),
       },
-    };
-    const valScores = val.length
-      ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)
-      : undefined;
-    const trained = await trainHead(rows, denseTargets(kept, K, classWeight), K, {
-      ...common,
-      onEpoch: onEpoch(valScores),
-    });
-    classifier = new BertSentenceClassifier(classes, encoder, trained.head);
-    artifacts = trained.artifacts;
-    inputDim = rows.dim;
-    trainer = `tfjs-${trained.backend}`;
-  } else {
-    const encoder = await BertEncoder.open({
-      path: opts.encoder.path,
-      pooling: opts.encoder.pooling ?? 'cls',
-      maxTokens: opts.encoder.maxTokens ?? 128,
-      batchSize: opts.encoder.batchSize ?? 32,
-    });
-    opts.log?.(
-      `bert: embedding ${kept.length} training sentences (${encoder.config.pooling} pooling, ${encoder.dim} dims)`,
-    );
-    const rows = new DenseRows(await encoder.embed(kept.map((p) => p.speech)), encoder.dim);
-    const c = encoder.config;
-    encoderManifest = {
-      kind: 'bert',
-      bert: { path: c.path, pooling: c.pooling, maxTokens: c.maxTokens, batchSize: c.batchSize, dim: encoder.dim },
     };
     const valScores = val.length
       ? denseValScores(await encoder.embed(val.map((p) => p.speech)), encoder.dim, val.length, K)
