@@ -1,9 +1,9 @@
 // Lifecycle → MLflow: one parent run per `exp run`, one child run per point. Each node's metrics
 // and artifacts are logged into every point that contains it, cached nodes included (tagged), so
 // each run is complete in the MLflow UI whatever was reused.
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSyncChild } from '../children.ts';
 import type { ExecSummary, Lifecycle, NodeOutcome } from '../exec/lifecycle.ts';
 import type { Plan, PlanNode } from '../plan/dag.ts';
 import type { LoadedSpec } from '../spec/types.ts';
@@ -49,7 +49,7 @@ function safeKey(key: string): string {
 function gitCommit(dir: string): string | undefined {
   try {
     return (
-      execFileSync('git', ['rev-parse', 'HEAD'], {
+      execFileSyncChild('git', ['rev-parse', 'HEAD'], {
         cwd: dir,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],

@@ -9,11 +9,11 @@
 // as an option or a protocol), with backpressure on the pipes, and with AbortSignal to kill a
 // process. ffmpeg/ffprobe are found on PATH or through FFMPEG_PATH / FFPROBE_PATH; when missing,
 // EXP_FFMPEG_MISSING says how to install them (`apt-get install ffmpeg` or `make deps`).
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnChild } from '../children.ts';
 import { ExpError, isExpError } from '../errors.ts';
 
 export interface FfmpegTools {
@@ -84,7 +84,8 @@ interface RunOptions {
 
 function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, {
+    // Started through children.ts: ffmpeg dies with the thread that started it, even under SIGKILL.
+    const child = spawnChild(bin, args, {
       stdio: [opts.stdin ? 'pipe' : 'ignore', opts.collectStdout ? 'pipe' : 'ignore', 'pipe'],
       signal: opts.signal,
       windowsHide: true,
