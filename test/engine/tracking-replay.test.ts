@@ -155,5 +155,8 @@ describe('a read-only mlruns/, then exp sync', () => {
     expect(twice.out).toContain('0 new run(s), 0 updated, 3 unchanged');
     const onServer = server.runsOf('engine-grid');
     expect(onServer).toHaveLength(3);
+    // The points arrive with the params of the writable run.
+    for (const run of onServer.filter((x) => x.tags.has('mlflow.parentRunId')))
+      expect(Object.fromEntries(run.params)).toEqual(expected[run.info.run_name]!.params);
   }, 240_000);
 });
