@@ -83,6 +83,13 @@ export const ERROR_CODES = [
     hint: 'check that the file plays (`ffprobe <file>`) and that the asked time span lies inside it',
   },
   {
+    code: 'EXP_CORPUS_UNUSABLE',
+    meaning:
+      'Every file of a media corpus was skipped (empty, truncated, unreadable, no video stream): nothing is left to work on.',
+    exit: EXIT_FAILED,
+    hint: 'replace or remove the broken files named in the message (`exp show <node>` lists each with its reason), or point the stage at another corpus',
+  },
+  {
     code: 'EXP_FFMPEG_MISSING',
     meaning: 'ffmpeg or ffprobe is not installed, or FFMPEG_PATH/FFPROBE_PATH is not an executable.',
     exit: EXIT_FAILED,

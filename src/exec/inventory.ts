@@ -1,7 +1,7 @@
 // What this machine offers the scheduler: CPU slots, memory, and GPUs by device id.
 // GPUs come from `--gpus 0,1`, else EXP_GPUS, else nvidia-smi when present (none otherwise), so
 // GPU placement is testable on machines without one.
-import { execFileSync } from 'node:child_process';
+import { execFileSyncChild } from '../children.ts';
 import os from 'node:os';
 import { ExpError } from '../errors.ts';
 
@@ -39,11 +39,15 @@ export function parseGpuList(text: string, origin: string): Gpu[] {
 
 function fromNvidiaSmi(): Gpu[] | undefined {
   try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=index,memory.total,name', '--format=csv,noheader,nounits'], {
-      encoding: 'utf8',
-      timeout: 5000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const out = execFileSyncChild(
+      'nvidia-smi',
+      ['--query-gpu=index,memory.total,name', '--format=csv,noheader,nounits'],
+      {
+        encoding: 'utf8',
+        timeout: 5000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     return out
       .split('\n')
       .filter((l) => l.trim())

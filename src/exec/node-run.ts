@@ -197,6 +197,7 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
           params: node.params,
           inputs: node.needs.map((k, i) => ({ stage: node.needStages[i]!, key: k })),
           outputs: (result?.outputs ?? {}) as Record<string, unknown>,
+          ...(result?.skipped?.length ? { skipped: result.skipped } : {}),
           ...(Object.keys(data).length ? { data } : {}),
           metrics,
           artifacts,

@@ -1,15 +1,18 @@
 // Three places a task can run: inline (this process), pool (piscina worker thread for CPU-bound
 // JavaScript), process (a child process with CUDA_VISIBLE_DEVICES set to exactly its GPUs).
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { forkChild } from '../children.ts';
 import type { StageKind, StageResult } from '../plan/stage-kind.ts';
 import { makeContext, serialiseError, type TaskEvent, type TaskRunner, type TaskSpec } from './task.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const tsxExecArgv = ['--import', 'tsx'];
+// tsx's loader by absolute URL: a bare `tsx` would be resolved from the user's working folder,
+// where it is not installed (exp run from anywhere but the clone failed in pool/process tasks).
+const tsxExecArgv = ['--import', import.meta.resolve('tsx')];
 
 /** Rebuild an error thrown on the other side, keeping code and hint (piscina drops custom fields). */
 function revive(err: { message: string; stack?: string; code?: string; hint?: string }): Error {
@@ -91,7 +94,8 @@ export class ProcessRunner implements TaskRunner {
     if (!kind.module)
       return Promise.reject(new Error(`stage kind "${kind.name}" runs in a process but declares no module`));
     const env = { ...process.env, CUDA_VISIBLE_DEVICES: task.gpus.join(',') };
-    const child = fork(path.join(here, 'process-child.ts'), [], {
+    // Dies with this process even under SIGKILL (children.ts); it also leaves when the IPC channel closes.
+    const child = forkChild(path.join(here, 'process-child.ts'), [], {
       execArgv: tsxExecArgv,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -4,14 +4,13 @@
 // status without sacct). The stage's resources map to --cpus-per-task, --mem and --gres=gpu:N;
 // the node takes its GPUs from Slurm's CUDA_VISIBLE_DEVICES. Ctrl-C cancels what this run
 // submitted (scancel).
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { writeFileAtomic } from '../atomic.ts';
+import { execFileChild } from '../children.ts';
 import { ExpError } from '../errors.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import type { ArtifactStore } from '../store/store.ts';
@@ -19,7 +18,8 @@ import type { RemoteNodeRunner } from './executor.ts';
 import type { NodeOutcome } from './lifecycle.ts';
 import { nodeSpecOf, sleep, type NodeJob } from './node-run.ts';
 
-const run = promisify(execFile);
+// sbatch/squeue/scancel die with this process (children.ts).
+const run = execFileChild;
 const expBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/exp.js');
 
 export interface SlurmOptions {

@@ -103,6 +103,18 @@ export interface StageContext<P = Record<string, unknown>> {
 export interface StageResult {
   /** Small plain data for dependents and `exp show` (paths relative to outDir, counts, ...). */
   outputs?: Record<string, JsonValue>;
+  /**
+   * Input items the stage passed over and why (a corrupt movie, a subtitle file without its
+   * video), by path: kept in the manifest, listed by `exp show` and counted in the run summary.
+   * A stage that skips items should also say so in its log and count them in a metric.
+   */
+  skipped?: SkippedItem[];
+}
+
+export interface SkippedItem {
+  /** The file (or id) that was skipped. */
+  item: string;
+  reason: string;
 }
 
 export interface StageKind<P = Record<string, unknown>> {

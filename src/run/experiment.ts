@@ -107,11 +107,22 @@ export interface FailedNode {
   log?: string;
 }
 
+/** A node that passed over some of its input items (a corrupt movie, ...): StageResult.skipped. */
+export interface SkippedInputs {
+  stage: string;
+  key: string;
+  /** Names of the points that contain the node. */
+  points: string[];
+  items: { item: string; reason: string }[];
+}
+
 export interface ExperimentResult {
   invocation: InvocationRecord;
   points: PointResult[];
   /** One entry per failed node (a node shared by several points appears once). */
   failed: FailedNode[];
+  /** One entry per node (done or cached) that skipped input items; empty when none did. */
+  skipped: SkippedInputs[];
   interrupted: boolean;
   wallMs: number;
   /** Headline metrics for a summary table, as declared by the stage kinds of the plan. */
@@ -144,7 +155,7 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     graceMs: o.graceMs ?? 10_000,
   });
 
-  const { points, failed } = collectResults(invocation, summary);
+  const { points, failed, skipped } = collectResults(invocation, summary);
   invocation.finishedAt = Date.now();
   const anyFailed = points.some((p) => p.status === 'failed');
   invocation.status = summary.interrupted ? 'cancelled' : anyFailed ? 'failed' : 'done';
@@ -158,6 +169,7 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     invocation,
     points,
     failed,
+    skipped,
     interrupted: summary.interrupted,
     wallMs: summary.wallMs,
     summaryMetrics: summaryMetrics(plan, registry, invocation.points),
@@ -190,9 +202,10 @@ function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): Invocat
 function collectResults(
   invocation: InvocationRecord,
   summary: ExecSummary,
-): { points: PointResult[]; failed: FailedNode[] } {
+): { points: PointResult[]; failed: FailedNode[]; skipped: SkippedInputs[] } {
   const points: PointResult[] = [];
   const failed: FailedNode[] = [];
+  const skipped = new Map<string, SkippedInputs>();
   const seen = new Set<string>();
   for (const p of invocation.points) {
     const outcomes = Object.entries(p.nodes).map(([stage, key]) => ({
@@ -207,13 +220,20 @@ function collectResults(
     p.metrics = pointMetrics(outcomes.map((x) => x.o.manifest).filter((m): m is NodeManifest => Boolean(m)));
     if (bad.length) p.failed = bad.map((x) => ({ stage: x.stage, key: x.key, error: x.o.error?.message ?? '' }));
     points.push({ id: p.id, name: p.name, params: p.assignment, status: p.status, metrics: p.metrics });
+    for (const x of outcomes) {
+      const items = x.o.manifest?.skipped;
+      if (!items?.length) continue;
+      const entry = skipped.get(x.key) ?? { stage: x.stage, key: x.key, points: [], items };
+      entry.points.push(p.name);
+      skipped.set(x.key, entry);
+    }
     for (const f of bad) {
       if (seen.has(f.key)) continue;
       seen.add(f.key);
       failed.push({ point: p.id, stage: f.stage, key: f.key, error: f.o.error?.message ?? '', log: f.o.logFile });
     }
   }
-  return { points, failed };
+  return { points, failed, skipped: [...skipped.values()] };
 }
 
 /** Latest value per metric key (max by step, then timestamp), over the nodes of a point. */

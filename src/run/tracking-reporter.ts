@@ -1,12 +1,13 @@
 // Lifecycle → MLflow: one parent run per `exp run`, one child run per point. Each node's metrics
 // and artifacts are logged into every point that contains it, cached nodes included (tagged), so
 // each run is complete in the MLflow UI whatever was reused.
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSyncChild } from '../children.ts';
 import type { ExecSummary, Lifecycle, NodeOutcome } from '../exec/lifecycle.ts';
 import type { Plan, PlanNode } from '../plan/dag.ts';
 import type { LoadedSpec } from '../spec/types.ts';
+import { openJournalTracker } from '../track/journal.ts';
 import { openTracker, type InvocationRun, type Tracker, type TrackedRun } from '../track/tracker.ts';
 import type { EndStatus, ParamValue } from '../track/types.ts';
 
@@ -49,7 +50,7 @@ function safeKey(key: string): string {
 function gitCommit(dir: string): string | undefined {
   try {
     return (
-      execFileSync('git', ['rev-parse', 'HEAD'], {
+      execFileSyncChild('git', ['rev-parse', 'HEAD'], {
         cwd: dir,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
@@ -87,27 +88,47 @@ export class TrackingReporter implements Lifecycle {
 
   /**
    * Opens the MLflow store and starts the runs. Tracking never fails the computation: when the
-   * store cannot be written (a read-only mlruns/, a full disk), it says so once and the run goes
-   * on untracked; the results stay in the cache.
+   * store cannot be written (a read-only mlruns/, a full disk), it says so once, the run goes on,
+   * and its tracking goes to a journal (track/journal.ts) that `exp sync` writes into the store
+   * later. Only when even that fails is the run untracked (the results stay in the cache).
    */
   static async open(o: TrackingOptions): Promise<TrackingReporter> {
     try {
       return await TrackingReporter.start(o);
     } catch (e) {
       const reason = oneLine(e);
-      o.log(`tracking: off for this run: ${reason}. The run goes on; results stay in the cache (exp show lists them).`);
-      return new TrackingReporter(null, null, o.plan, o, reason);
+      // Keep what the store would have got in a journal, for `exp sync` to write once it can.
+      try {
+        const journal = openJournalTracker({ runsDir: o.runsDir, experimentName: o.spec.name });
+        const reporter = await TrackingReporter.start(o, journal, reason);
+        const file = journal.journalFile();
+        o.log(
+          `tracking: ${path.join(o.runsDir, 'mlruns')} cannot be written (${reason}). The run goes on; its tracking is kept in ${file}: make the folder writable, then run exp sync to write it there (exp sync --to URL also pushes it to a server).`,
+        );
+        reporter.journal = file;
+        return reporter;
+      } catch {
+        o.log(
+          `tracking: off for this run: ${reason}. The run goes on; results stay in the cache (exp show lists them).`,
+        );
+        return new TrackingReporter(null, null, o.plan, o, reason);
+      }
     }
   }
 
-  private static async start(o: TrackingOptions): Promise<TrackingReporter> {
-    const tracker = await openTracker({
-      runsDir: o.runsDir,
-      experimentName: o.spec.name,
-      trackingUri: o.env.MLFLOW_TRACKING_URI,
-      log: o.log,
-      env: o.env,
-    });
+  /** The journal this run's tracking went to (mlruns/ could not be written), if any. */
+  journal: string | undefined;
+
+  private static async start(o: TrackingOptions, journal?: Tracker, offReason?: string): Promise<TrackingReporter> {
+    const tracker =
+      journal ??
+      (await openTracker({
+        runsDir: o.runsDir,
+        experimentName: o.spec.name,
+        trackingUri: o.env.MLFLOW_TRACKING_URI,
+        log: o.log,
+        env: o.env,
+      }));
     const invocation = await tracker.startInvocation({
       invocationId: o.invocationId,
       specFile: o.spec.file,
@@ -117,7 +138,7 @@ export class TrackingReporter implements Lifecycle {
       user: o.env.USER ?? safeUser(),
       sourceName: o.spec.file,
     });
-    const reporter = new TrackingReporter(tracker, invocation, o.plan, o);
+    const reporter = new TrackingReporter(tracker, invocation, o.plan, o, offReason);
     const configs = new Map(o.spec.points.map((p) => [p.id, p.config]));
     for (const point of o.plan.points) {
       const params: Record<string, ParamValue> = {};
@@ -219,6 +240,8 @@ export class TrackingReporter implements Lifecycle {
   }
 
   howToOpen(): string {
+    if (this.journal)
+      return `MLflow: not written (${this.offReason}); kept in ${this.journal}\n  make ${path.join(this.options.runsDir, 'mlruns')} writable, then: exp sync${this.options.runsDir !== path.resolve('runs') ? ` --runs ${this.options.runsDir}` : ''}`;
     if (!this.tracker) return `MLflow: not tracked this time (${this.offReason}); results are in the cache (exp show)`;
     const root = this.tracker.storeRoot;
     const lines = [

@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
+import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
 import { loadMovieCorpus } from '../video/corpus.ts';
 import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
 import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
@@ -176,7 +176,7 @@ async function s2aInputs(
 export async function runCaptionsMine(
   ctx: StageContext<CaptionsMineParams>,
   deps: MineDeps = defaultMineDeps,
-): Promise<{ outputs: Record<string, JsonValue> }> {
+): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   const moviesPath = findMovies(ctx);
   let scorer: SentenceScorer;
@@ -214,8 +214,11 @@ export async function runCaptionsMine(
     extractDir: path.join(ctx.outDir, 'subtitles'),
     signal: ctx.signal,
   });
-  for (const s of corpus.skipped) ctx.log(`skipped movie ${s.id}: ${s.reason}`);
-  ctx.log(`mining ${corpus.movies.length} movies from ${moviesPath} with ${p.method}`);
+  for (const s of corpus.skipped) ctx.log(`skipped ${describeSkip(s)}`);
+  if (corpus.movies.length === 0 && corpus.skipped.length > 0) throw corpusUnusable(moviesPath, corpus.skipped);
+  ctx.log(
+    `mining ${corpus.movies.length} movies from ${moviesPath} with ${p.method}${corpus.skipped.length ? ` (${corpus.skipped.length} skipped)` : ''}`,
+  );
   const report = await mineClips(corpus.movies, scorer, {
     windowS: p.window_s,
     thresholds,
@@ -228,7 +231,12 @@ export async function runCaptionsMine(
     onProgress: (d, t) => ctx.progress(d, t, 'movies'),
     onWarning: (m) => ctx.log(`warning: ${m}`),
   });
-  for (const s of report.skipped) ctx.log(`skipped movie ${s.id}: ${s.reason}`);
+  for (const s of report.skipped) ctx.log(`skipped ${describeSkip(s)}`);
+  const skippedFiles = [
+    ...corpus.skipped,
+    ...report.skipped.map((s) => ({ ...s, video: corpus.movies.find((m) => m.id === s.id)?.video })),
+  ];
+  if (report.movies === 0 && skippedFiles.length > 0) throw corpusUnusable(moviesPath, skippedFiles);
 
   await writeFile(
     path.join(ctx.outDir, 'clips.jsonl'),
@@ -256,6 +264,7 @@ export async function runCaptionsMine(
   for (const y of report.yield) ctx.metric(`mining.yield.${y.verb}`, y.clips);
   ctx.metric('mining.clips', report.clips.length);
   ctx.metric('mining.sentences', report.sentences);
+  ctx.metric('mining.skipped_movies', skippedFiles.length);
   ctx.artifact('yield.png');
   ctx.artifact('yield.json');
   return {
@@ -269,12 +278,31 @@ export async function runCaptionsMine(
       sentences: report.sentences,
       skipped_movies: skipped.length,
     },
+    skipped: skippedFiles.map((s) => ({ item: s.video ?? s.id, reason: s.reason })),
   };
+}
+
+/** `movie Film (/data/Film.mp4): reason`, without repeating a path the reason already names. */
+function describeSkip(s: { id: string; video?: string; reason: string }): string {
+  return `movie ${s.id}${s.video && !s.reason.includes(s.video) ? ` (${s.video})` : ''}: ${s.reason}`;
+}
+
+/** Every movie was skipped: name a few, and say what to do. */
+export function corpusUnusable(corpus: string, skipped: { id: string; video?: string; reason: string }[]): ExpError {
+  const shown = skipped.slice(0, 3).map((s) => describeSkip(s));
+  return new ExpError(
+    'EXP_CORPUS_UNUSABLE',
+    `captions.mine: none of the ${skipped.length} movie(s) in ${corpus} can be used: ${shown.join('; ')}${skipped.length > 3 ? `; and ${skipped.length - 3} more (all listed in this node's log)` : ''}`,
+    {
+      hint: 'replace or remove the broken files (check one with `ffprobe FILE`), or point `movies` at another corpus',
+      detail: { file: corpus },
+    },
+  );
 }
 
 export const kind: StageKind<CaptionsMineParams> = {
   name: 'captions.mine',
-  version: '1',
+  version: '2',
   description: 'Mine weakly labelled clips from movie subtitles with the S2A classifier or keywords (§4, Fig. 3)',
   paramsSchema,
   inputs: {

@@ -138,7 +138,10 @@ describe('clips.extract', () => {
       per_class: { phone: 2, drive: 1 },
     });
     expect((r.outputs!.skipped_list as { id: string; reason: string }[])[0]!.reason).toContain('gone.mp4');
-    expect(metrics).toMatchObject({ 'clips.extracted': 2, 'clips.skipped': 1 });
+    expect(metrics).toMatchObject({ 'clips.extracted': 2, 'clips.skipped': 1, 'clips.skipped_videos': 1 });
+    expect(r.skipped).toEqual([
+      { item: path.join(dir, 'gone.mp4'), reason: expect.stringContaining('all of 1 clip(s) skipped: ') },
+    ]);
     const shards = path.join(out, 'shards');
     const index = await readShardIndex(shards);
     expect(index.clips.map((c) => c.labels)).toEqual([['phone'], ['drive', 'phone']]);
@@ -153,6 +156,38 @@ describe('clips.extract', () => {
     const png = PNG.sync.read(await readFile(path.join(out, 'contact', 'phone.png')));
     expect(png.width).toBeGreaterThanOrEqual(2 * 24);
     expect(artifacts).toContain('contact/index.html');
+  });
+
+  it('every clip from broken videos (0-byte, random bytes): EXP_CORPUS_UNUSABLE naming the videos', async () => {
+    const bad = path.join(dir, 'broken');
+    await mkdir(bad);
+    const empty = path.join(bad, 'empty.mp4');
+    const noise = path.join(bad, 'noise.mkv');
+    await writeFile(empty, '');
+    await writeFile(noise, Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31) % 256)));
+    const row = (video: string, t: number) =>
+      JSON.stringify({
+        id: `${path.basename(video)}#${t}`,
+        movie: 'x',
+        video,
+        class: 'phone',
+        score: 1,
+        sentence: `s${t}`,
+        t_center: t,
+        t_start: t - 1,
+        t_end: t + 1,
+      });
+    const mineDir = path.join(bad, 'mine');
+    await mkdir(mineDir);
+    await writeFile(path.join(mineDir, 'clips.jsonl'), `${[row(empty, 2), row(empty, 5), row(noise, 3)].join('\n')}\n`);
+    const out = path.join(bad, 'out');
+    await mkdir(out);
+    const input: StageInput = { ...mining, dir: mineDir };
+    const err = await kind.run(ctxFor({}, [input], out).ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EXP_CORPUS_UNUSABLE' });
+    expect((err as Error).message).toContain('none of the 3 clip(s) could be decoded, from 2 video(s)');
+    expect((err as Error).message).toContain(empty);
+    expect((err as Error).message).toContain(noise);
   });
 
   it('says which upstream it needs', async () => {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
+import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
 import { writeContactSheets } from '../video/contact-sheet.ts';
 import { extractClipsToShards } from '../video/extract.ts';
 import type { ClipRequest } from '../video/extract.ts';
@@ -129,7 +129,7 @@ export function toClipRequests(mined: readonly MinedClip[]): ClipRequest[] {
 
 export async function runClipsExtract(
   ctx: StageContext<ClipsExtractParams>,
-): Promise<{ outputs: Record<string, JsonValue> }> {
+): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
   const { clips: mined, file } = await readMinedClips(ctx);
   const requests = toClipRequests(mined);
@@ -146,6 +146,34 @@ export async function runClipsExtract(
     onProgress: (d, t) => ctx.progress(d, t, 'clips'),
   });
   for (const s of skipped) ctx.log(`skipped clip ${s.id}: ${s.reason}`);
+  // The same skips by video: a corrupt or truncated movie loses all (or its late) clips.
+  const videoOf = new Map(requests.map((r) => [r.id, r.video]));
+  const perVideo = new Map<string, { total: number; skipped: number; reason: string }>();
+  for (const r of requests) {
+    const v = perVideo.get(r.video) ?? { total: 0, skipped: 0, reason: '' };
+    v.total++;
+    perVideo.set(r.video, v);
+  }
+  for (const s of skipped) {
+    const v = perVideo.get(videoOf.get(s.id) ?? '');
+    if (!v) continue;
+    v.skipped++;
+    v.reason ||= s.reason;
+  }
+  const badVideos = [...perVideo].filter(([, v]) => v.skipped > 0);
+  for (const [video, v] of badVideos) ctx.log(`skipped ${v.skipped} of ${v.total} clip(s) of ${video}: ${v.reason}`);
+  if (index.clips.length === 0 && requests.length > 0) {
+    const shown = badVideos
+      .slice(0, 3)
+      .map(([video, v]) => `${video} (${v.reason.replace(`${video} `, '').slice(0, 200)})`);
+    throw new ExpError(
+      'EXP_CORPUS_UNUSABLE',
+      `clips.extract: none of the ${requests.length} clip(s) could be decoded, from ${perVideo.size} video(s): ${shown.join('; ')}${badVideos.length > 3 ? `; and ${badVideos.length - 3} more (all listed in this node's log)` : ''}`,
+      {
+        hint: 'replace or remove the broken videos (check one with `ffprobe FILE`), then rerun; exp plan --why shows what reruns',
+      },
+    );
+  }
   let contact: string | null = null;
   if (p.contact_sheet) {
     const r = await writeContactSheets(shardsDir, path.join(ctx.outDir, 'contact'), {
@@ -160,6 +188,7 @@ export async function runClipsExtract(
   for (const c of index.clips) for (const l of c.labels) perClass[l] = (perClass[l] ?? 0) + 1;
   ctx.metric('clips.extracted', index.clips.length);
   ctx.metric('clips.skipped', skipped.length);
+  ctx.metric('clips.skipped_videos', badVideos.filter(([, v]) => v.skipped === v.total).length);
   return {
     outputs: {
       shards: 'shards',
@@ -171,12 +200,16 @@ export async function runClipsExtract(
       skipped: skipped.length,
       skipped_list: skipped.slice(0, 200).map((s) => ({ id: s.id, reason: s.reason })),
     },
+    skipped: badVideos.map(([video, v]) => ({
+      item: video,
+      reason: `${v.skipped === v.total ? 'all' : v.skipped} of ${v.total} clip(s) skipped: ${v.reason}`,
+    })),
   };
 }
 
 export const kind: StageKind<ClipsExtractParams> = {
   name: 'clips.extract',
-  version: '1',
+  version: '2',
   description: 'Decode mined clips into uint8 frame shards (T×S×S RGB) with per-class contact sheets',
   paramsSchema,
   inputs: { clips: { accepts: ['mined-clips'], description: 'the mined clip list (captions.mine)' } },

@@ -25,6 +25,8 @@ export interface NodeManifest {
   /** Upstream node keys in `needs` order, with their stage names. */
   inputs: { stage: string; key: string }[];
   outputs: Record<string, unknown>;
+  /** Input items the stage passed over, with why (StageResult.skipped; absent when none). */
+  skipped?: { item: string; reason: string }[];
   metrics: ManifestMetric[];
   artifacts: string[];
   /** Fingerprints of the data its path params pointed at when it ran (see plan/fingerprint.ts). */

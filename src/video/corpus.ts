@@ -2,12 +2,16 @@
 // (same base name: `Film.srt`, `Film.en.srt`, `Film.vtt`, `Film.sbv`), or a manifest (CSV with a
 // header, or JSONL) with `id`, `video`, `subtitles` (paths relative to the manifest). A video
 // without a sidecar gets its embedded text subtitle stream extracted with ffmpeg; a movie with no
-// subtitles at all is reported and skipped, as is a missing video or subtitle file.
+// subtitles at all is reported and skipped, as is a missing video or subtitle file. Every video is
+// checked before it is used (checkVideoFile: empty, truncated, unreadable, not a video, no video
+// stream): a bad one is skipped with its path and the reason, and the rest of the corpus goes on.
+// So are a folder named like a video and a subtitle file with no video beside it.
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError, isExpError } from '../errors.ts';
-import { extractSubtitleStream, probe } from './ffmpeg.ts';
+import { checkVideoFile, extractSubtitleStream, probe } from './ffmpeg.ts';
 
 export const VIDEO_EXTENSIONS = [
   '.mp4',
@@ -37,6 +41,7 @@ export interface Movie {
 
 export interface SkippedMovie {
   id: string;
+  /** The file that was skipped (the video, or a subtitle file / folder that is not a movie). */
   video?: string;
   reason: string;
 }
@@ -49,6 +54,10 @@ export interface MovieCorpus {
 export interface CorpusOptions {
   /** Where subtitles extracted from videos are written (required to use embedded streams). */
   extractDir?: string;
+  /** Check every video before use (default true; see checkVideoFile). */
+  checkVideos?: boolean;
+  /** ffprobe/ffmpeg checks at once (default: the number of cores). */
+  concurrency?: number;
   signal?: AbortSignal;
 }
 
@@ -72,8 +81,9 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
   }
   const skipped: SkippedMovie[] = [];
   const entries = st.isDirectory()
-    ? await scanFolder(path.resolve(source))
+    ? await scanFolder(path.resolve(source), skipped)
     : await readManifest(path.resolve(source), skipped);
+  const checks = opts.checkVideos === false ? new Map<string, string | null>() : await checkVideos(entries, opts);
   const movies: Movie[] = [];
   const ids = new Set<string>();
   for (const e of entries) {
@@ -88,6 +98,11 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
     }
     if (!existsSync(e.video)) {
       skipped.push({ id: e.id, video: e.video, reason: `video ${e.video} does not exist` });
+      continue;
+    }
+    const bad = checks.get(e.video);
+    if (bad) {
+      skipped.push({ id: e.id, video: e.video, reason: bad });
       continue;
     }
     if (e.subtitles !== null) {
@@ -113,6 +128,29 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
     }
   }
   return { movies, skipped };
+}
+
+/** Video path → why it cannot be used (null: fine), checked `concurrency` at a time. */
+async function checkVideos(entries: readonly Entry[], opts: CorpusOptions): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  const todo = [...new Set(entries.map((e) => e.video))].filter((v) => existsSync(v));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < todo.length) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+      const video = todo[next++]!;
+      try {
+        await checkVideoFile(video, { signal: opts.signal });
+        out.set(video, null);
+      } catch (err) {
+        if (!isExpError(err) || opts.signal?.aborted) throw err;
+        out.set(video, err.message);
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(todo.length, Math.floor(opts.concurrency ?? os.availableParallelism())));
+  await Promise.all(Array.from({ length: n }, worker));
+  return out;
 }
 
 async function embeddedSubtitles(e: Entry, opts: CorpusOptions): Promise<string | { reason: string }> {
@@ -150,14 +188,16 @@ export function safeName(id: string): string {
   return id.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[.-]+/, '_') || '_';
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+async function walk(dir: string, out: string[], folders: string[] = []): Promise<void> {
   const items = await readdir(dir, { withFileTypes: true });
   items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const it of items) {
     if (it.name.startsWith('.')) continue;
     const p = path.join(dir, it.name);
-    if (it.isDirectory()) await walk(p, out);
-    else if (it.isFile() || it.isSymbolicLink()) out.push(p);
+    if (it.isDirectory()) {
+      folders.push(p);
+      await walk(p, out, folders);
+    } else if (it.isFile() || it.isSymbolicLink()) out.push(p);
   }
 }
 
@@ -184,17 +224,38 @@ function bySubtitleExt(a: string, b: string): number {
   );
 }
 
-async function scanFolder(dir: string): Promise<Entry[]> {
+async function scanFolder(dir: string, skipped: SkippedMovie[]): Promise<Entry[]> {
   const files: string[] = [];
-  await walk(dir, files);
-  const videos = files.filter((f) => VIDEO_EXTENSIONS.includes(path.extname(f).toLowerCase()));
-  const used = new Map<string, number>();
-  return videos.map((v) => {
-    const rel = path.relative(dir, v);
-    let id = rel
+  const folders: string[] = [];
+  await walk(dir, files, folders);
+  const isVideoName = (f: string): boolean => VIDEO_EXTENSIONS.includes(path.extname(f).toLowerCase());
+  const idOf = (f: string): string => {
+    const rel = path.relative(dir, f);
+    return rel
       .slice(0, rel.length - path.extname(rel).length)
       .split(path.sep)
       .join('/');
+  };
+  // A folder named like a video (`Film.mp4/`): its files are still scanned, but it is no movie.
+  for (const f of folders.filter(isVideoName))
+    skipped.push({ id: idOf(f), video: f, reason: `${f} is a directory, not a video file` });
+  const videos = files.filter(isVideoName);
+  // A subtitle file with no video of its name beside it: its movie is missing.
+  const stems = new Set(videos.map((v) => path.join(path.dirname(v), path.basename(v, path.extname(v)))));
+  for (const f of files.filter((x) => SUBTITLE_EXTENSIONS.includes(path.extname(x).toLowerCase()))) {
+    const stem = path.join(path.dirname(f), path.basename(f, path.extname(f)));
+    const parts = path.basename(stem).split('.');
+    const owners = parts.map((_, i) => path.join(path.dirname(f), parts.slice(0, i + 1).join('.')));
+    if (!owners.some((o) => stems.has(o)))
+      skipped.push({
+        id: idOf(f),
+        video: f,
+        reason: `${f} has no video beside it (no ${path.basename(owners[0]!)}.mp4, .mkv, ...): its movie is missing`,
+      });
+  }
+  const used = new Map<string, number>();
+  return videos.map((v) => {
+    let id = idOf(v);
     const n = used.get(id) ?? 0;
     used.set(id, n + 1);
     if (n > 0) id = `${id}~${path.extname(v).slice(1)}`; // Film.mp4 and Film.mkv side by side

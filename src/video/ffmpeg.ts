@@ -9,11 +9,11 @@
 // as an option or a protocol), with backpressure on the pipes, and with AbortSignal to kill a
 // process. ffmpeg/ffprobe are found on PATH or through FFMPEG_PATH / FFPROBE_PATH; when missing,
 // EXP_FFMPEG_MISSING says how to install them (`apt-get install ffmpeg` or `make deps`).
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnChild } from '../children.ts';
 import { ExpError, isExpError } from '../errors.ts';
 
 export interface FfmpegTools {
@@ -84,7 +84,8 @@ interface RunOptions {
 
 function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, {
+    // Started through children.ts: ffmpeg dies with the thread that started it, even under SIGKILL.
+    const child = spawnChild(bin, args, {
       stdio: [opts.stdin ? 'pipe' : 'ignore', opts.collectStdout ? 'pipe' : 'ignore', 'pipe'],
       signal: opts.signal,
       windowsHide: true,
@@ -143,7 +144,14 @@ function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunRes
 }
 
 function lastLines(stderr: string, n = 3): string {
-  return stderr.trim().split('\n').slice(-n).join(' | ').slice(0, 400);
+  // Without ffmpeg's "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5607c14b5180] " context prefixes: noise to a user.
+  return stderr
+    .replace(/\[[^\]\n]* @ 0x[0-9a-f]+\] /g, '')
+    .trim()
+    .split('\n')
+    .slice(-n)
+    .join(' | ')
+    .slice(0, 400);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,6 +256,81 @@ export async function probe(file: string, opts: { signal?: AbortSignal } = {}): 
     hasVideo: raw !== undefined,
     hasAudio: streams.some((s) => s.type === 'audio'),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// is this file a usable video?
+
+/**
+ * Checks that a file is a video that can be worked with, before any work is spent on it: a
+ * regular, non-empty, readable file that ffprobe reads, with a video stream, whose data does not
+ * end before its video does (a truncated mp4 whose index sits at the front probes fine and fails
+ * only when a late window is decoded). Returns the probe; throws EXP_MEDIA_UNREADABLE naming
+ * the file and what is wrong with it.
+ */
+export async function checkVideoFile(file: string, opts: { signal?: AbortSignal } = {}): Promise<ProbeResult> {
+  const bad = (reason: string, hint: string): ExpError =>
+    new ExpError('EXP_MEDIA_UNREADABLE', `${file} ${reason}`, { hint, detail: { file } });
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(file);
+  } catch (e) {
+    throw bad(`does not exist (${(e as NodeJS.ErrnoException).code ?? 'stat failed'})`, 'check the path');
+  }
+  if (st.isDirectory()) throw bad('is a directory, not a video file', 'rename the folder or move the videos out of it');
+  if (!st.isFile()) throw bad('is not a regular file (a device, FIFO or socket)', 'give a video file');
+  if (st.size === 0) throw bad('is empty (0 bytes)', 'the copy or download did not finish: fetch the file again');
+  try {
+    await (await open(file, 'r')).close();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'open failed';
+    throw bad(`cannot be read (${code})`, 'give the user running exp read permission on it (chmod a+r)');
+  }
+  const info = await probe(file, opts);
+  if (!info.hasVideo) {
+    const kinds = [...new Set(info.streams.map((s) => s.type))];
+    throw bad(
+      `has no video stream (${kinds.length ? `only ${kinds.join(', ')}` : 'no streams at all'})`,
+      'give the video file itself, not its audio track or subtitles',
+    );
+  }
+  if (info.duration !== null && info.duration > 0) await checkTail(file, info.duration, opts.signal);
+  return info;
+}
+
+/** Decodes the last second: a file cut short says "partial file" (or fails) there. */
+async function checkTail(file: string, duration: number, signal?: AbortSignal): Promise<void> {
+  const { ffmpeg } = findFfmpeg();
+  const from = Math.max(0, duration - 1);
+  const r = await run(
+    ffmpeg,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-ss',
+      from.toFixed(3),
+      '-i',
+      mediaArg(file),
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-f',
+      'null',
+      '-',
+    ],
+    { signal },
+  );
+  if (r.code !== 0 || /partial file|end of file|truncat/i.test(r.stderr)) {
+    throw new ExpError(
+      'EXP_MEDIA_UNREADABLE',
+      `${file} is truncated or corrupt near its end (${duration.toFixed(1)} s): ${lastLines(r.stderr, 2) || `ffmpeg exit code ${r.code}`}`,
+      { hint: 'the copy or download did not finish: fetch the file again, or re-encode it', detail: { file } },
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,17 +87,18 @@ describe('tracking faults', () => {
     expect(trackedRuns(runs)).toBe(3);
   });
 
-  it('mlruns that is a file: tracking is off with a warning, the run completes', async () => {
+  it('mlruns that is a file: a warning, the run completes, its tracking kept in mlflow-pending/', async () => {
     const runs = tmp();
     writeFileSync(path.join(runs, 'mlruns'), 'not a folder\n');
     const r = await run(runs, {});
     expect(r.code).toBe(0);
-    expect(r.err).toContain('tracking: off for this run:');
+    expect(r.err).toContain(`tracking: ${path.join(runs, 'mlruns')} cannot be written (`);
+    expect(readdirSync(path.join(runs, 'mlflow-pending'))).toHaveLength(1);
     expect(r.err).not.toMatch(STACK);
     expect(readdirSync(path.join(runs, 'cache', 'test.add'))).toHaveLength(1 + 2 + 2);
   });
 
-  it('a read-only mlruns/: tracking is off with a warning, the run completes', () => {
+  it('a read-only mlruns/: a warning naming the journal, the run completes (replay: tracking-replay.test.ts)', () => {
     const runs = tmp();
     mkdirSync(path.join(runs, 'mlruns'));
     chmodSync(runs, 0o777);
@@ -116,8 +117,9 @@ describe('tracking faults', () => {
       },
     );
     if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'EPERM') return; // no right to drop privileges here
-    expect(r.stderr).toContain('tracking: off for this run:');
+    expect(r.stderr).toContain(`tracking: ${path.join(runs, 'mlruns')} cannot be written (`);
     expect(r.stderr).toContain('EACCES');
+    expect(r.stderr).toContain(path.join(runs, 'mlflow-pending'));
     expect(r.stderr).not.toMatch(STACK);
     expect(r.status).toBe(0);
     expect(readdirSync(path.join(runs, 'cache', 'test.add'))).toHaveLength(1 + 2 + 2);

@@ -14,6 +14,7 @@ import {
   type PlannedExperiment,
   type ExperimentResult,
   type FailedNode,
+  type SkippedInputs,
   type PointResult,
   type ReporterFactory,
 } from '../../run/experiment.ts';
@@ -314,6 +315,8 @@ function inputSources(plan: Plan, registry: StageRegistry): string {
 export interface RunJson {
   points: PointResult[];
   failed: FailedNode[];
+  /** Only when some node skipped input items (corrupt movies, ...). */
+  skipped?: SkippedInputs[];
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
@@ -377,7 +380,9 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const tracking = result.reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
   if (!values.quiet && !values.json) printSummary(io, spec, result, tracking);
   if (values.json)
-    io.stdout.write(`${JSON.stringify({ points: result.points, failed: result.failed } satisfies RunJson)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}) } satisfies RunJson)}\n`,
+    );
   if (result.interrupted) return 130;
   return result.points.some((p) => p.status === 'failed') ? 1 : 0;
 }
@@ -480,6 +485,16 @@ function printSummary(io: Io, spec: LoadedSpec, result: ExperimentResult, tracki
   for (const [key, f] of failures) {
     const where = f.points.length === 1 ? f.points[0] : `${f.points.length} points`;
     io.stdout.write(`✖ ${f.stage} failed (${where}): ${f.error.split('\n')[0]}  → exp show ${key.slice(0, 10)}\n`);
+  }
+  for (const s of result.skipped) {
+    const where = s.points.length === 1 ? s.points[0] : `${s.points.length} points`;
+    const shown = s.items
+      .slice(0, 3)
+      .map((x) => `${x.item} (${x.reason.replace(`${x.item} `, '').split('\n')[0]!.slice(0, 120)})`);
+    const more = s.items.length > 3 ? `; and ${s.items.length - 3} more` : '';
+    io.stdout.write(
+      `! ${s.stage} skipped ${s.items.length} input(s) (${where}): ${shown.join('; ')}${more}  → exp show ${s.key.slice(0, 10)}\n`,
+    );
   }
   if (tracking) io.stdout.write(`\n${tracking.howToOpen()}\n`);
 }

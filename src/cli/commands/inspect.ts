@@ -173,6 +173,12 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
       `params: ${JSON.stringify(m.params)}\ninputs: ${m.inputs.map((x) => `${x.stage}=${x.key.slice(0, 10)}`).join(', ') || '-'}\n`,
     );
     io.stdout.write(`outputs: ${JSON.stringify(m.outputs).slice(0, 2000)}\n`);
+    if (m.skipped?.length) {
+      io.stdout.write(`\nskipped ${m.skipped.length} input(s):\n`);
+      for (const x of m.skipped.slice(0, 50)) io.stdout.write(`  ${x.item}: ${x.reason}\n`);
+      if (m.skipped.length > 50)
+        io.stdout.write(`  … ${m.skipped.length - 50} more (exp show ${m.key.slice(0, 10)} --json)\n`);
+    }
     const files = Object.entries(m.files).map(([f, x]) => [f, humanBytes(x.bytes), x.sha256.slice(0, 12)]);
     if (files.length)
       io.stdout.write(

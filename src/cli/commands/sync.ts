@@ -1,15 +1,17 @@
 // `exp sync [--to URI] [--experiment NAME]`: push the local file store to a tracking server.
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitCodeFor } from '../../error-codes.ts';
-import { isExpError } from '../../errors.ts';
+import { ExpError, isExpError } from '../../errors.ts';
+import { pendingDir, replayPending } from '../../track/journal.ts';
 import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv } from '../../track/rest-client.ts';
 import { StoreSyncer } from '../../track/sync.ts';
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
 const USAGE =
-  'usage: exp sync [--to http(s)://host:port] [--experiment NAME]\n  pushes the runs in <runs>/mlruns to an MLflow server (default: $MLFLOW_TRACKING_URI); running it again pushes only what is new';
+  'usage: exp sync [--to http(s)://host:port] [--experiment NAME]\n  writes the tracking of runs whose mlruns/ could not be written (<runs>/mlflow-pending) into <runs>/mlruns, then\n  pushes the runs in <runs>/mlruns to an MLflow server (default: $MLFLOW_TRACKING_URI); running it again pushes only what is new';
 
 export async function syncCommand(argv: string[], io: Io, runsDir: string): Promise<number> {
   let values: { to?: string; experiment?: string; help?: boolean };
@@ -29,13 +31,32 @@ export async function syncCommand(argv: string[], io: Io, runsDir: string): Prom
     return 0;
   }
   const uri = values.to ?? process.env.MLFLOW_TRACKING_URI;
+  const root = join(runsDir, 'mlruns');
+  // First what runs could not write into mlruns/ (read-only then): into the file store, once.
+  const pending = (await readdir(pendingDir(runsDir)).catch(() => [] as string[])).filter((n) => n.endsWith('.jsonl'));
+  if (pending.length) {
+    try {
+      const r = await replayPending(runsDir, (m) => io.stderr.write(`! ${m}\n`));
+      io.stdout.write(
+        `wrote the pending tracking of ${r.invocations} exp run(s) into ${root}: ${r.runs} MLflow run(s)${r.artifactsMissing ? `, ${r.artifactsMissing} artifact(s) gone` : ''}\n`,
+      );
+    } catch (e) {
+      const err = new ExpError(
+        'EXP_RUNS_UNWRITABLE',
+        `cannot write the pending tracking of ${pending.length} exp run(s) (${pendingDir(runsDir)}) into ${root}: ${(e as Error).message.split('\n')[0]}`,
+        { hint: `make ${root} writable (chmod -R u+w ${root}), then run exp sync again; nothing was lost` },
+      );
+      io.stderr.write(`${err.format()}\n`);
+      return exitCodeFor(err.code);
+    }
+    if (!isHttpUri(uri) && values.to === undefined) return 0; // nothing to push to: the file store was the goal
+  }
   if (!isHttpUri(uri)) {
     io.stderr.write(
       `✖ ${uri ? `${JSON.stringify(uri)} is not an http(s) tracking server` : 'no server to sync to'}\n  → pass --to http://host:5000 or set MLFLOW_TRACKING_URI\n${USAGE}\n`,
     );
     return 2;
   }
-  const root = join(runsDir, 'mlruns');
   let client: MlflowRestClient;
   try {
     // A server that stops answering fails the remaining runs at once (not 5 × 30 s each).
