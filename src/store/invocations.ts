@@ -28,6 +28,42 @@ export interface InvocationRecord {
   points: InvocationPoint[];
   counts?: Record<string, number>;
   mlflowRunId?: string;
+  /** node key → the Slurm job that computes it (the slurm executor), recorded when sbatch returns. */
+  slurmJobs?: Record<string, SlurmJobRecord>;
+}
+
+export interface SlurmJobRecord {
+  /** Slurm's job id. */
+  id: string;
+  /** The job's files without their suffix (`.job.json`, `.result.json`, `.events.jsonl`, `.out`), relative to the runs folder. */
+  base: string;
+  submittedAt: number;
+  /** The `exp run` that submitted it. */
+  driver: { host: string; pid: number };
+  /** Taken over from an earlier `exp run` that stopped watching it (killed). */
+  adoptedFrom?: string;
+}
+
+/** The invocation record of a running `exp run`: changes are written atomically, one at a time. */
+export interface InvocationHandle {
+  readonly id: string;
+  readonly record: InvocationRecord;
+  update(change: (rec: InvocationRecord) => void): Promise<void>;
+}
+
+export function invocationHandle(runsDir: string, rec: InvocationRecord): InvocationHandle {
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    id: rec.id,
+    record: rec,
+    update(change) {
+      change(rec);
+      // Every write carries the latest state; chained, so an older one never lands last.
+      const next = writing.then(() => saveInvocation(runsDir, rec));
+      writing = next.catch(() => {});
+      return next;
+    },
+  };
 }
 
 export function invocationDir(runsDir: string): string {

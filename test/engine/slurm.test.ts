@@ -1,12 +1,15 @@
 // The slurm executor on a real one-node Slurm cluster with 2 fake GPUs (scripts/slurm-one-node.sh,
 // on free loopback ports; stopped after). Missing slurm-wlm/munge is a failure: `make deps`.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
+import { main } from '../../src/cli/main.ts';
+import { listInvocations } from '../../src/store/invocations.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
 import { repoRoot } from '../helpers/repo.ts';
@@ -14,7 +17,9 @@ import { repoRoot } from '../helpers/repo.ts';
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
 const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');
 const gpuPair = path.join(repoRoot, 'test/fixtures/engine/gpu-pair.yaml');
+const ticker = path.join(repoRoot, 'test/fixtures/engine/ticker.yaml');
 const script = path.join(repoRoot, 'scripts/slurm-one-node.sh');
+const expBin = path.join(repoRoot, 'bin/exp.js');
 const tmp = (p: string): string => mkdtempSync(path.join(os.tmpdir(), p));
 const small = ['--set', 'mid.value=[1]', '--set', 'top.value=[100, 200]'];
 
@@ -35,6 +40,47 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Waits for a condition (checked every 100 ms), failing with `what` after `ms`. */
+async function until<T>(
+  what: string,
+  ms: number,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every metric file of the MLflow runs in a runs folder, by metric key: its lines. */
+function mlflowMetric(runs: string, key: string): string[][] {
+  const root = path.join(runs, 'mlruns');
+  const out: string[][] = [];
+  if (!existsSync(root)) return out;
+  for (const exp of readdirSync(root, { withFileTypes: true })) {
+    if (!exp.isDirectory()) continue;
+    for (const run of readdirSync(path.join(root, exp.name), { withFileTypes: true })) {
+      const f = path.join(root, exp.name, run.name, 'metrics', key);
+      if (run.isDirectory() && existsSync(f)) out.push(readFileSync(f, 'utf8').split('\n').filter(Boolean));
+    }
+  }
+  return out;
+}
+
+/** `exp run` in this process, its stderr readable while it runs. */
+function startExp(args: string[], env: NodeJS.ProcessEnv): { err: () => string; done: Promise<number> } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let err = '';
+  stdout.resume();
+  stderr.on('data', (b) => (err += b));
+  const done = main(args, { stdout, stderr, env, signal: new AbortController().signal });
+  return { err: () => err, done };
 }
 
 let cluster: string;
@@ -108,4 +154,125 @@ describe('slurm executor', () => {
     expect(p.start < q.end && q.start < p.end, 'the two nodes overlapped').toBe(true);
     expect(new Set(probes.map((x) => x.cuda))).toEqual(new Set(['0', '1']));
   }, 120_000);
+
+  it('a killed exp run, run again, re-attaches to its jobs: every node runs once, outputs equal local', async () => {
+    const runs = tmp('exp-slurm-kill-');
+    const tally = path.join(tmp('exp-slurm-tally-'), 'tally.txt');
+    // One more mid node than the cluster has CPUs: one of them is still PENDING when the driver dies.
+    const cpus = Number(execFileSync('sinfo', ['-h', '-o', '%c'], { env, encoding: 'utf8' }).trim().split('\n')[0]);
+    const mids = Array.from({ length: cpus + 1 }, (_, i) => i + 1);
+    const args = [
+      'run',
+      grid,
+      '--set',
+      `mid.value=[${mids.join(',')}]`,
+      '--set',
+      'top.value=[100]',
+      '--set',
+      'mid.sleep_ms=6000',
+      ...['base', 'mid', 'top'].flatMap((s) => ['--set', `${s}.tally=${tally}`]),
+      '--json',
+      '--no-track',
+    ];
+    const driver = spawn(process.execPath, [expBin, ...args, '--runs', runs, '--executor', 'slurm'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let driverErr = '';
+    driver.stderr!.on('data', (b) => (driverErr += b));
+    const exited = new Promise<void>((r) => driver.once('exit', () => r()));
+    let killedJobs: { id: string; base: string }[];
+    try {
+      // Killed as soon as every mid job is recorded in its invocation (base is done by then).
+      killedJobs = await until(
+        `the first exp run to record ${mids.length} mid jobs (${driverErr})`,
+        120_000,
+        async () => {
+          const jobs = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+          return jobs.length === mids.length + 1 && jobs;
+        },
+      );
+    } finally {
+      driver.kill('SIGKILL');
+      await exited;
+    }
+    // Let one job vanish without a result: the pending one is cancelled while no driver watches.
+    const states = killedJobs.map((j) => ({
+      ...j,
+      state: execFileSync('squeue', ['-h', '-j', j.id, '-o', '%T'], { env, encoding: 'utf8' }).trim(),
+    }));
+    const pending = states.find((j) => j.state === 'PENDING');
+    expect(pending, JSON.stringify(states)).toBeDefined();
+    expect(states.filter((j) => j.state === 'RUNNING').length, JSON.stringify(states)).toBeGreaterThan(0);
+    execFileSync('scancel', ['--state=PENDING', pending!.id], { env });
+
+    const again = await runExp([...args, '--runs', runs, '--executor', 'slurm'], env);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toMatch(
+      /job\(s\) of an earlier exp run still queued or running: re-attached, not submitted again/,
+    );
+    expect(again.err).toMatch(
+      new RegExp(
+        `1 job\\(s\\) of an earlier exp run ended without a result \\(cancelled or lost\\): submitted again, once: ${pending!.id} mid`,
+      ),
+    );
+
+    // Every node ran exactly once (the tally has one line per execution of a stage)...
+    const lines = readFileSync(tally, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(' ')[0]));
+    const count = (v: number): number => lines.filter((x) => x === v).length;
+    expect(lines).toHaveLength(1 + 2 * mids.length);
+    expect(count(10)).toBe(1);
+    for (const m of mids) expect(count(m)).toBe(1);
+    expect(count(100)).toBe(mids.length);
+    // ...and was submitted once, but for the job that vanished (its node was submitted again).
+    const idsByKey = new Map<string, Set<string>>();
+    for (const inv of await listInvocations(runs))
+      for (const [key, job] of Object.entries(inv.slurmJobs ?? {}))
+        (idsByKey.get(key) ?? idsByKey.set(key, new Set()).get(key)!).add(job.id);
+    expect(idsByKey.size).toBe(1 + 2 * mids.length);
+    const twice = [...idsByKey].filter(([, ids]) => ids.size > 1);
+    expect(twice).toHaveLength(1);
+    expect(twice[0]![1].has(pending!.id)).toBe(true);
+
+    const local = tmp('exp-slurm-kill-local-');
+    const ref = await runExp([...args, '--runs', local], env);
+    expect(ref.code, ref.err).toBe(0);
+    expect(again.json<RunJson>()).toEqual(ref.json<RunJson>());
+    const ma = manifests(local);
+    const mb = manifests(runs);
+    expect([...mb.keys()].sort()).toEqual([...ma.keys()].sort());
+    for (const [key, m] of ma) expect(mb.get(key)!.outputs).toEqual(m.outputs);
+  }, 240_000);
+
+  it("a running job's progress and metrics reach the driver and MLflow live, once", async () => {
+    const runs = tmp('exp-slurm-live-');
+    const gate = path.join(tmp('exp-slurm-gate-'), 'open');
+    const args = ['run', ticker, '--set', `tick.gate=${gate}`];
+    const run = startExp([...args, '--runs', runs, '--executor', 'slurm'], env);
+    try {
+      // The node emitted its 3 metrics and is waiting for its gate: they are in MLflow already.
+      await until('live metrics in MLflow', 120_000, () => mlflowMetric(runs, 'tick')[0]?.length === 3);
+      await until('the progress line', 30_000, () => /tick: 3\/3 ticks/.test(run.err()));
+      const results = readdirSync(path.join(runs, 'slurm'), { recursive: true }).filter((f) =>
+        String(f).endsWith('.result.json'),
+      );
+      expect(results, 'the node is still running').toEqual([]);
+    } finally {
+      writeFileSync(gate, '');
+    }
+    expect(await run.done, run.err()).toBe(0);
+    const remote = mlflowMetric(runs, 'tick');
+    expect(remote).toHaveLength(1);
+    expect(remote[0]).toHaveLength(3); // not logged again from the manifest
+
+    const local = tmp('exp-slurm-live-local-');
+    const ref = await runExp([...args, '--runs', local], env);
+    expect(ref.code, ref.err).toBe(0);
+    const valueStep = (lines: string[]): string[] => lines.map((l) => l.split(' ').slice(1).join(' '));
+    expect(valueStep(remote[0]!)).toEqual(valueStep(mlflowMetric(local, 'tick')[0]!));
+    expect(valueStep(remote[0]!)).toEqual(['10 0', '20 1', '30 2']);
+  }, 180_000);
 });
