@@ -179,7 +179,18 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     durationMs: 0,
   });
 
-  const queueOf = async (name: string): Promise<Queue> => {
+  // One QueueEvents per queue, even when several nodes ask for it at once (two would deliver
+  // every event twice: doubled progress lines and live metrics).
+  const opening = new Map<string, Promise<Queue>>();
+  const queueOf = (name: string): Promise<Queue> => {
+    let q = opening.get(name);
+    if (!q) {
+      q = openQueue(name);
+      opening.set(name, q);
+    }
+    return q;
+  };
+  const openQueue = async (name: string): Promise<Queue> => {
     let q = queues.get(name);
     if (!q) {
       const eventsConn = conn.duplicate();

@@ -2,16 +2,15 @@
 // on free loopback ports; stopped after). Missing slurm-wlm/munge is a failure: `make deps`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
-import { main } from '../../src/cli/main.ts';
 import { listInvocations } from '../../src/store/invocations.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
+import { mlflowMetric, startExp, TICKER_METRICS, until, valuesAndSteps } from '../helpers/live.ts';
 import { repoRoot } from '../helpers/repo.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
@@ -40,47 +39,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** Waits for a condition (checked every 100 ms), failing with `what` after `ms`. */
-async function until<T>(
-  what: string,
-  ms: number,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Every metric file of the MLflow runs in a runs folder, by metric key: its lines. */
-function mlflowMetric(runs: string, key: string): string[][] {
-  const root = path.join(runs, 'mlruns');
-  const out: string[][] = [];
-  if (!existsSync(root)) return out;
-  for (const exp of readdirSync(root, { withFileTypes: true })) {
-    if (!exp.isDirectory()) continue;
-    for (const run of readdirSync(path.join(root, exp.name), { withFileTypes: true })) {
-      const f = path.join(root, exp.name, run.name, 'metrics', key);
-      if (run.isDirectory() && existsSync(f)) out.push(readFileSync(f, 'utf8').split('\n').filter(Boolean));
-    }
-  }
-  return out;
-}
-
-/** `exp run` in this process, its stderr readable while it runs. */
-function startExp(args: string[], env: NodeJS.ProcessEnv): { err: () => string; done: Promise<number> } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let err = '';
-  stdout.resume();
-  stderr.on('data', (b) => (err += b));
-  const done = main(args, { stdout, stderr, env, signal: new AbortController().signal });
-  return { err: () => err, done };
 }
 
 let cluster: string;
@@ -247,32 +205,35 @@ describe('slurm executor', () => {
     for (const [key, m] of ma) expect(mb.get(key)!.outputs).toEqual(m.outputs);
   }, 240_000);
 
-  it("a running job's progress and metrics reach the driver and MLflow live, once", async () => {
+  it("running jobs' progress and metrics reach the driver and MLflow live, once", async () => {
     const runs = tmp('exp-slurm-live-');
     const gate = path.join(tmp('exp-slurm-gate-'), 'open');
     const args = ['run', ticker, '--set', `tick.gate=${gate}`];
     const run = startExp([...args, '--runs', runs, '--executor', 'slurm'], env);
     try {
-      // The node emitted its 3 metrics and is waiting for its gate: they are in MLflow already.
-      await until('live metrics in MLflow', 120_000, () => mlflowMetric(runs, 'tick')[0]?.length === 3);
-      await until('the progress line', 30_000, () => /tick: 3\/3 ticks/.test(run.err()));
-      const results = readdirSync(path.join(runs, 'slurm'), { recursive: true }).filter((f) =>
-        String(f).endsWith('.result.json'),
+      // Both nodes emitted their metrics and wait for the gate: the metrics are in MLflow already.
+      await until(
+        () => `live metrics in MLflow: ${JSON.stringify(mlflowMetric(runs, 'tick'))} ${run.err()}`,
+        120_000,
+        () => JSON.stringify(valuesAndSteps(mlflowMetric(runs, 'tick'))) === JSON.stringify(TICKER_METRICS),
       );
-      expect(results, 'the node is still running').toEqual([]);
+      await until(
+        () => `the progress lines in: ${run.err()}`,
+        30_000,
+        () => /tick: 3\/3 ticks/.test(run.err()) && /tick: 4\/4 ticks/.test(run.err()),
+      );
+      expect(manifests(runs, 'test.ticker').size, 'the nodes are still running').toBe(0);
     } finally {
       writeFileSync(gate, '');
+      run.done.catch(() => {}); // awaited below; a failure above must not leave it unhandled
     }
     expect(await run.done, run.err()).toBe(0);
-    const remote = mlflowMetric(runs, 'tick');
-    expect(remote).toHaveLength(1);
-    expect(remote[0]).toHaveLength(3); // not logged again from the manifest
-
+    expect(manifests(runs, 'test.ticker').size).toBe(2);
+    // Not logged again from the manifests, and as a local run logs them.
+    expect(valuesAndSteps(mlflowMetric(runs, 'tick'))).toEqual(TICKER_METRICS);
     const local = tmp('exp-slurm-live-local-');
     const ref = await runExp([...args, '--runs', local], env);
     expect(ref.code, ref.err).toBe(0);
-    const valueStep = (lines: string[]): string[] => lines.map((l) => l.split(' ').slice(1).join(' '));
-    expect(valueStep(remote[0]!)).toEqual(valueStep(mlflowMetric(local, 'tick')[0]!));
-    expect(valueStep(remote[0]!)).toEqual(['10 0', '20 1', '30 2']);
+    expect(valuesAndSteps(mlflowMetric(local, 'tick'))).toEqual(TICKER_METRICS);
   }, 180_000);
 });
