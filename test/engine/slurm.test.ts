@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
-import { listInvocations } from '../../src/store/invocations.ts';
+import { listInvocations, type SlurmJobRecord } from '../../src/store/invocations.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
 import { mlflowMetric, startExp, TICKER_METRICS, until, valuesAndSteps } from '../helpers/live.ts';
@@ -39,6 +39,30 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `exp ARGS` in a child process, SIGKILLed as soon as its invocation has recorded `jobs` Slurm
+ * jobs; returns them.
+ */
+async function killedDriver(args: string[], runs: string, jobs: number): Promise<SlurmJobRecord[]> {
+  const driver = spawn(process.execPath, [expBin, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  driver.stderr!.on('data', (b) => (err += b));
+  const exited = new Promise<void>((r) => driver.once('exit', () => r()));
+  try {
+    return await until(
+      () => `exp run to record ${jobs} Slurm jobs (it said: ${err})`,
+      120_000,
+      async () => {
+        const recorded = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+        return recorded.length === jobs && recorded;
+      },
+    );
+  } finally {
+    driver.kill('SIGKILL');
+    await exited;
+  }
 }
 
 let cluster: string;
@@ -132,28 +156,8 @@ describe('slurm executor', () => {
       '--json',
       '--no-track',
     ];
-    const driver = spawn(process.execPath, [expBin, ...args, '--runs', runs, '--executor', 'slurm'], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let driverErr = '';
-    driver.stderr!.on('data', (b) => (driverErr += b));
-    const exited = new Promise<void>((r) => driver.once('exit', () => r()));
-    let killedJobs: { id: string; base: string }[];
-    try {
-      // Killed as soon as every mid job is recorded in its invocation (base is done by then).
-      killedJobs = await until(
-        `the first exp run to record ${mids.length} mid jobs (${driverErr})`,
-        120_000,
-        async () => {
-          const jobs = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
-          return jobs.length === mids.length + 1 && jobs;
-        },
-      );
-    } finally {
-      driver.kill('SIGKILL');
-      await exited;
-    }
+    // Killed as soon as every mid job is recorded in its invocation (base is done by then).
+    const killedJobs = await killedDriver([...args, '--runs', runs, '--executor', 'slurm'], runs, mids.length + 1);
     // Let one job vanish without a result: the pending one is cancelled while no driver watches.
     const states = killedJobs.map((j) => ({
       ...j,
@@ -203,6 +207,45 @@ describe('slurm executor', () => {
     const mb = manifests(runs);
     expect([...mb.keys()].sort()).toEqual([...ma.keys()].sort());
     for (const [key, m] of ma) expect(mb.get(key)!.outputs).toEqual(m.outputs);
+  }, 240_000);
+
+  it('a job that failed while no exp run watched is taken from its result, not run again; the next run retries', async () => {
+    const runs = tmp('exp-slurm-failed-');
+    const tally = path.join(tmp('exp-slurm-tally-'), 'tally.txt');
+    const args = [
+      'run',
+      grid,
+      ...small,
+      '--set',
+      'mid.fail=true',
+      '--set',
+      'mid.sleep_ms=3000',
+      '--set',
+      `mid.tally=${tally}`,
+      '--json',
+      '--no-track',
+      '--runs',
+      runs,
+      '--executor',
+      'slurm',
+    ];
+    const [, mid] = await killedDriver(args, runs, 2); // base, then mid
+    expect(mid).toBeDefined();
+    await until(`the result of job ${mid!.id}`, 120_000, () => existsSync(path.join(runs, `${mid!.base}.result.json`)));
+    const again = await runExp(args, env);
+    expect(again.code, again.err).toBe(1);
+    expect(again.err).toMatch(
+      new RegExp(
+        `1 job\\(s\\) of an earlier exp run finished while no exp run watched: their results are used: ${mid!.id} mid \\w+ \\(failed\\)`,
+      ),
+    );
+    expect(again.json<RunJson>().failed.map((f) => f.stage)).toEqual(['mid']);
+    expect(readFileSync(tally, 'utf8').trim().split('\n')).toHaveLength(1);
+    // That run finished: the next one does not take the old result again, it retries the node.
+    const third = await runExp(args, env);
+    expect(third.code, third.err).toBe(1);
+    expect(third.err).not.toMatch(/earlier exp run/);
+    expect(readFileSync(tally, 'utf8').trim().split('\n')).toHaveLength(2);
   }, 240_000);
 
   it("running jobs' progress and metrics reach the driver and MLflow live, once", async () => {
