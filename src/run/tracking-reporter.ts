@@ -164,10 +164,13 @@ export class TrackingReporter implements Lifecycle {
       if (!this.pointRuns.has(pointId)) continue;
       (this.liveBuffers.get(pointId) ?? this.liveBuffers.set(pointId, []).get(pointId)!).push(m);
     }
-    this.liveTimer ??= setTimeout(() => {
-      this.liveTimer = undefined;
-      void this.flushLive();
-    }, LIVE_FLUSH_MS);
+    if (!this.liveTimer) {
+      this.liveTimer = setTimeout(() => {
+        this.liveTimer = undefined;
+        void this.flushLive();
+      }, LIVE_FLUSH_MS);
+      this.liveTimer.unref();
+    }
   }
 
   /** Writes the live metrics gathered so far (one write per point), after the previous writes. */
