@@ -53,15 +53,24 @@ export interface InvocationHandle {
 
 export function invocationHandle(runsDir: string, rec: InvocationRecord): InvocationHandle {
   let writing: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
   return {
     id: rec.id,
     record: rec,
     update(change) {
       change(rec);
-      // Every write carries the latest state; chained, so an older one never lands last.
-      const next = writing.then(() => saveInvocation(runsDir, rec));
-      writing = next.catch(() => {});
-      return next;
+      // Writes are chained, so an older state never lands last; each write takes the state of
+      // when it starts, so the changes made while one waits share it (a burst of sbatch
+      // returns costs one or two writes, not one each).
+      if (!queued) {
+        const next = writing.then(() => {
+          queued = undefined;
+          return saveInvocation(runsDir, rec);
+        });
+        queued = next;
+        writing = next.catch(() => {});
+      }
+      return queued;
     },
   };
 }
