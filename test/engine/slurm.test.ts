@@ -248,6 +248,54 @@ describe('slurm executor', () => {
     expect(readFileSync(tally, 'utf8').trim().split('\n')).toHaveLength(2);
   }, 240_000);
 
+  it('Ctrl-C cancels the jobs this exp run submitted, and nothing else', async () => {
+    const runs = tmp('exp-slurm-ctrlc-');
+    const squeue = (id: string): string =>
+      execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { env, encoding: 'utf8' }).trim();
+    // Someone else's job on the same cluster.
+    const other = execFileSync(
+      'sbatch',
+      ['--parsable', '--wrap=sleep 120', `--output=${path.join(runs, 'other.out')}`],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split(';')[0]!;
+    try {
+      const args = [
+        'run',
+        grid,
+        ...small,
+        '--set',
+        'base.sleep_ms=60000',
+        '--runs',
+        runs,
+        '--no-track',
+        '--executor',
+        'slurm',
+      ];
+      const run = startExp(args, env);
+      const [base] = await until(
+        () => `the base job to be recorded: ${run.err()}`,
+        120_000,
+        async () => {
+          const jobs = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+          return jobs.length > 0 && jobs;
+        },
+      );
+      run.stop();
+      expect(await run.done, run.err()).toBe(130);
+      await until(`job ${base!.id} to be cancelled (${squeue(base!.id)})`, 60_000, () =>
+        ['', 'CANCELLED'].includes(squeue(base!.id)),
+      );
+      expect(squeue(other)).toMatch(/^(PENDING|RUNNING)$/);
+    } finally {
+      execFileSync('scancel', [other], { env });
+    }
+  }, 180_000);
+
   it("running jobs' progress and metrics reach the driver and MLflow live, once", async () => {
     const runs = tmp('exp-slurm-live-');
     const gate = path.join(tmp('exp-slurm-gate-'), 'open');

@@ -453,6 +453,7 @@ function executorFrom(
  */
 function interruptOnSignals(io: Io, graceMs: number): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  if (io.signal?.aborted) controller.abort();
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   if (io.signal) return { signal: controller.signal, dispose: () => {} };
   let signals = 0;
