@@ -139,8 +139,10 @@ describe('slurm executor', () => {
 
   it('a killed exp run, run again, re-attaches to its jobs: every node runs once, outputs equal local', async () => {
     const runs = tmp('exp-slurm-kill-');
-    const tally = path.join(tmp('exp-slurm-tally-'), 'tally.txt');
-    // One more mid node than the cluster has CPUs: one of them is still PENDING when the driver dies.
+    const dir = tmp('exp-slurm-kill-files-');
+    const tally = path.join(dir, 'tally.txt');
+    const gate = path.join(dir, 'gate'); // the mid nodes finish once it exists
+    // One more mid node than the cluster has CPUs: one stays PENDING while the others wait at the gate.
     const cpus = Number(execFileSync('sinfo', ['-h', '-o', '%c'], { env, encoding: 'utf8' }).trim().split('\n')[0]);
     const mids = Array.from({ length: cpus + 1 }, (_, i) => i + 1);
     const args = [
@@ -151,62 +153,79 @@ describe('slurm executor', () => {
       '--set',
       'top.value=[100]',
       '--set',
-      'mid.sleep_ms=6000',
+      `mid.gate=${gate}`,
       ...['base', 'mid', 'top'].flatMap((s) => ['--set', `${s}.tally=${tally}`]),
       '--json',
       '--no-track',
     ];
-    // Killed as soon as every mid job is recorded in its invocation (base is done by then).
-    const killedJobs = await killedDriver([...args, '--runs', runs, '--executor', 'slurm'], runs, mids.length + 1);
-    // Let one job vanish without a result: the pending one is cancelled while no driver watches.
-    const states = killedJobs.map((j) => ({
-      ...j,
-      state: execFileSync('squeue', ['-h', '-j', j.id, '-o', '%T'], { env, encoding: 'utf8' }).trim(),
-    }));
-    const pending = states.find((j) => j.state === 'PENDING');
-    expect(pending, JSON.stringify(states)).toBeDefined();
-    expect(states.filter((j) => j.state === 'RUNNING').length, JSON.stringify(states)).toBeGreaterThan(0);
-    execFileSync('scancel', ['--state=PENDING', pending!.id], { env });
+    const squeue = (id: string): string =>
+      execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { env, encoding: 'utf8' }).trim();
+    try {
+      // Killed as soon as every mid job is recorded in its invocation (base is done by then).
+      const killed = await killedDriver([...args, '--runs', runs, '--executor', 'slurm'], runs, mids.length + 1);
+      const states = await until(
+        () => `${cpus} mid jobs running and one pending: ${killed.map((j) => `${j.id} ${squeue(j.id)}`).join(', ')}`,
+        120_000,
+        () => {
+          const s = killed.map((j) => ({ ...j, state: squeue(j.id) }));
+          return s.filter((j) => j.state === 'RUNNING').length === cpus && s.some((j) => j.state === 'PENDING') && s;
+        },
+      );
+      // The pending one vanishes without a result while no driver watches.
+      const pending = states.find((j) => j.state === 'PENDING')!;
+      execFileSync('scancel', ['--state=PENDING', pending.id], { env });
 
-    const again = await runExp([...args, '--runs', runs, '--executor', 'slurm'], env);
-    expect(again.code, again.err).toBe(0);
-    expect(again.err).toMatch(
-      /job\(s\) of an earlier exp run still queued or running: re-attached, not submitted again/,
-    );
-    expect(again.err).toMatch(
-      new RegExp(
-        `1 job\\(s\\) of an earlier exp run ended without a result \\(cancelled or lost\\): submitted again, once: ${pending!.id} mid`,
-      ),
-    );
+      const again = startExp([...args, '--runs', runs, '--executor', 'slurm'], env);
+      again.done.catch(() => {});
+      await until(
+        () => `the rerun to re-attach and resubmit: ${again.err()}`,
+        120_000,
+        () =>
+          again
+            .err()
+            .includes(
+              `slurm: ${cpus} job(s) of an earlier exp run still queued or running: re-attached, not submitted again`,
+            ) &&
+          again
+            .err()
+            .includes(
+              `slurm: 1 job(s) of an earlier exp run ended without a result (cancelled or lost): submitted again, once: ${pending.id} mid`,
+            ),
+      );
+      writeFileSync(gate, '');
+      expect(await again.done, again.err()).toBe(0);
 
-    // Every node ran exactly once (the tally has one line per execution of a stage)...
-    const lines = readFileSync(tally, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => Number(l.split(' ')[0]));
-    const count = (v: number): number => lines.filter((x) => x === v).length;
-    expect(lines).toHaveLength(1 + 2 * mids.length);
-    expect(count(10)).toBe(1);
-    for (const m of mids) expect(count(m)).toBe(1);
-    expect(count(100)).toBe(mids.length);
-    // ...and was submitted once, but for the job that vanished (its node was submitted again).
-    const idsByKey = new Map<string, Set<string>>();
-    for (const inv of await listInvocations(runs))
-      for (const [key, job] of Object.entries(inv.slurmJobs ?? {}))
-        (idsByKey.get(key) ?? idsByKey.set(key, new Set()).get(key)!).add(job.id);
-    expect(idsByKey.size).toBe(1 + 2 * mids.length);
-    const twice = [...idsByKey].filter(([, ids]) => ids.size > 1);
-    expect(twice).toHaveLength(1);
-    expect(twice[0]![1].has(pending!.id)).toBe(true);
+      // Every node ran exactly once (the tally has one line per execution of a stage)...
+      const lines = readFileSync(tally, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(' ')[0]));
+      const count = (v: number): number => lines.filter((x) => x === v).length;
+      expect(lines).toHaveLength(1 + 2 * mids.length);
+      expect(count(10)).toBe(1);
+      for (const m of mids) expect(count(m)).toBe(1);
+      expect(count(100)).toBe(mids.length);
+      // ...and was submitted once, but for the job that vanished (its node was submitted again).
+      const idsByKey = new Map<string, Set<string>>();
+      for (const inv of await listInvocations(runs))
+        for (const [key, job] of Object.entries(inv.slurmJobs ?? {}))
+          (idsByKey.get(key) ?? idsByKey.set(key, new Set()).get(key)!).add(job.id);
+      expect(idsByKey.size).toBe(1 + 2 * mids.length);
+      const twice = [...idsByKey].filter(([, ids]) => ids.size > 1);
+      expect(twice).toHaveLength(1);
+      expect(twice[0]![1].has(pending.id)).toBe(true);
 
-    const local = tmp('exp-slurm-kill-local-');
-    const ref = await runExp([...args, '--runs', local], env);
-    expect(ref.code, ref.err).toBe(0);
-    expect(again.json<RunJson>()).toEqual(ref.json<RunJson>());
-    const ma = manifests(local);
-    const mb = manifests(runs);
-    expect([...mb.keys()].sort()).toEqual([...ma.keys()].sort());
-    for (const [key, m] of ma) expect(mb.get(key)!.outputs).toEqual(m.outputs);
+      const local = tmp('exp-slurm-kill-local-');
+      const ref = await runExp([...args, '--runs', local], env);
+      expect(ref.code, ref.err).toBe(0);
+      expect(JSON.parse(again.out().trim().split('\n').at(-1)!)).toEqual(ref.json<RunJson>());
+      const ma = manifests(local);
+      const mb = manifests(runs);
+      expect([...mb.keys()].sort()).toEqual([...ma.keys()].sort());
+      for (const [key, m] of ma) expect(mb.get(key)!.outputs).toEqual(m.outputs);
+    } finally {
+      writeFileSync(gate, ''); // whatever failed, no job waits for it
+    }
   }, 240_000);
 
   it('a job that failed while no exp run watched is taken from its result, not run again; the next run retries', async () => {

@@ -20,19 +20,20 @@ export async function until<T>(
   }
 }
 
-/** `exp ARGS` in this process; `err()` is what it printed on stderr so far; `stop()` is a Ctrl-C. */
+/** `exp ARGS` in this process; `err()`/`out()`: what it printed so far; `stop()` is a Ctrl-C. */
 export function startExp(
   args: string[],
   env: NodeJS.ProcessEnv,
-): { err: () => string; done: Promise<number>; stop: () => void } {
+): { err: () => string; out: () => string; done: Promise<number>; stop: () => void } {
   const interrupt = new AbortController();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let err = '';
-  stdout.resume();
+  let out = '';
+  stdout.on('data', (b) => (out += b));
   stderr.on('data', (b) => (err += b));
   const done = main(args, { stdout, stderr, env, signal: interrupt.signal });
-  return { err: () => err, done, stop: () => interrupt.abort() };
+  return { err: () => err, out: () => out, done, stop: () => interrupt.abort() };
 }
 
 /** The lines of metric `key` in every MLflow run under a runs folder (one list per run that has it). */
