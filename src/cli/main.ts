@@ -99,7 +99,8 @@ function mainHelp(): string {
     'Run with --debug (or EXP_DEBUG=1) to see the stack trace of an unexpected error.',
     'Environment: EXP_RUNS (runs folder), EXP_GPUS (GPU ids), EXP_PLUGINS (stage kind modules),',
     '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu), MLFLOW_TRACKING_URI (also push to a server),',
-    "             EXP_REDIS (the bullmq executor's Redis), EXP_CLAIM_LEASE_MS (claim lease across machines, default 30000).",
+    "             EXP_REDIS (the bullmq executor's Redis), EXP_CLAIM_LEASE_MS (claim lease across machines, default 30000),",
+    '             EXP_UNHOSTABLE_WARN_MS (bullmq: warn about a node no live worker can host after it waited, default 15000).',
     '',
   ].join('\n');
 }

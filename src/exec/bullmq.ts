@@ -9,6 +9,11 @@
 // down mid-node). A worker killed with SIGKILL stops renewing its job lock: after `lockMs` the job
 // is stalled and another worker runs the node again (the dead worker's claim on the node is freed
 // by its dead pid on the same host, or by its lease on another host).
+//
+// Capacity: each worker advertises what it offers (host, pid, CPUs, GPUs) in a Redis key with a
+// TTL that it refreshes while alive. A node that waited `warnAfterMs` and that no live worker can
+// host (more GPUs than any offers), or any waiting node when no worker is alive at all, gets one
+// clear warning from the driver. The node keeps waiting: workers can join a fleet at any time.
 import os from 'node:os';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -30,6 +35,48 @@ export const DEFAULT_QUEUE = 'exp';
 const MAX_OPTIONAL_GPUS = 8;
 
 type JobProgress = { events: (TaskEvent | { type: 'started'; attempt: number })[] };
+
+/** How long a worker's advertisement lives without a refresh (refreshed every third of it). */
+const WORKER_TTL_MS = 15_000;
+
+/** What a live worker offers, as it advertises it in Redis. */
+export interface WorkerAd {
+  host: string;
+  pid: number;
+  cpus: number;
+  gpus: number;
+  since: number;
+}
+
+const workersSet = (prefix: string): string => `exp-workers:${prefix}`;
+const workerKey = (prefix: string, id: string): string => `exp-workers:${prefix}:${id}`;
+
+/** The workers alive on a queue prefix (their advertisement has not expired). */
+export async function liveWorkers(conn: Redis, prefix: string): Promise<WorkerAd[]> {
+  const ids = await conn.smembers(workersSet(prefix));
+  if (!ids.length) return [];
+  const values = await conn.mget(ids.map((id) => workerKey(prefix, id)));
+  const out: WorkerAd[] = [];
+  const gone: string[] = [];
+  ids.forEach((id, i) => {
+    const v = values[i];
+    if (v) out.push(JSON.parse(v) as WorkerAd);
+    else gone.push(id);
+  });
+  if (gone.length) await conn.srem(workersSet(prefix), ...gone);
+  return out;
+}
+
+/** Can a worker with `gpus` devices ever take a node with these resources? (The routing's answer.) */
+export function canHost(prefix: string, workerGpus: number, r: Pick<Request, 'gpus' | 'gpuOptional'>): boolean {
+  const q = queueFor(prefix, r);
+  return queuesForWorker(prefix, workerGpus).some((x) => x.name === q);
+}
+
+function describeNeed(r: Request): string {
+  const gpus = r.gpus > 0 ? `${r.gpus} GPU(s)${r.gpuOptional ? ' (optional)' : ''}` : 'no GPU';
+  return `${gpus}, ${r.cpus} CPU(s)${r.memoryMb > 0 ? `, ${r.memoryMb} MB` : ''}`;
+}
 
 export function queueFor(prefix: string, r: Pick<Request, 'gpus' | 'gpuOptional'>): string {
   const n = Math.ceil(Math.max(0, r.gpus));
@@ -77,6 +124,10 @@ export interface BullmqDriverOptions {
   store: ArtifactStore;
   /** Infrastructure attempts of a job (a worker shut down or lost mid-node); default 3. */
   jobAttempts?: number;
+  /** Warn about a node no live worker can host after it waited this long (default 15 s). */
+  warnAfterMs?: number;
+  /** Where the driver's warnings go. */
+  log?: (line: string) => void;
 }
 
 /** The driver side: enqueue ready nodes, forward their events, resolve their outcomes. */
@@ -96,6 +147,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     node: PlanNode;
     job?: Job;
     queue?: Queue;
+    addedAt: number;
     started: boolean;
     resolve(o: NodeOutcome): void;
     onStarted(attempt: number): void;
@@ -127,7 +179,18 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     durationMs: 0,
   });
 
-  const queueOf = async (name: string): Promise<Queue> => {
+  // One QueueEvents per queue, even when several nodes ask for it at once (two would deliver
+  // every event twice: doubled progress lines and live metrics).
+  const opening = new Map<string, Promise<Queue>>();
+  const queueOf = (name: string): Promise<Queue> => {
+    let q = opening.get(name);
+    if (!q) {
+      q = openQueue(name);
+      opening.set(name, q);
+    }
+    return q;
+  };
+  const openQueue = async (name: string): Promise<Queue> => {
     let q = queues.get(name);
     if (!q) {
       const eventsConn = conn.duplicate();
@@ -139,6 +202,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
         const p = pending.get(jobId);
         if (!p) return;
         for (const e of (data as JobProgress).events ?? []) {
+          p.started = true;
           if (e.type === 'started') p.onStarted(e.attempt);
           else p.onEvent(e);
         }
@@ -180,6 +244,64 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
   }, 2000);
   sweep.unref();
 
+  // Nodes nobody can take: say so once per kind of need (and once when no worker is alive at all).
+  const warnAfterMs = o.warnAfterMs ?? 15_000;
+  const warnedQueues = new Set<string>();
+  let warnedNoWorker = false;
+  let checking = false;
+  const checkHostable = async (): Promise<void> => {
+    const now = Date.now();
+    const waiting = [...pending.values()].filter((p) => p.job && !p.started && now - p.addedAt >= warnAfterMs);
+    if (!waiting.length) return;
+    const workers = await liveWorkers(conn, prefix);
+    if (!workers.length) {
+      if (!warnedNoWorker) {
+        o.log?.(
+          `bullmq: no exp worker is alive on queue "${prefix}" of ${o.redis}: ${waiting.length} node(s) wait in Redis. ` +
+            `Start one on a machine that mounts the runs folder: exp worker --redis ${o.redis} --runs ${o.store.root}` +
+            `${prefix === DEFAULT_QUEUE ? '' : ` --queue ${prefix}`} (the nodes wait until then; Ctrl-C stops waiting)`,
+        );
+      }
+      warnedNoWorker = true;
+      return;
+    }
+    warnedNoWorker = false;
+    const byQueue = new Map<string, Pending[]>();
+    for (const p of waiting) {
+      if (workers.some((w) => canHost(prefix, w.gpus, p.node.resources))) continue;
+      const q = queueFor(prefix, p.node.resources);
+      if (!warnedQueues.has(q)) (byQueue.get(q) ?? byQueue.set(q, []).get(q)!).push(p);
+    }
+    for (const [q, ps] of byQueue) {
+      warnedQueues.add(q);
+      const nodes = ps.slice(0, 3).map((p) => `${p.node.stage} ${p.node.key.slice(0, 10)}`);
+      const more = ps.length > 3 ? ` and ${ps.length - 3} more` : '';
+      const offers = workers
+        .slice(0, 5)
+        .map((w) => `${w.host} pid ${w.pid}: ${w.gpus} GPU(s), ${w.cpus} CPU(s)`)
+        .join('; ');
+      const need = Math.ceil(ps[0]!.node.resources.gpus);
+      o.log?.(
+        `bullmq: no live worker can host ${nodes.join(', ')}${more}: ${ps.length === 1 ? 'it needs' : 'they need'} ` +
+          `${describeNeed(ps[0]!.node.resources)}; the ${workers.length} live worker(s) offer ${offers}${workers.length > 5 ? '; …' : ''}. ` +
+          `${ps.length === 1 ? 'It waits' : 'They wait'} in Redis (queue ${q}) until such a worker joins: start ` +
+          `exp worker --gpus with at least ${need} id(s) on a machine that has them, or lower the stage's resources.gpus ` +
+          '(Ctrl-C stops waiting).',
+      );
+    }
+  };
+  const hostableTimer = setInterval(
+    () => {
+      if (checking) return;
+      checking = true;
+      void checkHostable()
+        .catch(() => {})
+        .finally(() => (checking = false));
+    },
+    Math.max(250, Math.min(5000, warnAfterMs / 2)),
+  );
+  hostableTimer.unref();
+
   return {
     async run(node, inputs, ctx) {
       const name = queueFor(prefix, node.resources);
@@ -194,7 +316,14 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
         driver,
       };
       return new Promise<NodeOutcome>((resolve, reject) => {
-        const p: Pending = { node, started: false, resolve, onStarted: ctx.onStarted, onEvent: ctx.onEvent };
+        const p: Pending = {
+          node,
+          addedAt: Date.now(),
+          started: false,
+          resolve,
+          onStarted: ctx.onStarted,
+          onEvent: ctx.onEvent,
+        };
         pending.set(jobId, p);
         const onAbort = (): void => {
           // Not started yet: take it back. Running: it finishes on its worker and lands in the store.
@@ -223,6 +352,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     },
     async close() {
       clearInterval(sweep);
+      clearInterval(hostableTimer);
       for (const { queue, events } of queues.values()) {
         await events.close().catch(() => {});
         await queue.close().catch(() => {});
@@ -356,9 +486,28 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     workers.push(w);
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Advertise what this worker offers, for as long as it is alive (the TTL outlives a missed refresh).
+  const adId = `${os.hostname()}:${process.pid}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const ad: WorkerAd = {
+    host: os.hostname(),
+    pid: process.pid,
+    cpus: o.inventory.cpus,
+    gpus: o.inventory.gpus.length,
+    since: Date.now(),
+  };
+  const advertise = async (): Promise<void> => {
+    await conn.set(workerKey(prefix, adId), JSON.stringify(ad), 'PX', WORKER_TTL_MS);
+    await conn.sadd(workersSet(prefix), adId);
+  };
+  await advertise();
+  const adTimer = setInterval(() => void advertise().catch(() => {}), WORKER_TTL_MS / 3);
+  adTimer.unref();
   return {
     queues: workers.map((w) => w.name),
     async close(force = false) {
+      clearInterval(adTimer);
+      await conn.del(workerKey(prefix, adId)).catch(() => {});
+      await conn.srem(workersSet(prefix), adId).catch(() => {});
       if (force) stopping.abort();
       await Promise.all(workers.map((w) => w.close(force)));
       stopping.abort();

@@ -5,6 +5,7 @@ import type { Plan, PlanNode } from '../plan/dag.ts';
 import { RERUN_IN_PLACE, type NodeDecision } from '../plan/diff.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import type { StageInput } from '../plan/stage-kind.ts';
+import type { InvocationHandle } from '../store/invocations.ts';
 import type { ArtifactStore, NodeManifest } from '../store/store.ts';
 import type { Inventory } from './inventory.ts';
 import type { ExecSummary, Lifecycle, NodeOutcome } from './lifecycle.ts';
@@ -49,6 +50,8 @@ export interface ExecuteOptions {
   pollMs?: number;
   /** Run ready nodes there instead of on this machine (the bullmq executor). */
   remote?: RemoteNodeRunner;
+  /** The invocation record of this run (the slurm executor records its job ids in it). */
+  invocation?: InvocationHandle;
 }
 
 interface Running {

@@ -16,7 +16,7 @@ import type { StageRegistry } from '../plan/registry.ts';
 import { ExpError } from '../errors.ts';
 import { didYouMean, loadSpec } from '../spec/index.ts';
 import type { LoadedSpec } from '../spec/types.ts';
-import { saveInvocation, type InvocationPoint, type InvocationRecord } from '../store/invocations.ts';
+import { invocationHandle, saveInvocation, type InvocationPoint, type InvocationRecord } from '../store/invocations.ts';
 import { ArtifactStore, type NodeManifest } from '../store/store.ts';
 
 export interface PlanOptions {
@@ -136,6 +136,7 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
   await store.init();
   const invocation = newInvocation(spec, plan, o.command ?? []);
   await saveInvocation(store.root, invocation);
+  const handle = invocationHandle(store.root, invocation);
 
   const reporters: Reporter[] = [];
   for (const make of o.reporters ?? []) reporters.push(await make({ planned, invocationId: invocation.id }));
@@ -153,17 +154,20 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     retries: o.retries,
     signal: o.signal ?? new AbortController().signal,
     graceMs: o.graceMs ?? 10_000,
+    invocation: handle,
   });
 
   const { points, failed, skipped } = collectResults(invocation, summary);
-  invocation.finishedAt = Date.now();
   const anyFailed = points.some((p) => p.status === 'failed');
-  invocation.status = summary.interrupted ? 'cancelled' : anyFailed ? 'failed' : 'done';
   const counts: Record<string, number> = {};
   for (const outcome of summary.outcomes.values()) counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
-  invocation.counts = counts;
-  invocation.mlflowRunId = reporters.map((r) => (r as { parentRunId?: string }).parentRunId).find(Boolean);
-  await saveInvocation(store.root, invocation);
+  // Through the handle: an executor's own writes (Slurm job ids) are never overtaken.
+  await handle.update((rec) => {
+    rec.finishedAt = Date.now();
+    rec.status = summary.interrupted ? 'cancelled' : anyFailed ? 'failed' : 'done';
+    rec.counts = counts;
+    rec.mlflowRunId = reporters.map((r) => (r as { parentRunId?: string }).parentRunId).find(Boolean);
+  });
   for (const r of reporters) await r.close?.(invocation.status);
   return {
     invocation,

@@ -1,6 +1,8 @@
 // Lifecycle → MLflow: one parent run per `exp run`, one child run per point. Each node's metrics
 // and artifacts are logged into every point that contains it, cached nodes included (tagged), so
-// each run is complete in the MLflow UI whatever was reused.
+// each run is complete in the MLflow UI whatever was reused. A running node's metrics are logged as
+// they come (whichever executor forwards them: local, Slurm's events file, BullMQ's progress), at
+// most every LIVE_FLUSH_MS; the manifest's metrics that were already logged live are not logged again.
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSyncChild } from '../children.ts';
@@ -10,6 +12,16 @@ import type { LoadedSpec } from '../spec/types.ts';
 import { openJournalTracker } from '../track/journal.ts';
 import { openTracker, type InvocationRun, type Tracker, type TrackedRun } from '../track/tracker.ts';
 import type { EndStatus, ParamValue } from '../track/types.ts';
+import type { TaskEvent } from '../exec/task.ts';
+
+type Metric = { key: string; value: number; step: number; timestamp: number };
+const LIVE_FLUSH_MS = 1000;
+
+/** A metric's identity, to recognise in the manifest one that was logged live. */
+function metricId(m: { key: string; value: number | null; step?: number; timestamp: number }): string {
+  const v = typeof m.value === 'number' && Number.isFinite(m.value) ? String(m.value) : 'non-finite';
+  return `${m.key}\u0000${v}\u0000${m.step ?? 0}\u0000${m.timestamp}`;
+}
 
 interface PointBuffer {
   metrics: { key: string; value: number; step: number; timestamp: number }[];
@@ -68,6 +80,12 @@ export class TrackingReporter implements Lifecycle {
   private readonly pointStatus = new Map<string, EndStatus>();
   private readonly cachedStages = new Map<string, string[]>();
   private readonly buffers = new Map<string, PointBuffer>();
+  /** Metrics of running nodes not yet written, per point. */
+  private readonly liveBuffers = new Map<string, Metric[]>();
+  /** Per running node: the metrics logged live (identity → count), left out of its manifest's. */
+  private readonly liveLogged = new Map<string, Map<string, number>>();
+  private liveTimer: NodeJS.Timeout | undefined;
+  private liveWrites: Promise<void> = Promise.resolve();
   private warned = false;
 
   private constructor(
@@ -157,15 +175,72 @@ export class TrackingReporter implements Lifecycle {
     return reporter;
   }
 
+  nodeEvent(node: PlanNode, e: TaskEvent): void {
+    if (e.type !== 'metric' || !this.tracker) return;
+    const m: Metric = { key: e.key, value: e.value, step: e.step ?? 0, timestamp: e.timestamp };
+    const logged = this.liveLogged.get(node.key) ?? this.liveLogged.set(node.key, new Map()).get(node.key)!;
+    const id = metricId(m);
+    logged.set(id, (logged.get(id) ?? 0) + 1);
+    for (const pointId of node.points) {
+      if (!this.pointRuns.has(pointId)) continue;
+      (this.liveBuffers.get(pointId) ?? this.liveBuffers.set(pointId, []).get(pointId)!).push(m);
+    }
+    if (!this.liveTimer) {
+      this.liveTimer = setTimeout(() => {
+        this.liveTimer = undefined;
+        void this.flushLive();
+      }, LIVE_FLUSH_MS);
+      this.liveTimer.unref();
+    }
+  }
+
+  /** Writes the live metrics gathered so far (one write per point), after the previous writes. */
+  private flushLive(): Promise<void> {
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
+    const batches = [...this.liveBuffers];
+    this.liveBuffers.clear();
+    this.liveWrites = this.liveWrites.then(async () => {
+      for (const [pointId, metrics] of batches) {
+        try {
+          await this.pointRuns.get(pointId)?.logMetrics(metrics);
+        } catch (e) {
+          this.warnOnce(e);
+        }
+      }
+    });
+    return this.liveWrites;
+  }
+
+  private warnOnce(e: unknown): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.options.log(`tracking: ${oneLine(e)} (results stay in the cache; exp show lists them)`);
+  }
+
   async nodeFinished(node: PlanNode, o: NodeOutcome): Promise<void> {
+    // Live metrics first, so a point's history is in order and complete before its run ends.
+    if (this.liveBuffers.size) await this.flushLive();
+    else await this.liveWrites;
+    const logged = this.liveLogged.get(node.key);
+    this.liveLogged.delete(node.key);
     try {
       for (const pointId of node.points) {
         const run = this.pointRuns.get(pointId);
         if (!run) continue;
         const buf = this.buffer(pointId);
         if (o.manifest && (o.status === 'done' || o.status === 'cached')) {
-          for (const m of o.manifest.metrics)
+          // Each point gets the node's metrics once: live ones are left out here.
+          const seen = new Map(logged);
+          for (const m of o.manifest.metrics) {
+            const id = metricId(m);
+            const n = seen.get(id) ?? 0;
+            if (n > 0) {
+              seen.set(id, n - 1);
+              continue;
+            }
             buf.metrics.push({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp });
+          }
           for (const a of o.manifest.artifacts) {
             buf.artifacts.push([
               path.join(o.dir!, a),
@@ -219,6 +294,7 @@ export class TrackingReporter implements Lifecycle {
   }
 
   async finished(_summary: ExecSummary): Promise<void> {
+    await this.flushLive();
     for (const [pointId, left] of this.pending) {
       if (left > 0)
         await this.pointRuns

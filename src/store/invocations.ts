@@ -28,6 +28,51 @@ export interface InvocationRecord {
   points: InvocationPoint[];
   counts?: Record<string, number>;
   mlflowRunId?: string;
+  /** node key → the Slurm job that computes it (the slurm executor), recorded when sbatch returns. */
+  slurmJobs?: Record<string, SlurmJobRecord>;
+}
+
+export interface SlurmJobRecord {
+  /** Slurm's job id. */
+  id: string;
+  /** The job's files without their suffix (`.job.json`, `.result.json`, `.events.jsonl`, `.out`), relative to the runs folder. */
+  base: string;
+  submittedAt: number;
+  /** The `exp run` that submitted it. */
+  driver: { host: string; pid: number };
+  /** Taken over from an earlier `exp run` that stopped watching it (killed). */
+  adoptedFrom?: string;
+}
+
+/** The invocation record of a running `exp run`: changes are written atomically, one at a time. */
+export interface InvocationHandle {
+  readonly id: string;
+  readonly record: InvocationRecord;
+  update(change: (rec: InvocationRecord) => void): Promise<void>;
+}
+
+export function invocationHandle(runsDir: string, rec: InvocationRecord): InvocationHandle {
+  let writing: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  return {
+    id: rec.id,
+    record: rec,
+    update(change) {
+      change(rec);
+      // Writes are chained, so an older state never lands last; each write takes the state of
+      // when it starts, so the changes made while one waits share it (a burst of sbatch
+      // returns costs one or two writes, not one each).
+      if (!queued) {
+        const next = writing.then(() => {
+          queued = undefined;
+          return saveInvocation(runsDir, rec);
+        });
+        queued = next;
+        writing = next.catch(() => {});
+      }
+      return queued;
+    },
+  };
 }
 
 export function invocationDir(runsDir: string): string {

@@ -2,7 +2,7 @@
 // after): the same grid gives the same outputs and metrics as local, a failed node skips its
 // dependents, node retries work remotely, and a worker SIGKILLed mid-node loses nothing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +11,15 @@ import { startWorker, type RunningWorker } from '../../src/exec/bullmq.ts';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
+import { mlflowMetric, startExp, TICKER_METRICS, until, valuesAndSteps } from '../helpers/live.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 import { repoRoot } from '../helpers/repo.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
 const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');
 const slowPair = path.join(repoRoot, 'test/fixtures/engine/slow-pair.yaml');
+const gpuPair = path.join(repoRoot, 'test/fixtures/engine/gpu-pair.yaml');
+const ticker = path.join(repoRoot, 'test/fixtures/engine/ticker.yaml');
 const env = { ...process.env, EXP_PLUGINS: plugin, EXP_GPUS: 'none' };
 
 const tmp = (p: string): string => mkdtempSync(path.join(os.tmpdir(), p));
@@ -258,6 +261,118 @@ describe('bullmq executor', () => {
       await Promise.all(ws.map((w) => w.close()));
     }
   });
+
+  it('a node no live worker can host is reported, not silent, and waits until a worker that can joins', async () => {
+    const runs = tmp('exp-bull-unhostable-');
+    const queue = `t${++queueN}`;
+    const registry = await makeRegistry([plugin], {});
+    const started: RunningWorker[] = [];
+    const worker = async (gpus: number[]): Promise<void> => {
+      started.push(
+        await startWorker({
+          redis: redis.url,
+          runsDir: runs,
+          registry,
+          inventory: { cpus: 2, memoryMb: 4096, gpus: gpus.map((id) => ({ id })), gpuSource: 'flag' },
+          queue,
+          lockMs: 1000,
+        }),
+      );
+    };
+    // Two nodes that need 1 GPU each (test.gpu-probe).
+    const run = startExp(
+      [
+        'run',
+        gpuPair,
+        '--runs',
+        runs,
+        '--json',
+        '--no-track',
+        '--executor',
+        'bullmq',
+        '--redis',
+        redis.url,
+        '--queue',
+        queue,
+      ],
+      { ...env, EXP_UNHOSTABLE_WARN_MS: '500' },
+    );
+    try {
+      await until(
+        () => `the no-worker warning in: ${run.err()}`,
+        60_000,
+        () =>
+          run
+            .err()
+            .includes(`bullmq: no exp worker is alive on queue "${queue}" of ${redis.url}: 2 node(s) wait in Redis`),
+      );
+      await worker([]);
+      const warning = await until(
+        () => `the unhostable warning in: ${run.err()}`,
+        60_000,
+        () => run.err().match(/bullmq: no live worker can host probe \w+, probe \w+: they need 1 GPU\(s\).*/)?.[0],
+      );
+      expect(warning).toMatch(/the 1 live worker\(s\) offer [^:]+ pid \d+: 0 GPU\(s\), 2 CPU\(s\)/);
+      expect(warning).toMatch(new RegExp(`wait in Redis \\(queue ${queue}-gpu1\\) until such a worker joins`));
+      expect(warning).toMatch(/exp worker --gpus with at least 1 id/);
+      // It was waiting, not failed: a worker with GPUs joins and the grid completes.
+      await worker([0, 1]);
+      expect(await run.done, run.err()).toBe(0);
+      expect(run.err()).toMatch(/2 ran, 0 cached/);
+      // Once per kind of need, not once per check.
+      expect(run.err().split('no live worker can host')).toHaveLength(2);
+    } finally {
+      run.stop(); // a no-op once it finished; else it stops waiting for workers
+      await run.done.catch(() => 1);
+      await Promise.all(started.map((w) => w.close()));
+    }
+  }, 120_000);
+
+  it("running nodes' progress and metrics reach the driver and MLflow live, once", async () => {
+    const runs = tmp('exp-bull-live-');
+    const queue = `t${++queueN}`;
+    const gate = path.join(tmp('exp-bull-gate-'), 'open');
+    const ws = await workers(runs, 1, queue);
+    const run = startExp(
+      [
+        'run',
+        ticker,
+        '--set',
+        `tick.gate=${gate}`,
+        '--runs',
+        runs,
+        '--executor',
+        'bullmq',
+        '--redis',
+        redis.url,
+        '--queue',
+        queue,
+      ],
+      env,
+    );
+    try {
+      await until(
+        () => `live metrics in MLflow: ${JSON.stringify(mlflowMetric(runs, 'tick'))} ${run.err()}`,
+        60_000,
+        () => JSON.stringify(valuesAndSteps(mlflowMetric(runs, 'tick'))) === JSON.stringify(TICKER_METRICS),
+      );
+      await until(
+        () => `the progress lines in: ${run.err()}`,
+        30_000,
+        () => /tick: 3\/3 ticks/.test(run.err()) && /tick: 4\/4 ticks/.test(run.err()),
+      );
+      expect(existsSync(path.join(runs, 'cache', 'test.ticker')), 'the nodes are still running').toBe(false);
+      writeFileSync(gate, '');
+      expect(await run.done, run.err()).toBe(0);
+      expect(valuesAndSteps(mlflowMetric(runs, 'tick'))).toEqual(TICKER_METRICS);
+      expect(run.err().match(/▶ tick/g)).toHaveLength(2);
+    } finally {
+      writeFileSync(gate, '');
+      run.stop();
+      await run.done.catch(() => 1);
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  }, 120_000);
 });
 
 async function waitFor(ok: () => boolean, ms: number, what: () => string): Promise<void> {

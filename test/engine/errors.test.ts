@@ -21,6 +21,7 @@ const ENVIRONMENT_VARIABLES = new Set([
   'EXP_REDIS',
   'EXP_CLAIM_LEASE_MS',
   'EXP_CHILD_GUARD',
+  'EXP_UNHOSTABLE_WARN_MS',
   // set only by tests
   'EXP_TEST_TALLY',
   'EXP_TAG',

@@ -1,20 +1,24 @@
 // The slurm executor on a real one-node Slurm cluster with 2 fake GPUs (scripts/slurm-one-node.sh,
 // on free loopback ports; stopped after). Missing slurm-wlm/munge is a failure: `make deps`.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
+import { listInvocations, type SlurmJobRecord } from '../../src/store/invocations.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
+import { mlflowMetric, startExp, TICKER_METRICS, until, valuesAndSteps } from '../helpers/live.ts';
 import { repoRoot } from '../helpers/repo.ts';
 
 const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
 const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');
 const gpuPair = path.join(repoRoot, 'test/fixtures/engine/gpu-pair.yaml');
+const ticker = path.join(repoRoot, 'test/fixtures/engine/ticker.yaml');
 const script = path.join(repoRoot, 'scripts/slurm-one-node.sh');
+const expBin = path.join(repoRoot, 'bin/exp.js');
 const tmp = (p: string): string => mkdtempSync(path.join(os.tmpdir(), p));
 const small = ['--set', 'mid.value=[1]', '--set', 'top.value=[100, 200]'];
 
@@ -35,6 +39,30 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `exp ARGS` in a child process, SIGKILLed as soon as its invocation has recorded `jobs` Slurm
+ * jobs; returns them.
+ */
+async function killedDriver(args: string[], runs: string, jobs: number): Promise<SlurmJobRecord[]> {
+  const driver = spawn(process.execPath, [expBin, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  driver.stderr!.on('data', (b) => (err += b));
+  const exited = new Promise<void>((r) => driver.once('exit', () => r()));
+  try {
+    return await until(
+      () => `exp run to record ${jobs} Slurm jobs (it said: ${err})`,
+      120_000,
+      async () => {
+        const recorded = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+        return recorded.length === jobs && recorded;
+      },
+    );
+  } finally {
+    driver.kill('SIGKILL');
+    await exited;
+  }
 }
 
 let cluster: string;
@@ -108,4 +136,214 @@ describe('slurm executor', () => {
     expect(p.start < q.end && q.start < p.end, 'the two nodes overlapped').toBe(true);
     expect(new Set(probes.map((x) => x.cuda))).toEqual(new Set(['0', '1']));
   }, 120_000);
+
+  it('a killed exp run, run again, re-attaches to its jobs: every node runs once, outputs equal local', async () => {
+    const runs = tmp('exp-slurm-kill-');
+    const dir = tmp('exp-slurm-kill-files-');
+    const tally = path.join(dir, 'tally.txt');
+    const gate = path.join(dir, 'gate'); // the mid nodes finish once it exists
+    // One more mid node than the cluster has CPUs: one stays PENDING while the others wait at the gate.
+    const cpus = Number(execFileSync('sinfo', ['-h', '-o', '%c'], { env, encoding: 'utf8' }).trim().split('\n')[0]);
+    const mids = Array.from({ length: cpus + 1 }, (_, i) => i + 1);
+    const args = [
+      'run',
+      grid,
+      '--set',
+      `mid.value=[${mids.join(',')}]`,
+      '--set',
+      'top.value=[100]',
+      '--set',
+      `mid.gate=${gate}`,
+      ...['base', 'mid', 'top'].flatMap((s) => ['--set', `${s}.tally=${tally}`]),
+      '--json',
+      '--no-track',
+    ];
+    const squeue = (id: string): string =>
+      execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { env, encoding: 'utf8' }).trim();
+    try {
+      // Killed as soon as every mid job is recorded in its invocation (base is done by then).
+      const killed = await killedDriver([...args, '--runs', runs, '--executor', 'slurm'], runs, mids.length + 1);
+      const states = await until(
+        () => `${cpus} mid jobs running and one pending: ${killed.map((j) => `${j.id} ${squeue(j.id)}`).join(', ')}`,
+        120_000,
+        () => {
+          const s = killed.map((j) => ({ ...j, state: squeue(j.id) }));
+          return s.filter((j) => j.state === 'RUNNING').length === cpus && s.some((j) => j.state === 'PENDING') && s;
+        },
+      );
+      // The pending one vanishes without a result while no driver watches.
+      const pending = states.find((j) => j.state === 'PENDING')!;
+      execFileSync('scancel', ['--state=PENDING', pending.id], { env });
+
+      const again = startExp([...args, '--runs', runs, '--executor', 'slurm'], env);
+      again.done.catch(() => {});
+      await until(
+        () => `the rerun to re-attach and resubmit: ${again.err()}`,
+        120_000,
+        () =>
+          again
+            .err()
+            .includes(
+              `slurm: ${cpus} job(s) of an earlier exp run still queued or running: re-attached, not submitted again`,
+            ) &&
+          again
+            .err()
+            .includes(
+              `slurm: 1 job(s) of an earlier exp run ended without a result (cancelled or lost): submitted again, once: ${pending.id} mid`,
+            ),
+      );
+      writeFileSync(gate, '');
+      expect(await again.done, again.err()).toBe(0);
+
+      // Every node ran exactly once (the tally has one line per execution of a stage)...
+      const lines = readFileSync(tally, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(' ')[0]));
+      const count = (v: number): number => lines.filter((x) => x === v).length;
+      expect(lines).toHaveLength(1 + 2 * mids.length);
+      expect(count(10)).toBe(1);
+      for (const m of mids) expect(count(m)).toBe(1);
+      expect(count(100)).toBe(mids.length);
+      // ...and was submitted once, but for the job that vanished (its node was submitted again).
+      const idsByKey = new Map<string, Set<string>>();
+      for (const inv of await listInvocations(runs))
+        for (const [key, job] of Object.entries(inv.slurmJobs ?? {}))
+          (idsByKey.get(key) ?? idsByKey.set(key, new Set()).get(key)!).add(job.id);
+      expect(idsByKey.size).toBe(1 + 2 * mids.length);
+      const twice = [...idsByKey].filter(([, ids]) => ids.size > 1);
+      expect(twice).toHaveLength(1);
+      expect(twice[0]![1].has(pending.id)).toBe(true);
+
+      const local = tmp('exp-slurm-kill-local-');
+      const ref = await runExp([...args, '--runs', local], env);
+      expect(ref.code, ref.err).toBe(0);
+      expect(JSON.parse(again.out().trim().split('\n').at(-1)!)).toEqual(ref.json<RunJson>());
+      const ma = manifests(local);
+      const mb = manifests(runs);
+      expect([...mb.keys()].sort()).toEqual([...ma.keys()].sort());
+      for (const [key, m] of ma) expect(mb.get(key)!.outputs).toEqual(m.outputs);
+    } finally {
+      writeFileSync(gate, ''); // whatever failed, no job waits for it
+    }
+  }, 240_000);
+
+  it('a job that failed while no exp run watched is taken from its result, not run again; the next run retries', async () => {
+    const runs = tmp('exp-slurm-failed-');
+    const tally = path.join(tmp('exp-slurm-tally-'), 'tally.txt');
+    const args = [
+      'run',
+      grid,
+      ...small,
+      '--set',
+      'mid.fail=true',
+      '--set',
+      'mid.sleep_ms=3000',
+      '--set',
+      `mid.tally=${tally}`,
+      '--json',
+      '--no-track',
+      '--runs',
+      runs,
+      '--executor',
+      'slurm',
+    ];
+    const [, mid] = await killedDriver(args, runs, 2); // base, then mid
+    expect(mid).toBeDefined();
+    await until(`the result of job ${mid!.id}`, 120_000, () => existsSync(path.join(runs, `${mid!.base}.result.json`)));
+    const again = await runExp(args, env);
+    expect(again.code, again.err).toBe(1);
+    expect(again.err).toMatch(
+      new RegExp(
+        `1 job\\(s\\) of an earlier exp run finished while no exp run watched: their results are used: ${mid!.id} mid \\w+ \\(failed\\)`,
+      ),
+    );
+    expect(again.json<RunJson>().failed.map((f) => f.stage)).toEqual(['mid']);
+    expect(readFileSync(tally, 'utf8').trim().split('\n')).toHaveLength(1);
+    // That run finished: the next one does not take the old result again, it retries the node.
+    const third = await runExp(args, env);
+    expect(third.code, third.err).toBe(1);
+    expect(third.err).not.toMatch(/earlier exp run/);
+    expect(readFileSync(tally, 'utf8').trim().split('\n')).toHaveLength(2);
+  }, 240_000);
+
+  it('Ctrl-C cancels the jobs this exp run submitted, and nothing else', async () => {
+    const runs = tmp('exp-slurm-ctrlc-');
+    const squeue = (id: string): string =>
+      execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { env, encoding: 'utf8' }).trim();
+    // Someone else's job on the same cluster.
+    const other = execFileSync(
+      'sbatch',
+      ['--parsable', '--wrap=sleep 120', `--output=${path.join(runs, 'other.out')}`],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split(';')[0]!;
+    try {
+      const args = [
+        'run',
+        grid,
+        ...small,
+        '--set',
+        'base.sleep_ms=60000',
+        '--runs',
+        runs,
+        '--no-track',
+        '--executor',
+        'slurm',
+      ];
+      const run = startExp(args, env);
+      const [base] = await until(
+        () => `the base job to be recorded: ${run.err()}`,
+        120_000,
+        async () => {
+          const jobs = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+          return jobs.length > 0 && jobs;
+        },
+      );
+      run.stop();
+      expect(await run.done, run.err()).toBe(130);
+      await until(`job ${base!.id} to be cancelled (${squeue(base!.id)})`, 60_000, () =>
+        ['', 'CANCELLED'].includes(squeue(base!.id)),
+      );
+      expect(squeue(other)).toMatch(/^(PENDING|RUNNING)$/);
+    } finally {
+      execFileSync('scancel', [other], { env });
+    }
+  }, 180_000);
+
+  it("running jobs' progress and metrics reach the driver and MLflow live, once", async () => {
+    const runs = tmp('exp-slurm-live-');
+    const gate = path.join(tmp('exp-slurm-gate-'), 'open');
+    const args = ['run', ticker, '--set', `tick.gate=${gate}`];
+    const run = startExp([...args, '--runs', runs, '--executor', 'slurm'], env);
+    try {
+      // Both nodes emitted their metrics and wait for the gate: the metrics are in MLflow already.
+      await until(
+        () => `live metrics in MLflow: ${JSON.stringify(mlflowMetric(runs, 'tick'))} ${run.err()}`,
+        120_000,
+        () => JSON.stringify(valuesAndSteps(mlflowMetric(runs, 'tick'))) === JSON.stringify(TICKER_METRICS),
+      );
+      await until(
+        () => `the progress lines in: ${run.err()}`,
+        30_000,
+        () => /tick: 3\/3 ticks/.test(run.err()) && /tick: 4\/4 ticks/.test(run.err()),
+      );
+      expect(manifests(runs, 'test.ticker').size, 'the nodes are still running').toBe(0);
+    } finally {
+      writeFileSync(gate, '');
+      run.done.catch(() => {}); // awaited below; a failure above must not leave it unhandled
+    }
+    expect(await run.done, run.err()).toBe(0);
+    expect(manifests(runs, 'test.ticker').size).toBe(2);
+    // Not logged again from the manifests, and as a local run logs them.
+    expect(valuesAndSteps(mlflowMetric(runs, 'tick'))).toEqual(TICKER_METRICS);
+    const local = tmp('exp-slurm-live-local-');
+    const ref = await runExp([...args, '--runs', local], env);
+    expect(ref.code, ref.err).toBe(0);
+    expect(valuesAndSteps(mlflowMetric(local, 'tick'))).toEqual(TICKER_METRICS);
+  }, 180_000);
 });

@@ -358,7 +358,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     );
   }
 
-  const executor = executorFrom(values, spec, planned, io.env ?? process.env);
+  // What the executor has to say (re-attached Slurm jobs, nodes no worker can host): even with --quiet.
+  const executor = executorFrom(values, spec, planned, io.env ?? process.env, (line) => io.stderr.write(`${line}\n`));
   if (executor && !values.quiet) io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
 
   const interrupt = interruptOnSignals(io, graceMs);
@@ -393,6 +394,7 @@ function executorFrom(
   spec: LoadedSpec,
   planned: PlannedExperiment,
   env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
 ): { name: string; run: Executor; where: string } | undefined {
   const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? 'local';
   if (name === 'local') return undefined;
@@ -404,7 +406,15 @@ function executorFrom(
       where: `Slurm (${env.SLURM_CONF ?? "the cluster's defaults"}${s.partition ? `, partition ${s.partition}` : ''})`,
       run: async (options) => {
         const { slurmRunner } = await import('../../exec/slurm.ts');
-        const remote = await slurmRunner({ store: planned.store, registry: planned.registry, plugins, ...s, env });
+        const remote = await slurmRunner({
+          store: planned.store,
+          registry: planned.registry,
+          plugins,
+          ...s,
+          env,
+          invocation: options.invocation,
+          log,
+        });
         return execute({ ...options, remote });
       },
     };
@@ -427,7 +437,15 @@ function executorFrom(
     run: async (options) => {
       // Loaded only when used: bullmq and ioredis cost every other command nothing.
       const { bullmqRunner } = await import('../../exec/bullmq.ts');
-      const remote = await bullmqRunner({ redis, queue, registry: planned.registry, store: planned.store });
+      const warn = Number(env.EXP_UNHOSTABLE_WARN_MS);
+      const remote = await bullmqRunner({
+        redis,
+        queue,
+        registry: planned.registry,
+        store: planned.store,
+        log,
+        ...(warn > 0 ? { warnAfterMs: warn } : {}),
+      });
       return execute({ ...options, remote });
     },
   };
@@ -440,6 +458,7 @@ function executorFrom(
  */
 function interruptOnSignals(io: Io, graceMs: number): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  if (io.signal?.aborted) controller.abort();
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   if (io.signal) return { signal: controller.signal, dispose: () => {} };
   let signals = 0;

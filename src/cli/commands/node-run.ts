@@ -1,9 +1,12 @@
 // `exp node-run JOB.json --runs DIR --result FILE`: run one handed-over node (a Slurm job of the
 // slurm executor) through the local executor's per-node code path, then write its outcome to FILE.
-// GPUs come from CUDA_VISIBLE_DEVICES as Slurm sets it. Internal: `exp run` writes the job files.
+// GPUs come from CUDA_VISIBLE_DEVICES as Slurm sets it. With --events FILE its live events (log
+// lines, progress, metrics) are appended there as JSON lines while it runs: the driver tails them.
+// Internal: `exp run` writes the job files.
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../atomic.ts';
 import { ExpError } from '../../errors.ts';
+import { EventsFileWriter } from '../../exec/events-file.ts';
 import { resolveJob, runNodeInStore, type NodeJob } from '../../exec/node-run.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from '../../exec/runners.ts';
 import { ArtifactStore } from '../../store/store.ts';
@@ -13,9 +16,12 @@ import type { Io } from './engine.ts';
 
 export const nodeRunSpec: CommandSpec = {
   name: 'node-run',
-  usage: 'node-run <job.json> --runs DIR --result FILE',
+  usage: 'node-run <job.json> --runs DIR --result FILE [--events FILE]',
   summary: 'Internal: run one node of `exp run --executor slurm` inside its Slurm job.',
-  options: [{ name: 'result', type: 'string', value: 'FILE', description: 'where to write the node outcome (JSON)' }],
+  options: [
+    { name: 'result', type: 'string', value: 'FILE', description: 'where to write the node outcome (JSON)' },
+    { name: 'events', type: 'string', value: 'FILE', description: 'append live events there (JSON lines)' },
+  ],
 };
 
 export async function nodeRunCommand(argv: string[], io: Io): Promise<number> {
@@ -39,6 +45,8 @@ export async function nodeRunCommand(argv: string[], io: Io): Promise<number> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.on('SIGTERM', stop);
+  const eventsFile = str(values.events);
+  const events = eventsFile ? new EventsFileWriter(eventsFile) : undefined;
   try {
     const outcome = await runNodeInStore({
       node: job.node,
@@ -50,11 +58,17 @@ export async function nodeRunCommand(argv: string[], io: Io): Promise<number> {
       signal: controller.signal,
       retries: job.retries,
       rerunInPlace: job.rerunInPlace,
+      ...(events
+        ? { onStarted: (attempt: number) => events.push({ type: 'started', attempt }), onEvent: (e) => events.push(e) }
+        : {}),
     });
+    // Every event is in the file before the result appears: the driver reads them all first.
+    events?.close();
     await writeFileAtomic(result, JSON.stringify(outcome));
     io.stderr.write(`${job.node.stage} ${job.node.key.slice(0, 10)}: ${outcome.status}\n`);
     return outcome.status === 'done' || outcome.status === 'cached' ? 0 : 1;
   } finally {
+    events?.close();
     process.off('SIGTERM', stop);
     await Promise.all(Object.values(runners).map((r) => r.close()));
   }
