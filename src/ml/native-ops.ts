@@ -52,7 +52,8 @@ function bnAttrs(b: NodeBackendLike, epsilon: number, forward: boolean): OpAttr[
 /**
  * relu(batchNorm(x)) with the batch's own statistics, channels last, on the native backend.
  * `x` is rank 4 ([N, H, W, C]) or rank 2 ([positions, C]). Returns the activation, and the batch
- * mean and biased variance (kept: the caller disposes them) for the running averages.
+ * mean and biased variance (kept: the caller disposes them) for the running averages. The activation
+ * comes reshaped to `outShape` (default: x's shape), saving a reshape each way for rank-2 inputs.
  */
 export function fusedBatchNormReluTraining(
   b: NodeBackendLike,
@@ -60,23 +61,24 @@ export function fusedBatchNormReluTraining(
   gamma: Tensor,
   beta: Tensor,
   epsilon: number,
+  outShape: number[] = x.shape,
 ): { y: Tensor; mean: Tensor; variance: Tensor } {
   const x4 = x.rank === 4 ? x : x.reshape([1, 1, -1, x.shape[x.rank - 1]!]);
-  const count = x4.size / x4.shape[3]!;
   let mean: Tensor | undefined;
   let variance: Tensor | undefined;
   const f = tf.customGrad((xi, g, bt, save) => {
     const empty = tf.tensor1d([], 'float32');
-    const [yn, bMean, bVarUnbiased, rs1, rs2, rs3] = b.executeMultipleOutputs(
+    const [yn, bMean, , rs1, rs2, rs3] = b.executeMultipleOutputs(
       'FusedBatchNormV3',
       bnAttrs(b, epsilon, true),
       [xi as Tensor, g as Tensor, bt as Tensor, empty, empty],
       6,
     );
     const out = tf.relu(yn!);
-    // TF's batch_variance output is Bessel-corrected (for running averages); tfjs' moments are not.
+    // TF's batch_variance output is Bessel-corrected (for running averages), tfjs' moments are not;
+    // TF's CPU kernel keeps the biased one as reserve_space_2.
     mean = tf.keep(bMean!);
-    variance = tf.keep(count > 1 ? tf.mul(bVarUnbiased!, (count - 1) / count) : bVarUnbiased!);
+    variance = tf.keep(rs2!);
     (save as tfjs.GradSaveFunc)([xi as Tensor, g as Tensor, out, rs1!, rs2!, rs3!]);
     return {
       value: out,
@@ -98,6 +100,6 @@ export function fusedBatchNormReluTraining(
     };
   });
   const y4 = f(x4, gamma, beta);
-  const y = x4 === x ? y4 : y4.reshape(x.shape);
+  const y = y4.reshape(outShape);
   return { y, mean: mean!, variance: variance! };
 }

@@ -156,12 +156,13 @@ export class ConvUnit extends tf.layers.Layer {
         );
         outShape = [-1, y.shape[1]!, h!, w!, this.filters];
       }
-      if (this.bnRelu) y = this.batchNormRelu(y, kwargs.training === true);
+      if (this.bnRelu) return this.batchNormRelu(y, kwargs.training === true, outShape);
       return y.reshape(outShape);
     });
   }
 
-  private batchNormRelu(y: Tensor, training: boolean): Tensor {
+  /** relu(batchNorm(y)) reshaped to `outShape` (one reshape: the native path fuses it in). */
+  private batchNormRelu(y: Tensor, training: boolean, outShape: number[]): Tensor {
     const axes = y.shape.slice(0, -1).map((_, i) => i);
     const gamma = this.gamma!.read();
     const beta = this.beta!.read();
@@ -170,7 +171,7 @@ export class ConvUnit extends tf.layers.Layer {
     const native = training ? nativeBackend() : undefined;
     if (native) {
       // Native backend: one fused TF kernel each way instead of ~45 eager ops (src/ml/native-ops.ts).
-      const r = fusedBatchNormReluTraining(native, y, gamma, beta, BN_EPSILON);
+      const r = fusedBatchNormReluTraining(native, y, gamma, beta, BN_EPSILON, outShape);
       this.updateRunningStats(r.mean, r.variance);
       tf.dispose([r.mean, r.variance]);
       return r.y;
@@ -208,7 +209,7 @@ export class ConvUnit extends tf.layers.Layer {
       );
       variance = tf.relu(variance);
     }
-    return tf.relu(tf.batchNorm(y, mean, variance, beta, gamma, BN_EPSILON));
+    return tf.relu(tf.batchNorm(y, mean, variance, beta, gamma, BN_EPSILON)).reshape(outShape);
   }
 
   /** Running statistics for evaluation (as Keras' BatchNormalization does). */
