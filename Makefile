@@ -17,7 +17,7 @@ BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune 
 all: test
 
 help:
-	@echo "make demo | make test | make eval | make bench | make deps | make clean"
+	@echo "make demo | make test | make eval | make bench | make deps | make clean | make native | make native-check"
 
 # System packages where missing and apt is available: Debian's ffmpeg (with ffprobe), and redis-server
 # (the bullmq executor's tests start one on a free loopback port), slurm-wlm and munge (the slurm

@@ -98,7 +98,8 @@ function mainHelp(): string {
     'Run `exp <command> --help` for the options of a command.',
     'Run with --debug (or EXP_DEBUG=1) to see the stack trace of an unexpected error.',
     'Environment: EXP_RUNS (runs folder), EXP_GPUS (GPU ids), EXP_PLUGINS (stage kind modules),',
-    '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu), MLFLOW_TRACKING_URI (also push to a server),',
+    '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu; node needs `make native`), EXP_TF_THREADS (native TF threads),',
+    '             MLFLOW_TRACKING_URI (also push to a server),',
     "             EXP_REDIS (the bullmq executor's Redis), EXP_CLAIM_LEASE_MS (claim lease across machines, default 30000).",
     '',
   ].join('\n');
