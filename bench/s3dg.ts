@@ -213,6 +213,19 @@ async function main(): Promise<void> {
   const t2 = cps('torch213_2t');
   const ratio = t2 !== null && best !== null ? t2 / best : null;
   if (ratio !== null) console.log(`PyTorch 2.13 (2 threads) / exp best: ${ratio.toFixed(2)}× (target ≤ 3×)`);
+  // CPU time per step does not depend on what else the machine runs as much as wall time does.
+  const cpu = (key: string) => {
+    const r = results.find((x) => x.key === key)?.r;
+    return r && 'row' in r ? r.row.cpuMsPerStep : null;
+  };
+  const expCpu = ['exp_wasm', 'exp_native'].map(cpu).filter((v): v is number => v !== null);
+  const t1cpu = cpu('torch213_1t');
+  const cpuRatio = expCpu.length && t1cpu ? Math.min(...expCpu) / t1cpu : null;
+  if (cpuRatio !== null) console.log(`CPU ms per step, exp best / PyTorch 2.13 (1 thread): ${cpuRatio.toFixed(2)}×`);
+  if (os.loadavg()[0]! > os.availableParallelism())
+    console.log(
+      `note: load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores: wall times of the multi-threaded rows are not representative (re-run on an idle machine)`,
+    );
   console.log(
     JSON.stringify({
       bench: 's3dg',
@@ -237,6 +250,7 @@ async function main(): Promise<void> {
         ]),
       ),
       ratio_torch213_2t_over_exp_best: ratio,
+      cpu_ratio_exp_best_over_torch213_1t: cpuRatio,
       ratio_torch213_2t_over_exp_wasm: t2 !== null && cps('exp_wasm') ? t2 / cps('exp_wasm')! : null,
       ratio_torch213_2t_over_exp_native: t2 !== null && cps('exp_native') ? t2 / cps('exp_native')! : null,
     }),
