@@ -77,9 +77,11 @@ bench: install
 # wheel (EXP_TF_WHEEL=file or EXP_TF_LIB_DIR=dir override it), its C library and headers go to .native/,
 # and tfjs-node 4.22's N-API binding is compiled against them with npm's node-gyp. Idempotent (stamp);
 # `make native-clean` removes it. The default backend stays wasm when .native/ is absent.
-native: .native/.built
+native:
+	@test -f .native/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node || rm -f .native/.built
+	@$(MAKE) --no-print-directory .native/.built
 
-.native/.built: scripts/native-build.sh | node-deps
+.native/.built: scripts/native-build.sh package-lock.json | node-deps
 	bash scripts/native-build.sh
 
 native-clean:

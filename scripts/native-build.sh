@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 N=$ROOT/.native
 TF_WHEEL_SPEC=${EXP_TF_WHEEL_SPEC:-tensorflow-cpu==2.21.0}
-TFJS_NODE=4.22.0
+# tfjs-node must match the project's tfjs-core (its kernels register there): 4.22.0 today.
+TFJS_NODE=$(node -p "require('./node_modules/@tensorflow/tfjs-core/package.json').version") ||
+  { echo 'make native: node_modules is missing (npm ci first)' >&2; exit 1; }
 PYTHON=${EXP_NATIVE_PYTHON:-python3}
 mkdir -p "$N"
 say() { echo "make native: $*"; }

@@ -5,7 +5,7 @@
 // node_modules, so `npm ci` keeps it); it is looked for there first (EXP_TF_NATIVE_DIR overrides).
 // Every other module imports `tf` from here, never from '@tensorflow/tfjs' directly.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfjs from '@tensorflow/tfjs';
@@ -48,8 +48,21 @@ function nativeProblem(pkg: string): string | undefined {
     return pkg === '@tensorflow/tfjs-node'
       ? `${pkg} is not built (run \`make native\`)`
       : `${pkg} is not installed (needs CUDA and the GPU tensorflow wheel; see README)`;
-  if (existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node'))) return undefined;
-  return `${pkg} is at ${root} without its native binding (run \`make native\`)`;
+  if (!existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node')))
+    return `${pkg} is at ${root} without its native binding (run \`make native\`)`;
+  // Its kernels register on exp's tfjs-core: a tfjs upgrade without a rebuild would mix versions.
+  const version = (file: string): string | undefined => {
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  const mine = version(path.join(root, 'package.json'));
+  const core = version(require.resolve('@tensorflow/tfjs-core/package.json'));
+  if (mine !== core)
+    return `${pkg} ${mine} does not match @tensorflow/tfjs-core ${core} (run \`make native-clean native\`)`;
+  return undefined;
 }
 
 /**
