@@ -189,7 +189,9 @@ export function describeBackend(gpus: readonly number[]): string {
   if (!gpus.length) {
     if (name === 'node') return `tfjs backend: node (TensorFlow C library; ${nativeThreads()})`;
     const why = passedOver.get('node');
-    return why ? `tfjs backend: ${name} — native passed over: ${why}` : `tfjs backend: ${name}`;
+    if (why) return `tfjs backend: ${name} — native passed over: ${why}`;
+    const forced = process.env.EXP_TF_BACKEND;
+    return forced && forced !== 'auto' ? `tfjs backend: ${name} (EXP_TF_BACKEND=${forced})` : `tfjs backend: ${name}`;
   }
   if (name === 'node-gpu') return `tfjs backend: node-gpu on GPU ${gpus.join(',')}`;
   const why =
