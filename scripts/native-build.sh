@@ -97,11 +97,11 @@ done
 
 # 3. deps/ as binding.gyp expects it: deps/include, deps/lib/libtensorflow{,_framework}.so*
 mkdir -p "$PKG/deps/lib"
-rm -rf "$PKG/deps/include" && ln -s "$TF/include" "$PKG/deps/include"
-ln -sf "$TFLIB" "$PKG/deps/lib/$(basename "$TFLIB")"
-ln -sf "$TFLIB" "$PKG/deps/lib/libtensorflow.so"
-ln -sf "$TF/libtensorflow_framework.so.2" "$PKG/deps/lib/libtensorflow_framework.so.2"
-ln -sf "$TF/libtensorflow_framework.so.2" "$PKG/deps/lib/libtensorflow_framework.so"
+rm -rf "$PKG/deps/include" && ln -sr "$TF/include" "$PKG/deps/include"
+ln -sfr "$TFLIB" "$PKG/deps/lib/$(basename "$TFLIB")"
+ln -sfr "$TFLIB" "$PKG/deps/lib/libtensorflow.so"
+ln -sfr "$TF/libtensorflow_framework.so.2" "$PKG/deps/lib/libtensorflow_framework.so.2"
+ln -sfr "$TF/libtensorflow_framework.so.2" "$PKG/deps/lib/libtensorflow_framework.so"
 
 # 4. Compile the binding with the node-gyp that ships with npm, against this node's headers.
 NODE_GYP=${EXP_NODE_GYP:-$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js}
