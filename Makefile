@@ -2,6 +2,7 @@
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
 #   make test   install, then lint/typecheck and run every test (nothing outside the clone needed)
 #   make eval   the checks and figures on real data (EXP_DATA; default: shared/data beside the checkout)
+#   make native opt-in: tfjs-node built against the tensorflow-cpu wheel (README: "Native TensorFlow backend")
 SHELL := /bin/bash
 BIN := node_modules/.bin
 # package:command pairs (installed when the command is missing)
@@ -11,12 +12,12 @@ BENCH_APT_PACKAGES := python3-torch python3-numpy
 BENCH_APT_FASTTEXT := fasttext
 BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
-.PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help
+.PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
 
 all: test
 
 help:
-	@echo "make demo | make test | make eval | make bench | make deps | make clean"
+	@echo "make demo | make test | make eval | make bench | make deps | make clean | make native | make native-check"
 
 # System packages where missing and apt is available: Debian's ffmpeg (with ffprobe), and redis-server
 # (the bullmq executor's tests start one on a free loopback port), slurm-wlm and munge (the slurm
@@ -71,6 +72,27 @@ bench: install
 	@if ! command -v fasttext >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_FASTTEXT) >/dev/null; fi
 	for b in $(BENCHES); do echo "== bench/$$b.ts"; $(BIN)/tsx bench/$$b.ts || exit 1; done
+
+# Opt-in native TensorFlow backend (README: "Native TensorFlow backend"): pip gets the tensorflow-cpu
+# wheel (EXP_TF_WHEEL=file or EXP_TF_LIB_DIR=dir override it), its C library and headers go to .native/,
+# and tfjs-node 4.22's N-API binding is compiled against them with npm's node-gyp. Idempotent (stamp);
+# `make native-clean` removes it. The default backend stays wasm when .native/ is absent.
+native:
+	@test -f .native/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node || rm -f .native/.built
+	@$(MAKE) --no-print-directory .native/.built
+
+.native/.built: scripts/native-build.sh package-lock.json | node-deps
+	bash scripts/native-build.sh
+
+native-clean:
+	rm -rf .native
+
+# The video/ml tests on the native backend and its parity with wasm. Refuses (exit 1) without `make native`.
+native-check: node-deps
+	@test -f .native/.built && test -f .native/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node || \
+	  { echo "make native-check: the native backend is not built; run \`make native\` first" >&2; exit 1; }
+	$(BIN)/vitest run --config vitest.native.config.ts --reporter=default --reporter=json --outputFile.json=coverage/native-results.json
+	@node scripts/test-summary.cjs coverage/native-results.json
 
 clean:
 	rm -rf runs coverage node_modules/.installed

@@ -7,6 +7,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // The default backend for tests is wasm even where `make native` has been run (make native-check
+    // runs the video/ml tests on native); EXP_TF_BACKEND=... in the environment overrides.
+    env: { EXP_TF_BACKEND: process.env.EXP_TF_BACKEND ?? 'wasm' },
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

@@ -7,6 +7,7 @@ Run: /usr/bin/python3 bench/s3dg_torch.py --width 0.25 --frames 8 --size 64 --ba
 """
 import argparse
 import json
+import resource
 import time
 
 import torch
@@ -157,10 +158,14 @@ def main():
     for _ in range(a.warmup):
         step()
     t = time.perf_counter()
+    c = time.process_time()
     for _ in range(a.steps):
         step()
     dt = time.perf_counter() - t
-    print(json.dumps({"clips_per_s": a.batch * a.steps / dt, "ms_per_step": 1000 * dt / a.steps, "params": params, "threads": a.threads, "torch": torch.__version__}))
+    cpu = time.process_time() - c
+    print(json.dumps({"clips_per_s": a.batch * a.steps / dt, "ms_per_step": 1000 * dt / a.steps, "params": params, "threads": a.threads, "torch": torch.__version__,
+                      "cpu_ms_per_step": 1000 * cpu / a.steps,
+                      "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 // The one place that chooses the tfjs backend (FACTS.md): tfjs-node-gpu or tfjs-node when installed
 // AND their native binding exists (their install downloads libtensorflow, which fails offline),
 // else wasm (SIMD, ~10x faster than cpu here), else the pure-JS cpu backend.
+// `make native` builds tfjs-node against the tensorflow-cpu wheel's C library into .native/ (outside
+// node_modules, so `npm ci` keeps it); it is looked for there first (EXP_TF_NATIVE_DIR overrides).
 // Every other module imports `tf` from here, never from '@tensorflow/tfjs' directly.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tfjs from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 
@@ -20,36 +23,87 @@ let pending: Promise<BackendName> | undefined;
 /** Why a faster backend was passed over (for the log of a task that was given a GPU). */
 const passedOver = new Map<BackendName, string>();
 
-/** True when the native package is installed and its compiled binding is present. */
-function nativeUsable(pkg: string): boolean {
-  return nativeProblem(pkg) === undefined;
+/** The folder `make native` builds into (EXP_TF_NATIVE_DIR, else `.native` at the checkout's root). */
+export function nativeDir(): string {
+  return (
+    process.env.EXP_TF_NATIVE_DIR ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.native')
+  );
+}
+
+/** Where `pkg` lives: `make native`'s folder first, then node_modules; undefined when in neither. */
+function nativeRoot(pkg: string): string | undefined {
+  const built = path.join(nativeDir(), 'node_modules', ...pkg.split('/'));
+  if (existsSync(path.join(built, 'package.json'))) return built;
+  try {
+    const main = require.resolve(pkg);
+    return main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`));
+  } catch {
+    return undefined;
+  }
 }
 
 function nativeProblem(pkg: string): string | undefined {
-  let main: string;
-  try {
-    main = require.resolve(pkg);
-  } catch {
-    return `${pkg} is not installed`;
+  const root = nativeRoot(pkg);
+  if (!root)
+    return pkg === '@tensorflow/tfjs-node'
+      ? `${pkg} is not built (run \`make native\`)`
+      : `${pkg} is not installed (needs CUDA and the GPU tensorflow wheel; see README)`;
+  if (!existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node')))
+    return `${pkg} is at ${root} without its native binding (run \`make native\`)`;
+  // Its kernels register on exp's tfjs-core: a tfjs upgrade without a rebuild would mix versions.
+  const version = (file: string): string | undefined => {
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  const mine = version(path.join(root, 'package.json'));
+  const core = version(require.resolve('@tensorflow/tfjs-core/package.json'));
+  if (mine !== core)
+    return `${pkg} ${mine} does not match @tensorflow/tfjs-core ${core} (run \`make native-clean native\`)`;
+  return undefined;
+}
+
+/**
+ * TensorFlow's own thread pools: TF reads TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its
+ * eager context starts (0 or unset: one per core). EXP_TF_THREADS sets both unless they are set.
+ */
+function setNativeThreads(): void {
+  const n = process.env.EXP_TF_THREADS;
+  if (n && /^[1-9][0-9]*$/.test(n)) {
+    process.env.TF_NUM_INTRAOP_THREADS ??= n;
+    process.env.TF_NUM_INTEROP_THREADS ??= n;
   }
-  const root = main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`));
-  if (existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node'))) return undefined;
-  return `${pkg} is installed without its native binding (its install script downloads libtensorflow)`;
+  // TensorFlow's C++ INFO lines (oneDNN notices, CPU feature flags) are not exp's to print.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+}
+
+/** TensorFlow's thread settings as the native backend started with them (for logs and benches). */
+export function nativeThreads(): string {
+  const intra = process.env.TF_NUM_INTRAOP_THREADS;
+  const inter = process.env.TF_NUM_INTEROP_THREADS;
+  return `TF intra-op threads ${intra ?? 'default (one per core)'}, inter-op ${inter ?? 'default (one per core)'}`;
 }
 
 async function tryNative(pkg: string): Promise<boolean> {
-  if (!nativeUsable(pkg)) return false;
+  const root = nativeRoot(pkg);
+  if (!root || nativeProblem(pkg)) return false;
   try {
-    const mod = require(pkg) as typeof tfjs;
+    setNativeThreads();
+    const mod = require(root) as typeof tfjs;
     tf = mod;
     await tf.setBackend('tensorflow');
     await tf.ready();
     return true;
-  } catch {
+  } catch (e) {
+    nativeError = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     tf = tfjs;
     return false;
   }
 }
+
+let nativeError: string | undefined;
 
 async function tryWasm(): Promise<boolean> {
   try {
@@ -108,7 +162,10 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
         }
         nativeTried = true;
         if (await tryNative(pkg)) return (chosen = name);
-        passedOver.set(name, `${pkg} failed to start (CUDA 11 / cuDNN 8 missing?)`);
+        passedOver.set(
+          name,
+          `${pkg} failed to start: ${nativeError ?? 'unknown error'}${name === 'node-gpu' ? ' (CUDA / cuDNN missing?)' : ''}`,
+        );
       } else if (name === 'wasm') {
         if (await tryWasm()) return (chosen = 'wasm');
       } else {
@@ -129,7 +186,13 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
  */
 export function describeBackend(gpus: readonly number[]): string {
   const name = chosen ?? 'uninitialised';
-  if (!gpus.length) return `tfjs backend: ${name}`;
+  if (!gpus.length) {
+    if (name === 'node') return `tfjs backend: node (TensorFlow C library; ${nativeThreads()})`;
+    const why = passedOver.get('node');
+    if (why) return `tfjs backend: ${name} — native passed over: ${why}`;
+    const forced = process.env.EXP_TF_BACKEND;
+    return forced && forced !== 'auto' ? `tfjs backend: ${name} (EXP_TF_BACKEND=${forced})` : `tfjs backend: ${name}`;
+  }
   if (name === 'node-gpu') return `tfjs backend: node-gpu on GPU ${gpus.join(',')}`;
   const why =
     passedOver.get('node-gpu') ??

@@ -15,7 +15,9 @@ import {
 
 let dir = '';
 beforeAll(async () => {
-  await initBackend('wasm');
+  // wasm unless `make native-check` runs this file on the native backend (EXP_TF_BACKEND=node).
+  const want = process.env.EXP_TF_BACKEND === 'node' ? 'node' : 'wasm';
+  expect(await initBackend(want)).toBe(want);
   dir = await mkdtemp(path.join(os.tmpdir(), 'ckpt-'));
 });
 afterAll(async () => {

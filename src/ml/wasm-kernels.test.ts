@@ -95,4 +95,80 @@ describe('wasm training kernels', () => {
     expect(Array.from(w!.slice(12, 15))).toEqual([1 + 13 + 16, 2 + 14 + 17, 3 + 15 + 18]);
     expect(Array.from(w!.slice(6, 9))).toEqual([0, 0, 0]);
   });
+  it('finite differences agree with the registered backward kernels on a tiny conv + embedding net', async () => {
+    await tf.setBackend('wasm');
+    type T = import('@tensorflow/tfjs').Tensor;
+    // loss(w, E) = Σ conv2d(x, w; stride 2, same) ⊙ r1 + Σ gather(E, ids) ⊙ r2: linear in each parameter,
+    // so a central difference with a step of 1 is exact up to float32 rounding of the loss.
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i * 0.7)),
+      [2, 7, 6, 3],
+    );
+    const r1 = tf.tensor4d(
+      Float32Array.from({ length: 2 * 4 * 3 * 4 }, (_, i) => Math.cos(i * 0.3)),
+      [2, 4, 3, 4],
+    );
+    const ids = tf.tensor1d([3, 0, 3, 2, 3], 'int32');
+    const r2 = tf.tensor2d(
+      Float32Array.from({ length: 5 * 2 }, (_, i) => 1 + i),
+      [5, 2],
+    );
+    const loss = (w: T, e: T): number =>
+      tf.tidy(
+        () =>
+          tf
+            .add(
+              tf.sum(
+                tf.mul(
+                  tf.conv2d(
+                    x as import('@tensorflow/tfjs').Tensor4D,
+                    w as import('@tensorflow/tfjs').Tensor4D,
+                    2,
+                    'same',
+                  ),
+                  r1,
+                ),
+              ),
+              tf.sum(tf.mul(tf.gather(e, ids), r2)),
+            )
+            .dataSync()[0]!,
+      );
+    const wv = Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.9) * 0.5);
+    const ev = Float32Array.from({ length: 4 * 2 }, (_, i) => i / 5);
+    const w = tf.tensor4d(wv, [3, 3, 3, 4]);
+    const e = tf.tensor2d(ev, [4, 2]);
+    const [gw, ge] = tf.grads((a: T, b: T) =>
+      tf.add(
+        tf.sum(
+          tf.mul(
+            tf.conv2d(x as import('@tensorflow/tfjs').Tensor4D, a as import('@tensorflow/tfjs').Tensor4D, 2, 'same'),
+            r1,
+          ),
+        ),
+        tf.sum(tf.mul(tf.gather(b, ids), r2)),
+      ),
+    )([w, e]);
+    const gwv = await gw!.data();
+    const gev = await ge!.data();
+    const fd = (vals: Float32Array, shape: number[], i: number, which: 'w' | 'e'): number => {
+      const plus = Float32Array.from(vals);
+      const minus = Float32Array.from(vals);
+      plus[i]! += 1;
+      minus[i]! -= 1;
+      const at = (v: Float32Array) => {
+        const t = tf.tensor(v, shape);
+        const l = which === 'w' ? loss(t, e) : loss(w, t);
+        t.dispose();
+        return l;
+      };
+      return (at(plus) - at(minus)) / 2;
+    };
+    // Every 7th weight (including taps that read the 'same' padding) and every embedding entry.
+    for (let i = 0; i < wv.length; i += 7) expect(gwv[i]!).toBeCloseTo(fd(wv, [3, 3, 3, 4], i, 'w'), 3);
+    for (let i = 0; i < ev.length; i++) expect(gev[i]!).toBeCloseTo(fd(ev, [4, 2], i, 'e'), 3);
+    // Row 1 is never gathered; row 3 three times (1+2 + 5+6 + 9+10 for its two columns).
+    expect(Array.from(gev.slice(2, 4))).toEqual([0, 0]);
+    expect(Array.from(gev.slice(6, 8))).toEqual([1 + 5 + 9, 2 + 6 + 10]);
+    tf.dispose([x, r1, ids, r2, w, e, gw!, ge!]);
+  });
 });

@@ -5,7 +5,7 @@
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import { initBackend } from '../ml/backend.ts';
+import { describeBackend, initBackend } from '../ml/backend.ts';
 import type { BackendName } from '../ml/backend.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { classesOf, openClipSet } from '../video/datasets/clip-batches.ts';
@@ -149,7 +149,7 @@ export async function initVideoBackend(device: VideoDevice, log: (m: string) => 
   const name = await initBackend(device === 'gpu' ? 'node-gpu' : undefined);
   if (device === 'gpu' && name !== 'node-gpu')
     log(`warning: device gpu asked for, but @tensorflow/tfjs-node-gpu is not usable here; running on ${name}`);
-  else log(`tfjs backend: ${name}`);
+  else log(describeBackend([]));
   return name;
 }
 

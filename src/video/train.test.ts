@@ -28,7 +28,9 @@ let dir: string;
 let shards: string;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  // wasm unless `make native-check` runs this file on the native backend (EXP_TF_BACKEND=node).
+  const want = process.env.EXP_TF_BACKEND === 'node' ? 'node' : 'wasm';
+  expect(await initBackend(want)).toBe(want);
   dir = await mkdtemp(path.join(os.tmpdir(), 'video-train-'));
   shards = path.join(dir, 'shards');
   await writeTestShards(shards, clipsPerClass(CLASSES, 4), { frames: 6, size: 36, classes: CLASSES, perShard: 5 });

@@ -3,7 +3,12 @@
 // fast once its weight gradient is registered): a 1×k×k convolution or pool runs on the frames
 // folded into the batch ([B·T, H, W, C]); a k×1×1 one runs on [B, T, H·W, C] with a [k, 1] window.
 // Xie et al. 2018 §4 ("separable 3D convolutions") is exactly this factorisation.
+// On the native TensorFlow backend (`make native`) the same 2D kernels run in TensorFlow, and a
+// training batch norm + ReLU is one fused op each way (src/ml/native-ops.ts). TF's Conv3D with the
+// same 5D kernels was tried there (fewer reshapes) but its gradients disagreed with this path and with
+// wasm beyond float tolerance on a small S3D-G (README, "Native TensorFlow backend"), so it is not used.
 import { tf } from '../../ml/backend.ts';
+import { fusedBatchNormReluTraining, nativeBackend } from '../../ml/native-ops.ts';
 import type * as tfjs from '@tensorflow/tfjs';
 
 type Tensor = tfjs.Tensor;
@@ -151,30 +156,31 @@ export class ConvUnit extends tf.layers.Layer {
         );
         outShape = [-1, y.shape[1]!, h!, w!, this.filters];
       }
-      if (this.bnRelu) y = this.batchNormRelu(y, kwargs.training === true);
+      if (this.bnRelu) return this.batchNormRelu(y, kwargs.training === true, outShape);
       return y.reshape(outShape);
     });
   }
 
-  private batchNormRelu(y: Tensor, training: boolean): Tensor {
+  /** relu(batchNorm(y)) reshaped to `outShape` (one reshape: the native path fuses it in). */
+  private batchNormRelu(y: Tensor, training: boolean, outShape: number[]): Tensor {
     const axes = y.shape.slice(0, -1).map((_, i) => i);
     const gamma = this.gamma!.read();
     const beta = this.beta!.read();
     let mean: Tensor;
     let variance: Tensor;
+    const native = training ? nativeBackend() : undefined;
+    if (native) {
+      // Native backend: one fused TF kernel each way instead of ~45 eager ops (src/ml/native-ops.ts).
+      const r = fusedBatchNormReluTraining(native, y, gamma, beta, BN_EPSILON, outShape);
+      this.updateRunningStats(r.mean, r.variance);
+      tf.dispose([r.mean, r.variance]);
+      return r.y;
+    }
     if (training) {
       const m = tf.moments(y, axes);
       mean = m.mean;
       variance = m.variance;
-      // Running statistics for evaluation (as Keras' BatchNormalization does).
-      const mm = this.movingMean!;
-      const mv = this.movingVar!;
-      const mw = this.movingWeight!;
-      tf.tidy(() => {
-        mm.write(tf.add(tf.mul(mm.read(), BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
-        mv.write(tf.add(tf.mul(mv.read(), BN_MOMENTUM), tf.mul(variance, 1 - BN_MOMENTUM)));
-        mw.write(tf.add(tf.mul(mw.read(), BN_MOMENTUM), 1 - BN_MOMENTUM));
-      });
+      this.updateRunningStats(mean, variance);
     } else if (bnCalibration.active) {
       const m = tf.moments(y, axes);
       mean = m.mean;
@@ -203,7 +209,19 @@ export class ConvUnit extends tf.layers.Layer {
       );
       variance = tf.relu(variance);
     }
-    return tf.relu(tf.batchNorm(y, mean, variance, beta, gamma, BN_EPSILON));
+    return tf.relu(tf.batchNorm(y, mean, variance, beta, gamma, BN_EPSILON)).reshape(outShape);
+  }
+
+  /** Running statistics for evaluation (as Keras' BatchNormalization does). */
+  private updateRunningStats(mean: Tensor, variance: Tensor): void {
+    const mm = this.movingMean!;
+    const mv = this.movingVar!;
+    const mw = this.movingWeight!;
+    tf.tidy(() => {
+      mm.write(tf.add(tf.mul(mm.read(), BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
+      mv.write(tf.add(tf.mul(mv.read(), BN_MOMENTUM), tf.mul(variance, 1 - BN_MOMENTUM)));
+      mw.write(tf.add(tf.mul(mw.read(), BN_MOMENTUM), 1 - BN_MOMENTUM));
+    });
   }
 
   /** Forget the running statistics (before a calibration pass). */

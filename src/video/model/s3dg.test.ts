@@ -5,7 +5,9 @@ import { bnCalibration } from './layers.ts';
 import { buildS3dg, calibrateBatchNorm, countTrainableParams, S3DG_LAYOUT } from './s3dg.ts';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  // wasm unless `make native-check` runs this file on the native backend (EXP_TF_BACKEND=node).
+  const want = process.env.EXP_TF_BACKEND === 'node' ? 'node' : 'wasm';
+  expect(await initBackend(want)).toBe(want);
 });
 
 /**
