@@ -445,10 +445,15 @@ export class SparseHeadTrainer {
     const z1 = this.z1;
     const n = count;
     // 1. embedding bag: z1[i] = b1 + Σ value · E[bucket]
+    const sgd = this.optimizer === 'sgd';
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
       const zo = i * W;
       z1.set(b1, zo);
+      if (sgd) {
+        bag(z1, zo, w1, W, indices, values, indptr[r]!, indptr[r + 1]!);
+        continue;
+      }
       for (let p = indptr[r]!; p < indptr[r + 1]!; p++) {
         const v = values[p]!;
         const o = indices[p]! * W;
@@ -662,11 +667,7 @@ export class SparseHeadTrainer {
         const r = batch[i]!;
         const zo = i * W;
         for (let j = 0; j < W; j++) gb1[j] += z1[zo + j]!;
-        for (let p = indptr[r]!; p < indptr[r + 1]!; p++) {
-          const f = -sgdTableLr * values[p]!;
-          const o = indices[p]! * W;
-          for (let j = 0; j < W; j++) w1[o + j] += f * z1[zo + j]!;
-        }
+        scatter(w1, W, z1, zo, -sgdTableLr, indices, values, indptr[r]!, indptr[r + 1]!);
       }
       return {
         loss,
@@ -760,6 +761,78 @@ export class SparseHeadTrainer {
     if (g.b2) sgd(this.head.b2!, g.b2, rate);
     this.stepDense(rate, (w, gw) => sgd(w, gw, rate));
     return g;
+  }
+}
+
+/**
+ * z[zo ..] += Σ_p values[p] · w[indices[p] ..] over p in [from, to), four rows at a time (one load
+ * and store of z per four rows: with a linear head a row is K wide, and this and scatter() are
+ * most of the work).
+ */
+function bag(
+  z: Float32Array,
+  zo: number,
+  w: Float32Array,
+  W: number,
+  indices: Int32Array,
+  values: Float32Array,
+  from: number,
+  to: number,
+): void {
+  let p = from;
+  for (; p + 4 <= to; p += 4) {
+    const v0 = values[p]!,
+      v1 = values[p + 1]!,
+      v2 = values[p + 2]!,
+      v3 = values[p + 3]!;
+    const o0 = indices[p]! * W,
+      o1 = indices[p + 1]! * W,
+      o2 = indices[p + 2]! * W,
+      o3 = indices[p + 3]! * W;
+    for (let j = 0; j < W; j++) z[zo + j] += v0 * w[o0 + j]! + v1 * w[o1 + j]! + v2 * w[o2 + j]! + v3 * w[o3 + j]!;
+  }
+  for (; p < to; p++) {
+    const v = values[p]!;
+    const o = indices[p]! * W;
+    for (let j = 0; j < W; j++) z[zo + j] += v * w[o + j]!;
+  }
+}
+
+/** w[indices[p] ..] += scale · values[p] · d[do ..] for p in [from, to), four rows at a time. */
+function scatter(
+  w: Float32Array,
+  W: number,
+  d: Float32Array,
+  dOff: number,
+  scale: number,
+  indices: Int32Array,
+  values: Float32Array,
+  from: number,
+  to: number,
+): void {
+  let p = from;
+  for (; p + 4 <= to; p += 4) {
+    const f0 = scale * values[p]!,
+      f1 = scale * values[p + 1]!,
+      f2 = scale * values[p + 2]!,
+      f3 = scale * values[p + 3]!;
+    const o0 = indices[p]! * W,
+      o1 = indices[p + 1]! * W,
+      o2 = indices[p + 2]! * W,
+      o3 = indices[p + 3]! * W;
+    // one statement per row: a bucket twice among the four still gets both updates
+    for (let j = 0; j < W; j++) {
+      const x = d[dOff + j]!;
+      w[o0 + j] += f0 * x;
+      w[o1 + j] += f1 * x;
+      w[o2 + j] += f2 * x;
+      w[o3 + j] += f3 * x;
+    }
+  }
+  for (; p < to; p++) {
+    const f = scale * values[p]!;
+    const o = indices[p]! * W;
+    for (let j = 0; j < W; j++) w[o + j] += f * d[dOff + j]!;
   }
 }
 
