@@ -378,7 +378,7 @@ export const kind: StageKind<S2aTrainParams> = {
       : {
           // the ngram head's Hogwild threads (auto, 0, reserves one: it uses more only on large data)
           cpus: p.encoder === 'ngram' && p.threads > 1 ? Math.min(p.threads, os.availableParallelism()) : 1,
-          memoryMb: p.encoder === 'bert' ? 4096 : p.hidden === 0 ? (resolveOptimizer(p) === 'sgd' ? 1536 : 3072) : 2048,
+          memoryMb: p.encoder === 'bert' ? 4096 : p.hidden === 0 ? (resolveOptimizer(p) === 'sgd' ? 2048 : 3072) : 2048,
         },
   runIn: 'process',
   module: import.meta.url,
