@@ -28,6 +28,8 @@ export interface TrainingBenchOptions {
   work: string;
   /** Also train a linear head (hidden 0, as s2a_text.yaml's matrix does) for this many epochs (0: skip). */
   linearEpochs?: number;
+  /** s2a.train `threads`, one run each (hidden 64 and, with linearEpochs, linear); the ratio is the first's. */
+  expThreads?: number[];
 }
 
 async function buildPairs(scripts: number | undefined, work: string): Promise<{ input: StageInput; scripts: number }> {
@@ -139,15 +141,33 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
   const train = pairs.filter((p) => p.split === 'train' && p.labels.some((l) => verbs.has(l)));
   const val = pairs.filter((p) => p.split === 'val');
 
-  // exp: the s2a.train stage with its defaults, then the s2a.evaluate metric
-  const out = path.join(o.work, `train-${Date.now()}`);
-  const cpu0 = process.cpuUsage();
-  const exp = await runKind(trainKind, { epochs: o.epochs }, [built.input], out, { seed: 1, quiet: true });
-  const cpu = process.cpuUsage(cpu0);
-  const expCpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const clf = await loadSentenceClassifier(path.join(out, 'model'));
-  const order = clf.classes.map((v) => classes.find((c) => c.verb === v)!);
-  const expAp = meanAp(val, order, await clf.predict(val.map((p) => p.speech)));
+  // exp: the s2a.train stage with its defaults (and `threads`), then the s2a.evaluate metric; CPU
+  // seconds of this process (worker threads included)
+  const expRun = async (params: Record<string, unknown>, epochs: number) => {
+    const out = path.join(o.work, `train-${Date.now()}`);
+    const cpu0 = process.cpuUsage();
+    const load = os.loadavg()[0]!;
+    const r = await runKind(trainKind, { ...params, epochs }, [built.input], out, { seed: 1, quiet: true });
+    const cpu = process.cpuUsage(cpu0);
+    const clf = await loadSentenceClassifier(path.join(out, 'model'));
+    const order = clf.classes.map((v) => classes.find((c) => c.verb === v)!);
+    const ap = meanAp(val, order, await clf.predict(val.map((p) => p.speech)));
+    await rm(out, { recursive: true, force: true });
+    return {
+      threads: Number(r.input.outputs.threads),
+      optimizer: String(r.input.outputs.optimizer),
+      seconds_per_epoch: Number((r.seconds / epochs).toFixed(2)),
+      cpu_seconds_per_epoch: Number(((cpu.user + cpu.system) / 1e6 / epochs).toFixed(2)),
+      mean_ap: Number(ap.toFixed(5)),
+      load_avg_1m: Number(((load + os.loadavg()[0]!) / 2).toFixed(1)),
+      trainer: r.input.outputs.trainer,
+    };
+  };
+  const expThreads = o.expThreads ?? [1];
+  const expRuns = [];
+  for (const threads of expThreads) expRuns.push(await expRun({ threads }, o.epochs));
+  const exp = expRuns[0]!;
+  const expAp = exp.mean_ap;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
   // fastText on the same pairs (each label of a pair is a __label__; full softmax)
@@ -170,7 +190,7 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
     })(),
   );
   const model = path.join(o.work, 'fasttext.model');
-  const ftRuns: { threads: number; seconds: number; cpuSeconds?: number; ap: number }[] = [];
+  const ftRuns: { threads: number; seconds: number; cpuSeconds?: number; ap: number; load: number }[] = [];
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined; // for fastText's CPU seconds
   const timeFile = path.join(o.work, 'fasttext.time');
   for (const threads of o.ftThreads) {
@@ -197,6 +217,7 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
       '-verbose',
       '0',
     ];
+    const load0 = os.loadavg()[0]!;
     const t0 = performance.now();
     const ft = timeBin
       ? spawnSync(timeBin, ['-f', '%U %S', '-o', timeFile, bin, ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
@@ -221,11 +242,9 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
         val.length,
       ),
     );
-    ftRuns.push({ threads, seconds, cpuSeconds, ap });
+    ftRuns.push({ threads, seconds, cpuSeconds, ap, load: Number(((load0 + os.loadavg()[0]!) / 2).toFixed(1)) });
   }
-  await rm(out, { recursive: true, force: true });
-
-  const expPerEpoch = exp.seconds / o.epochs;
+  const expPerEpoch = exp.seconds_per_epoch;
   const ft = ftRuns[0]!;
   const ftPerEpoch = ft.seconds / o.epochs;
   const row = {
@@ -234,21 +253,23 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
     train_pairs: train.length,
     val_sentences: val.length,
     epochs: o.epochs,
-    exp_seconds_per_epoch: Number(expPerEpoch.toFixed(2)),
+    exp_seconds_per_epoch: expPerEpoch,
     fasttext_seconds_per_epoch: Number(ftPerEpoch.toFixed(2)),
     ratio: Number((expPerEpoch / ftPerEpoch).toFixed(2)),
-    exp_mean_ap: Number(expAp.toFixed(5)),
+    exp_mean_ap: expAp,
     fasttext_mean_ap: Number(ft.ap.toFixed(5)),
-    exp_threads: 1,
+    exp_threads: exp.threads,
     fasttext_threads: ft.threads,
-    exp_cpu_seconds_per_epoch: Number((expCpuSeconds / o.epochs).toFixed(2)),
+    exp_cpu_seconds_per_epoch: exp.cpu_seconds_per_epoch,
+    exp_runs: expRuns,
     fasttext_runs: ftRuns.map((r) => ({
       threads: r.threads,
       seconds_per_epoch: Number((r.seconds / o.epochs).toFixed(2)),
       cpu_seconds_per_epoch: r.cpuSeconds === undefined ? null : Number((r.cpuSeconds / o.epochs).toFixed(2)),
       mean_ap: Number(r.ap.toFixed(5)),
+      load_avg_1m: r.load,
     })),
-    exp_trainer: exp.input.outputs.trainer,
+    exp_trainer: exp.trainer,
     peak_rss_mb: Math.round(peakRssMb),
     cpus: os.cpus().length,
     load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)),
@@ -256,42 +277,32 @@ export async function benchTraining(o: TrainingBenchOptions): Promise<Record<str
   console.log(
     `\ntraining on ${row.train_pairs} pairs, ${row.classes} classes${row.scripts ? ` (${row.scripts} scripts)` : ''}, ${o.epochs} epochs; AP over ${row.val_sentences} val sentences`,
   );
-  // on a shared machine wall time swings with the neighbours' load: CPU seconds are printed beside it
-  console.log('| trainer | threads | s/epoch (wall) | CPU s/epoch | mean AP |\n|---|---:|---:|---:|---:|');
+  // on a shared machine wall time swings with the neighbours' load: CPU seconds and the 1-minute
+  // load average (mean of its values at the start and the end of each run) are printed beside it
   console.log(
-    `| exp s2a.train (ngram defaults: hidden 64, ${row.exp_trainer}) | 1 | ${row.exp_seconds_per_epoch} | ${row.exp_cpu_seconds_per_epoch} | ${row.exp_mean_ap} |`,
+    '| trainer | threads | s/epoch (wall) | CPU s/epoch | load avg | mean AP |\n|---|---:|---:|---:|---:|---:|',
   );
+  for (const r of expRuns)
+    console.log(
+      `| exp s2a.train (ngram defaults: hidden 64, ${r.optimizer}, ${r.trainer}) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch} | ${r.load_avg_1m} | ${r.mean_ap} |`,
+    );
   for (const r of row.fasttext_runs)
     console.log(
-      `| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch ?? '?'} | ${r.mean_ap} |`,
+      `| fasttext supervised (softmax, bigrams, dim 64) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch ?? '?'} | ${r.load_avg_1m} | ${r.mean_ap} |`,
     );
   console.log(
-    `ratio exp / fastText (${ft.threads} threads): ${row.ratio}×; peak RSS of the text pipeline (parse → verbs → pairs → train → evaluate, this process): ${row.peak_rss_mb} MB; load average ${row.load_avg_1m}`,
+    `ratio exp (${exp.threads} threads) / fastText (${ft.threads} threads): ${row.ratio}×; peak RSS of the text pipeline (parse → verbs → pairs → train → evaluate, this process): ${row.peak_rss_mb} MB; load average ${row.load_avg_1m}`,
   );
-  let linear: Record<string, number> | undefined;
+  const linear = [];
   if (o.linearEpochs) {
-    const dir = path.join(o.work, `linear-${Date.now()}`);
-    const r = await runKind(trainKind, { epochs: o.linearEpochs, hidden: 0 }, [built.input], dir, {
-      seed: 1,
-      quiet: true,
-    });
-    const lin = await loadSentenceClassifier(path.join(dir, 'model'));
-    const ap = meanAp(
-      val,
-      lin.classes.map((v) => classes.find((c) => c.verb === v)!),
-      await lin.predict(val.map((p) => p.speech)),
-    );
-    linear = {
-      epochs: o.linearEpochs,
-      seconds_per_epoch: Number((r.seconds / o.linearEpochs).toFixed(2)),
-      mean_ap: Number(ap.toFixed(5)),
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    await rm(dir, { recursive: true, force: true });
-    console.log(
-      `| exp s2a.train (ngram, linear head: hidden 0) | 1 | ${linear.seconds_per_epoch} | | ${linear.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.peak_rss_mb} MB)`,
-    );
+    for (const threads of expThreads) {
+      const r = await expRun({ threads, hidden: 0 }, o.linearEpochs);
+      linear.push({ ...r, epochs: o.linearEpochs, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
+      console.log(
+        `| exp s2a.train (ngram, linear head: hidden 0, ${r.optimizer}) | ${r.threads} | ${r.seconds_per_epoch} | ${r.cpu_seconds_per_epoch} | ${r.load_avg_1m} | ${r.mean_ap} | (${o.linearEpochs} epoch(s); peak RSS now ${linear.at(-1)!.peak_rss_mb} MB)`,
+      );
+    }
   }
-  console.log(JSON.stringify({ training: { ...row, ...(linear ? { linear } : {}) } }));
+  console.log(JSON.stringify({ training: { ...row, ...(linear.length ? { linear } : {}) } }));
   return row;
 }

@@ -5,12 +5,12 @@
 //  2. training against fastText (issue 16): screenplay.parse → verbs.mine → pairs.build on the
 //     shared screenplays (--scripts N: the first N; default all), then s2a.train (ngram defaults,
 //     --epochs) and Debian's `fasttext supervised` (full softmax, word bigrams, dim 64, same
-//     epochs, --ft-threads) on the same train split; seconds per epoch, held-out mean AP (the
+//     epochs, --ft-threads) on the same train split, exp on --exp-threads (s2a.train threads, each); seconds per epoch, held-out mean AP (the
 //     s2a.evaluate metric, on the same val sentences) and the peak RSS of the text pipeline.
 //     --pairs DIR (pairs.jsonl + classes.json) skips building the pairs; --no-train skips it all;
 //  3. bert throughput on the tiny fixture model, and on a BERT-base-shaped random ONNX model
 //     (--bert-base; built by scripts/make-tiny-bert.py) for the cost model of a real BERT-base.
-//   npx tsx bench/s2a.ts [--scripts N] [--epochs 4] [--ft-threads 2[,1]] [--linear-epochs N] [--pairs DIR] [--no-train] [--bert-base] [--threads 2]
+//   npx tsx bench/s2a.ts [--scripts N] [--epochs 4] [--ft-threads 2[,1]] [--exp-threads 2[,1]] [--linear-epochs N] [--only-train] [--pairs DIR] [--no-train] [--bert-base] [--threads 2]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -39,6 +39,8 @@ const { values: a } = parseArgs({
     'ft-threads': { type: 'string', default: '2' },
     'no-train': { type: 'boolean', default: false },
     'linear-epochs': { type: 'string', default: '0' },
+    'exp-threads': { type: 'string', default: '2,1' },
+    'only-train': { type: 'boolean', default: false },
   },
 });
 const tmp0 = path.join(os.tmpdir(), 'exp-bench-s2a');
@@ -53,8 +55,11 @@ if (!a['no-train']) {
     ftThreads: a['ft-threads'].split(',').map(Number),
     work: tmp0,
     linearEpochs: Number(a['linear-epochs']),
+    expThreads: a['exp-threads'].split(',').map(Number),
   });
 }
+
+if (a['only-train']) process.exit(0); // part 2 alone (it printed its table and JSON line)
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-s2a-'));
 

@@ -1,5 +1,6 @@
 // Stage `s2a.train` (§3.2): trains the Speech2Action sentence classifier on the train split of the
 // pairs: one sentence in, a softmax over the K verb classes out, cross-entropy, Adam, batch 32.
+import os from 'node:os';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
@@ -25,6 +26,9 @@ export interface S2aTrainParams {
   word_ngrams: number[];
   char_ngrams: number[];
   class_weighting: 'none' | 'balanced';
+  optimizer: 'auto' | 'adam' | 'sgd';
+  sgd_learning_rate: number;
+  threads: number;
   finetune: 'auto' | FinetuneMode;
   finetune_last_n: number;
   finetune_learning_rate: number;
@@ -60,6 +64,24 @@ export function resolveFinetune(
   }
   return { mode: 'full', why: `finetune auto → full: granted GPU ${gpus.join(',')} (tfjs-node-gpu)` };
 }
+
+/** threads: 0 starts one thread per this many training pairs (a worker costs ~2-4 CPU s to start). */
+export const PAIRS_PER_THREAD = 20000;
+
+/** Threads for the ngram head: the param, or (0) one per PAIRS_PER_THREAD pairs, at most the cores. */
+export function resolveThreads(threads: number, pairs: number, cores = os.availableParallelism()): number {
+  if (threads > 0) return threads;
+  return Math.max(1, Math.min(cores, Math.floor(pairs / PAIRS_PER_THREAD)));
+}
+
+/** The ngram head's optimiser: `auto` is sgd for a linear head, adam with a hidden layer. */
+export function resolveOptimizer(p: Pick<S2aTrainParams, 'optimizer' | 'hidden'>): 'adam' | 'sgd' {
+  if (p.optimizer !== 'auto') return p.optimizer;
+  return p.hidden === 0 ? 'sgd' : 'adam';
+}
+
+/** sgd_learning_rate's default (tuned on the 309 screenplays' pairs, linear head). */
+const SGD_LEARNING_RATE = 2;
 
 const paramsSchema: JsonSchema = {
   type: 'object',
@@ -133,6 +155,26 @@ const paramsSchema: JsonSchema = {
       enum: ['none', 'balanced'],
       default: 'none',
       description: 'balanced: weight each class N / (K · n_class) in the loss.',
+    },
+    optimizer: {
+      type: 'string',
+      enum: ['auto', 'adam', 'sgd'],
+      default: 'auto',
+      description:
+        'With encoder ngram: adam (Adam at learning_rate; lazy on the table rows a batch touches) or sgd (plain SGD at sgd_learning_rate decaying linearly to 0 over the run, as fastText; no optimiser state). auto: sgd for a linear head (hidden 0, whose table rows are K wide: Adam there costs 3× the memory and most of the time), adam with a hidden layer. The bert heads always use Adam.',
+    },
+    sgd_learning_rate: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: SGD_LEARNING_RATE,
+      description: 'With optimizer sgd: the starting learning rate (of the mean batch loss), decaying linearly to 0.',
+    },
+    threads: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 256,
+      default: 0,
+      description: `With encoder ngram: worker threads training the head at once, Hogwild-style as fastText (weights shared, each thread a shard of every epoch). 1 is deterministic (the same seed gives the same weights); more threads are faster but not bit-reproducible. 0 = auto: one thread per ${PAIRS_PER_THREAD} training pairs (a thread costs seconds to start), at most the available cores; the node's log and the model's classifier.json say how many ran.`,
     },
     finetune: {
       type: 'string',
@@ -254,6 +296,12 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   }
   const verbs = classes.map((c) => c.verb);
   ctx.log(`s2a.train: ${train.length} train / ${val.length} val pairs, ${verbs.length} classes, encoder ${p.encoder}`);
+  const optimizer = resolveOptimizer(p);
+  const threads = resolveThreads(p.threads, train.length);
+  if (p.encoder === 'ngram')
+    ctx.log(
+      `ngram head: ${optimizer === 'sgd' ? `SGD from learning rate ${p.sgd_learning_rate}, decaying linearly` : `Adam at learning rate ${p.learning_rate}`}; ${threads} thread${threads > 1 ? 's (Hogwild: not bit-reproducible)' : ''}${p.threads === 0 ? ' (threads: 0 = auto)' : ''}`,
+    );
   const started = Date.now();
   const trained = await trainSentenceClassifier(train, {
     classes: verbs,
@@ -261,7 +309,8 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
     hidden: p.hidden,
     epochs: p.epochs,
     batchSize: p.batch_size,
-    learningRate: p.learning_rate,
+    learningRate: p.encoder === 'ngram' && optimizer === 'sgd' ? p.sgd_learning_rate : p.learning_rate,
+    ...(p.encoder === 'ngram' ? { optimizer, threads } : {}),
     seed: p.seed ?? ctx.seed,
     classWeighting: p.class_weighting,
     validation: val,
@@ -305,6 +354,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
       encoder: p.encoder,
       ...(p.encoder === 'bert' ? { finetune: trained.finetune?.mode ?? 'frozen' } : {}),
       ...(trained.finetune ? { steps: trained.finetune.steps } : {}),
+      ...(p.encoder === 'ngram' ? { optimizer, threads } : {}),
       train_pairs: trained.used,
       skipped_pairs: trained.skipped,
       seconds,
@@ -314,18 +364,22 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
 
 export const kind: StageKind<S2aTrainParams> = {
   name: 's2a.train',
-  version: '2',
+  version: '3',
   description:
     'Train the Speech2Action sentence classifier (ngram encoder: plain-JS sparse trainer; offline BERT encoder: tfjs head) on pairs.build output.',
   paramsSchema,
   inputs: { pairs: { accepts: ['pairs'], description: 'speech/verb pairs and their classes (pairs.build)' } },
   produces: ['s2a-model'],
   // Fine-tuning asks for a GPU but runs without one (auto then means frozen, see resolveFinetune);
-  // a linear ngram head keeps [buckets × K] weights and two Adam moments: 1.7 GB at 2,169 classes.
+  // a linear ngram head keeps [buckets × K] weights (570 MB at 2,175 classes), and with Adam two moments more.
   resources: (p) =>
     p.encoder === 'bert' && p.finetune !== 'frozen'
       ? { cpus: 1, gpus: 1, gpuOptional: true, memoryMb: 8192 }
-      : { cpus: 1, memoryMb: p.encoder === 'bert' ? 4096 : p.hidden === 0 ? 3072 : 2048 },
+      : {
+          // the ngram head's Hogwild threads (auto, 0, reserves one: it uses more only on large data)
+          cpus: p.encoder === 'ngram' && p.threads > 1 ? Math.min(p.threads, os.availableParallelism()) : 1,
+          memoryMb: p.encoder === 'bert' ? 4096 : p.hidden === 0 ? (resolveOptimizer(p) === 'sgd' ? 2048 : 3072) : 2048,
+        },
   runIn: 'process',
   module: import.meta.url,
   run,

@@ -20,8 +20,7 @@
 // correction. Single-threaded and in a fixed order: the same seed gives the same weights.
 import type { HeadWeights } from './head.ts';
 import { initBackend, tf } from '../../ml/backend.ts';
-import type { SparseRows } from './rows.ts';
-import { mulberry32, shuffleInPlace } from '../../random.ts';
+import { type Mulberry32, mulberry32, shuffleInPlace } from '../../random.ts';
 
 /** Per-row targets in CSR form: row r puts `mass[p]` on class `cols[p]`, p in indptr[r]..indptr[r+1]. */
 export interface SparseTargets {
@@ -55,17 +54,117 @@ export interface SparseHeadOptions {
     head: HeadWeights,
   ) => void | Promise<void>;
   /** Held-out rows whose arg-max class is handed to onEpoch as `valTop` (top-1 needs no softmax). */
-  validation?: SparseRows;
+  validation?: CsrRows;
+  /**
+   * `adam` (default): Adam, lazily on the table's rows. `sgd`: plain SGD with the learning rate
+   * decaying linearly to 0 over all steps, as fastText trains; no optimiser state, and the table's
+   * rows are updated while back-propagating (a linear head's rows are K wide: Adam's two moments
+   * tripled the memory traffic and the RAM).
+   */
+  optimizer?: HeadOptimizer;
+  /**
+   * Worker threads training at once, Hogwild-style (fastText's way): weights (and Adam moments) in
+   * SharedArrayBuffers, each thread takes a contiguous shard of every epoch's shuffled order and
+   * updates them without locks. 1 (default) trains here, deterministically; > 1 is not
+   * bit-reproducible (the threads' updates interleave as the OS schedules them).
+   */
+  threads?: number;
+}
+
+export type HeadOptimizer = 'adam' | 'sgd';
+
+/** CSR rows as the trainer reads them (SparseRows, or views a worker thread got from shared memory). */
+export interface CsrRows {
+  readonly dim: number;
+  readonly count: number;
+  csr(): { indptr: Int32Array; indices: Int32Array; values: Float32Array };
+}
+
+/**
+ * What training changes: the head's weights, the optimiser's state and the step counter. Threads
+ * share one of these (SharedArrayBuffer-backed arrays); alone, a trainer allocates its own.
+ */
+export interface HeadState {
+  w1: Float32Array;
+  b1: Float32Array;
+  /** [H × K] (absent when `w2t` holds W2). */
+  w2?: Float32Array;
+  /** [K × H]: W2 transposed, the layout the threads' tfjs products take it in. */
+  w2t?: Float32Array;
+  b2?: Float32Array;
+  /** Adam's first and second moments, each in its weight's layout (absent with SGD). */
+  adam?: {
+    m1: Float32Array;
+    v1: Float32Array;
+    mb1: Float32Array;
+    vb1: Float32Array;
+    mw2: Float32Array;
+    vw2: Float32Array;
+    mb2: Float32Array;
+    vb2: Float32Array;
+  };
+  /** [1]: optimiser steps taken so far, by all threads (Adam's bias correction, SGD's decay). */
+  steps: Int32Array;
+}
+
+function f32(n: number, shared: boolean): Float32Array {
+  return shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+}
+
+/**
+ * A fresh state: the table's Glorot init, then W2's (the PRNG's first draws, as the tfjs trainer
+ * drew them), zero biases and moments.
+ */
+export function createHeadState(
+  D: number,
+  H: number,
+  K: number,
+  rand: () => number,
+  opts: { shared?: boolean; optimizer?: HeadOptimizer; w2Transposed?: boolean } = {},
+): HeadState {
+  const shared = opts.shared ?? false;
+  const W = H > 0 ? H : K;
+  const state: HeadState = {
+    w1: glorot(D, W, rand, f32(D * W, shared)),
+    b1: f32(W, shared),
+    steps: shared ? new Int32Array(new SharedArrayBuffer(4)) : new Int32Array(1),
+  };
+  if (H > 0) {
+    const w2 = glorot(H, K, rand, f32(H * K, shared));
+    if (opts.w2Transposed) state.w2t = transpose(w2, H, K, f32(H * K, shared));
+    else state.w2 = w2;
+    state.b2 = f32(K, shared);
+  }
+  if ((opts.optimizer ?? 'adam') === 'adam') {
+    state.adam = {
+      m1: f32(D * W, shared),
+      v1: f32(D * W, shared),
+      mb1: f32(W, shared),
+      vb1: f32(W, shared),
+      mw2: f32(H * K, shared),
+      vw2: f32(H * K, shared),
+      mb2: f32(H > 0 ? K : 0, shared),
+      vb2: f32(H > 0 ? K : 0, shared),
+    };
+  }
+  return state;
 }
 
 export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }; // tf.train.adam's defaults
 
-/** Glorot-uniform init from our seeded PRNG (the tfjs trainer drew the same numbers). */
-export function glorot(rows: number, cols: number, rand: () => number): Float32Array {
+/** Glorot-uniform init from our seeded PRNG (the tfjs trainer drew the same numbers), into `out` if given. */
+export function glorot(
+  rows: number,
+  cols: number,
+  rand: (() => number) & Partial<Pick<Mulberry32, 'fillSymmetric'>>,
+  out: Float32Array = new Float32Array(rows * cols),
+): Float32Array {
   const limit = Math.sqrt(6 / (rows + cols));
-  const a = new Float32Array(rows * cols);
-  for (let i = 0; i < a.length; i++) a[i] = (rand() * 2 - 1) * limit;
-  return a;
+  // in chunks: a fresh call gets the optimised code, a 142M-draw loop waits for on-stack replacement
+  if (rand.fillSymmetric)
+    for (let o = 0; o < out.length; o += 1 << 20) rand.fillSymmetric(out.subarray(o, o + (1 << 20)), limit);
+  else for (let i = 0; i < out.length; i++) out[i] = (rand() * 2 - 1) * limit;
+  return out;
 }
 
 /** Targets from per-row class lists, each weighing `1 / labels` (times an optional class weight). */
@@ -104,30 +203,29 @@ export interface SparseGradients {
 type TfTensor = ReturnType<typeof tf.tensor>;
 type TfVariable = ReturnType<typeof tf.variable>;
 
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
+function transpose(
+  a: Float32Array,
+  rows: number,
+  cols: number,
+  out: Float32Array = new Float32Array(rows * cols),
+): Float32Array {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
   return out;
 }
 
 /**
- * One trainer: the weights, their Adam moments and the batch buffers. `gradients()` is the
- * forward + backward pass (exported for the gradient check); `step()` applies Adam.
+ * One trainer: the weights, their optimiser state (a HeadState, maybe shared with other threads)
+ * and the batch buffers. `gradients()` is the forward + backward pass (exported for the gradient
+ * check); `step()` applies Adam; `trainBatch()` does both (or SGD).
  */
 export class SparseHeadTrainer {
   readonly head: HeadWeights;
-  private readonly rows: ReturnType<SparseRows['csr']>;
+  readonly state: HeadState;
+  private readonly rows: ReturnType<CsrRows['csr']>;
   private readonly targets: SparseTargets;
   private readonly width: number;
-  // Adam moments
-  private readonly m1: Float32Array;
-  private readonly v1: Float32Array;
-  private readonly mb1: Float32Array;
-  private readonly vb1: Float32Array;
-  private readonly mw2: Float32Array;
-  private readonly vw2: Float32Array;
-  private readonly mb2: Float32Array;
-  private readonly vb2: Float32Array;
+  private readonly optimizer: HeadOptimizer;
+  private readonly totalSteps: number;
   // batch buffers
   private readonly z1: Float32Array; // [B × width]: embedding bag, then dL/dz1
   private readonly act: Float32Array; // [B × H]: relu(z1)
@@ -140,23 +238,34 @@ export class SparseHeadTrainer {
   private gTable: Float32Array;
   private readonly activeJ: Int32Array;
   private readonly activeI: Int32Array;
-  private t = 0;
-  // denseOnBackend: W2 lives transposed [K × H] in a tf variable with tf.train.adam
+  /**
+   * denseOnBackend: W2ᵀ [K × H] on the tfjs backend. Alone: a tf variable stepped by tf.train.adam
+   * (or sgd). Sharing a state: the shared `state.w2t`, copied into a tensor for each batch and
+   * stepped here in JS (a tf variable cannot live in shared memory).
+   */
   private readonly dense?: {
-    w2t: TfVariable;
-    adam: ReturnType<typeof tf.train.adam>;
+    w2t?: TfVariable;
+    opt?: ReturnType<typeof tf.train.adam> | ReturnType<typeof tf.train.sgd>;
     gw2t?: TfTensor;
     buf: Float32Array;
   };
 
   constructor(
-    rows: SparseRows,
+    rows: CsrRows,
     targets: SparseTargets,
     classes: number,
     hidden: number,
     batchSize: number,
-    rand: () => number,
-    opts: { learningRate?: number; denseOnBackend?: boolean } = {},
+    rand: (() => number) | undefined,
+    opts: {
+      learningRate?: number;
+      denseOnBackend?: boolean;
+      optimizer?: HeadOptimizer;
+      /** Steps of the whole run (SGD's linear decay); default: one epoch. */
+      totalSteps?: number;
+      /** Train this (shared) state instead of a fresh one; `rand` is then not used. */
+      state?: HeadState;
+    } = {},
   ) {
     const D = rows.dim;
     const K = classes;
@@ -167,27 +276,25 @@ export class SparseHeadTrainer {
     this.rows = rows.csr();
     this.targets = targets;
     this.width = W;
-    const w1 = glorot(D, W, rand);
+    this.optimizer = opts.optimizer ?? 'adam';
+    this.totalSteps = opts.totalSteps ?? Math.ceil(rows.count / batchSize);
+    if (!opts.state && !rand) throw new Error('SparseHeadTrainer: a fresh state needs a PRNG');
+    const state = opts.state ?? createHeadState(D, H, K, rand!, { optimizer: this.optimizer });
+    if (state.w1.length !== D * W) throw new Error(`SparseHeadTrainer: the state's table is not ${D} × ${W}`);
+    if (this.optimizer === 'adam' && !state.adam) throw new Error('SparseHeadTrainer: adam needs a state with moments');
+    this.state = state;
     this.head =
       H > 0
         ? {
             inputDim: D,
             hidden: H,
             classes: K,
-            w1,
-            b1: new Float32Array(W),
-            w2: glorot(H, K, rand),
-            b2: new Float32Array(K),
+            w1: state.w1,
+            b1: state.b1,
+            w2: state.w2 ?? new Float32Array(H * K),
+            b2: state.b2!,
           }
-        : { inputDim: D, hidden: 0, classes: K, w1, b1: new Float32Array(W) };
-    this.m1 = new Float32Array(D * W);
-    this.v1 = new Float32Array(D * W);
-    this.mb1 = new Float32Array(W);
-    this.vb1 = new Float32Array(W);
-    this.mw2 = new Float32Array(H * K);
-    this.vw2 = new Float32Array(H * K);
-    this.mb2 = new Float32Array(H > 0 ? K : 0);
-    this.vb2 = new Float32Array(H > 0 ? K : 0);
+        : { inputDim: D, hidden: 0, classes: K, w1: state.w1, b1: state.b1 };
     const B = batchSize;
     this.z1 = new Float32Array(B * W);
     this.act = new Float32Array(B * H);
@@ -196,25 +303,35 @@ export class SparseHeadTrainer {
     this.gw2 = new Float32Array(H * K);
     this.gb2 = new Float32Array(H > 0 ? K : 0);
     this.slotOf = new Int32Array(D).fill(-1);
-    // room for a typical batch's distinct buckets; grows when a batch needs more
+    // room for a typical batch's distinct buckets; grows when a batch needs more (not with SGD:
+    // the table's gradient is applied while back-propagating)
     const meanRow = rows.count ? this.rows.indices.length / rows.count : 1;
-    const cap = Math.min(D, Math.max(64, Math.ceil(B * meanRow * 1.5)));
+    const cap = this.optimizer === 'sgd' ? 1 : Math.min(D, Math.max(64, Math.ceil(B * meanRow * 1.5)));
     this.touched = new Int32Array(cap);
     this.gTable = new Float32Array(cap * W);
     this.activeJ = new Int32Array(Math.max(1, H));
     this.activeI = new Int32Array(B);
-    if (H > 0 && opts.denseOnBackend) {
+    if (H > 0 && state.w2t) {
+      this.dense = { buf: new Float32Array(B * Math.max(K, H)) };
+    } else if (H > 0 && opts.denseOnBackend) {
       const w2t = tf.variable(tf.tensor2d(transpose(this.head.w2!, H, K), [K, H]), true);
+      const lr = opts.learningRate ?? 0.001;
       this.dense = {
         w2t,
-        adam: tf.train.adam(opts.learningRate ?? 0.001, ADAM.beta1, ADAM.beta2, ADAM.epsilon),
+        opt: this.optimizer === 'sgd' ? tf.train.sgd(lr) : tf.train.adam(lr, ADAM.beta1, ADAM.beta2, ADAM.epsilon),
         buf: new Float32Array(B * Math.max(K, H)),
       };
     }
   }
 
+  /** W2ᵀ as a tensor: the variable, or (shared) a copy of `state.w2t` the caller disposes. */
+  private w2tTensor(): { t: TfTensor; own: boolean } {
+    if (this.dense?.w2t) return { t: this.dense.w2t, own: false };
+    return { t: tf.tensor2d(this.state.w2t!, [this.head.classes, this.head.hidden]), own: true };
+  }
+
   /** Arg-max class of each row (with denseOnBackend the [hidden × K] product runs on the backend). */
-  argmax(rows: SparseRows): Int32Array {
+  argmax(rows: CsrRows): Int32Array {
     const { indptr, indices, values } = rows.csr();
     const head = this.head;
     const W = this.width;
@@ -244,7 +361,9 @@ export class SparseHeadTrainer {
       }
       if (this.dense) {
         for (let i = 0; i < n; i++) for (let j = 0; j < H; j++) actT[j * n + i] = Math.max(0, z[i * H + j]!);
-        const lt = tf.tidy(() => tf.matMul(this.dense!.w2t, tf.tensor2d(actT.subarray(0, H * n), [H, n])));
+        const w2t = this.w2tTensor();
+        const lt = tf.tidy(() => tf.matMul(w2t.t, tf.tensor2d(actT.subarray(0, H * n), [H, n])));
+        if (w2t.own) w2t.t.dispose();
         const l = lt.dataSync() as Float32Array;
         lt.dispose();
         for (let i = 0; i < n; i++) {
@@ -277,16 +396,17 @@ export class SparseHeadTrainer {
 
   /** Brings head.w2 up to date (with denseOnBackend it lives in a tf variable while training). */
   syncHead(): HeadWeights {
-    if (this.dense)
-      this.head.w2!.set(transpose(this.dense.w2t.dataSync() as Float32Array, this.head.classes, this.head.hidden));
+    const { classes: K, hidden: H } = this.head;
+    if (this.dense?.w2t) this.head.w2!.set(transpose(this.dense.w2t.dataSync() as Float32Array, K, H));
+    else if (this.state.w2t) transpose(this.state.w2t, K, H, this.head.w2!);
     return this.head;
   }
 
   dispose(): void {
     if (!this.dense) return;
     this.dense.gw2t?.dispose();
-    this.dense.w2t.dispose();
-    this.dense.adam.dispose();
+    this.dense.w2t?.dispose();
+    this.dense.opt?.dispose();
   }
 
   private slot(bucket: number, n: number): number {
@@ -308,8 +428,12 @@ export class SparseHeadTrainer {
     return s;
   }
 
-  /** Loss, hits and gradients of the mean loss over `batch` (row numbers). */
-  gradients(batch: ArrayLike<number>, count = batch.length): SparseGradients {
+  /**
+   * Loss, hits and gradients of the mean loss over `batch` (row numbers). With `sgdTableLr` the
+   * table's rows are updated in place by SGD at that rate while back-propagating (nothing reads
+   * them after the forward pass: the same update as gradient-then-step) and `touched` is empty.
+   */
+  gradients(batch: ArrayLike<number>, count = batch.length, sgdTableLr?: number): SparseGradients {
     const { indptr, indices, values } = this.rows;
     const { indptr: tptr, cols, mass } = this.targets;
     const head = this.head;
@@ -321,10 +445,15 @@ export class SparseHeadTrainer {
     const z1 = this.z1;
     const n = count;
     // 1. embedding bag: z1[i] = b1 + Σ value · E[bucket]
+    const sgd = this.optimizer === 'sgd';
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
       const zo = i * W;
       z1.set(b1, zo);
+      if (sgd) {
+        bag(z1, zo, w1, W, indices, values, indptr[r]!, indptr[r + 1]!);
+        continue;
+      }
       for (let p = indptr[r]!; p < indptr[r + 1]!; p++) {
         const v = values[p]!;
         const o = indices[p]! * W;
@@ -334,6 +463,7 @@ export class SparseHeadTrainer {
     // 2. logits
     const logits = H > 0 ? this.logits : z1;
     const dense = this.dense;
+    const w2t = dense ? this.w2tTensor() : undefined; // one snapshot for the batch (threads write on)
     if (dense) {
       // logitsᵀ [K × n] = W2ᵀ · reluᵀ (tfjs-wasm is slow on transposed operands: pass them laid out)
       const act = this.act;
@@ -345,7 +475,7 @@ export class SparseHeadTrainer {
           actT[j * n + i] = Math.max(a, 0);
         }
       }
-      const lt = tf.tidy(() => tf.matMul(dense.w2t, tf.tensor2d(actT, [H, n])));
+      const lt = tf.tidy(() => tf.matMul(w2t!.t, tf.tensor2d(actT, [H, n])));
       const logitsT = lt.dataSync() as Float32Array;
       lt.dispose();
       const b2 = head.b2!;
@@ -434,7 +564,8 @@ export class SparseHeadTrainer {
     if (dense) {
       const act = this.act;
       const dZ = tf.tensor2d(logits.subarray(0, n * K), [n, K]);
-      const dA = tf.matMul(dZ, dense.w2t);
+      const dA = tf.matMul(dZ, w2t!.t);
+      if (w2t!.own) w2t!.t.dispose();
       const dAv = dA.dataSync() as Float32Array;
       for (let q = 0; q < n * H; q++) z1[q] = act[q]! > 0 ? dAv[q]! : 0;
       // dL/dW2ᵀ [K × H] = dL/dlogitsᵀ · relu, kept as a tensor for step()
@@ -531,6 +662,22 @@ export class SparseHeadTrainer {
     const gb1 = this.gb1;
     gb1.fill(0);
     let touched = 0;
+    if (sgdTableLr !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const r = batch[i]!;
+        const zo = i * W;
+        for (let j = 0; j < W; j++) gb1[j] += z1[zo + j]!;
+        scatter(w1, W, z1, zo, -sgdTableLr, indices, values, indptr[r]!, indptr[r + 1]!);
+      }
+      return {
+        loss,
+        hits,
+        touched: this.touched.subarray(0, 0),
+        table: this.gTable.subarray(0, 0),
+        b1: gb1,
+        ...(H > 0 ? { w2: dense ? undefined : this.gw2, b2: this.gb2 } : {}),
+      };
+    }
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
       const zo = i * W;
@@ -558,15 +705,16 @@ export class SparseHeadTrainer {
 
   /** One Adam step on `g` (from gradients()). */
   step(g: SparseGradients, lr: number): void {
-    this.t++;
+    const t = Atomics.add(this.state.steps, 0, 1) + 1;
     const { beta1, beta2, epsilon } = ADAM;
     // tf.train.adam: w −= lr · m̂ / (√v̂ + ε), m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t)
-    const c1 = lr / (1 - beta1 ** this.t);
-    const c2 = 1 / (1 - beta2 ** this.t);
+    const c1 = lr / (1 - beta1 ** t);
+    const c2 = 1 / (1 - beta2 ** t);
     const W = this.width;
     const w1 = this.head.w1;
-    const m1 = this.m1;
-    const v1 = this.v1;
+    const st = this.state.adam!;
+    const m1 = st.m1;
+    const v1 = st.v1;
     for (let s = 0; s < g.touched.length; s++) {
       const o = g.touched[s]! * W;
       const go = s * W;
@@ -577,15 +725,119 @@ export class SparseHeadTrainer {
         w1[o + j] -= (c1 * m) / (Math.sqrt(v * c2) + epsilon);
       }
     }
-    adamDense(this.head.b1, g.b1, this.mb1, this.vb1, c1, c2);
-    if (g.w2) adamDense(this.head.w2!, g.w2, this.mw2, this.vw2, c1, c2);
-    if (g.b2) adamDense(this.head.b2!, g.b2, this.mb2, this.vb2, c1, c2);
-    if (this.dense?.gw2t) {
-      this.dense.adam.applyGradients([{ name: this.dense.w2t.name, tensor: this.dense.gw2t }]);
-      this.dense.gw2t.dispose();
-      this.dense.gw2t = undefined;
+    adamDense(this.head.b1, g.b1, st.mb1, st.vb1, c1, c2);
+    if (g.w2) adamDense(this.head.w2!, g.w2, st.mw2, st.vw2, c1, c2);
+    if (g.b2) adamDense(this.head.b2!, g.b2, st.mb2, st.vb2, c1, c2);
+    this.stepDense(lr, (w, gw) => adamDense(w, gw, st.mw2, st.vw2, c1, c2));
+  }
+
+  /** W2ᵀ's step when its products run on the backend: tf's optimiser, or (shared) `update` in JS. */
+  private stepDense(lr: number, update: (w2t: Float32Array, g: Float32Array) => void): void {
+    const dense = this.dense;
+    if (!dense?.gw2t) return;
+    if (dense.w2t) {
+      if (this.optimizer === 'sgd') (dense.opt as ReturnType<typeof tf.train.sgd>).setLearningRate(lr);
+      dense.opt!.applyGradients([{ name: dense.w2t.name, tensor: dense.gw2t }]);
+    } else update(this.state.w2t!, dense.gw2t.dataSync() as Float32Array);
+    dense.gw2t.dispose();
+    dense.gw2t = undefined;
+  }
+
+  /**
+   * One optimiser step on a batch: Adam at `lr`, or SGD at lr · (1 − done / total) (fastText's
+   * linear decay; `done` counts every thread's steps). Returns the batch's mean loss and hits.
+   */
+  trainBatch(batch: ArrayLike<number>, count: number, lr: number): { loss: number; hits: number } {
+    if (this.optimizer === 'adam') {
+      const g = this.gradients(batch, count);
+      this.step(g, lr);
+      return g;
+    }
+    const done = Atomics.add(this.state.steps, 0, 1);
+    const rate = lr * Math.max(0, 1 - done / this.totalSteps);
+    const g = this.gradients(batch, count, rate);
+    sgd(this.head.b1, g.b1, rate);
+    if (g.w2) sgd(this.head.w2!, g.w2, rate);
+    if (g.b2) sgd(this.head.b2!, g.b2, rate);
+    this.stepDense(rate, (w, gw) => sgd(w, gw, rate));
+    return g;
+  }
+}
+
+/**
+ * z[zo ..] += Σ_p values[p] · w[indices[p] ..] over p in [from, to), four rows at a time (one load
+ * and store of z per four rows: with a linear head a row is K wide, and this and scatter() are
+ * most of the work).
+ */
+function bag(
+  z: Float32Array,
+  zo: number,
+  w: Float32Array,
+  W: number,
+  indices: Int32Array,
+  values: Float32Array,
+  from: number,
+  to: number,
+): void {
+  let p = from;
+  for (; p + 4 <= to; p += 4) {
+    const v0 = values[p]!,
+      v1 = values[p + 1]!,
+      v2 = values[p + 2]!,
+      v3 = values[p + 3]!;
+    const o0 = indices[p]! * W,
+      o1 = indices[p + 1]! * W,
+      o2 = indices[p + 2]! * W,
+      o3 = indices[p + 3]! * W;
+    for (let j = 0; j < W; j++) z[zo + j] += v0 * w[o0 + j]! + v1 * w[o1 + j]! + v2 * w[o2 + j]! + v3 * w[o3 + j]!;
+  }
+  for (; p < to; p++) {
+    const v = values[p]!;
+    const o = indices[p]! * W;
+    for (let j = 0; j < W; j++) z[zo + j] += v * w[o + j]!;
+  }
+}
+
+/** w[indices[p] ..] += scale · values[p] · d[do ..] for p in [from, to), four rows at a time. */
+function scatter(
+  w: Float32Array,
+  W: number,
+  d: Float32Array,
+  dOff: number,
+  scale: number,
+  indices: Int32Array,
+  values: Float32Array,
+  from: number,
+  to: number,
+): void {
+  let p = from;
+  for (; p + 4 <= to; p += 4) {
+    const f0 = scale * values[p]!,
+      f1 = scale * values[p + 1]!,
+      f2 = scale * values[p + 2]!,
+      f3 = scale * values[p + 3]!;
+    const o0 = indices[p]! * W,
+      o1 = indices[p + 1]! * W,
+      o2 = indices[p + 2]! * W,
+      o3 = indices[p + 3]! * W;
+    // one statement per row: a bucket twice among the four still gets both updates
+    for (let j = 0; j < W; j++) {
+      const x = d[dOff + j]!;
+      w[o0 + j] += f0 * x;
+      w[o1 + j] += f1 * x;
+      w[o2 + j] += f2 * x;
+      w[o3 + j] += f3 * x;
     }
   }
+  for (; p < to; p++) {
+    const f = scale * values[p]!;
+    const o = indices[p]! * W;
+    for (let j = 0; j < W; j++) w[o + j] += f * d[dOff + j]!;
+  }
+}
+
+function sgd(w: Float32Array, g: Float32Array, lr: number): void {
+  for (let i = 0; i < w.length; i++) w[i] -= lr * g[i]!;
 }
 
 function argmaxRow(a: Float32Array, o: number, K: number): number {
@@ -606,20 +858,28 @@ function adamDense(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32
 
 /**
  * Trains the head on hashed n-gram rows. The PRNG draws the table's init, then W2's, then one
- * shuffle per epoch, as the tfjs trainer did.
+ * shuffle per epoch, as the tfjs trainer did. With `threads` > 1 the epochs run on worker threads
+ * (sparse-head-threads.ts) from the same init and shuffles.
  */
 export async function trainSparseHead(
-  rows: SparseRows,
+  rows: CsrRows,
   targets: SparseTargets,
   classes: number,
   opts: SparseHeadOptions,
 ): Promise<HeadWeights> {
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  if (threads > 1) {
+    const { trainSparseHeadThreads } = await import('./sparse-head-threads.ts');
+    return trainSparseHeadThreads(rows, targets, classes, opts, threads);
+  }
   const rand = mulberry32(opts.seed);
   const denseOnBackend = opts.hidden > 0 && opts.denseOnBackend !== false;
   if (denseOnBackend) await initBackend();
   const trainer = new SparseHeadTrainer(rows, targets, classes, opts.hidden, opts.batchSize, rand, {
     learningRate: opts.learningRate,
     denseOnBackend,
+    optimizer: opts.optimizer ?? 'adam',
+    totalSteps: totalSteps(rows.count, opts),
   });
   try {
     return await trainLoop(trainer, rows, rand, opts);
@@ -628,9 +888,14 @@ export async function trainSparseHead(
   }
 }
 
+/** Optimiser steps of a whole run. */
+export function totalSteps(rows: number, opts: Pick<SparseHeadOptions, 'batchSize' | 'epochs'>): number {
+  return Math.ceil(rows / opts.batchSize) * opts.epochs;
+}
+
 async function trainLoop(
   trainer: SparseHeadTrainer,
-  rows: SparseRows,
+  rows: CsrRows,
   rand: () => number,
   opts: SparseHeadOptions,
 ): Promise<HeadWeights> {
@@ -638,7 +903,7 @@ async function trainLoop(
   const B = opts.batchSize;
   const order = new Int32Array(N);
   for (let i = 0; i < N; i++) order[i] = i;
-  const totalSteps = Math.ceil(N / B) * opts.epochs;
+  const total = totalSteps(N, opts);
   let step = 0;
   let yielded = performance.now();
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
@@ -648,11 +913,10 @@ async function trainLoop(
     for (let start = 0; start < N; start += B) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       const n = Math.min(B, N - start);
-      const g = trainer.gradients(order.subarray(start, start + n), n);
-      trainer.step(g, opts.learningRate);
+      const g = trainer.trainBatch(order.subarray(start, start + n), n, opts.learningRate);
       lossSum += g.loss * n;
       hits += g.hits;
-      opts.onStep?.(++step, totalSteps);
+      opts.onStep?.(++step, total);
       // let timers, messages and the abort signal through about 4 times a second
       if (performance.now() - yielded > 250) {
         await new Promise((r) => setImmediate(r));

@@ -24,7 +24,7 @@ import {
 } from './manifest.ts';
 import { DenseRows, SparseRows } from './rows.ts';
 import type { NamedTensor } from './safetensors.ts';
-import { sparseTargets, trainSparseHead } from './sparse-head.ts';
+import { type HeadOptimizer, sparseTargets, trainSparseHead } from './sparse-head.ts';
 import { trainHead } from './train-head.ts';
 
 export interface LabelledSentence {
@@ -75,6 +75,13 @@ export interface TrainSentenceClassifierOptions {
   classWeighting?: 'none' | 'balanced';
   /** Held-out pairs whose top-1 accuracy is reported after each epoch. */
   validation?: LabelledSentence[];
+  /**
+   * ngram head: `adam` (default) or `sgd` (plain SGD, learning rate decaying linearly to 0, as
+   * fastText; `learningRate` is then SGD's). The bert heads train with Adam.
+   */
+  optimizer?: HeadOptimizer;
+  /** ngram head: Hogwild worker threads (default 1: deterministic; > 1 is not bit-reproducible). */
+  threads?: number;
   signal?: AbortSignal;
   onEpoch?: (report: EpochReport) => void;
   onStep?: (step: number, totalSteps: number) => void;
@@ -202,6 +209,8 @@ export async function trainSentenceClassifier(
       {
         ...common,
         validation,
+        optimizer: opts.optimizer ?? 'adam',
+        threads: opts.threads ?? 1,
         onEpoch: (epoch, { loss, accuracy, valTop }) => {
           const report: EpochReport = { epoch, loss, accuracy };
           if (valTop)
@@ -282,6 +291,7 @@ export async function trainSentenceClassifier(
       seed,
       classWeighting: opts.classWeighting ?? 'none',
       trainer,
+      ...(opts.encoder.kind === 'ngram' ? { optimizer: opts.optimizer ?? 'adam', threads: opts.threads ?? 1 } : {}),
     },
   };
   return { classifier, manifest, artifacts, trainer, history, used: kept.length, skipped };
