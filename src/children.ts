@@ -30,7 +30,8 @@ import path from 'node:path';
 
 let setprivPath: string | null | undefined;
 
-function executable(file: string): boolean {
+/** True for a regular file this process may execute. */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, fsConstants.X_OK);
     return statSync(file).isFile();
@@ -39,12 +40,12 @@ function executable(file: string): boolean {
   }
 }
 
-function onPath(name: string): string | null {
-  if (name.includes('/')) return executable(name) ? name : null;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const p = path.join(dir, name);
-    if (executable(p)) return p;
-  }
+/** The executable a command name resolves to (a path is checked as it is), or null. */
+export function findOnPath(name: string): string | null {
+  if (name.includes('/')) return isExecutable(name) ? name : null;
+  const exts = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean))
+    for (const e of exts) if (isExecutable(path.join(dir, name + e))) return path.join(dir, name + e);
   return null;
 }
 
@@ -53,7 +54,7 @@ export function parentDeathGuard(): string | null {
   if (setprivPath === undefined) {
     setprivPath =
       process.platform === 'linux' && process.env.EXP_CHILD_GUARD !== 'off'
-        ? (['/usr/bin/setpriv', '/bin/setpriv'].find(executable) ?? onPath('setpriv'))
+        ? (['/usr/bin/setpriv', '/bin/setpriv'].find(isExecutable) ?? findOnPath('setpriv'))
         : null;
   }
   return setprivPath;
@@ -65,7 +66,7 @@ export function parentDeathGuard(): string | null {
  */
 export function guardedCommand(command: string, args: readonly string[]): { file: string; args: string[] } {
   const guard = parentDeathGuard();
-  if (!guard || !onPath(command)) return { file: command, args: [...args] };
+  if (!guard || !findOnPath(command)) return { file: command, args: [...args] };
   return { file: guard, args: ['--pdeathsig', 'KILL', '--', command, ...args] };
 }
 

@@ -13,7 +13,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnChild } from '../children.ts';
+import { findOnPath, isExecutable, spawnChild } from '../children.ts';
 import { ExpError, isExpError } from '../errors.ts';
 
 export interface FfmpegTools {
@@ -23,22 +23,6 @@ export interface FfmpegTools {
 
 let cachedTools: FfmpegTools | null = null;
 let cachedKey = '';
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function findOnPath(name: string): string | null {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  const exts = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
-  for (const d of dirs) for (const e of exts) if (isExecutable(path.join(d, name + e))) return path.join(d, name + e);
-  return null;
-}
 
 /** Locates ffmpeg and ffprobe (env vars first, then PATH); throws EXP_FFMPEG_MISSING. */
 export function findFfmpeg(): FfmpegTools {
