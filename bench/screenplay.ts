@@ -20,6 +20,7 @@ import { scoreAgainstGold } from '../src/screenplay/gold.ts';
 import { parseScreenplay } from '../src/screenplay/parse.ts';
 import { dataPath, repoRoot } from '../eval/data.ts';
 import { portsFor } from '../src/run/ports.ts';
+import { ACTION_CLASSES } from '../src/demo/verbs.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
@@ -28,26 +29,7 @@ const opt = (name: string, def: string): string => {
 };
 const corpus = opt('corpus', dataPath('screenplays'));
 const sampleSize = Number(opt('sample', '400'));
-const PAPER_18 = [
-  'open',
-  'phone',
-  'kiss',
-  'hug',
-  'push',
-  'point',
-  'dance',
-  'drink',
-  'run',
-  'count',
-  'cook',
-  'shoot',
-  'drive',
-  'enter',
-  'fall',
-  'follow',
-  'hit',
-  'eat',
-];
+const PAPER_18: readonly string[] = ACTION_CLASSES;
 const REFERENCE_MOVIES = 1070; // the paper's corpus: min_count 50 at 1,070 scripts
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'exp-bench-screenplay-'));

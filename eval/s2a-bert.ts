@@ -17,6 +17,7 @@ import { kind as pairsKind } from '../src/stages/pairs-build.ts';
 import { kind as trainKind } from '../src/stages/s2a-train.ts';
 import { kind as evaluateKind } from '../src/stages/s2a-evaluate.ts';
 import { dataPath, repoRoot } from './data.ts';
+import { ACTION_CLASSES } from '../src/demo/verbs.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -31,26 +32,7 @@ const { values: a } = parseArgs({
 const seed = Number(a.seed);
 const epochs = Number(a.epochs);
 // §4.1, Fig. 3: the 18 action classes the paper mines
-const ACTIONS = [
-  'open',
-  'phone',
-  'kiss',
-  'hug',
-  'push',
-  'point',
-  'dance',
-  'drink',
-  'run',
-  'count',
-  'cook',
-  'shoot',
-  'drive',
-  'enter',
-  'fall',
-  'follow',
-  'hit',
-  'eat',
-];
+const ACTIONS: readonly string[] = ACTION_CLASSES;
 
 async function allPairs(): Promise<string> {
   const dir = path.join(a.work, 'pairs-all-verbs');
