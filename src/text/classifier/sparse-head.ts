@@ -494,29 +494,7 @@ export class SparseHeadTrainer {
         }
         const lo = i * K;
         logits.set(b2, lo);
-        let q = 0;
-        for (; q + 4 <= na; q += 4) {
-          const j0 = aj[q]!,
-            j1 = aj[q + 1]!,
-            j2 = aj[q + 2]!,
-            j3 = aj[q + 3]!;
-          const a0 = act[i * H + j0]!,
-            a1 = act[i * H + j1]!,
-            a2 = act[i * H + j2]!,
-            a3 = act[i * H + j3]!;
-          const o0 = j0 * K,
-            o1 = j1 * K,
-            o2 = j2 * K,
-            o3 = j3 * K;
-          for (let k = 0; k < K; k++)
-            logits[lo + k] += a0 * w2[o0 + k]! + a1 * w2[o1 + k]! + a2 * w2[o2 + k]! + a3 * w2[o3 + k]!;
-        }
-        for (; q < na; q++) {
-          const j = aj[q]!;
-          const a = act[i * H + j]!;
-          const o = j * K;
-          for (let k = 0; k < K; k++) logits[lo + k] += a * w2[o + k]!;
-        }
+        addScaledRows(logits, lo, w2, K, aj, na, act, i * H, 1);
       }
     }
     // 3. softmax, loss, accuracy and dL/dlogits = (Σy · p − y) / n, in place
@@ -633,29 +611,7 @@ export class SparseHeadTrainer {
         gw2.fill(0, go, go + K);
         let na = 0;
         for (let i = 0; i < n; i++) if (act[i * H + j]! > 0) ai[na++] = i;
-        let q = 0;
-        for (; q + 4 <= na; q += 4) {
-          const i0 = ai[q]!,
-            i1 = ai[q + 1]!,
-            i2 = ai[q + 2]!,
-            i3 = ai[q + 3]!;
-          const a0 = act[i0 * H + j]!,
-            a1 = act[i1 * H + j]!,
-            a2 = act[i2 * H + j]!,
-            a3 = act[i3 * H + j]!;
-          const l0 = i0 * K,
-            l1 = i1 * K,
-            l2 = i2 * K,
-            l3 = i3 * K;
-          for (let k = 0; k < K; k++)
-            gw2[go + k] += a0 * logits[l0 + k]! + a1 * logits[l1 + k]! + a2 * logits[l2 + k]! + a3 * logits[l3 + k]!;
-        }
-        for (; q < na; q++) {
-          const i = ai[q]!;
-          const a = act[i * H + j]!;
-          const lo = i * K;
-          for (let k = 0; k < K; k++) gw2[go + k] += a * logits[lo + k]!;
-        }
+        addScaledRows(gw2, go, logits, K, ai, na, act, j, H);
       }
     }
     // 5. dL/db1 = Σ_i dz1; dL/dE[bucket] = Σ value · dz1 over the batch's features
@@ -931,4 +887,45 @@ async function trainLoop(
     );
   }
   return trainer.syncHead();
+}
+
+/**
+ * dst[d + k] += Σ_q coef[cBase + rows[q]·cStride] · src[rows[q]·K + k] for k < K and q < count:
+ * the nonzero rows of a dense product, four source rows per pass over dst (the head's hot loop,
+ * used forward for logits = relu(z1)·W2 and backward for dW2 = relu(z1)ᵀ·dlogits).
+ */
+function addScaledRows(
+  dst: Float32Array,
+  d: number,
+  src: Float32Array,
+  K: number,
+  rows: Int32Array,
+  count: number,
+  coef: Float32Array,
+  cBase: number,
+  cStride: number,
+): void {
+  let q = 0;
+  for (; q + 4 <= count; q += 4) {
+    const r0 = rows[q]!,
+      r1 = rows[q + 1]!,
+      r2 = rows[q + 2]!,
+      r3 = rows[q + 3]!;
+    const a0 = coef[cBase + r0 * cStride]!,
+      a1 = coef[cBase + r1 * cStride]!,
+      a2 = coef[cBase + r2 * cStride]!,
+      a3 = coef[cBase + r3 * cStride]!;
+    const o0 = r0 * K,
+      o1 = r1 * K,
+      o2 = r2 * K,
+      o3 = r3 * K;
+    for (let k = 0; k < K; k++)
+      dst[d + k] += a0 * src[o0 + k]! + a1 * src[o1 + k]! + a2 * src[o2 + k]! + a3 * src[o3 + k]!;
+  }
+  for (; q < count; q++) {
+    const r = rows[q]!;
+    const a = coef[cBase + r * cStride]!;
+    const o = r * K;
+    for (let k = 0; k < K; k++) dst[d + k] += a * src[o + k]!;
+  }
 }
