@@ -21,6 +21,9 @@ export interface FfmpegTools {
   ffprobe: string;
 }
 
+/** ffmpeg/ffprobe's leading flags everywhere: no banner, no stdin, errors only. */
+const QUIET = ['-hide_banner', '-nostdin', '-v', 'error'];
+
 let cachedTools: FfmpegTools | null = null;
 let cachedKey = '';
 
@@ -288,24 +291,7 @@ async function checkTail(file: string, duration: number, signal?: AbortSignal): 
   const from = Math.max(0, duration - 1);
   const r = await run(
     ffmpeg,
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-ss',
-      from.toFixed(3),
-      '-i',
-      mediaArg(file),
-      '-map',
-      '0:v:0',
-      '-an',
-      '-sn',
-      '-dn',
-      '-f',
-      'null',
-      '-',
-    ],
+    [...QUIET, '-ss', from.toFixed(3), '-i', mediaArg(file), '-map', '0:v:0', '-an', '-sn', '-dn', '-f', 'null', '-'],
     { signal },
   );
   if (r.code !== 0 || /partial file|end of file|truncat/i.test(r.stderr)) {
@@ -431,10 +417,7 @@ async function decodeWindow(file: string, opts: DecodeOptions, nativeRate: boole
   const start = Math.max(0, opts.start ?? 0);
   const fast = opts.fast ?? true;
   const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
+    ...QUIET,
     '-xerror',
     ...decodeArgs(file, start, opts.duration, fast, opts.threads ?? 1),
     '-map',
@@ -493,7 +476,7 @@ export async function decodeClips(
   const fast = opts.fast ?? true;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'exp-decode-'));
   try {
-    const args = ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-y'];
+    const args = [...QUIET, '-xerror', '-y'];
     windows.forEach((w) => args.push(...decodeArgs(file, Math.max(0, w.start), w.duration, fast, opts.threads ?? 1)));
     windows.forEach((w, k) => {
       const rate = opts.fps ?? opts.frames! / w.duration;
@@ -540,26 +523,9 @@ export async function extractSubtitleStream(
   await mkdir(path.dirname(path.resolve(outSrt)), { recursive: true });
   const tmp = tmpBeside(outSrt, '.srt');
   const map = opts.streamIndex === undefined ? '0:s:0' : `0:${opts.streamIndex}`;
-  const r = await run(
-    ffmpeg,
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-y',
-      '-i',
-      mediaArg(video),
-      '-map',
-      map,
-      '-c:s',
-      'srt',
-      '-f',
-      'srt',
-      tmp,
-    ],
-    { signal: opts.signal },
-  );
+  const r = await run(ffmpeg, [...QUIET, '-y', '-i', mediaArg(video), '-map', map, '-c:s', 'srt', '-f', 'srt', tmp], {
+    signal: opts.signal,
+  });
   if (r.code !== 0) {
     await rm(tmp, { force: true });
     throw new ExpError(
@@ -612,10 +578,7 @@ export async function encodeRawVideo(
   await mkdir(path.dirname(path.resolve(opts.outPath)), { recursive: true });
   const tmp = tmpBeside(opts.outPath, '.mp4');
   const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
+    ...QUIET,
     '-y',
     '-f',
     'rawvideo',
@@ -688,10 +651,7 @@ export async function generateTestPattern(
   const tmp = tmpBeside(outPath, ext);
   const src = `testsrc2=size=${opts.width}x${opts.height}:rate=${opts.fps ?? 25}:duration=${opts.durationS}`;
   const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
+    ...QUIET,
     '-y',
     '-f',
     'lavfi',
@@ -732,10 +692,7 @@ async function finishWithRotation(tmp: string, outPath: string, rotation: number
   const r = await run(
     ffmpeg,
     [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
+      ...QUIET,
       '-y',
       '-i',
       tmp,
