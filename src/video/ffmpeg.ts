@@ -9,7 +9,6 @@
 // as an option or a protocol), with backpressure on the pipes, and with AbortSignal to kill a
 // process. ffmpeg/ffprobe are found on PATH or through FFMPEG_PATH / FFPROBE_PATH; when missing,
 // EXP_FFMPEG_MISSING says how to install them (`apt-get install ffmpeg` or `make deps`).
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
