@@ -96,7 +96,7 @@ describe('captions.mine', () => {
     expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(stageSchemaDocument(kind), null, 2)}\n`);
   });
 
-  it('keyword: reads classes.json of pairs.build, writes clips.jsonl, yield.json, yield.png and metrics', async () => {
+  it('keyword: reads classes.json of pairs.build, writes clips.jsonl, yield.json, the yield chart (spec, SVG, PNG) and metrics', async () => {
     const pairsDir = path.join(dir, 'pairs');
     await mkdir(pairsDir, { recursive: true });
     await writeFile(
@@ -120,7 +120,7 @@ describe('captions.mine', () => {
     expect(r.outputs).toMatchObject({
       clips: 'clips.jsonl',
       yield: 'yield.json',
-      chart: 'yield.png',
+      chart: 'yield.svg',
       count: 2,
       movies: 2,
     });
@@ -151,6 +151,16 @@ describe('captions.mine', () => {
       ['drive', 2, 1],
       ['kiss', 0, 0],
     ]);
+    // Fig. 3 as a chart: one bar per class that mined a clip, largest first, each with its count.
+    const spec = JSON.parse(await readFile(path.join(out, 'yield.vl.json'), 'utf8'));
+    expect(spec.data.values).toEqual([
+      { category: 'phone', value: 1 },
+      { category: 'drive', value: 1 },
+      { category: 'kiss', value: 0 },
+    ]);
+    const svg = await readFile(path.join(out, 'yield.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('clips mined per class (keyword, 2 movies)');
     expect(PNG.sync.read(await readFile(path.join(out, 'yield.png'))).width).toBeGreaterThan(100);
     expect(metrics).toMatchObject({ 'mining.yield.phone': 1, 'mining.yield.kiss': 0, 'mining.clips': 2 });
   });

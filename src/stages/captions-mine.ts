@@ -3,12 +3,13 @@
 // per movie, and write the clip list with 10-second windows plus the yield per class (Fig. 3).
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { barChart } from '../charts/index.ts';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
 import { loadMovieCorpus } from '../video/corpus.ts';
 import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
 import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
-import { renderBarChart } from '../video/yield-chart.ts';
+import { publishChart } from './charts.ts';
 import { outputPath, portInput, requirePort } from './ports.ts';
 
 export interface CaptionsMineParams {
@@ -253,25 +254,29 @@ export async function runCaptionsMine(
     skipped_movies: skipped,
   };
   await writeFile(path.join(ctx.outDir, 'yield.json'), `${JSON.stringify(yieldDoc, null, 2)}\n`);
-  const title = `clips mined per class (${p.method}, ${report.movies} movies)`;
-  await writeFile(
-    path.join(ctx.outDir, 'yield.png'),
-    renderBarChart(
-      report.yield.map((y) => ({ label: y.verb, value: y.clips })),
-      { title },
-    ),
+  // The paper's Fig. 3: clips mined per class, largest first.
+  const chart = await publishChart(
+    ctx,
+    barChart({
+      name: 'yield',
+      title: `clips mined per class (${p.method}, ${report.movies} movies)`,
+      value: { title: 'clips' },
+      category: 'verb',
+      horizontal: true,
+      sort: 'descending',
+      bars: report.yield.map((y) => ({ label: y.verb, value: y.clips })),
+    }),
   );
   for (const y of report.yield) ctx.metric(`mining.yield.${y.verb}`, y.clips);
   ctx.metric('mining.clips', report.clips.length);
   ctx.metric('mining.sentences', report.sentences);
   ctx.metric('mining.skipped_movies', skippedFiles.length);
-  ctx.artifact('yield.png');
   ctx.artifact('yield.json');
   return {
     outputs: {
       clips: 'clips.jsonl',
       yield: 'yield.json',
-      chart: 'yield.png',
+      chart,
       method: p.method,
       count: report.clips.length,
       movies: report.movies,
@@ -302,7 +307,8 @@ export function corpusUnusable(corpus: string, skipped: { id: string; video?: st
 
 export const kind: StageKind<CaptionsMineParams> = {
   name: 'captions.mine',
-  version: '2',
+  // 3: the yield chart (Fig. 3) as Vega-Lite + SVG + PNG
+  version: '3',
   description: 'Mine weakly labelled clips from movie subtitles with the S2A classifier or keywords (§4, Fig. 3)',
   paramsSchema,
   inputs: {

@@ -209,7 +209,8 @@ export async function runClipsExtract(
 
 export const kind: StageKind<ClipsExtractParams> = {
   name: 'clips.extract',
-  version: '2',
+  // 3: contact sheets are frames only (no bitmap-font numbers; the HTML numbers them)
+  version: '3',
   description: 'Decode mined clips into uint8 frame shards (T×S×S RGB) with per-class contact sheets',
   paramsSchema,
   inputs: { clips: { accepts: ['mined-clips'], description: 'the mined clip list (captions.mine)' } },

@@ -1,13 +1,14 @@
 // Stage `s2a.evaluate` (§4.2): scores the validation movies' sentences with the trained classifier
 // and, on exactly the same sentences, with keyword spotting (§4.2.2); writes per-class AP, PR
-// curves (JSON + PNG), mining thresholds and the most confident sentences per class (Fig. 2).
+// curves (JSON; charts as Vega-Lite + SVG + PNG), mining thresholds and the most confident sentences per class (Fig. 2).
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import { renderBarChart, renderLineChart } from '../ml/plot.ts';
+import { groupedBarChart, lineChart } from '../charts/index.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
 import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { apTableMarkdown, evaluateClassifier, topSentencesMarkdown } from '../text/evaluate.ts';
+import { publishChart } from './charts.ts';
 import { outputPath, requirePort } from './ports.ts';
 import { readPairsInput } from './s2a-data.ts';
 
@@ -63,7 +64,8 @@ const paramsSchema: JsonSchema = {
 };
 
 const MAX_PLOTTED = 40;
-const MAX_CURVES = 12;
+// PR curves beyond 20 share colours and dashes (src/charts/palette.ts).
+const MAX_CURVES = 20;
 
 async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
@@ -152,47 +154,41 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
     .filter((c) => c.val_count > 0)
     .sort((a, b) => b.val_count - a.val_count || a.verb.localeCompare(b.verb))
     .slice(0, MAX_PLOTTED);
-  await writeFile(
-    out('pr_curves.png'),
-    renderLineChart({
-      title: `S2A precision-recall (${ev.sentences} val sentences${Math.min(MAX_CURVES, plotted.length) < ev.mean_over.length ? `, ${Math.min(MAX_CURVES, plotted.length)} most frequent verbs` : ''})`,
-      xLabel: 'recall',
-      yLabel: 'precision',
-      xRange: [0, 1],
-      yRange: [0, 1],
-      width: 900,
-      height: 560,
-      series: plotted.slice(0, MAX_CURVES).map((c) => ({
+  const curves = plotted.slice(0, MAX_CURVES);
+  await publishChart(
+    ctx,
+    lineChart({
+      name: 'pr_curves',
+      title: `S2A precision-recall (${ev.sentences} val sentences${curves.length < ev.mean_over.length ? `, the ${curves.length} verbs with most` : ''})`,
+      x: { title: 'recall', domain: [0, 1] },
+      y: { title: 'precision', domain: [0, 1] },
+      seriesTitle: 'verb',
+      points: false,
+      series: curves.map((c) => ({
         name: c.verb,
-        x: ev.curves.s2a[c.verb]!.map((q) => q.recall),
-        y: ev.curves.s2a[c.verb]!.map((q) => q.precision),
+        points: ev.curves.s2a[c.verb]!.map((q) => ({ x: q.recall, y: q.precision })),
       })),
     }),
   );
-  await writeFile(
-    out('ap_bars.png'),
-    renderBarChart({
+  await publishChart(
+    ctx,
+    groupedBarChart({
+      name: 'ap_bars',
       title: `AP per verb${plotted.length < ev.mean_over.length ? ` (${plotted.length} most frequent)` : ''}: S2A mean ${ev.s2a_mean_ap.toFixed(3)}, keyword mean ${ev.keyword_mean_ap.toFixed(3)}`,
-      yLabel: 'AP',
+      value: { title: 'AP', domain: [0, 1] },
+      category: 'verb',
       categories: plotted.map((c) => c.verb),
+      positives: plotted.map((c) => c.val_count),
+      seriesTitle: 'method',
       series: [
-        { name: 'S2A', values: plotted.map((c) => c.ap ?? Number.NaN) },
-        { name: 'keyword', values: plotted.map((c) => c.keyword_ap ?? Number.NaN) },
+        { name: 'S2A', values: plotted.map((c) => c.ap) },
+        { name: 'keyword', values: plotted.map((c) => c.keyword_ap) },
       ],
     }),
   );
   await writeFile(out('top_sentences.json'), `${JSON.stringify(ev.top, null, 2)}\n`);
   await writeFile(out('top_sentences.md'), `${topSentencesMarkdown(ev)}\n`);
-  for (const f of [
-    'thresholds.json',
-    'ap.json',
-    'ap.md',
-    'pr_curves.json',
-    'pr_curves.png',
-    'ap_bars.png',
-    'top_sentences.json',
-    'top_sentences.md',
-  ])
+  for (const f of ['thresholds.json', 'ap.json', 'ap.md', 'pr_curves.json', 'top_sentences.json', 'top_sentences.md'])
     ctx.artifact(f);
   ctx.log(
     `s2a mean AP ${ev.s2a_mean_ap.toFixed(4)} vs keyword ${ev.keyword_mean_ap.toFixed(4)} over ${ev.mean_over.length} verbs; kept ${kept.length}/${K}`,
@@ -214,7 +210,8 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
 
 export const kind: StageKind<S2aEvaluateParams> = {
   name: 's2a.evaluate',
-  version: '1',
+  // 2: charts as Vega-Lite specs with SVG and PNG (pr_curves.*, ap_bars.*)
+  version: '2',
   description:
     'Per-class AP, PR curves, mining thresholds and Fig. 2 sentences of the S2A classifier vs keyword spotting on the validation pairs.',
   paramsSchema,

@@ -109,7 +109,11 @@ describe('s2a.train → s2a.evaluate (ngram)', () => {
       'thresholds.json',
       'ap.json',
       'pr_curves.json',
+      'pr_curves.vl.json',
+      'pr_curves.svg',
       'pr_curves.png',
+      'ap_bars.vl.json',
+      'ap_bars.svg',
       'ap_bars.png',
       'top_sentences.json',
       'top_sentences.md',
@@ -137,6 +141,18 @@ describe('s2a.train → s2a.evaluate (ngram)', () => {
     expect(top.run).toHaveLength(3);
     const png = PNG.sync.read(await readFile(path.join(ev.dir, 'pr_curves.png')));
     expect(png.width).toBeGreaterThan(100);
+    // one PR curve per verb with validation sentences; AP bars name each verb's count of them
+    const pr = JSON.parse(await readFile(path.join(ev.dir, 'pr_curves.vl.json'), 'utf8'));
+    expect(new Set(pr.data.values.map((v: { series: string }) => v.series))).toEqual(
+      new Set(['phone', 'run', 'open', 'kiss', 'drive']),
+    );
+    const bars = JSON.parse(await readFile(path.join(ev.dir, 'ap_bars.vl.json'), 'utf8'));
+    const phoneCount = thresholds.classes.find((c: { verb: string }) => c.verb === 'phone').val_count;
+    expect(bars.data.values).toContainEqual({
+      category: `phone (${phoneCount})`,
+      series: 'S2A',
+      value: metric('s2a.ap.phone'),
+    });
 
     // the model folder serves inference as captions.mine will use it
     const clf = await loadSentenceClassifier(ev.outputs.model_dir as string);

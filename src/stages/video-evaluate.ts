@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import { renderBarChart } from '../ml/plot.ts';
+import { barChart, type Chart } from '../charts/index.ts';
 import type { JsonSchema, JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
@@ -14,6 +14,7 @@ import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.t
 import { apReport, scoreClips, top1Accuracy } from '../video/evaluate.ts';
 import type { ApReport } from '../video/evaluate.ts';
 import { loadVideoModel, readVideoConfig } from '../video/model/io.ts';
+import { publishChart } from './charts.ts';
 import { requirePort } from './ports.ts';
 import { benchmarkPorts, benchmarkProps, benchmarkRoot, shardGeometry, sharedClipsDir } from './video-finetune.ts';
 import type { Benchmark } from './video-finetune.ts';
@@ -43,7 +44,11 @@ const paramsSchema: JsonSchema = {
     ...benchmarkProps,
     batch_size: videoCommonProps.batch_size,
     device: videoCommonProps.device,
-    plot: { type: 'boolean', default: true, description: 'AVA: also draw the per-class AP as a bar chart (ap.png).' },
+    plot: {
+      type: 'boolean',
+      default: true,
+      description: 'AVA: also chart the per-class AP as bars (ap.vl.json, ap.svg, ap.png).',
+    },
   },
 };
 
@@ -60,15 +65,19 @@ function resolve(input: StageInput, rel: string): string {
   return path.isAbsolute(rel) ? rel : path.join(input.dir, rel);
 }
 
-async function writeApChart(outDir: string, rep: ApReport): Promise<void> {
-  const png = renderBarChart({
-    title: `AVA clip AP (mean ${Number.isFinite(rep.mean) ? rep.mean.toFixed(3) : 'n/a'})`,
-    yLabel: 'AP',
-    categories: rep.perClass.map((c) => c.class),
-    series: [{ name: 'clip AP', values: rep.perClass.map((c) => (Number.isFinite(c.ap) ? c.ap : 0)) }],
-    yRange: [0, 1],
+/** Table 4's per-class AP as bars; a class without positives in the evaluation set is "n/a", not 0. */
+export function apChart(rep: ApReport): Chart {
+  return barChart({
+    name: 'ap',
+    title: `AVA clip AP per class (mean ${Number.isFinite(rep.mean) ? rep.mean.toFixed(3) : 'n/a'})`,
+    value: { title: 'clip AP', domain: [0, 1] },
+    category: 'AVA class',
+    bars: rep.perClass.map((c) => ({
+      label: c.class,
+      value: c.positives > 0 && Number.isFinite(c.ap) ? c.ap : null,
+      positives: c.positives,
+    })),
   });
-  await writeFile(path.join(outDir, 'ap.png'), png);
 }
 
 export async function runVideoEvaluate(
@@ -120,10 +129,7 @@ export async function runVideoEvaluate(
     };
     await writeFile(path.join(ctx.outDir, 'ap.json'), `${JSON.stringify(doc, null, 2)}\n`);
     ctx.artifact('ap.json');
-    if (p.plot) {
-      await writeApChart(ctx.outDir, rep);
-      ctx.artifact('ap.png');
-    }
+    if (p.plot) await publishChart(ctx, apChart(rep));
     return {
       outputs: {
         benchmark: 'ava',
@@ -193,7 +199,8 @@ export async function runVideoEvaluate(
 
 export const kind: StageKind<VideoEvaluateParams> = {
   name: 'video.evaluate',
-  version: '1',
+  // 2: the AP chart as Vega-Lite + SVG + PNG, classes without positives as n/a
+  version: '2',
   description: 'Evaluate a video classifier: AVA per-class clip AP (Table 4 classes) or HMDB51 accuracy over splits.',
   paramsSchema,
   inputs: {

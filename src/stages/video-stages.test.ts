@@ -180,7 +180,12 @@ describe('video stage kinds', () => {
     expect(e.metrics['video.ava_clip_ap.drive']).toHaveLength(1);
     expect(e.metrics['video.ava_clip_ap.eat']).toBeUndefined();
     expect(e.metrics['video.ava_clip_map']![0]).toBeGreaterThan(0);
-    expect(existsSync(path.join(e.outDir, 'ap.png'))).toBe(true);
+    for (const f of ['ap.vl.json', 'ap.svg', 'ap.png']) expect(existsSync(path.join(e.outDir, f)), f).toBe(true);
+    // a class without positives is n/a (null), not an AP of 0; each bar names its positives
+    const chart = JSON.parse(await readFile(path.join(e.outDir, 'ap.vl.json'), 'utf8'));
+    expect(chart.data.values).toContainEqual({ category: 'drive (2)', value: drive.ap, positives: 2 });
+    const eat = ap.classes.find((c: { class: string }) => c.class === 'eat');
+    expect(chart.data.values).toContainEqual({ category: `eat (${eat.positives})`, value: null, positives: 0 });
     expect(e.logs.join('\n')).toMatch(/AVA videos not found.*vidC/);
 
     // HMDB51: all labelled training data of split 1 (only split present), then accuracy.

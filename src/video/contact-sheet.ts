@@ -1,10 +1,10 @@
-// Contact sheets: per class, the middle frame of every mined clip in a grid PNG, and one HTML page
-// that shows each frame (a CSS crop of the grid) over its sentence, so a person can judge mining
-// precision by eye as the paper did for its Table 2.
+// Contact sheets: per class, the middle frame of every mined clip in a grid PNG (frames only, in
+// reading order), and one HTML page that shows each frame (a CSS crop of the grid) over its number
+// and sentence, so a person can judge mining precision by eye as the paper did for its Table 2.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { safeName } from './corpus.ts';
-import { Raster } from './raster.ts';
+import { FrameMosaic } from './mosaic.ts';
 import { iterateClips, readShardIndex } from './shards.ts';
 import type { ShardClip } from './shards.ts';
 
@@ -47,7 +47,6 @@ export async function writeContactSheets(
   }
   await mkdir(outDir, { recursive: true });
   const pad = 4;
-  const labelH = 14;
   const pngs: Record<string, string> = {};
   const sections: string[] = [];
   const classes = [...byClass.keys()].sort();
@@ -56,14 +55,13 @@ export async function writeContactSheets(
     const cols = Math.min(columns, list.length);
     const rows = Math.ceil(list.length / cols);
     const cellW = S + pad;
-    const cellH = S + labelH + pad;
-    const r = new Raster(cols * cellW + pad, rows * cellH + pad, [245, 245, 245]);
+    const cellH = S + pad;
+    const r = new FrameMosaic(cols * cellW + pad, rows * cellH + pad, [245, 245, 245]);
     const figures: string[] = [];
     list.forEach(({ clip }, i) => {
       const x = pad + (i % cols) * cellW;
       const y = pad + Math.floor(i / cols) * cellH;
-      r.blit(list[i]!.frame, S, S, x, y);
-      r.text(String(i + 1), x, y + S + 3, [40, 40, 40], 2);
+      r.place(list[i]!.frame, S, S, x, y);
       const meta = clip.meta ?? {};
       const sentence = typeof meta.sentence === 'string' ? meta.sentence : '';
       const where = `${typeof meta.movie === 'string' ? meta.movie : clip.id} @ ${typeof meta.t_center === 'number' ? meta.t_center.toFixed(1) : '?'} s`;

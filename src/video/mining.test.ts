@@ -1,13 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Movie } from './corpus.ts';
 import { encodeRawVideo, generateTestPattern, probe } from './ffmpeg.ts';
 import { classifierScorer, keywordScorer, mineClips } from './mining.ts';
 import type { SentenceScorer } from './mining.ts';
-import { renderBarChart } from './yield-chart.ts';
 
 let dir = '';
 let movies: Movie[] = [];
@@ -132,23 +130,5 @@ describe('mining', () => {
     const last = r.clips.at(-1)!;
     expect(last.sentence).toBe('Drive home after the credits.');
     expect(last.t_end).toBeCloseTo(last.t_center + 5);
-  });
-
-  it('renders the yield as a bar chart PNG', () => {
-    const png = PNG.sync.read(
-      renderBarChart(
-        [
-          { label: 'phone', value: 12 },
-          { label: 'drive', value: 3 },
-        ],
-        { title: 'clips per class' },
-      ),
-    );
-    expect(png.width).toBeGreaterThan(300);
-    // The longest bar is drawn in the bar colour on the first row.
-    let blue = 0;
-    for (let i = 0; i < png.data.length; i += 4)
-      if (png.data[i] === 66 && png.data[i + 1] === 133 && png.data[i + 2] === 244) blue++;
-    expect(blue).toBeGreaterThan(12 * 100);
   });
 });
