@@ -10,6 +10,7 @@ import { helpText, type CommandSpec } from './args.ts';
 import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
+import { compareSpec } from './commands/compare.ts';
 import { nodeRunSpec } from './commands/node-run.ts';
 import { VERSION } from '../version.ts';
 
@@ -45,12 +46,9 @@ const commands: Record<string, Entry> = {
   kinds: { summary: kindsSpec.summary, spec: kindsSpec, run: kindsCommand },
   gc: { summary: gcSpec.summary, spec: gcSpec, run: gcCommand },
   compare: {
-    summary: 'Compare the points of an invocation: varying params and chosen metrics (from the MLflow store).',
-    run: lazy(async () => {
-      const m = await import('./commands/compare.ts');
-      const { runsDirFrom } = await import('./workspace.ts');
-      return (argv, io) => m.compareCommand(stripRuns(argv), io, runsDirFrom(runsFlag(argv), io.env));
-    }),
+    summary: compareSpec.summary,
+    spec: compareSpec,
+    run: lazy(async () => (await import('./commands/compare.ts')).compareCommand),
   },
   sync: {
     summary: 'Push local MLflow runs to a tracking server (idempotent, resumable).',

@@ -22,6 +22,8 @@ export interface PlanPointInput {
   id: string;
   name: string;
   assignment: Record<string, unknown>;
+  /** `--set` values outside the matrix (they define the point as much as its assignment). */
+  overrides?: Record<string, unknown>;
   stages: Record<string, PlanStageInput>;
 }
 export interface PlanSpecInput {
@@ -54,6 +56,7 @@ export interface PlanPoint {
   id: string;
   name: string;
   assignment: Record<string, unknown>;
+  overrides: Record<string, unknown>;
   /** stage name → node key */
   nodes: Record<string, string>;
 }
@@ -159,7 +162,13 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
       return key;
     };
     for (const name of Object.keys(point.stages)) resolve(name, []);
-    points.push({ id: point.id, name: point.name, assignment: point.assignment, nodes: keys });
+    points.push({
+      id: point.id,
+      name: point.name,
+      assignment: point.assignment,
+      overrides: point.overrides ?? {},
+      nodes: keys,
+    });
   }
   // `order` is already topological: a node is pushed only after all of its upstream nodes.
   return { specFile: spec.file, specName: spec.name, nodes: order, byKey, points };

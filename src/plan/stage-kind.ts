@@ -117,6 +117,96 @@ export interface SkippedItem {
   reason: string;
 }
 
+/**
+ * A value that tells grid points apart, read from a param of a node of `kind` in the point (e.g.
+ * the mining method: `captions.mine`'s `method`). `exp report` groups and labels points by axes.
+ */
+export interface ReportAxis {
+  /** Column or legend title, e.g. `pre-training`. */
+  title: string;
+  kind: string;
+  param: string;
+  /** Words for values (`{ s2a: 'S2A-mined' }`); listed values come first, in this order. */
+  labels?: Record<string, string>;
+  /** The label of a point with no node of `kind` (e.g. no mining at all: `none (scratch)`); it sorts first. */
+  absent?: string;
+}
+
+/** Metric columns: exact keys, or globs (`video.ava_clip_ap.*`: a column per match, titled by what `*` matched). */
+export interface ReportColumn {
+  metric: string;
+  /** Title of an exact key's column (default the key). */
+  title?: string;
+}
+
+/**
+ * A table of the points in which this kind's node matches `when` (its own params): one row per
+ * point, the `rows` axes first, then the metric columns (a missing value shows as n/a).
+ */
+export interface ReportTable {
+  /** Anchor and test id, e.g. `table4`. */
+  id: string;
+  title: string;
+  caption?: string;
+  when?: Record<string, JsonValue>;
+  /** Names of `axes` entries, outermost first (rows are sorted by them). */
+  rows: string[];
+  columns: ReportColumn[];
+  /** Mark the best value of each column. */
+  best?: 'max' | 'min';
+}
+
+/** A chart across the points in which this kind's node matches `when`. */
+export type ReportChart =
+  | {
+      /** `y` against the `x` axis, one line per `series` axis value (e.g. mAP against k per pre-training). */
+      type: 'line';
+      id: string;
+      title: string;
+      when?: Record<string, JsonValue>;
+      x: string;
+      series: string;
+      y: ReportColumn;
+      yDomain?: [number, number];
+    }
+  | {
+      /**
+       * Two values of an axis compared item by item: for each pair of points that differ only in
+       * `axis` (`x` vs `y` value; e.g. keyword- vs S2A-mined at the same k), one dot per metric the
+       * glob matches (per class), at (metric at x, metric at y); y = x drawn for reference.
+       */
+      type: 'paired';
+      id: string;
+      title: string;
+      when?: Record<string, JsonValue>;
+      axis: string;
+      x: JsonValue;
+      y: JsonValue;
+      metrics: string;
+      /** Axes whose value the two points share, one colour per value (e.g. k). */
+      match: string[];
+      domain?: [number, number];
+    }
+  | {
+      /** Grouped bars: one group per metric the glob matches (per class), one bar per `series` value; one chart per `facet` value. */
+      type: 'bars';
+      id: string;
+      title: string;
+      when?: Record<string, JsonValue>;
+      metrics: string;
+      series: string;
+      facet?: string;
+      valueTitle: string;
+      domain?: [number, number];
+    };
+
+/** What a kind contributes to `exp report` across grid points: named axes, tables, charts. Plain data. */
+export interface KindReport {
+  axes: Record<string, ReportAxis>;
+  tables?: ReportTable[];
+  charts?: ReportChart[];
+}
+
 export interface StageKind<P = Record<string, unknown>> {
   /** Dotted kind name used in `uses:` (e.g. `screenplay.parse`). */
   name: string;
@@ -137,6 +227,11 @@ export interface StageKind<P = Record<string, unknown>> {
   partsParam?: string;
   /** Headline metric keys worth a column in a run's summary table (means, benchmark scores). */
   summaryMetrics?: string[];
+  /**
+   * Tables and charts across grid points for `exp report` (e.g. a paper's results table), as
+   * data: the report builds them from the run records without knowing what the kind does.
+   */
+  report?: KindReport;
   /** Resources of one task; may depend on the params. */
   resources?: StageResources | ((params: P) => StageResources);
   /**

@@ -89,12 +89,21 @@ export interface RunOptions {
   retries?: number;
   signal?: AbortSignal;
   graceMs?: number;
+  /**
+   * Called once the invocation's record is final and before the reporters close (the MLflow
+   * parent run is still open): e.g. to build the report and log it as an artifact of that run.
+   */
+  beforeClose?: (invocation: InvocationRecord, reporters: Reporter[]) => Promise<void>;
 }
 
 export interface PointResult {
   id: string;
+  /** The values that define the point (`method=s2a k=5`). */
   name: string;
+  /** Matrix key path → value. */
   params: Record<string, unknown>;
+  /** `--set` key path → value, for keys outside the matrix. */
+  overrides: Record<string, unknown>;
   status: InvocationPoint['status'];
   metrics: Record<string, number>;
 }
@@ -167,7 +176,9 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     rec.status = summary.interrupted ? 'cancelled' : anyFailed ? 'failed' : 'done';
     rec.counts = counts;
     rec.mlflowRunId = reporters.map((r) => (r as { parentRunId?: string }).parentRunId).find(Boolean);
+    rec.headlineMetrics = summaryMetrics(plan, registry, rec.points);
   });
+  if (o.beforeClose) await o.beforeClose(invocation, reporters);
   for (const r of reporters) await r.close?.(invocation.status);
   return {
     invocation,
@@ -176,7 +187,7 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     skipped,
     interrupted: summary.interrupted,
     wallMs: summary.wallMs,
-    summaryMetrics: summaryMetrics(plan, registry, invocation.points),
+    summaryMetrics: invocation.headlineMetrics ?? [],
     reporters,
   };
 }
@@ -191,10 +202,12 @@ function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): Invocat
     startedAt: Date.now(),
     finishedAt: null,
     status: 'running',
+    resolvedYaml: spec.resolvedYaml,
     points: plan.points.map((p) => ({
       id: p.id,
       name: p.name,
       assignment: p.assignment,
+      overrides: p.overrides,
       nodes: p.nodes,
       status: 'running',
       metrics: {},
@@ -223,7 +236,14 @@ function collectResults(
     p.status = broken ? 'failed' : cancelled ? 'cancelled' : 'done';
     p.metrics = pointMetrics(outcomes.map((x) => x.o.manifest).filter((m): m is NodeManifest => Boolean(m)));
     if (bad.length) p.failed = bad.map((x) => ({ stage: x.stage, key: x.key, error: x.o.error?.message ?? '' }));
-    points.push({ id: p.id, name: p.name, params: p.assignment, status: p.status, metrics: p.metrics });
+    points.push({
+      id: p.id,
+      name: p.name,
+      params: p.assignment,
+      overrides: p.overrides ?? {},
+      status: p.status,
+      metrics: p.metrics,
+    });
     for (const x of outcomes) {
       const items = x.o.manifest?.skipped;
       if (!items?.length) continue;

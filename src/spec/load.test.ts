@@ -112,6 +112,48 @@ describe('loadSpec on a valid grid', () => {
     expect(one.points.map((p) => p.name)).toEqual(['method=s2a k=0', 'method=s2a k=20', 'method=none k=100']);
   });
 
+  it('names a point by its --set values too, and keeps them as its overrides', async () => {
+    const spec = await loadSpec(join(fixtures, 'single.yaml'), {
+      kinds,
+      cwd: root,
+      sets: ['finetune.lr=0.5', 'settings.jobs=8', 'stages.eval.with.benchmark=hmdb51'],
+    });
+    expect(spec.points[0]!.name).toBe('lr=0.5 benchmark=hmdb51');
+    expect(spec.points[0]!.overrides).toEqual({ 'finetune.lr': 0.5, 'stages.eval.with.benchmark': 'hmdb51' });
+    expect(spec.points[0]!.assignment).toEqual({});
+    // on a grid: the matrix values first, then the overrides
+    const grid = await loadSpec(join(fixtures, 'valid.yaml'), { kinds, cwd: root, sets: ['finetune.lr=0.5'] });
+    expect(grid.points.map((p) => p.name)).toContain('method=s2a k=20 lr=0.5');
+  });
+
+  it('sweeps a key from the command line with --set matrix.PATH=[...], checked like the file', async () => {
+    const spec = await loadSpec(join(fixtures, 'single.yaml'), {
+      kinds,
+      cwd: root,
+      sets: ['matrix.finetune.lr=[0.1, 0.5]'],
+    });
+    expect(spec.points.map((p) => p.name)).toEqual(['lr=0.1', 'lr=0.5']);
+    expect(spec.points.map((p) => p.stages.finetune!.with.lr)).toEqual([0.1, 0.5]);
+    expect(spec.points[1]!.assignment).toEqual({ 'finetune.lr': 0.5 });
+    // an axis the file has: replaced
+    const grid = await loadSpec(join(fixtures, 'valid.yaml'), { kinds, cwd: root, sets: ['matrix.finetune.k=[5]'] });
+    expect(grid.points.map((p) => p.name)).toContain('method=s2a k=5');
+    const problems = async (sets: string[]) =>
+      loadSpec(join(fixtures, 'single.yaml'), { kinds, cwd: root, sets }).then(
+        () => [],
+        (e: SpecError) => e.issues,
+      );
+    const typo = await problems(['matrix.finetune.lrr=[0.1]']);
+    expect(typo).toHaveLength(1);
+    expect(typo[0]).toMatchObject({ code: 'unknown_path', file: '--set matrix.finetune.lrr=[0.1]' });
+    expect(typo[0]!.hint).toContain('finetune.lr');
+    const scalar = await problems(['matrix.finetune.lr=0.1']);
+    expect(scalar[0]).toMatchObject({ code: 'invalid_set', path: 'matrix.finetune.lr' });
+    expect(scalar[0]!.hint).toContain("--set 'matrix.finetune.lr=[0.1]'");
+    const wrongType = await problems(['matrix.finetune.lr=["fast"]']);
+    expect(wrongType[0]).toMatchObject({ path: 'stages.finetune.with.lr', file: '--set matrix.finetune.lr=["fast"]' });
+  });
+
   it('resolves a --set path relative to the current folder', async () => {
     const spec = await loadSpec(join(fixtures, 'single.yaml'), { kinds, cwd: fixtures, sets: ['data.corpus=corpus'] });
     expect(spec.points[0]!.stages.parse!.runWith.corpus).toBe(join(fixtures, 'corpus'));

@@ -10,7 +10,14 @@ import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './inte
 import { hintFor, IssueList, SpecError } from './issues.ts';
 import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
 import { Locator } from './locate.ts';
-import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
+import {
+  expandMatrix,
+  pointName,
+  resolveWrittenPath,
+  type Assigned,
+  type Assignment,
+  type MatrixContext,
+} from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
 import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
 import { isRecord, nonFiniteIssue, nonFiniteNumbers, uniformSrc, type Origin, type SrcNode } from './source.ts';
@@ -142,6 +149,8 @@ class SpecLoader {
     Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>
   >();
   private readonly wiringMemo = new WiringMemo();
+  /** `--set` values that are not matrix axes, in command-line order: they define every point too. */
+  private readonly setOverrides: Assigned[] = [];
 
   constructor(private readonly options: LoadOptions) {
     this.cwd = options.cwd ?? process.cwd();
@@ -281,6 +290,16 @@ class SpecLoader {
         for (const bad of nonFinite) this.issues.add({ ...nonFiniteIssue(bad), path: pathText, ...this.place(origin) });
         continue;
       }
+      // `--set 'matrix.finetune.k=[0,5]'` sweeps a key from the command line: the axis is added to
+      // (or replaces one of) the matrix, and is checked with it as if the file had it.
+      if (pathText === 'matrix' || pathText.startsWith('matrix.')) {
+        const set = this.matrixSet(doc, pathText, value, origin);
+        if (set) {
+          doc = setAt(doc, set.segments, set.value) as Record<string, unknown>;
+          src = setSrcAt(src, set.segments, uniformSrc(set.value, origin));
+        }
+        continue;
+      }
       // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
       // points; a single value runs one): the matrix would overwrite a plain value anyway.
       const axis = matrixAxisFor(doc, pathText);
@@ -294,8 +313,42 @@ class SpecLoader {
       if (!segments) continue;
       doc = setAt(doc, segments, value) as Record<string, unknown>;
       src = setSrcAt(src, segments, uniformSrc(value, origin));
+      // Settings other than the seed change how a grid runs, not what a point is (not in its id).
+      if (segments[0] === 'settings' && segments[1] !== 'seed') continue;
+      const entry = { label: pathText, segments, value, src: uniformSrc(value, origin) };
+      const same = this.setOverrides.findIndex((o) => pathKey(o.segments) === pathKey(segments));
+      if (same >= 0) this.setOverrides.splice(same, 1);
+      this.setOverrides.push(entry);
     }
     return { doc, src };
+  }
+
+  /**
+   * `--set matrix.PATH=[...]` (an axis: a non-empty list), `--set matrix.include=[...]` /
+   * `matrix.exclude=[...]`, or `--set matrix={...}`: where to put the value in the doc, or
+   * undefined after reporting why it cannot go there. The axis path itself is checked when the
+   * matrix is expanded, exactly as one written in the file.
+   */
+  private matrixSet(
+    doc: Record<string, unknown>,
+    pathText: string,
+    value: unknown,
+    origin: Origin,
+  ): { segments: string[]; value: unknown } | undefined {
+    if (pathText === 'matrix') return { segments: ['matrix'], value };
+    const label = pathText.slice('matrix.'.length).trim();
+    if (label === 'include' || label === 'exclude') return { segments: ['matrix', label], value };
+    if (!Array.isArray(value) || value.length === 0) {
+      this.issues.add({
+        code: 'invalid_set',
+        path: pathText,
+        message: `--set ${pathText}: a matrix axis takes a non-empty list of values, got ${JSON.stringify(value)}`,
+        ...this.place(origin),
+        hint: `e.g. --set '${pathText}=[${Array.isArray(value) ? '0, 5' : JSON.stringify(value)}]'`,
+      });
+      return undefined;
+    }
+    return { segments: ['matrix', matrixAxisFor(doc, label) ?? label], value };
   }
 
   /** One matrix point: interpolated, graph checked, stages resolved and wired (undefined when broken). */
@@ -590,7 +643,7 @@ class SpecLoader {
     const seen = new Set<string>();
     const points: ResolvedPoint[] = [];
     for (const w of wired) {
-      const point = finishPoint(w, parts, this.wiringMemo, this.stageHashText);
+      const point = finishPoint(w, parts, this.wiringMemo, this.stageHashText, this.setOverrides);
       if (seen.has(point.id)) continue;
       seen.add(point.id);
       points.push(point);
@@ -668,6 +721,7 @@ function finishPoint(
   parts: Map<ResolvedStage, string[]>,
   memo: WiringMemo,
   stageHashText: Map<ResolvedStage, string>,
+  sets: readonly Assigned[],
 ): ResolvedPoint {
   const kept: Record<string, ResolvedStage> = {};
   const configStages = { ...w.configStages };
@@ -697,10 +751,14 @@ function finishPoint(
   const hashText = `{"data":${canonicalJson(pdoc.data ?? {})},"name":${canonicalJson(pdoc.name)},"seed":${canonicalJson(settings.seed ?? 0)},"stages":{${stagesText}},"vars":${canonicalJson(pdoc.vars ?? {})}}`;
   const assignmentRecord: Record<string, unknown> = {};
   for (const entry of w.assignment.entries) assignmentRecord[entry.label] = entry.value;
+  // A --set the matrix assigns anyway (an include entry naming the same key) is the matrix's.
+  const assigned = new Set(w.assignment.entries.map((e) => pathKey(e.segments)));
+  const ownSets = sets.filter((s) => !assigned.has(pathKey(s.segments)));
   return {
     id: shortHash(hashText),
-    name: pointName(w.assignment.entries),
+    name: pointName([...w.assignment.entries, ...ownSets]),
     assignment: assignmentRecord,
+    overrides: Object.fromEntries(ownSets.map((s) => [s.label, s.value])),
     stages: kept,
     config: { ...pdoc, stages: configStages },
   };

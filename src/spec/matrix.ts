@@ -234,15 +234,24 @@ function specValue(doc: Record<string, unknown>, segments: readonly string[], ki
   return isRecord(prop) ? prop.default : undefined;
 }
 
-/** `method=s2a k=20`: last key segment of each path (the full path where two would collide). */
-export function pointName(entries: readonly Assigned[]): string {
+/**
+ * `method=s2a k=20`: last key segment of each path (the full path where two would collide); a
+ * path value by its last part (`screenplays=imsdb` for `/data/imsdb/`). `default` without entries.
+ */
+export function pointName(entries: readonly Pick<Assigned, 'label' | 'segments' | 'value'>[]): string {
   if (entries.length === 0) return 'default';
   const last = entries.map((e) => e.segments[e.segments.length - 1]!);
   return entries
     .map((e, i) => {
       const short = last.filter((l) => l === last[i]).length > 1 ? e.label : last[i];
-      const value = typeof e.value === 'string' ? e.value : canonicalJson(e.value);
+      const value = typeof e.value === 'string' ? shortPath(e.value) : canonicalJson(e.value);
       return `${short}=${value}`;
     })
     .join(' ');
+}
+
+function shortPath(value: string): string {
+  if (!value.includes('/')) return value;
+  const parts = value.split('/').filter(Boolean);
+  return parts.at(-1) ?? value;
 }

@@ -72,10 +72,15 @@ export interface ResolvedStage {
 export interface ResolvedPoint {
   /** 12 hex chars: sha256 of the canonical JSON of name, vars, data, settings.seed and the stages' uses/needs/with. */
   id: string;
-  /** From the matrix assignment, e.g. `method=s2a k=20`; `default` without a matrix. */
+  /**
+   * The values that define the point: its matrix assignment, then the `--set` overrides, e.g.
+   * `method=s2a k=20` or `k=5`; `default` only for a spec run as written, without a matrix.
+   */
   name: string;
   /** Matrix key path (as written in the spec) → value. */
   assignment: Record<string, unknown>;
+  /** `--set` key path (as written) → value, for the keys the matrix does not assign. */
+  overrides: Record<string, unknown>;
   /** Stages pruned to the targets and their ancestors, in the spec's order. */
   stages: Record<string, ResolvedStage>;
   /** The whole resolved doc of this point (interpolated, defaults filled in), for logging and MLflow params. */

@@ -8,8 +8,12 @@ export type PointStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface InvocationPoint {
   id: string;
+  /** The values that define the point, e.g. `method=s2a k=5`. */
   name: string;
+  /** Matrix key path → value. */
   assignment: Record<string, unknown>;
+  /** `--set` key path → value for keys outside the matrix (absent in records before they were kept). */
+  overrides?: Record<string, unknown>;
   /** stage name → node key */
   nodes: Record<string, string>;
   status: PointStatus;
@@ -28,6 +32,12 @@ export interface InvocationRecord {
   points: InvocationPoint[];
   counts?: Record<string, number>;
   mlflowRunId?: string;
+  /** The spec as run: extends and --set applied, before the matrix (YAML). */
+  resolvedYaml?: string;
+  /** Metric keys the plan's stage kinds declare as headline (`summaryMetrics`), for tables. */
+  headlineMetrics?: string[];
+  /** The HTML report of this invocation (`exp report`), relative to the runs folder. */
+  report?: string;
   /** node key → the Slurm job that computes it (the slurm executor), recorded when sbatch returns. */
   slurmJobs?: Record<string, SlurmJobRecord>;
 }

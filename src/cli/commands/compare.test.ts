@@ -1,67 +1,112 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, writeTrackedGrid } from '../../../test/helpers/tracked-grid.ts';
-import { compareCommand } from './compare.ts';
+// `exp compare` over real runs of the engine's test grid: every invocation of the spec counts,
+// points are named by their values (matrix and --set), the text fits its width.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runExp } from '../../../test/helpers/exp.ts';
+import { repoRoot } from '../../../test/helpers/repo.ts';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'exp-cli-track-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
+const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');
+const exp = (args: string[]) => runExp(args, { ...process.env, EXP_PLUGINS: plugin });
 
-const io = captureIo;
-const grid = (): Promise<void> => writeTrackedGrid(dir);
+interface Table {
+  experiment: string;
+  params: string[];
+  metrics: string[];
+  rows: { id: string; name: string; status: string; values: Record<string, unknown>; runs: number }[];
+  invocations: { id: string }[];
+}
+
+let runs: string;
+beforeAll(async () => {
+  runs = mkdtempSync(path.join(os.tmpdir(), 'exp-compare-'));
+  // three invocations: the 2×3 grid; one point of it again (cached); a sweep made on the command line
+  for (const extra of [
+    [],
+    ['--set', 'mid.value=1', '--set', 'top.value=300'],
+    ['--set', 'matrix.top.value=[7]', '--set', 'base.value=5'],
+  ]) {
+    const r = await exp(['run', grid, '--runs', runs, '--no-track', '--quiet', ...extra]);
+    expect(r.code, r.err).toBe(0);
+  }
+}, 120_000);
 
 describe('exp compare', () => {
-  it('prints the grid from a spec file, with the MLflow UI command', async () => {
-    await grid();
-    await writeFile(join(dir, 'spec.yaml'), 'name: ava-fewshot\nstages: {}\n');
-    const t = io();
-    expect(
-      await compareCommand([join(dir, 'spec.yaml'), '--metric', 'video.ap.*', '--sort', '-video.ap.drive'], t.io, dir),
-    ).toBe(0);
-    const lines = t.out().split('\n');
-    expect(lines[2]).toMatch(/^point\s+finetune\.k\s+video\.ap\.drive\s+video\.ap\.phone\s+status$/);
-    expect(lines.slice(4, 7).map((l) => l.split(/\s+/)[0])).toEqual(['k=50', 'k=20', 'k=0']);
-    expect(t.out()).not.toContain('s2a.ap.phone');
-    expect(t.out()).toContain(`MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ${join(dir, 'mlruns')}`);
+  it('lists every point of every invocation once, named by the values that define it', async () => {
+    const r = await exp(['compare', grid, '--runs', runs, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const t = JSON.parse(r.out) as Table;
+    expect(t.experiment).toBe('engine-grid');
+    expect(t.invocations).toHaveLength(3);
+    const names = t.rows.map((x) => x.name);
+    expect(names).toEqual([
+      'mid.value=1 top.value=7 base.value=5',
+      'mid.value=2 top.value=7 base.value=5',
+      'mid.value=1 top.value=300',
+      'mid.value=1 top.value=100',
+      'mid.value=1 top.value=200',
+      'mid.value=2 top.value=100',
+      'mid.value=2 top.value=200',
+      'mid.value=2 top.value=300',
+    ]);
+    expect(names).not.toContain('default');
+    // the point run twice counts both runs; the sweep's override is a column like the matrix's
+    expect(t.rows.find((x) => x.name === 'mid.value=1 top.value=300')!.runs).toBe(2);
+    expect(t.params).toEqual(['mid.value', 'top.value', 'base.value']);
+    expect(t.rows[0]!.values).toEqual({ 'mid.value': 1, 'top.value': 7, 'base.value': 5 });
+    // no kind declares headline metrics here: every metric but curves and timings
+    expect(t.metrics).toEqual(['total']);
   });
 
-  it('--json gives the rows with params and metrics', async () => {
-    await grid();
-    const t = io();
-    expect(await compareCommand(['ava-fewshot', '--json', '--metric', 's2a.*'], t.io, dir)).toBe(0);
-    const j = JSON.parse(t.out()) as {
-      invocation: string;
-      params: string[];
-      metrics: string[];
-      rows: { params: Record<string, string>; metrics: Record<string, number> }[];
-    };
-    expect(j.invocation).toBe('inv-1');
-    expect(j.params).toEqual(['finetune.k']);
-    expect(j.metrics).toEqual(['s2a.ap.phone']);
-    expect(j.rows.map((r) => r.params['finetune.k'])).toEqual(['0', '20', '50']);
+  it('prints a table no wider than the terminal; a glob picks the metric columns', async () => {
+    const r = await exp(['compare', grid, '--runs', runs]);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^engine-grid: 8 points from 3 invocations/);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(100);
+    expect(r.out).toMatch(/mid\.value=1 top\.value=7 base\.value=5\s+13\s+1\s+\d\d-\d\d \d\d:\d\d/);
+    const narrow = await exp(['compare', grid, '--runs', runs, '--metric', 't?t*', '--width', '40']);
+    expect(narrow.code, narrow.err).toBe(0);
+    for (const line of narrow.out.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(40);
+    const none = await exp(['compare', grid, '--runs', runs, '--metric', 'video.*']);
+    expect(none.out).toContain('(no metric matches video.*');
   });
 
-  it('exits 2 on bad arguments and 1 on an unknown experiment', async () => {
-    let t = io();
-    expect(await compareCommand([], t.io, dir)).toBe(2);
-    expect(t.err()).toContain('usage: exp compare');
-    t = io();
-    expect(await compareCommand(['x', '--frobnicate'], t.io, dir)).toBe(2);
-    await grid();
-    t = io();
-    expect(await compareCommand(['ava-fewshot', '--sort', 'nope'], t.io, dir)).toBe(2);
-    t = io();
-    expect(await compareCommand(['nothing-here'], t.io, dir)).toBe(1);
-    expect(t.err()).toContain('EXP_INPUT_MISSING');
-    t = io();
-    await writeFile(join(dir, 'noname.yaml'), 'stages: {}\n');
-    expect(await compareCommand([join(dir, 'noname.yaml')], t.io, dir)).toBe(1);
-    expect(t.err()).toContain('name:');
+  it('--csv, --invocation and --sort', async () => {
+    const csv = await exp(['compare', grid, '--runs', runs, '--csv', '--sort', '-total']);
+    expect(csv.code, csv.err).toBe(0);
+    const lines = csv.out.trimEnd().split('\n');
+    expect(lines[0]).toBe('point,id,status,mid.value,top.value,base.value,total,runs,last_invocation');
+    expect(lines).toHaveLength(9);
+    expect(lines[1]).toMatch(/^mid\.value=2 top\.value=300,[0-9a-f]{12},done,2,300,,312,1,/);
+    const all = JSON.parse((await exp(['compare', 'engine-grid', '--runs', runs, '--json'])).out) as Table;
+    const first = all.invocations.at(-1)!.id;
+    const one = JSON.parse(
+      (await exp(['compare', grid, '--runs', runs, '--json', '--invocation', first])).out,
+    ) as Table;
+    expect(one.rows).toHaveLength(6);
+  });
+
+  it('refuses bad arguments with a hint, and says which experiments exist', async () => {
+    let r = await exp(['compare', '--runs', runs]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('which spec or experiment?');
+    r = await exp(['compare', grid, '--runs', runs, '--frobnicate']);
+    expect(r.code).toBe(2);
+    r = await exp(['compare', grid, '--runs', runs, '--sort', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('cannot sort by "nope"');
+    r = await exp(['compare', grid, '--runs', runs, '--json', '--csv']);
+    expect(r.code).toBe(2);
+    r = await exp(['compare', 'nothing-here', '--runs', runs]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('EXP_NOT_FOUND');
+    expect(r.err).toContain('invocations there are of: engine-grid');
+    const bad = path.join(runs, 'bad.yaml');
+    writeFileSync(bad, 'name: [unclosed\n');
+    r = await exp(['compare', bad, '--runs', runs]);
+    expect(r.code).toBe(2);
   });
 });

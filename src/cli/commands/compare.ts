@@ -1,105 +1,126 @@
-// `exp compare <spec-file | experiment name> [--invocation ID] [--metric GLOB]... [--sort KEY] [--json]`
+// `exp compare <spec.yaml | experiment name>`: every point the spec has had in the runs folder
+// (any invocation, run or cached), one row per point, as text, JSON or CSV.
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { parse } from 'yaml';
-import { exitCodeFor } from '../../error-codes.ts';
-import { ExpError, isExpError } from '../../errors.ts';
-import { compareInvocation, formatCompareTable } from '../../track/compare.ts';
+import { ExpError } from '../../errors.ts';
+import { compareTable, formatCompareCsv, formatCompareText } from '../../report/compare.ts';
+import { readRunSet, selectInvocations, type Selection } from '../../report/records.ts';
+import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
+import { runsDirFrom } from '../workspace.ts';
+import type { Io } from './engine.ts';
 
-type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+export const compareSpec: CommandSpec = {
+  name: 'compare',
+  usage: 'compare <spec.yaml | experiment name> [--metric GLOB]... [--invocation ID] [--sort KEY] [--json | --csv]',
+  summary:
+    'Compare every point of a spec in the runs folder (any invocation, run or cached): one row per point, named by its values.',
+  description:
+    "Columns: the stage kinds' headline metrics (e.g. video.ava_clip_map), or those --metric picks. A point is\n" +
+    'named by the values that define it (matrix values, then --set overrides: `method=s2a k=5`) and shows its\n' +
+    'latest result; `runs` counts the invocations that had it. The text fits the terminal (100 columns when\n' +
+    'not a terminal); metric columns that do not fit go to further blocks.',
+  options: [
+    {
+      name: 'metric',
+      type: 'string',
+      multiple: true,
+      value: 'GLOB',
+      description: "metric columns whose key matches the glob (* any characters, ? one), e.g. 'video.ava_clip_ap.*'",
+    },
+    {
+      name: 'invocation',
+      type: 'string',
+      value: 'ID',
+      description: 'only the points of this invocation (an id or its prefix; exp ls lists them)',
+    },
+    {
+      name: 'sort',
+      type: 'string',
+      value: 'KEY',
+      description: 'sort by a column: name, status, point, a param or a metric; -KEY or KEY:desc descending',
+    },
+    { name: 'json', type: 'boolean', description: 'print the table as one JSON object' },
+    { name: 'csv', type: 'boolean', description: 'print the table as CSV (one header line)' },
+    { name: 'width', type: 'string', value: 'N', description: 'fit the text table to N columns' },
+  ],
+  examples: [
+    'exp compare experiments/ava_fewshot.yaml',
+    "exp compare experiments/ava_fewshot.yaml --metric 'video.ava_clip_ap.*' --sort -video.ava_clip_ap.drive",
+    'exp compare ava-fewshot --csv > ava.csv',
+  ],
+};
 
-const USAGE =
-  "usage: exp compare <spec.yaml | experiment name> [--invocation ID] [--metric 'video.ap.*']... [--sort KEY | -KEY | KEY:desc] [--json]";
-
-/** The experiment name: a spec file's `name:`, or the argument itself. */
-async function experimentName(target: string): Promise<string> {
-  if (!/\.ya?ml$/i.test(target)) return target;
-  const text = await readFile(target, 'utf8').catch(() => {
+/** A spec file → its path and `name:`; anything else is an experiment name. */
+async function selectionOf(target: string, cwd: string): Promise<Selection['spec']> {
+  if (!/\.ya?ml$/i.test(target)) return { name: target };
+  const file = path.resolve(cwd, target);
+  const text = await readFile(file, 'utf8').catch(() => {
     throw new ExpError('EXP_INPUT_MISSING', `spec file ${target} cannot be read`, {
-      hint: 'give a spec file path or an experiment name',
+      hint: 'give a spec file path or an experiment name (the spec’s `name:`)',
     });
   });
-  const doc: unknown = parse(text);
-  const name = typeof doc === 'object' && doc !== null ? (doc as { name?: unknown }).name : undefined;
-  if (typeof name !== 'string' || name === '')
-    throw new ExpError('EXP_DATA_INVALID', `${target} has no \`name:\``, {
-      hint: "the experiment is named by the spec's `name:`",
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new ExpError('EXP_SPEC_INVALID', `${target} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
+      hint: `exp validate ${target} shows every problem`,
     });
-  return name;
+  }
+  const name = typeof doc === 'object' && doc !== null ? (doc as { name?: unknown }).name : undefined;
+  // A name inherited through `extends:` is not read here: the runs of that file are matched by path.
+  return { file, name: typeof name === 'string' && name !== '' ? name : `\u0000${file}` };
 }
 
-export async function compareCommand(argv: string[], io: Io, runsDir: string): Promise<number> {
-  let parsed: {
-    values: { invocation?: string; metric?: string[]; sort?: string; json?: boolean; help?: boolean };
-    positionals: string[];
-  };
-  // `--sort -video.mean_ap` (descending): the value starts with '-', so glue it to its flag.
-  const args = argv.flatMap((a, i) =>
-    a === '--sort' && argv[i + 1]?.startsWith('-') && !argv[i + 1]!.startsWith('--')
-      ? []
-      : argv[i - 1] === '--sort' && a.startsWith('-') && !a.startsWith('--')
-        ? [`--sort=${a}`]
-        : [a],
-  );
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        invocation: { type: 'string' },
-        metric: { type: 'string', multiple: true },
-        sort: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (e) {
-    io.stderr.write(`✖ ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+/** `--sort -video.map` (descending): the value starts with a dash, so glue it to its flag. */
+function joinSortValue(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--sort' && next?.startsWith('-') && !next.startsWith('--')) {
+      out.push(`--sort=${next}`);
+      i++;
+    } else out.push(argv[i]!);
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.stderr.write(
-      `✖ ${positionals.length === 0 ? 'which experiment?' : `one experiment at a time (got ${positionals.join(', ')})`}\n${USAGE}\n`,
+  return out;
+}
+
+export async function compareCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommand(compareSpec, joinSortValue(argv));
+  if (positionals.length !== 1)
+    throw new ExpError(
+      'EXP_ARGS_INVALID',
+      positionals.length === 0
+        ? 'exp compare: which spec or experiment?'
+        : `exp compare: one spec at a time (got ${positionals.join(', ')})`,
+      { hint: 'e.g. exp compare experiments/ava_fewshot.yaml (see exp compare --help)' },
     );
-    return 2;
-  }
-  const root = resolve(join(runsDir, 'mlruns'));
-  try {
-    const table = await compareInvocation(root, await experimentName(positionals[0]!), {
-      invocation: values.invocation,
-      metrics: values.metric,
-      sort: values.sort,
+  if (values.json && values.csv)
+    throw new ExpError('EXP_ARGS_INVALID', 'exp compare: --json and --csv exclude each other', {
+      hint: 'pick one output format',
     });
-    const ui = `MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ${root}`;
-    if (values.json) {
-      io.stdout.write(
-        `${JSON.stringify(
-          { ...table, ui: { command: ui, experimentPath: `#/experiments/${table.experimentId}` } },
-          (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
-          2,
-        )}\n`,
-      );
-    } else {
-      io.stdout.write(formatCompareTable(table));
-      if (values.metric?.length && table.metrics.length === 0)
-        io.stdout.write(`(no metric matches ${values.metric.join(', ')})\n`);
-      io.stdout.write(
-        `\nOpen in the MLflow UI: ${ui}\n  (MLFLOW_ALLOW_FILE_STORE=true is needed from MLflow 3.13; then open http://127.0.0.1:5000/#/experiments/${table.experimentId})\n`,
-      );
-    }
+  const runsDir = runsDirFrom(str(values.runs), io.env);
+  const spec = await selectionOf(positionals[0]!, io.cwd ?? process.cwd());
+  const invocations = await selectInvocations(runsDir, { spec, invocation: str(values.invocation) });
+  const set = await readRunSet(runsDir, invocations);
+  const metrics = list(values.metric);
+  const table = compareTable(set, { metrics, sort: str(values.sort) });
+  if (values.json) {
+    io.stdout.write(
+      `${JSON.stringify(table, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+    );
     return 0;
-  } catch (e) {
-    if (isExpError(e)) {
-      io.stderr.write(`${e.format()}\n`);
-      return exitCodeFor(e.code);
-    }
-    throw e;
   }
+  if (values.csv) {
+    io.stdout.write(formatCompareCsv(table));
+    return 0;
+  }
+  const width =
+    int(values.width, 'width', { min: 40, max: 1000 }) ??
+    (io.stdout.isTTY && io.stdout.columns ? Math.max(40, io.stdout.columns) : 100);
+  io.stdout.write(formatCompareText(table, width));
+  if (metrics.length && table.metrics.length === 0)
+    io.stdout.write(`(no metric matches ${metrics.join(', ')}; exp show <point> lists a point's metrics)\n`);
+  return 0;
 }

@@ -3,6 +3,7 @@ import type { StageKind } from '../../plan/stage-kind.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
+import { describeValues } from '../../report/records.ts';
 import { listInvocations } from '../../store/invocations.ts';
 import { ArtifactStore } from '../../store/store.ts';
 import { list, parseCommand, str, type CommandSpec } from '../args.ts';
@@ -146,12 +147,25 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
       return 0;
     }
     io.stdout.write(`point ${p.id} "${p.name}" of ${i.name}: ${p.status} (invocation ${i.id})\n`);
-    io.stdout.write(`params: ${JSON.stringify(p.assignment)}\n\nstages:\n`);
+    const described = (v: Record<string, unknown> | undefined) =>
+      v && Object.keys(v).length ? describeValues(v) : '(none)';
+    io.stdout.write(
+      `matrix values:  ${described(p.assignment)}\n--set values:   ${described(p.overrides)}\n\nstages:\n`,
+    );
+    const kinds = new Map((await store.listManifests()).map((m) => [m.key, m]));
     const rows = Object.entries(p.nodes).map(([stage, key]) => {
       const failure = store.readFailure(key);
-      return [stage, key.slice(0, 10), failure ? `failed: ${failure.error.split('\n')[0]!.slice(0, 60)}` : 'ok'];
+      const m = kinds.get(key);
+      const state = failure ? `failed: ${failure.error.split('\n')[0]!.slice(0, 60)}` : m ? 'ok' : 'not run';
+      return [stage, key.slice(0, 10), state];
     });
     io.stdout.write(`${table(['stage', 'node', 'state'], rows)}\n`);
+    // Each stage's params as it ran (schema defaults included): what the point did, in full.
+    const params = Object.entries(p.nodes).flatMap(([stage, key]) => {
+      const m = kinds.get(key);
+      return m ? [`  ${stage}: ${JSON.stringify(m.params)}`] : [];
+    });
+    if (params.length) io.stdout.write(`\nparams:\n${params.join('\n')}\n`);
     const metricRows = Object.entries(p.metrics).map(([k, v]) => [k, String(Number.isInteger(v) ? v : v.toFixed(4))]);
     if (metricRows.length) io.stdout.write(`\nmetrics:\n${table(['metric', 'value'], metricRows)}\n`);
     return 0;
