@@ -1,16 +1,17 @@
-# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg, redis-server, slurm-wlm, munge are installed when missing):
+# Three commands on a fresh machine (Node >= 20; Debian's ffmpeg, redis-server, slurm-wlm, munge, chromium are installed when missing):
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
 #   make test   install, then lint/typecheck and run every test (nothing outside the clone needed)
 #   make eval   the checks and figures on real data (EXP_DATA; default: shared/data beside the checkout)
 #   make native opt-in: tfjs-node built against the tensorflow-cpu wheel (README: "Native TensorFlow backend")
 SHELL := /bin/bash
 BIN := node_modules/.bin
-# package:command pairs (installed when the command is missing)
-APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld munge:munged
+# package:command pairs (installed when the command is missing; a /path is a file that must exist)
+APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld munge:munged chromium:chromium \
+  fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 # the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
 BENCH_APT_FASTTEXT := fasttext
-BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
+BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg charts
 
 .PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
 
@@ -21,9 +22,10 @@ help:
 
 # System packages where missing and apt is available: Debian's ffmpeg (with ffprobe), and redis-server
 # (the bullmq executor's tests start one on a free loopback port), slurm-wlm and munge (the slurm
-# executor's tests bring up a one-node cluster with scripts/slurm-one-node.sh).
+# executor's tests bring up a one-node cluster with scripts/slurm-one-node.sh), chromium (the report's
+# browser test drives it through playwright-core) and the DejaVu fonts (chart PNGs set their text in them).
 deps:
-	@missing=""; for pc in $(APT_PACKAGES); do command -v $${pc#*:} >/dev/null 2>&1 || [ -x /usr/sbin/$${pc#*:} ] || missing="$$missing $${pc%%:*}"; done; \
+	@missing=""; for pc in $(APT_PACKAGES); do c=$${pc#*:}; case $$c in /*) [ -e $$c ];; *) command -v $$c >/dev/null 2>&1 || [ -x /usr/sbin/$$c ];; esac || missing="$$missing $${pc%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

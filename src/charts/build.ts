@@ -40,11 +40,15 @@ export interface AxisOptions {
   format?: string;
   /** `log` for counts over decades; default linear. */
   scale?: 'linear' | 'log';
+  /** Whole numbers only (steps, epochs): ticks at integers. */
+  integer?: boolean;
 }
 
 export interface LineSeries {
   name: string;
   points: { x: number; y: number | null }[];
+  /** Palette slot (colour i, dash i mod 5); default the series' index. Keeps one value one colour across charts. */
+  style?: number;
 }
 
 export interface LineChartOptions {
@@ -84,6 +88,8 @@ export interface BarChartOptions {
   sort?: 'given' | 'descending';
   /** Text of the value labels (d3 format; default `.2f`, `d` for integers). */
   labelFormat?: string;
+  /** What "n/a" means here (a subtitle when some bar has no value); default "n/a: no value". */
+  missing?: string;
   width?: number;
   height?: number;
 }
@@ -96,10 +102,12 @@ export interface GroupedBarChartOptions {
   category: string;
   categories: string[];
   seriesTitle: string;
-  /** One value per category in each series; null = "n/a". */
-  series: { name: string; values: (number | null)[] }[];
+  /** One value per category in each series; null = "n/a". `style`: palette slot (default the index). */
+  series: { name: string; values: (number | null)[]; style?: number }[];
   /** Positives per category (AP bars): shown beside the category label. */
   positives?: (number | undefined)[];
+  /** What "n/a" means here (a subtitle when some bar has no value); default "n/a: no value". */
+  missing?: string;
   width?: number;
   height?: number;
 }
@@ -128,6 +136,8 @@ export interface ScatterChartOptions {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+/** Values in tooltips: up to 4 decimals, trailing zeros trimmed. */
+const TOOLTIP_FORMAT = '.4~f';
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
 /** Shared look: readable sizes, a real sans font, no chart border. */
@@ -171,11 +181,15 @@ function scaleOf(axis: AxisOptions, zero: boolean): VegaLiteSpec {
 }
 
 function axisOf(axis: AxisOptions): VegaLiteSpec {
-  return { title: axis.title, ...(axis.format ? { format: axis.format } : {}) };
+  return {
+    title: axis.title,
+    ...(axis.format ? { format: axis.format } : axis.integer ? { format: 'd' } : {}),
+    ...(axis.integer ? { tickMinStep: 1 } : {}),
+  };
 }
 
 /** colour + dash by series, in the order given (not sorted by name), each series distinct. */
-function seriesEncoding(names: string[], title: string, interactive: boolean): VegaLiteSpec {
+function seriesEncoding(names: string[], styles: number[], title: string, interactive: boolean): VegaLiteSpec {
   const domain = names;
   const legend = { title, symbolType: 'stroke', symbolSize: 300 };
   return {
@@ -184,14 +198,14 @@ function seriesEncoding(names: string[], title: string, interactive: boolean): V
       type: 'nominal',
       title,
       sort: domain,
-      scale: { domain, range: domain.map((_, i) => SERIES_COLOURS[i % SERIES_COLOURS.length]) },
+      scale: { domain, range: styles.map((i) => SERIES_COLOURS[i % SERIES_COLOURS.length]) },
       legend,
     },
     strokeDash: {
       field: 'series',
       type: 'nominal',
       sort: domain,
-      scale: { domain, range: domain.map((_, i) => SERIES_DASHES[i % SERIES_DASHES.length]) },
+      scale: { domain, range: styles.map((i) => SERIES_DASHES[i % SERIES_DASHES.length]) },
       legend,
     },
     ...(interactive ? { opacity: { condition: { param: 'pick', value: 1 }, value: 0.12 } } : {}),
@@ -218,11 +232,20 @@ export function lineChart(o: LineChartOptions): Chart {
         sort: [...new Set(values.map((v) => v.x))].sort((a, b) => a - b),
         axis: { labelAngle: 0 },
       }
-    : { field: 'x', type: 'quantitative', title: o.x.title, scale: scaleOf(o.x, false), axis: axisOf(o.x) };
+    : {
+        field: 'x',
+        type: 'quantitative',
+        title: o.x.title,
+        // a few pixels of room, so that a point on the domain's edge is drawn whole
+        scale: { ...scaleOf(o.x, false), padding: 6 },
+        axis: axisOf(o.x),
+      };
   const tooltip = [
     { field: 'series', type: 'nominal', title: o.seriesTitle },
-    { field: 'x', type: o.x.ordinal ? 'ordinal' : 'quantitative', title: o.x.title, ...fmt(o.x) },
-    { field: 'y', type: 'quantitative', title: o.y.title, ...fmt(o.y) },
+    o.x.ordinal
+      ? { field: 'x', type: 'ordinal', title: o.x.title }
+      : { field: 'x', type: 'quantitative', title: o.x.title, format: o.x.format ?? TOOLTIP_FORMAT },
+    { field: 'y', type: 'quantitative', title: o.y.title, format: o.y.format ?? TOOLTIP_FORMAT },
   ];
   const drawn = new Set(values.map((v) => v.series));
   return {
@@ -239,19 +262,26 @@ export function lineChart(o: LineChartOptions): Chart {
       config: config(),
       data: { values },
       params: [LEGEND_FILTER],
-      mark: { type: 'line', strokeWidth: 2, clip: true, ...(points ? { point: { filled: true, size: 45 } } : {}) },
+      mark: { type: 'line', strokeWidth: 2, ...(points ? { point: { filled: true, size: 45 } } : {}) },
       encoding: {
         x: xField,
-        y: { field: 'y', type: 'quantitative', title: o.y.title, scale: scaleOf(o.y, false), axis: axisOf(o.y) },
-        ...seriesEncoding(names, o.seriesTitle, true),
+        y: {
+          field: 'y',
+          type: 'quantitative',
+          title: o.y.title,
+          scale: { ...scaleOf(o.y, false), padding: 6 },
+          axis: axisOf(o.y),
+        },
+        ...seriesEncoding(
+          names,
+          o.series.map((s, i) => s.style ?? i),
+          o.seriesTitle,
+          true,
+        ),
         tooltip,
       },
     },
   };
-}
-
-function fmt(axis: AxisOptions): { format?: string } {
-  return axis.format ? { format: axis.format } : {};
 }
 
 function barLabel(b: Bar): string {
@@ -313,7 +343,7 @@ export function barChart(o: BarChartOptions): Chart {
           ? {
               subtitle: [
                 withPositives ? '(n) after a label: positive examples of the class in the evaluation set' : '',
-                values.length > present ? 'n/a: no value (AP is undefined without a positive example)' : '',
+                values.length > present ? (o.missing ?? 'n/a: no value') : '',
               ].filter(Boolean),
             }
           : {}),
@@ -381,7 +411,7 @@ export function groupedBarChart(o: GroupedBarChartOptions): Chart {
     type: 'nominal',
     title: o.seriesTitle,
     sort: names,
-    scale: { domain: names, range: names.map((_, i) => SERIES_COLOURS[i % SERIES_COLOURS.length]) },
+    scale: { domain: names, range: o.series.map((s, i) => SERIES_COLOURS[(s.style ?? i) % SERIES_COLOURS.length]) },
   };
   const present = values.filter((v) => v.value !== null).length;
   const tooltip = [
@@ -402,7 +432,7 @@ export function groupedBarChart(o: GroupedBarChartOptions): Chart {
           ? {
               subtitle: [
                 withPositives ? '(n) after a label: positive examples of the class in the evaluation set' : '',
-                values.length > present ? 'n/a: no value (AP is undefined without a positive example)' : '',
+                values.length > present ? (o.missing ?? 'n/a: no value') : '',
               ].filter(Boolean),
             }
           : {}),
@@ -458,8 +488,8 @@ export function scatterChart(o: ScatterChartOptions): Chart {
   const tooltip = [
     { field: 'label', type: 'nominal', title: 'item' },
     ...(o.seriesTitle ? [{ field: 'series', type: 'nominal', title: o.seriesTitle }] : []),
-    { field: 'x', type: 'quantitative', title: o.x.title, format: o.x.format ?? '.3f' },
-    { field: 'y', type: 'quantitative', title: o.y.title, format: o.y.format ?? '.3f' },
+    { field: 'x', type: 'quantitative', title: o.x.title, format: o.x.format ?? TOOLTIP_FORMAT },
+    { field: 'y', type: 'quantitative', title: o.y.title, format: o.y.format ?? TOOLTIP_FORMAT },
   ];
   const x = { field: 'x', type: 'quantitative', title: o.x.title, scale: scaleOf(o.x, false), axis: axisOf(o.x) };
   const y = { field: 'y', type: 'quantitative', title: o.y.title, scale: scaleOf(o.y, false), axis: axisOf(o.y) };
@@ -480,7 +510,7 @@ export function scatterChart(o: ScatterChartOptions): Chart {
     });
   layers.push({
     params: coloured ? [LEGEND_FILTER] : [],
-    mark: { type: 'point', filled: true, size: 70, clip: true },
+    mark: { type: 'point', filled: true, size: 70 },
     encoding: {
       x,
       y,

@@ -99,7 +99,8 @@ export function countSvgMarks(svg: string): Record<string, number> {
   for (const m of svg.matchAll(/<g class="mark-(\w+) role-mark([^"]*)"[^>]*>([\s\S]*?)<\/g>/g)) {
     if (m[2]!.includes('reference')) continue;
     const items = (m[3]!.match(/<(path|text|line|rect|circle)[\s>]/g) ?? []).length;
-    counts[m[1]!] = (counts[m[1]!] ?? 0) + (m[1] === 'line' ? Math.min(1, items) : items);
+    // A mark with no items (a layer whose filter keeps nothing) draws nothing: not counted.
+    if (items > 0) counts[m[1]!] = (counts[m[1]!] ?? 0) + (m[1] === 'line' ? 1 : items);
   }
   return counts;
 }

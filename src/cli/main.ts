@@ -11,6 +11,7 @@ import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
 import { compareSpec } from './commands/compare.ts';
+import { reportSpec } from './commands/report.ts';
 import { nodeRunSpec } from './commands/node-run.ts';
 import { VERSION } from '../version.ts';
 
@@ -49,6 +50,11 @@ const commands: Record<string, Entry> = {
     summary: compareSpec.summary,
     spec: compareSpec,
     run: lazy(async () => (await import('./commands/compare.ts')).compareCommand),
+  },
+  report: {
+    summary: reportSpec.summary,
+    spec: reportSpec,
+    run: lazy(async () => (await import('./commands/report.ts')).reportCommand),
   },
   sync: {
     summary: 'Push local MLflow runs to a tracking server (idempotent, resumable).',
@@ -97,7 +103,7 @@ function mainHelp(): string {
     'Run with --debug (or EXP_DEBUG=1) to see the stack trace of an unexpected error.',
     'Environment: EXP_RUNS (runs folder), EXP_GPUS (GPU ids), EXP_PLUGINS (stage kind modules),',
     '             EXP_TF_BACKEND (node-gpu|node|wasm|cpu; node needs `make native`), EXP_TF_THREADS (native TF threads),',
-    '             MLFLOW_TRACKING_URI (also push to a server),',
+    '             MLFLOW_TRACKING_URI (also push to a server), EXP_REPORT=0 (exp run writes no HTML report),',
     "             EXP_REDIS (the bullmq executor's Redis), EXP_CLAIM_LEASE_MS (claim lease across machines, default 30000),",
     '             EXP_UNHOSTABLE_WARN_MS (bullmq: warn about a node no live worker can host after it waited, default 15000).',
     '',

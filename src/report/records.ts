@@ -162,11 +162,6 @@ function disambiguateNames(points: PointRecord[]): void {
   for (const p of points) if ((count.get(p.name) ?? 0) > 1) p.name = `${p.name} #${p.id.slice(0, 6)}`;
 }
 
-/** The point's node of a kind (the first in stage order), if the point has one. */
-export function nodeOfKind(point: PointRecord, kind: string): NodeRecord | undefined {
-  return point.nodes.find((n) => n.kind === kind);
-}
-
 /** `a.b=1 c=x`: the values that define a point, as `exp show` and the report print them. */
 export function describeValues(values: Record<string, unknown>): string {
   return Object.entries(values)

@@ -105,6 +105,21 @@ export class TrackingReporter implements Lifecycle {
   }
 
   /**
+   * Adds a file to the invocation's parent run (the grid's report), before the run ends. Tracking
+   * never fails the computation: a write that fails is said once, like any other.
+   */
+  async logParentArtifact(localPath: string, artifactPath?: string): Promise<boolean> {
+    if (!this.invocation) return false;
+    try {
+      await this.invocation.logArtifact(localPath, artifactPath);
+      return true;
+    } catch (e) {
+      this.warnOnce(e);
+      return false;
+    }
+  }
+
+  /**
    * Opens the MLflow store and starts the runs. Tracking never fails the computation: when the
    * store cannot be written (a read-only mlruns/, a full disk), it says so once, the run goes on,
    * and its tracking goes to a journal (track/journal.ts) that `exp sync` writes into the store

@@ -179,6 +179,7 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
       category: 'verb',
       categories: plotted.map((c) => c.verb),
       positives: plotted.map((c) => c.val_count),
+      missing: 'n/a: AP undefined (no validation sentence of the verb scored)',
       seriesTitle: 'method',
       series: [
         { name: 'S2A', values: plotted.map((c) => c.ap) },

@@ -72,6 +72,7 @@ export function apChart(rep: ApReport): Chart {
     title: `AVA clip AP per class (mean ${Number.isFinite(rep.mean) ? rep.mean.toFixed(3) : 'n/a'})`,
     value: { title: 'clip AP', domain: [0, 1] },
     category: 'AVA class',
+    missing: 'n/a: no positive clip of the class in the evaluation set (AP undefined, not 0)',
     bars: rep.perClass.map((c) => ({
       label: c.class,
       value: c.positives > 0 && Number.isFinite(c.ap) ? c.ap : null,

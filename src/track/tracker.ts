@@ -22,6 +22,7 @@
 //   reported once through `log`, the data stays in the file store, `exp sync` pushes it later.
 // - Bad keys/values (MLFLOW.md key rules, non-integer steps, wrong types) throw ExpError
 //   EXP_TRACK_INVALID naming the run and the key, before anything is written.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStore, type RunRef } from './file-store.ts';
 import {
@@ -320,4 +321,27 @@ export async function openTracker(opts: TrackerOptions): Promise<Tracker> {
       }
     },
   };
+}
+
+/**
+ * Adds a file to a run already in the local file store (e.g. a report made after the run ended),
+ * as `artifactPath`. False when the store has no such experiment or run. A server mirror gets it
+ * with the next `exp sync`.
+ */
+export async function attachArtifact(o: {
+  runsDir: string;
+  experimentName: string;
+  runId: string;
+  localPath: string;
+  artifactPath?: string;
+}): Promise<boolean> {
+  const root = join(o.runsDir, 'mlruns');
+  const store = new FileStore(root);
+  const experiment = await store.findExperiment(o.experimentName);
+  if (!experiment) return false;
+  const ref: RunRef = { experimentId: experiment.experimentId, runId: o.runId };
+  if (!existsSync(join(store.runDir(ref), 'meta.yaml'))) return false;
+  await store.logArtifact(ref, o.localPath, o.artifactPath);
+  await store.flush();
+  return true;
 }

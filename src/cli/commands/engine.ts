@@ -16,8 +16,10 @@ import {
   type FailedNode,
   type SkippedInputs,
   type PointResult,
+  type Reporter,
   type ReporterFactory,
 } from '../../run/experiment.ts';
+import type { InvocationRecord } from '../../store/invocations.ts';
 import { TrackingReporter } from '../../run/tracking-reporter.ts';
 import type { ArtifactStore } from '../../store/store.ts';
 import { loadSpec } from '../../spec/index.ts';
@@ -149,6 +151,11 @@ export const runSpec: CommandSpec = {
     { name: 'json', type: 'boolean', description: 'print the result as one JSON object on the last line' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress output' },
     { name: 'no-track', type: 'boolean', description: 'do not log to MLflow (file store or server)' },
+    {
+      name: 'no-report',
+      type: 'boolean',
+      description: 'do not write the HTML report at the end (also EXP_REPORT=0; exp report writes it later)',
+    },
   ],
   examples: [
     'exp run experiments/quickstart.yaml',
@@ -315,6 +322,8 @@ function inputSources(plan: Plan, registry: StageRegistry): string {
 export interface RunJson {
   points: PointResult[];
   failed: FailedNode[];
+  /** The HTML report written at the end (absent with --no-report, or when it could not be written). */
+  report?: string;
   /** Only when some node skipped input items (corrupt movies, ...). */
   skipped?: SkippedInputs[];
 }
@@ -364,6 +373,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
 
   const interrupt = interruptOnSignals(io, graceMs);
   let result: ExperimentResult;
+  let report: { file: string; line: string } | undefined;
   try {
     result = await runExperiment(planned, {
       inventory,
@@ -374,18 +384,55 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       retries,
       signal: interrupt.signal,
       graceMs,
+      // The report, written while the MLflow parent run is still open so it is logged there.
+      beforeClose:
+        values['no-report'] || (io.env ?? process.env).EXP_REPORT === '0'
+          ? undefined
+          : async (invocation, reps) => {
+              report = await reportAtEnd(runsDir, invocation, registry, reps, io);
+            },
     });
   } finally {
     interrupt.dispose();
   }
   const tracking = result.reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
-  if (!values.quiet && !values.json) printSummary(io, spec, result, tracking);
+  if (!values.quiet && !values.json) printSummary(io, spec, result, tracking, report?.line);
   if (values.json)
     io.stdout.write(
-      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}) } satisfies RunJson)}\n`,
+      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}), ...(report ? { report: report.file } : {}) } satisfies RunJson)}\n`,
     );
   if (result.interrupted) return 130;
   return result.points.some((p) => p.status === 'failed') ? 1 : 0;
+}
+
+/**
+ * The invocation's HTML report, logged into its MLflow parent run. A report that cannot be
+ * written costs a warning, never the run's result.
+ */
+async function reportAtEnd(
+  runsDir: string,
+  invocation: InvocationRecord,
+  registry: StageRegistry,
+  reporters: Reporter[],
+  io: Io,
+): Promise<{ file: string; line: string } | undefined> {
+  try {
+    const { shownPath, writeReport } = await import('./report.ts');
+    const tracking = reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
+    const written = await writeReport(runsDir, [invocation], registry, {
+      attach: tracking ? (file) => tracking.logParentArtifact(file, 'report/') : undefined,
+    });
+    const shown = shownPath(written.file, io.cwd);
+    return {
+      file: written.file,
+      line: `report: ${shown} (${written.charts} charts, ${(written.bytes / 1024).toFixed(0)} KB${written.tracked ? '; also in the MLflow parent run under report/' : ''})`,
+    };
+  } catch (e) {
+    io.stderr.write(
+      `report: not written (${(e as Error).message.split('\n')[0]}); the results are in the runs folder: exp report writes it again\n`,
+    );
+    return undefined;
+  }
 }
 
 /** `--executor` / settings.executor: undefined for local, else the bullmq executor. */
@@ -479,7 +526,13 @@ function interruptOnSignals(io: Io, graceMs: number): { signal: AbortSignal; dis
   };
 }
 
-function printSummary(io: Io, spec: LoadedSpec, result: ExperimentResult, tracking?: TrackingReporter): void {
+function printSummary(
+  io: Io,
+  spec: LoadedSpec,
+  result: ExperimentResult,
+  tracking?: TrackingReporter,
+  report?: string,
+): void {
   const points = result.invocation.points;
   const metricKeys = result.summaryMetrics;
   const axes = [...new Set(points.flatMap((p) => Object.keys(p.assignment)))];
@@ -516,6 +569,8 @@ function printSummary(io: Io, spec: LoadedSpec, result: ExperimentResult, tracki
     );
   }
   if (tracking) io.stdout.write(`\n${tracking.howToOpen()}\n`);
+  // Last, so that it is the line a user sees when the run ends.
+  if (report) io.stdout.write(`\n${report}\n`);
 }
 
 function formatMetric(v: number): string {
