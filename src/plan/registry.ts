@@ -49,6 +49,7 @@ export class StageRegistry {
         hint: 'list the artifacts the parts param chooses from in `produces`',
       });
     }
+    if (kind.report !== undefined) checkReport(kind);
     const existing = this.kinds.get(kind.name);
     if (existing && existing !== kind) {
       throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" is registered twice`, {
@@ -68,6 +69,39 @@ export class StageRegistry {
 
   all(): StageKind<any>[] {
     return this.names().map((n) => this.kinds.get(n)!);
+  }
+}
+
+/** A report declaration names only axes it declares (a typo would silently leave a table out). */
+function checkReport(kind: StageKind<any>): void {
+  const report = kind.report!;
+  const axes = report.axes ?? {};
+  const bad = (what: string, detail: string): never => {
+    throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": report ${what}: ${detail}`, {
+      hint: `declared axes: ${Object.keys(axes).join(', ') || '(none)'}`,
+    });
+  };
+  for (const [name, a] of Object.entries(axes))
+    if (!a || typeof a.kind !== 'string' || typeof a.param !== 'string' || typeof a.title !== 'string')
+      bad(`axis "${name}"`, 'needs a title, a kind and a param');
+  const needAxis = (where: string, name: string) => {
+    if (!(name in axes)) bad(where, `"${name}" is not a declared axis`);
+  };
+  for (const t of report.tables ?? []) {
+    if (!t.id || !Array.isArray(t.rows) || !Array.isArray(t.columns))
+      bad(`table "${t.id}"`, 'needs an id, rows and columns');
+    for (const r of t.rows) needAxis(`table "${t.id}"`, r);
+  }
+  for (const c of report.charts ?? []) {
+    const used =
+      c.type === 'line'
+        ? [c.x, c.series]
+        : c.type === 'paired'
+          ? [c.axis, ...c.match]
+          : c.type === 'bars'
+            ? [c.series, ...(c.facet ? [c.facet] : [])]
+            : bad(`chart "${(c as { id?: string }).id}"`, 'type must be line, paired or bars');
+    for (const a of used) needAxis(`chart "${c.id}"`, a);
   }
 }
 
