@@ -310,7 +310,7 @@ ${skipped.length ? simpleTable('skipped', ['stage', 'node', 'input', 'why'], ski
 <body data-charts="${live.length ? 'pending' : 'static'}">
 <header><h1>${esc(set.name)} <small class="muted">${esc(o.scope)}</small></h1>
 <p>${set.points.length} point${set.points.length === 1 ? '' : 's'} · ${set.invocations.length === 1 ? `invocation ${esc(newest.id)} (${esc(newest.status)}), started ${when(newest.startedAt)}` : `${set.invocations.length} invocations, ${when(first.startedAt)} … ${when(newest.startedAt)}`} · spec <code>${esc(newest.spec)}</code></p>
-<p>${figures.figures.length} charts (${live.length} interactive: hover for values, click a legend entry to show that series only) · made by <code>exp report</code> ${when(Date.now())}</p></header>
+<p>${figures.figures.length} charts (${live.length} interactive: hover for values; click a legend entry to show that series alone, shift-click to add one, double-click to show all) · made by <code>exp report</code> ${when(Date.now())}</p></header>
 <nav>${toc.map(([id, label]) => `<a href="#${id}">${esc(label)}</a>`).join('')}</nav>
 <main>
 ${sections.join('\n')}

@@ -208,6 +208,7 @@ describe('video stage kinds', () => {
     const hr = await evaluateKind.run(he.ctx);
     expect(hr.outputs).toMatchObject({ benchmark: 'hmdb51', splits: { '1': { clips: 2 } } });
     expect(he.metrics['video.hmdb51_accuracy']).toHaveLength(1);
+    expect(he.metrics['video.hmdb51_test_videos']).toEqual([2]);
   }, 180_000);
 
   it('a missing benchmark path is a clear user error', async () => {

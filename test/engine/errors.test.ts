@@ -24,6 +24,7 @@ const ENVIRONMENT_VARIABLES = new Set([
   'EXP_CLAIM_LEASE_MS',
   'EXP_CHILD_GUARD',
   'EXP_UNHOSTABLE_WARN_MS',
+  'EXP_REPORT',
   // set only by tests
   'EXP_TEST_TALLY',
   'EXP_TAG',
