@@ -150,10 +150,6 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && BY_CODE.has(code);
 }
 
-export function errorCodeEntry(code: ErrorCode): ErrorCodeEntry {
-  return BY_CODE.get(code)!;
-}
-
 /** The exit status for an error code; a code outside the catalogue (a revived or foreign error) gets 1. */
 export function exitCodeFor(code: string): number {
   return BY_CODE.get(code)?.exit ?? EXIT_FAILED;

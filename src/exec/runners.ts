@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { forkChild } from '../children.ts';
-import type { StageKind, StageResult } from '../plan/stage-kind.ts';
+import { type AnyStageKind, type StageResult, withCheckedParams } from '../plan/stage-kind.ts';
 import { makeContext, serialiseError, type TaskEvent, type TaskRunner, type TaskSpec } from './task.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,11 +29,11 @@ function revive(err: { message: string; stack?: string; code?: string; hint?: st
 export class InlineRunner implements TaskRunner {
   async run(
     task: TaskSpec,
-    kind: StageKind<any>,
+    kind: AnyStageKind,
     onEvent: (e: TaskEvent) => void,
     signal: AbortSignal,
   ): Promise<StageResult> {
-    return kind.run(makeContext(task, onEvent, signal));
+    return withCheckedParams(kind).run(makeContext(task, onEvent, signal));
   }
   async close(): Promise<void> {}
 }
@@ -55,7 +55,7 @@ export class PoolRunner implements TaskRunner {
 
   async run(
     task: TaskSpec,
-    kind: StageKind<any>,
+    kind: AnyStageKind,
     onEvent: (e: TaskEvent) => void,
     signal: AbortSignal,
   ): Promise<StageResult> {
@@ -85,12 +85,7 @@ export class ProcessRunner implements TaskRunner {
   private readonly children = new Set<ChildProcess>();
   constructor(private readonly graceMs = 5000) {}
 
-  run(
-    task: TaskSpec,
-    kind: StageKind<any>,
-    onEvent: (e: TaskEvent) => void,
-    signal: AbortSignal,
-  ): Promise<StageResult> {
+  run(task: TaskSpec, kind: AnyStageKind, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult> {
     if (!kind.module)
       return Promise.reject(new Error(`stage kind "${kind.name}" runs in a process but declares no module`));
     const env = { ...process.env, CUDA_VISIBLE_DEVICES: task.gpus.join(',') };

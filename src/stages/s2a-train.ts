@@ -344,8 +344,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   const seconds = (Date.now() - started) / 1000;
   ctx.metric('s2a.train.seconds', seconds);
   ctx.artifact(`${MODEL_DIR}/classifier.json`);
-  const close = (trained.classifier as { dispose?: () => Promise<void> }).dispose;
-  if (close) await close.call(trained.classifier);
+  await trained.classifier.dispose();
   return {
     outputs: {
       model: MODEL_DIR,

@@ -5,7 +5,7 @@ import { detectInventory } from '../../exec/inventory.ts';
 import type { Plan } from '../../plan/dag.ts';
 import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
-import type { JsonValue } from '../../plan/stage-kind.ts';
+import { type JsonValue, withCheckedParams } from '../../plan/stage-kind.ts';
 import { execute } from '../../exec/executor.ts';
 import {
   planExperiment,
@@ -214,7 +214,7 @@ export function planNotes(
       const m = up ? store.readManifest(up.kind, key) : undefined;
       return m ? [{ kind: m.kind, outputs: m.outputs as Record<string, JsonValue> }] : [];
     });
-    const note = kind.planNote(n.params, upstream);
+    const note = withCheckedParams(kind).planNote?.(n.params, upstream);
     if (note) notes.set(n.key, note);
   }
   return notes;

@@ -15,6 +15,7 @@ import {
   type SparseHeadOptions,
   SparseHeadTrainer,
   type SparseTargets,
+  trainSparseHeadSerial,
 } from './sparse-head.ts';
 
 /** What a worker thread gets (every array on a SharedArrayBuffer: nothing is copied). */
@@ -51,6 +52,22 @@ function shareFloat(a: Float32Array): Float32Array {
   const out = new Float32Array(new SharedArrayBuffer(4 * Math.max(1, a.length)), 0, a.length);
   out.set(a);
   return out;
+}
+
+/**
+ * Trains the head on hashed n-gram rows: on this thread when `threads` is 1 (deterministic), else
+ * on worker threads from the same init and shuffles.
+ */
+export async function trainSparseHead(
+  rows: CsrRows,
+  targets: SparseTargets,
+  classes: number,
+  opts: SparseHeadOptions,
+): Promise<HeadWeights> {
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  return threads > 1
+    ? trainSparseHeadThreads(rows, targets, classes, opts, threads)
+    : trainSparseHeadSerial(rows, targets, classes, opts);
 }
 
 export async function trainSparseHeadThreads(
