@@ -92,15 +92,11 @@ async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Rec
   const classes = classifier.classes.map((v) => formsOf.get(v) ?? { verb: v, forms: [v] });
   const K = classes.length;
   const scores = new Float32Array(val.length * K);
-  try {
-    for (let start = 0; start < val.length; start += p.batch_size) {
-      if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-      const batch = val.slice(start, start + p.batch_size).map((r) => r.speech);
-      scores.set(await classifier.predict(batch), start * K);
-      ctx.progress(Math.min(val.length, start + p.batch_size), val.length, 'sentences');
-    }
-  } finally {
-    await classifier.dispose();
+  for (let start = 0; start < val.length; start += p.batch_size) {
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    const batch = val.slice(start, start + p.batch_size).map((r) => r.speech);
+    scores.set(await classifier.predict(batch), start * K);
+    ctx.progress(Math.min(val.length, start + p.batch_size), val.length, 'sentences');
   }
   await (classifier as { dispose?: () => Promise<void> }).dispose?.();
   const ev = evaluateClassifier(val, classes, scores, {
