@@ -18,6 +18,12 @@ import {
   trainSparseHeadSerial,
 } from './sparse-head.ts';
 
+// Compiled: the worker's .js; from the TypeScript sources: its .mjs shim that registers tsx first.
+const workerEntry = new URL(
+  import.meta.url.endsWith('.ts') ? './sparse-head-worker.mjs' : './sparse-head-worker.js',
+  import.meta.url,
+);
+
 /** What a worker thread gets (every array on a SharedArrayBuffer: nothing is copied). */
 export interface HeadWorkerData {
   dim: number;
@@ -133,7 +139,7 @@ export async function trainSparseHeadThreads(
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     // this thread trains shard 0 itself (it has loaded everything already); workers the others
     for (let t = 1; t < threads; t++) {
-      const w = new Worker(new URL('./sparse-head-worker.mjs', import.meta.url), { workerData: data });
+      const w = new Worker(workerEntry, { workerData: data });
       w.on('error', (e) => failed!(e));
       w.on('exit', (code) => {
         if (code !== 0) failed!(new Error(`s2a training thread ${t} exited with code ${code}`));
