@@ -10,9 +10,9 @@ APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld mung
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 # the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
 BENCH_APT_FASTTEXT := fasttext
-BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
+BENCHES := cli engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
-.PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
+.PHONY: all install build deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
 
 all: test
 
@@ -39,7 +39,15 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed
 
-install: deps node-deps
+install: deps node-deps build
+
+# dist/: the JavaScript bin/exp.js runs (tsc, incremental). `npm ci` builds it too (the prepare
+# script); this rule rebuilds it when a source changed since.
+SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts') tsconfig.json tsconfig.build.json package.json
+dist/.built: $(SOURCES) | node-deps
+	node scripts/build.mjs
+
+build: dist/.built
 
 typecheck: install
 	$(BIN)/tsc -p tsconfig.json --noEmit
@@ -98,4 +106,4 @@ native-check: node-deps
 	@node scripts/test-summary.cjs coverage/native-results.json
 
 clean:
-	rm -rf runs coverage node_modules/.installed
+	rm -rf runs coverage dist node_modules/.installed

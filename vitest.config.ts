@@ -31,6 +31,8 @@ class SlowestFirst extends BaseSequencer {
 
 export default defineConfig({
   test: {
+    // builds dist/ first: the tests that start bin/exp.js run the current sources
+    globalSetup: ['test/global-setup.ts'],
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // Timeouts catch hangs, not slowness: CI shares its 2 cores with other work (load 5-20 seen),
     // under which tests that take 20 s alone take a minute or more.

@@ -16,6 +16,7 @@ const LEAVES = new Set([
   'atomic',
   'version',
   'random',
+  'sentences',
 ]);
 const ENGINE = ['spec', 'plan', 'exec', 'store', 'track'];
 const DOMAIN = ['screenplay', 'captions', 'text', 'video', 'ml', 'demo'];

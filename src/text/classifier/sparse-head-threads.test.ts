@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../random.ts';
 import { SparseRows } from './rows.ts';
-import {
-  createHeadState,
-  type HeadOptimizer,
-  SparseHeadTrainer,
-  sparseTargets,
-  trainSparseHead,
-} from './sparse-head.ts';
+import { createHeadState, type HeadOptimizer, SparseHeadTrainer, sparseTargets } from './sparse-head.ts';
+import { trainSparseHead } from './sparse-head-threads.ts';
 import { trainSentenceClassifier } from './train.ts';
 
 // Sentences of three classes, each with its own words.
