@@ -20,7 +20,7 @@ import {
 } from '../../run/experiment.ts';
 import { TrackingReporter } from '../../run/tracking-reporter.ts';
 import type { ArtifactStore } from '../../store/store.ts';
-import { loadSpec } from '../../spec/index.ts';
+import { didYouMean, loadSpec } from '../../spec/index.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
 import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
@@ -36,6 +36,9 @@ export interface Io {
   signal?: AbortSignal;
 }
 
+/** Where `exp run` can send nodes (data: the executor registry may supply it). */
+export const EXECUTOR_NAMES: readonly string[] = ['local', 'bullmq', 'slurm'];
+
 const specOptions = [
   {
     name: 'set',
@@ -50,11 +53,16 @@ export const validateSpec: CommandSpec = {
   name: 'validate',
   usage: 'validate <spec.yaml> [--set PATH=VALUE]...',
   summary: 'Check a spec (schema, stage params, needs, files) and report every problem at once.',
+  description:
+    "Checks the schema, every stage's params, needs and ports, and looks inside the data folders the spec\n" +
+    'names (listing, headers, a sample: never a full decode), so a wrong folder stops here, not minutes into a run.',
   options: [...specOptions, { name: 'json', type: 'boolean', description: 'print {"ok", "points", "issues"} as JSON' }],
   examples: [
     'exp validate experiments/ava_fewshot.yaml',
     "exp validate experiments/s2a_text.yaml --set 'data.screenplays=/data/imsdb'",
   ],
+  success: 'the spec is valid',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const planSpec: CommandSpec = {
@@ -78,6 +86,13 @@ export const planSpec: CommandSpec = {
       description: 'plan as if this stage were forced to rerun',
     },
   ],
+  examples: [
+    'exp plan experiments/ava_fewshot.yaml',
+    'exp plan experiments/s2a_text.yaml --why --set verbs.min_count=50',
+    'exp plan experiments/hmdb51.yaml --json --rerun finetune',
+  ],
+  success: 'the plan is printed',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const runSpec: CommandSpec = {
@@ -85,7 +100,6 @@ export const runSpec: CommandSpec = {
   usage: 'run <spec.yaml> [--set PATH=VALUE]... [--gpus IDS] [--jobs N] [--runs DIR] [--force] [--json]',
   summary: 'Run every point of a spec: shared stages once, cached nodes reused, each point tracked in MLflow.',
   description:
-    'Exit codes: 0 all points done, 1 some node failed, 2 invalid spec or arguments, 130 interrupted.\n' +
     'Interrupting (Ctrl-C, SIGTERM) stops dispatching, gives running tasks a grace period, and keeps every\n' +
     'finished node: running the same command again continues where it stopped.',
   options: [
@@ -132,7 +146,8 @@ export const runSpec: CommandSpec = {
       name: 'executor',
       type: 'string',
       value: 'NAME',
-      description: 'where nodes run: local (default), bullmq or slurm (settings.executor)',
+      description: 'where nodes run (default local; settings.executor)',
+      choices: EXECUTOR_NAMES,
     },
     {
       name: 'redis',
@@ -156,6 +171,12 @@ export const runSpec: CommandSpec = {
     'EXP_GPUS=0 exp run experiments/hmdb51.yaml --jobs 4 --json',
     'exp run experiments/quickstart.yaml --executor bullmq --redis redis://10.0.0.5:6379 --runs /shared/runs',
   ],
+  success: 'every point done',
+  otherExits: [
+    [1, 'some node failed (the others went on)'],
+    [130, 'interrupted (Ctrl-C, SIGTERM); run it again to go on'],
+  ],
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_RUNS_UNWRITABLE', 'EXP_EXECUTOR_UNAVAILABLE'],
 };
 
 function specFile(file: string | undefined): string {
@@ -420,8 +441,9 @@ function executorFrom(
     };
   }
   if (name !== 'bullmq') {
+    const guess = didYouMean(name, EXECUTOR_NAMES);
     throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, {
-      hint: 'use --executor local, bullmq or slurm',
+      hint: guess ? `did you mean ${guess}?` : `use --executor ${EXECUTOR_NAMES.join(', ')}`,
     });
   }
   const redis = str(values.redis as string | undefined) ?? spec.settings.bullmq?.redis ?? env.EXP_REDIS;
