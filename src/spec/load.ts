@@ -8,7 +8,8 @@ import { loadWithExtends, siblingSuggestion } from './extends.ts';
 import { checkGraph, type GraphResult } from './graph.ts';
 import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './interpolate.ts';
 import { hintFor, IssueList, SpecError } from './issues.ts';
-import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { absolutePath, deleteAt, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { dropOverriddenForms } from './exclusive.ts';
 import { Locator } from './locate.ts';
 import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
@@ -47,6 +48,15 @@ function setSrcAt(node: SrcNode, segments: readonly string[], leaf: SrcNode, i =
   const children = new Map(node.children ?? []);
   const child = children.get(segments[i]!) ?? { at: leaf.at, keyAt: leaf.at };
   children.set(segments[i]!, setSrcAt(child, segments, leaf, i + 1));
+  return { ...node, children };
+}
+
+function deleteSrcAt(node: SrcNode, segments: readonly string[], i = 0): SrcNode {
+  const child = node.children?.get(segments[i]!);
+  if (!child) return node;
+  const children = new Map(node.children);
+  if (i === segments.length - 1) children.delete(segments[i]!);
+  else children.set(segments[i]!, deleteSrcAt(child, segments, i + 1));
   return { ...node, children };
 }
 
@@ -180,9 +190,13 @@ class SpecLoader {
       ]);
     }
     const files: string[] = [];
-    const loaded = loadWithExtends(specFile, { issues: this.issues, files, display: (f) => this.display(f) });
+    const layers: string[] = [];
+    const loaded = loadWithExtends(specFile, { issues: this.issues, files, layers, display: (f) => this.display(f) });
     if (!loaded || this.issues.size > 0) this.fail();
-    const { doc, src } = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+    const set = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+    // The most specific layer wins: a --set over the spec file over the files it extends.
+    const precedence = (at: Origin): number => (at.file.startsWith('--set ') ? layers.length : layers.indexOf(at.file));
+    const { doc, src } = dropOverriddenForms(set.doc, set.src, this.options.kinds, precedence);
 
     const baseLocator = new Locator(src);
     const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
@@ -276,6 +290,13 @@ class SpecLoader {
         });
         continue;
       }
+      if (value === null && /^\s*(null|Null|NULL|~)\s*$/.test(text.slice(eq + 1))) {
+        // `--set k=null` unsets k, as a `k: null` in a file that extends another does.
+        const unset = this.unset(doc, src, pathText, origin);
+        doc = unset.doc;
+        src = unset.src;
+        continue;
+      }
       const nonFinite = nonFiniteNumbers(value);
       if (nonFinite.length > 0) {
         for (const bad of nonFinite) this.issues.add({ ...nonFiniteIssue(bad), path: pathText, ...this.place(origin) });
@@ -296,6 +317,20 @@ class SpecLoader {
       src = setSrcAt(src, segments, uniformSrc(value, origin));
     }
     return { doc, src };
+  }
+
+  /** `--set PATH=null`: the key (or the matrix axis on it) removed. */
+  private unset(
+    doc: Record<string, unknown>,
+    src: SrcNode,
+    pathText: string,
+    origin: Origin,
+  ): { doc: Record<string, unknown>; src: SrcNode } {
+    const axis = matrixAxisFor(doc, pathText);
+    const segments =
+      axis !== undefined ? ['matrix', axis] : resolveWrittenPath(pathText, doc, this.matrixCtx, origin, pathText);
+    if (!segments) return { doc, src };
+    return { doc: deleteAt(doc, segments) as Record<string, unknown>, src: deleteSrcAt(src, segments) };
   }
 
   /** One matrix point: interpolated, graph checked, stages resolved and wired (undefined when broken). */

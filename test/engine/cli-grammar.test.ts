@@ -97,3 +97,27 @@ describe('one CLI grammar', () => {
     expect(sync.err).toMatch(/EXP_ARGS_INVALID.*not an http\(s\) tracking server/);
   });
 });
+
+describe('--set like Hydra, on the paper specs', () => {
+  const spec = path.join(repoRoot, 'experiments/s2a_text.yaml');
+  const verbsNote = async (sets: string[]): Promise<{ code: number; note?: string; err: string }> => {
+    const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-grammar-'));
+    const r = await runExp(['plan', spec, '--json', '--runs', runs, ...sets.flatMap((s) => ['--set', s])]);
+    if (r.code !== 0) return { code: r.code, err: r.err };
+    const plan = r.json<{ nodes: { stage: string; note?: string }[] }>();
+    return { code: 0, note: plan.nodes.find((n) => n.stage === 'verbs')!.note, err: r.err };
+  };
+
+  it('the absolute verb threshold from the command line replaces the per-1,000 form of the base spec', async () => {
+    const r = await verbsNote(['verbs.min_count=50']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.note).toMatch(/^min_count 50, drop_top 62\.5 per 1000 scripts/);
+  });
+
+  it('--set verbs.min_count_per_1000_scripts=null unsets it (the absolute default applies)', async () => {
+    const r = await verbsNote(['verbs.min_count_per_1000_scripts=null']);
+    expect(r.code).toBe(0);
+    expect(r.note).toMatch(/^min_count 50, drop_top 62\.5 per 1000 scripts/);
+  });
+});
