@@ -14,7 +14,17 @@ import { Locator } from './locate.ts';
 import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
 import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
-import { isRecord, nonFiniteIssue, nonFiniteNumbers, uniformSrc, type Origin, type SrcNode } from './source.ts';
+import {
+  isRecord,
+  nonFiniteIssue,
+  nonFiniteNumbers,
+  uniformSrc,
+  unsafeIntegerIssue,
+  unsafeIntegers,
+  withSafeIntegers,
+  type Origin,
+  type SrcNode,
+} from './source.ts';
 import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
@@ -266,7 +276,7 @@ class SpecLoader {
         continue;
       }
       const pathText = text.slice(0, eq).trim();
-      const parsed = parseDocument(text.slice(eq + 1));
+      const parsed = parseDocument(text.slice(eq + 1), { intAsBigInt: true });
       if (parsed.errors.length > 0) {
         this.issues.add({
           code: 'invalid_set',
@@ -279,7 +289,7 @@ class SpecLoader {
       }
       let value: unknown;
       try {
-        value = parsed.toJS({ maxAliasCount: 100 });
+        value = withSafeIntegers(parsed.toJS({ maxAliasCount: 100 }));
       } catch (e) {
         this.issues.add({
           code: 'invalid_set',
@@ -298,8 +308,11 @@ class SpecLoader {
         continue;
       }
       const nonFinite = nonFiniteNumbers(value);
-      if (nonFinite.length > 0) {
+      const unsafe = unsafeIntegers(value);
+      if (nonFinite.length > 0 || unsafe.length > 0) {
         for (const bad of nonFinite) this.issues.add({ ...nonFiniteIssue(bad), path: pathText, ...this.place(origin) });
+        for (const bad of unsafe)
+          this.issues.add({ ...unsafeIntegerIssue(bad), path: pathText, ...this.place(origin) });
         continue;
       }
       // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
