@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
 import { StageRegistry } from '../plan/registry.ts';
 import type { StageKind } from '../plan/stage-kind.ts';
+import { paramsSchemaProblem } from '../spec/schema.ts';
 import { builtinKinds } from '../stages/index.ts';
 
 /**
@@ -112,6 +113,7 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
   } catch (e) {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} failed to load: ${(e as Error).message}`, { cause: e });
   }
+  const before = new Set(registry.names());
   const found: StageKind<any>[] = [];
   const take = (v: unknown): void => {
     if (Array.isArray(v)) v.filter(isKind).forEach((k) => found.push(k));
@@ -132,6 +134,20 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
     });
   }
   for (const k of found) registry.register(k);
+  // Kinds of this plugin (registered by it or from its exports): a broken params schema would
+  // otherwise surface only when a spec uses the kind.
+  for (const name of registry.names()) {
+    if (before.has(name) && !found.some((k) => k.name === name)) continue;
+    const problem = paramsSchemaProblem(registry.get(name)!.paramsSchema);
+    if (problem)
+      throw new ExpError(
+        'EXP_PLUGIN_INVALID',
+        `plugin ${spec}: stage kind "${name}" has an invalid params schema: ${problem}`,
+        {
+          hint: 'paramsSchema must be a JSON Schema (2020-12) object, e.g. { type: "object", properties: { k: { type: "integer" } } }',
+        },
+      );
+  }
 }
 
 export async function makeRegistry(plugins: string[], env: NodeJS.ProcessEnv = process.env): Promise<StageRegistry> {
