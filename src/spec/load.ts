@@ -25,7 +25,17 @@ import {
   type Origin,
   type SrcNode,
 } from './source.ts';
-import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
+import type {
+  InputLook,
+  InputProblem,
+  KindInfo,
+  LoadedSpec,
+  LoadOptions,
+  ResolvedPoint,
+  ResolvedStage,
+  SpecIssue,
+} from './types.ts';
+import { isExpError } from '../errors.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
 
@@ -115,12 +125,15 @@ function isPrefix(prefix: readonly string[], segments: readonly string[]): boole
   return true;
 }
 
+/**
+ * Loads and checks a spec; with `checkInputs` (the default) the kinds then look inside the data
+ * folders the kept stages name, and every problem found is thrown at once.
+ */
 export async function loadSpec(file: string, options: LoadOptions): Promise<LoadedSpec> {
-  return loadSpecSync(file, options);
-}
-
-export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
-  return new SpecLoader(options).load(file);
+  const loader = new SpecLoader(options);
+  const spec = loader.load(file);
+  await loader.checkInputs();
+  return spec;
 }
 
 /** Where a relative path param resolves from: the folder of the file that defined its value. */
@@ -162,6 +175,8 @@ class SpecLoader {
     Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>
   >();
   private readonly wiringMemo = new WiringMemo();
+  // One input check per distinct resolved params object (points share them when unchanged).
+  private readonly inputChecks = new Map<object, InputCheck>();
 
   constructor(private readonly options: LoadOptions) {
     this.cwd = options.cwd ?? process.cwd();
@@ -370,7 +385,66 @@ class SpecLoader {
       });
     }
     if (wiring.problems.length > 0) return undefined;
+    for (const name of wiring.kept) this.noteInputCheck(name, resolved[name]!, point);
     return { assignment, pdoc, settings, targets: graph.targets, resolved, configStages, wiring };
+  }
+
+  /** A kept stage whose kind looks inside its data and whose path params are set: checked after loading. */
+  private noteInputCheck(name: string, rs: ResolvedStage, point: PointDoc): void {
+    if (this.options.checkInputs === false || this.inputChecks.has(rs.runWith)) return;
+    const kind = this.checker.kind(rs.uses);
+    if (!kind?.checkInputs) return;
+    const pathParams = this.checker.pathParams(rs.uses);
+    const set = (v: unknown): boolean => (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0);
+    if (!pathParams.some((pp) => set(rs.runWith[pp.param]))) return;
+    this.inputChecks.set(rs.runWith, {
+      kind,
+      params: rs.runWith,
+      firstPathParam: pathParams.find((pp) => set(rs.runWith[pp.param]))!.param,
+      place: (param) => {
+        const segments = ['stages', name, 'with', param];
+        const { origin, via } = this.originOf(segments, point);
+        return { path: formatPath(segments), key: formatPath(via ?? segments), ...this.place(origin) };
+      },
+    });
+  }
+
+  /**
+   * The kinds' looks inside the data of the kept stages (listings, headers, samples), each folder
+   * once; every problem is a spec problem at the place the path was written.
+   */
+  async checkInputs(): Promise<void> {
+    const looks = new Map<string, Promise<unknown>>();
+    const look: InputLook = {
+      once: <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+        let p = looks.get(key) as Promise<T> | undefined;
+        if (!p) looks.set(key, (p = fn()));
+        return p;
+      },
+    };
+    for (const check of this.inputChecks.values()) {
+      let problems: InputProblem[];
+      try {
+        problems = await check.kind.checkInputs!(check.params, look);
+      } catch (e) {
+        // A folder that cannot be listed, a file that cannot be read: said as the kind said it.
+        if (!isExpError(e)) throw e;
+        problems = [{ param: check.firstPathParam, message: e.message, hint: e.hint }];
+      }
+      for (const problem of problems) {
+        const at = check.place(problem.param);
+        this.issues.add({
+          code: 'input_unusable',
+          path: at.path,
+          message: `${at.key}: ${problem.message}`,
+          file: at.file,
+          line: at.line,
+          col: at.col,
+          hint: problem.hint,
+        });
+      }
+    }
+    if (this.issues.size > 0) this.fail();
   }
 
   /** The point's doc: matrix values set, `${...}` resolved; undefined when its shape is unusable. */
@@ -645,6 +719,15 @@ class SpecLoader {
     }
     return points;
   }
+}
+
+/** A stage whose data its kind looks into after loading, and where to report what it finds. */
+interface InputCheck {
+  kind: KindInfo;
+  params: Readonly<Record<string, unknown>>;
+  /** Named when the check itself fails (a folder that cannot be listed). */
+  firstPathParam: string;
+  place(param: string): { path: string; key: string; file: string; line: number; col: number };
 }
 
 /** A stage as the planner gets it: frozen, ports filled in by the wiring. */

@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
-import { loadMovieCorpus } from '../video/corpus.ts';
+import { inspectMovieCorpus, loadMovieCorpus } from '../video/corpus.ts';
 import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
 import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
 import { renderBarChart } from '../video/yield-chart.ts';
@@ -327,5 +327,13 @@ export const kind: StageKind<CaptionsMineParams> = {
   produces: ['mined-clips'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'inline',
+  // A folder of subtitles without videos (or the reverse), a manifest in the wrong format: said
+  // by exp validate / plan, before any node starts.
+  async checkInputs(params, look) {
+    const movies = params.movies;
+    if (!movies) return [];
+    const problem = await look.once(`movies:${movies}`, () => inspectMovieCorpus(movies));
+    return problem ? [{ param: 'movies', ...problem }] : [];
+  },
   run: (ctx) => runCaptionsMine(ctx),
 };
