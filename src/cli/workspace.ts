@@ -4,8 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
 import { StageRegistry } from '../plan/registry.ts';
-import type { StageKind } from '../plan/stage-kind.ts';
-import { paramsSchemaProblem } from '../spec/schema.ts';
+import type { AnyStageKind, StageKind } from '../plan/stage-kind.ts';
 import { builtinKinds } from '../stages/index.ts';
 
 /**
@@ -87,7 +86,7 @@ export function checkRunsWritable(dir: string): void {
   }
 }
 
-function isKind(v: unknown): v is StageKind<any> {
+function isKind(v: unknown): v is AnyStageKind {
   return (
     typeof v === 'object' &&
     v !== null &&
@@ -114,7 +113,7 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} failed to load: ${(e as Error).message}`, { cause: e });
   }
   const before = new Set(registry.names());
-  const found: StageKind<any>[] = [];
+  const found: AnyStageKind[] = [];
   const take = (v: unknown): void => {
     if (Array.isArray(v)) v.filter(isKind).forEach((k) => found.push(k));
     else if (isKind(v)) found.push(v);
@@ -135,7 +134,8 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
   }
   for (const k of found) registry.register(k);
   // Kinds of this plugin (registered by it or from its exports): a broken params schema would
-  // otherwise surface only when a spec uses the kind.
+  // otherwise surface only when a spec uses the kind. (ajv loads only when a plugin is given.)
+  const { paramsSchemaProblem } = await import('../spec/schema.ts');
   for (const name of registry.names()) {
     if (before.has(name) && !found.some((k) => k.name === name)) continue;
     const problem = paramsSchemaProblem(registry.get(name)!.paramsSchema);
