@@ -119,20 +119,30 @@ function checkChoices(spec: CommandSpec, all: OptionSpec[], values: Parsed['valu
   for (const o of all) {
     if (!o.choices) continue;
     const given = values[o.name];
-    for (const v of Array.isArray(given) ? given : typeof given === 'string' ? [given] : []) {
-      if (o.choices.includes(v)) continue;
-      const guess = didYouMean(v, o.choices);
-      throw new ExpError(
-        'EXP_ARGS_INVALID',
-        `exp ${spec.name}: --${o.name} ${JSON.stringify(v)} is not one of ${o.choices.join(', ')}`,
-        {
-          hint: guess
-            ? `did you mean --${o.name} ${guess}?`
-            : `use one of ${o.choices.join(', ')} (exp ${spec.name} --help)`,
-        },
-      );
-    }
+    for (const v of Array.isArray(given) ? given : typeof given === 'string' ? [given] : [])
+      checkChoice(spec, o.name, v, o.choices);
   }
+}
+
+/**
+ * `--<option> value` must be one of `choices` (declared on the option, or supplied by a registry
+ * once it is loaded, e.g. the executors of plugins); else EXP_ARGS_INVALID with a did-you-mean.
+ */
+export function checkChoice(
+  spec: CommandSpec,
+  option: string,
+  value: string | undefined,
+  choices: readonly string[],
+): void {
+  if (value === undefined || choices.includes(value)) return;
+  const guess = didYouMean(value, choices);
+  throw new ExpError(
+    'EXP_ARGS_INVALID',
+    `exp ${spec.name}: --${option} ${JSON.stringify(value)} is not one of ${choices.join(', ')}`,
+    {
+      hint: guess ? `did you mean --${option} ${guess}?` : `use one of ${choices.join(', ')} (exp ${spec.name} --help)`,
+    },
+  );
 }
 
 /**

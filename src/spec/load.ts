@@ -13,7 +13,13 @@ import { dropOverriddenForms } from './exclusive.ts';
 import { Locator } from './locate.ts';
 import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
-import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
+import {
+  executorSettingKeys,
+  getExperimentSchema,
+  isInterpolatedError,
+  mapAjvErrors,
+  validateExperiment,
+} from './schema.ts';
 import {
   isRecord,
   nonFiniteIssue,
@@ -26,6 +32,7 @@ import {
   type SrcNode,
 } from './source.ts';
 import type {
+  ExecutorLookup,
   InputLook,
   InputProblem,
   KindInfo,
@@ -182,7 +189,12 @@ class SpecLoader {
     this.cwd = options.cwd ?? process.cwd();
     this.env = options.env ?? process.env;
     this.checker = new ParamsChecker(options.kinds);
-    this.matrixCtx = { kinds: options.kinds, place: (at) => this.place(at), issue: (i) => this.issues.add(i) };
+    this.matrixCtx = {
+      kinds: options.kinds,
+      executors: options.executors,
+      place: (at) => this.place(at),
+      issue: (i) => this.issues.add(i),
+    };
   }
 
   private display(f: string): string {
@@ -224,7 +236,7 @@ class SpecLoader {
     const { doc, src } = dropOverriddenForms(set.doc, set.src, this.options.kinds, precedence);
 
     const baseLocator = new Locator(src);
-    const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
+    const baseErrors = validateExperiment(doc, this.options.executors).filter((e) => !isInterpolatedError(e));
     for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display: (f) => this.display(f) }))
       this.issues.add(issue);
     // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
@@ -267,7 +279,7 @@ class SpecLoader {
         jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
         retries: typeof settings.retries === 'number' ? settings.retries : 0,
         targets: wired[0]!.targets,
-        ...executorSettings(settings),
+        ...executorSettings(settings, this.options.executors),
       },
       points,
       resolvedYaml: stringify(doc),
@@ -497,7 +509,7 @@ class SpecLoader {
     }
     // Values the experiment schema checks (outside stages' with:) changed: validate this point's doc.
     if (outsideWith) {
-      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc), {
+      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc, this.options.executors), {
         locator,
         display: (f) => this.display(f),
       }))
@@ -837,19 +849,19 @@ function finishPoint(
   };
 }
 
-/** `settings.executor` and its options (validated by the experiment schema). */
+/** `settings.executor` and the executors' `settings.<name>` blocks (validated by the experiment schema). */
 function executorSettings(
   settings: Record<string, unknown>,
-): Pick<LoadedSpec['settings'], 'executor' | 'slurm' | 'bullmq'> {
+  executors: ExecutorLookup | undefined,
+): Pick<LoadedSpec['settings'], 'executor' | 'executorSettings'> {
+  const names = executors?.names() ?? executorSettingKeys(getExperimentSchema());
+  const blocks: Record<string, Record<string, unknown>> = {};
+  for (const name of names) {
+    const block = settings[name];
+    if (isRecord(block)) blocks[name] = block;
+  }
   return {
-    ...(settings.executor === 'local' || settings.executor === 'bullmq' || settings.executor === 'slurm'
-      ? { executor: settings.executor }
-      : {}),
-    ...(typeof settings.slurm === 'object' && settings.slurm !== null
-      ? { slurm: settings.slurm as LoadedSpec['settings']['slurm'] }
-      : {}),
-    ...(typeof settings.bullmq === 'object' && settings.bullmq !== null
-      ? { bullmq: settings.bullmq as { redis?: string; queue?: string } }
-      : {}),
+    ...(typeof settings.executor === 'string' ? { executor: settings.executor } : {}),
+    ...(Object.keys(blocks).length ? { executorSettings: blocks } : {}),
   };
 }

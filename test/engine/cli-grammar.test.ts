@@ -61,13 +61,14 @@ describe('one CLI grammar', () => {
     const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-grammar-'));
     const r = await runExp(['run', grid, '--executor', 'slrum', '--runs', runs, '--plugin', plugin]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/EXP_ARGS_INVALID.*--executor "slrum" is not one of local, bullmq, slurm/);
+    // the executors come from their registry (built-ins and plugins), checked before any planning
+    expect(r.err).toMatch(/EXP_ARGS_INVALID.*--executor "slrum" is not one of .*\bslurm\b/);
     expect(r.err).toContain('did you mean --executor slurm?');
     expect(existsSync(path.join(runs, 'cache'))).toBe(false);
     expect(existsSync(path.join(runs, 'invocations'))).toBe(false);
     const far = await runExp(['run', grid, '--executor', 'kubernetes', '--runs', runs, '--plugin', plugin]);
     expect(far.code).toBe(2);
-    expect(far.err).toContain('use one of local, bullmq, slurm');
+    expect(far.err).toMatch(/use one of .*\blocal\b/);
   });
 
   it('exit statuses follow docs/ERRORS.md: not found is 2 in every command, a missing input file 1', async () => {
