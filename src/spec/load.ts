@@ -439,9 +439,19 @@ class SpecLoader {
       try {
         problems = await check.kind.checkInputs!(check.params, look);
       } catch (e) {
-        // A folder that cannot be listed, a file that cannot be read: said as the kind said it.
-        if (!isExpError(e)) throw e;
-        problems = [{ param: check.firstPathParam, message: e.message, hint: e.hint }];
+        // A folder that cannot be listed, a file that cannot be read (EACCES, ELOOP, ...): said
+        // as the kind or the system said it. Anything else is a bug of the check.
+        const errno = (e as NodeJS.ErrnoException).code;
+        if (isExpError(e)) problems = [{ param: check.firstPathParam, message: e.message, hint: e.hint }];
+        else if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
+          problems = [
+            {
+              param: check.firstPathParam,
+              message: `cannot look inside: ${(e as Error).message}`,
+              hint: 'check that the path can be read (permissions, links)',
+            },
+          ];
+        else throw e;
       }
       for (const problem of problems) {
         const at = check.place(problem.param);

@@ -3,7 +3,7 @@
 // with a spec error (exit 2) naming the data key, where it was written, the path, what was
 // expected and the counts found. None of these cases starts a node: nothing is written under the
 // runs folder's cache, and no invocation is recorded.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -290,6 +290,15 @@ describe('data.screenplays', () => {
       'stages.parse.with.corpus',
       'found 1 other file(s) (e.g. a.pdf) and 1 sub-folder(s), which are not read',
     );
+  });
+});
+
+describe('a folder that cannot be looked into', () => {
+  it('is a spec error saying what the system said (here a link that points to itself)', async () => {
+    const dir = folder({ 'scripts/': '' });
+    symlinkSync('loop.txt', path.join(dir, 'scripts/loop.txt'));
+    const o = await runWithData(dir, 'screenplays', './scripts');
+    expectRefused(o, 'screenplays', 'stages.parse.with.corpus', /cannot look inside: ELOOP/);
   });
 });
 
