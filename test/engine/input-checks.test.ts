@@ -245,6 +245,14 @@ describe('data.hmdb51', () => {
       'none of the 2 video(s) listed in the split files of split(s) 1 (e.g. a.avi, b.avi)',
       'found 1 video(s) (kiss/other.avi)',
     );
+    const none = folder({ 'hmdb/splits/kiss_test_split1.txt': split(['a.avi', 'b.avi', 'c.avi']) });
+    expectRefused(
+      await runWithData(none, 'hmdb51', './hmdb', hmdbSpec),
+      'hmdb51',
+      'stages.finetune.with.data',
+      'no video (.avi, .mp4, ...) in',
+      'found 0 videos among 1 file(s), and the split files of split(s) 1 list 3 video(s)',
+    );
     const two = folder({ 'hmdb/splits/kiss_test_split2.txt': split(['a.avi']), 'hmdb/kiss/a.avi': '' });
     const o2 = await runWithData(two, 'hmdb51', './hmdb', hmdbSpec);
     expectRefused(

@@ -331,6 +331,11 @@ export async function inspectHmdbFolder(root: string, splits: readonly number[])
     };
   const found = [...listed].filter((v) => videos.has(v) || videos.has(v.replace(VIDEO_EXT, ''))).length;
   if (found > 0) return undefined;
+  if (videoCount === 0)
+    return {
+      message: `no video (.avi, .mp4, ...) in ${root}: found 0 videos among ${files.length} file(s), and the split files of split(s) ${splits.join(', ')} list ${listed.size} video(s), e.g. ${some([...listed], 2)}`,
+      hint: `expected ${HMDB_EXPECTED}`,
+    };
   return {
     message: `none of the ${listed.size} video(s) listed in the split files of split(s) ${splits.join(', ')} (e.g. ${some([...listed], 2)}) is in ${root}: found ${videoCount} video(s)${videoCount ? ` (${some([...new Set(videos.values())].map(rel))})` : ''}`,
     hint: `expected ${HMDB_EXPECTED}`,
