@@ -115,11 +115,11 @@ try {
     rows.push({ name: c.name, files: c.files, ms, cpu, problem });
   }
   const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-  console.log(`| check | files | first ms | median of ${RUNS} ms | refused |`);
+  console.log(`| check | files | first wall / cpu ms | median of ${RUNS} wall / cpu ms | refused |`);
   console.log('|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.name} | ${r.files} | ${r.ms[0]!.toFixed(0)} | ${median(r.ms).toFixed(0)} | ${r.problem ? 'yes' : 'no'} |`,
+      `| ${r.name} | ${r.files} | ${r.ms[0]!.toFixed(0)} / ${r.cpu[0]!.toFixed(0)} | ${median(r.ms).toFixed(0)} / ${median(r.cpu).toFixed(0)} | ${r.problem ? 'yes' : 'no'} |`,
     );
   console.log(
     JSON.stringify({

@@ -319,11 +319,13 @@ export async function inspectHmdbFolder(root: string, splits: readonly number[])
     };
   const listed = new Set<string>();
   const malformed: string[] = [];
-  for (const f of splitFiles.filter((x) => splits.includes(splitOf(x)))) {
+  const used = splitFiles.filter((x) => splits.includes(splitOf(x)));
+  const texts = await Promise.all(used.map((f) => readFile(f, 'utf8')));
+  used.forEach((f, i) => {
     const cls = SPLIT_FILE.exec(path.basename(f))![1]!;
-    const part = parseHmdbSplitFile(await readFile(f, 'utf8'), cls, rel(f), (m) => malformed.push(m));
+    const part = parseHmdbSplitFile(texts[i]!, cls, rel(f), (m) => malformed.push(m));
     for (const v of [...part.train, ...part.test]) listed.add(v.video);
-  }
+  });
   if (listed.size === 0)
     return {
       message: `the HMDB51 split files of split(s) ${splits.join(', ')} in ${root} list no video${malformed.length ? `: ${malformed.length} malformed line(s) (${some(malformed, 2)})` : ''}`,
