@@ -1,10 +1,11 @@
 // `exp captions parse <file> [--json] [--format srt|vtt|sbv]`: read one subtitle file and print its
 // sentences with time spans. Warnings (skipped cues) go to stderr, each naming the file and line.
-import { readCaptionFile, splitSentences, formatTimestamp } from '../../captions/index.ts';
 import type { CaptionFormat } from '../../captions/index.ts';
 import { exitCodeFor } from '../../error-codes.ts';
 import { ExpError, isExpError } from '../../errors.ts';
 import { type CommandSpec, helpText, parseCommand, str, subcommand } from '../args.ts';
+// The command's own modules load when it runs: `exp --help` and `exp <command> --help` read only
+// the declaration below (see test/engine/startup-imports.test.ts).
 
 export interface CommandIO {
   stdout: { write(chunk: string): unknown };
@@ -57,6 +58,7 @@ async function captions(argv: string[], io: CommandIO): Promise<number> {
   const json = Boolean(values.json);
   const format = str(values.format) as CaptionFormat | undefined;
   const file = files[0]!;
+  const { readCaptionFile, splitSentences, formatTimestamp } = await import('../../captions/index.ts');
   const track = await readCaptionFile(file, format);
   for (const w of track.warnings) io.stderr.write(`⚠ ${file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
   const sentences = splitSentences(track.cues);

@@ -1,10 +1,10 @@
 // `exp compare <spec-file | experiment name> [--invocation ID] [--metric GLOB]... [--sort KEY] [--json]`
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { exitCodeFor } from '../../error-codes.ts';
 import { ExpError, isExpError } from '../../errors.ts';
-import { compareInvocation, formatCompareTable } from '../../track/compare.ts';
+// The command's own modules load when it runs: `exp --help` and `exp <command> --help` read only
+// the declaration below (see test/engine/startup-imports.test.ts).
 import { type CommandSpec, helpText, list, parseCommand, str } from '../args.ts';
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
@@ -61,6 +61,7 @@ async function experimentName(target: string): Promise<string> {
       },
     );
   }
+  const { parse } = await import('yaml');
   const doc: unknown = parse(text);
   const name = typeof doc === 'object' && doc !== null ? (doc as { name?: unknown }).name : undefined;
   if (typeof name !== 'string' || name === '')
@@ -106,6 +107,7 @@ async function compare(argv: string[], io: Io, runsDir: string): Promise<number>
     );
   }
   const root = resolve(join(runsDir, 'mlruns'));
+  const { compareInvocation, formatCompareTable } = await import('../../track/compare.ts');
   try {
     const table = await compareInvocation(root, await experimentName(positionals[0]!), {
       invocation: str(values.invocation),

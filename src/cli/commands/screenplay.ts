@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { exitCodeFor } from '../../error-codes.ts';
 import { ExpError, isExpError } from '../../errors.ts';
-import { decodeScreenplayBytes } from '../../screenplay/decode.ts';
-import { parseScreenplay } from '../../screenplay/parse.ts';
+// The command's own modules load when it runs: `exp --help` and `exp <command> --help` read only
+// the declaration below (see test/engine/startup-imports.test.ts).
 import { type CommandSpec, helpText, parseCommand, subcommand } from '../args.ts';
 
 export const screenplaySpec: CommandSpec = {
@@ -67,6 +67,8 @@ async function screenplay(argv: string[], io: Io): Promise<number> {
       hint: 'give the path of a .txt or .html screenplay',
     });
   }
+  const { decodeScreenplayBytes } = await import('../../screenplay/decode.ts');
+  const { parseScreenplay } = await import('../../screenplay/parse.ts');
   const decoded = decodeScreenplayBytes(bytes);
   if (!decoded.ok)
     throw new ExpError('EXP_DATA_INVALID', `cannot read ${file} as a screenplay: ${decoded.reason}`, {

@@ -3,9 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exitCodeFor } from '../../error-codes.ts';
 import { ExpError, isExpError } from '../../errors.ts';
-import { pendingDir, replayPending } from '../../track/journal.ts';
-import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv } from '../../track/rest-client.ts';
-import { StoreSyncer } from '../../track/sync.ts';
+// The command's own modules load when it runs: `exp --help` and `exp <command> --help` read only
+// the declaration below (see test/engine/startup-imports.test.ts).
 import { type CommandSpec, helpText, parseCommand, str } from '../args.ts';
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
@@ -54,6 +53,11 @@ async function sync(argv: string[], io: Io, runsDir: string): Promise<number> {
     throw new ExpError('EXP_ARGS_INVALID', `exp sync takes no arguments (got ${positionals.join(' ')})`, {
       hint: `usage: exp ${syncSpec.usage}`,
     });
+  const { pendingDir, replayPending } = await import('../../track/journal.ts');
+  const { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv } = await import(
+    '../../track/rest-client.ts'
+  );
+  const { StoreSyncer } = await import('../../track/sync.ts');
   const uri = str(values.to) ?? process.env.MLFLOW_TRACKING_URI;
   const root = join(runsDir, 'mlruns');
   // First what runs could not write into mlruns/ (read-only then): into the file store, once.
@@ -82,7 +86,7 @@ async function sync(argv: string[], io: Io, runsDir: string): Promise<number> {
       { hint: 'pass --to http://host:5000 or set MLFLOW_TRACKING_URI' },
     );
   }
-  let client: MlflowRestClient;
+  let client: InstanceType<typeof MlflowRestClient>;
   try {
     // A server that stops answering fails the remaining runs at once (not 5 × 30 s each).
     client = new MlflowRestClient({
