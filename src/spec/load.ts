@@ -8,7 +8,8 @@ import { loadWithExtends, siblingSuggestion } from './extends.ts';
 import { checkGraph, type GraphResult } from './graph.ts';
 import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './interpolate.ts';
 import { hintFor, IssueList, SpecError } from './issues.ts';
-import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { absolutePath, deleteAt, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { dropOverriddenForms } from './exclusive.ts';
 import { Locator } from './locate.ts';
 import {
   expandMatrix,
@@ -19,9 +20,36 @@ import {
   type MatrixContext,
 } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
-import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
-import { isRecord, nonFiniteIssue, nonFiniteNumbers, uniformSrc, type Origin, type SrcNode } from './source.ts';
-import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
+import {
+  executorSettingKeys,
+  getExperimentSchema,
+  isInterpolatedError,
+  mapAjvErrors,
+  validateExperiment,
+} from './schema.ts';
+import {
+  isRecord,
+  nonFiniteIssue,
+  nonFiniteNumbers,
+  uniformSrc,
+  unsafeIntegerIssue,
+  unsafeIntegers,
+  withSafeIntegers,
+  type Origin,
+  type SrcNode,
+} from './source.ts';
+import type {
+  ExecutorLookup,
+  InputLook,
+  InputProblem,
+  KindInfo,
+  LoadedSpec,
+  LoadOptions,
+  ResolvedPoint,
+  ResolvedStage,
+  SpecIssue,
+} from './types.ts';
+import { isExpError } from '../errors.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
 
@@ -54,6 +82,15 @@ function setSrcAt(node: SrcNode, segments: readonly string[], leaf: SrcNode, i =
   const children = new Map(node.children ?? []);
   const child = children.get(segments[i]!) ?? { at: leaf.at, keyAt: leaf.at };
   children.set(segments[i]!, setSrcAt(child, segments, leaf, i + 1));
+  return { ...node, children };
+}
+
+function deleteSrcAt(node: SrcNode, segments: readonly string[], i = 0): SrcNode {
+  const child = node.children?.get(segments[i]!);
+  if (!child) return node;
+  const children = new Map(node.children);
+  if (i === segments.length - 1) children.delete(segments[i]!);
+  else children.set(segments[i]!, deleteSrcAt(child, segments, i + 1));
   return { ...node, children };
 }
 
@@ -102,12 +139,15 @@ function isPrefix(prefix: readonly string[], segments: readonly string[]): boole
   return true;
 }
 
+/**
+ * Loads and checks a spec; with `checkInputs` (the default) the kinds then look inside the data
+ * folders the kept stages name, and every problem found is thrown at once.
+ */
 export async function loadSpec(file: string, options: LoadOptions): Promise<LoadedSpec> {
-  return loadSpecSync(file, options);
-}
-
-export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
-  return new SpecLoader(options).load(file);
+  const loader = new SpecLoader(options);
+  const spec = loader.load(file);
+  await loader.checkInputs();
+  return spec;
 }
 
 /** Where a relative path param resolves from: the folder of the file that defined its value. */
@@ -151,12 +191,19 @@ class SpecLoader {
   private readonly wiringMemo = new WiringMemo();
   /** `--set` values that are not matrix axes, in command-line order: they define every point too. */
   private readonly setOverrides: Assigned[] = [];
+  // One input check per distinct resolved params object (points share them when unchanged).
+  private readonly inputChecks = new Map<object, InputCheck>();
 
   constructor(private readonly options: LoadOptions) {
     this.cwd = options.cwd ?? process.cwd();
     this.env = options.env ?? process.env;
     this.checker = new ParamsChecker(options.kinds);
-    this.matrixCtx = { kinds: options.kinds, place: (at) => this.place(at), issue: (i) => this.issues.add(i) };
+    this.matrixCtx = {
+      kinds: options.kinds,
+      executors: options.executors,
+      place: (at) => this.place(at),
+      issue: (i) => this.issues.add(i),
+    };
   }
 
   private display(f: string): string {
@@ -189,12 +236,16 @@ class SpecLoader {
       ]);
     }
     const files: string[] = [];
-    const loaded = loadWithExtends(specFile, { issues: this.issues, files, display: (f) => this.display(f) });
+    const layers: string[] = [];
+    const loaded = loadWithExtends(specFile, { issues: this.issues, files, layers, display: (f) => this.display(f) });
     if (!loaded || this.issues.size > 0) this.fail();
-    const { doc, src } = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+    const set = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+    // The most specific layer wins: a --set over the spec file over the files it extends.
+    const precedence = (at: Origin): number => (at.file.startsWith('--set ') ? layers.length : layers.indexOf(at.file));
+    const { doc, src } = dropOverriddenForms(set.doc, set.src, this.options.kinds, precedence);
 
     const baseLocator = new Locator(src);
-    const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
+    const baseErrors = validateExperiment(doc, this.options.executors).filter((e) => !isInterpolatedError(e));
     for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display: (f) => this.display(f) }))
       this.issues.add(issue);
     // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
@@ -237,7 +288,7 @@ class SpecLoader {
         jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
         retries: typeof settings.retries === 'number' ? settings.retries : 0,
         targets: wired[0]!.targets,
-        ...executorSettings(settings),
+        ...executorSettings(settings, this.options.executors),
       },
       points,
       resolvedYaml: stringify(doc),
@@ -261,7 +312,7 @@ class SpecLoader {
         continue;
       }
       const pathText = text.slice(0, eq).trim();
-      const parsed = parseDocument(text.slice(eq + 1));
+      const parsed = parseDocument(text.slice(eq + 1), { intAsBigInt: true });
       if (parsed.errors.length > 0) {
         this.issues.add({
           code: 'invalid_set',
@@ -274,7 +325,7 @@ class SpecLoader {
       }
       let value: unknown;
       try {
-        value = parsed.toJS({ maxAliasCount: 100 });
+        value = withSafeIntegers(parsed.toJS({ maxAliasCount: 100 }));
       } catch (e) {
         this.issues.add({
           code: 'invalid_set',
@@ -285,9 +336,19 @@ class SpecLoader {
         });
         continue;
       }
+      if (value === null && /^\s*(null|Null|NULL|~)\s*$/.test(text.slice(eq + 1))) {
+        // `--set k=null` unsets k, as a `k: null` in a file that extends another does.
+        const unset = this.unset(doc, src, pathText, origin);
+        doc = unset.doc;
+        src = unset.src;
+        continue;
+      }
       const nonFinite = nonFiniteNumbers(value);
-      if (nonFinite.length > 0) {
+      const unsafe = unsafeIntegers(value);
+      if (nonFinite.length > 0 || unsafe.length > 0) {
         for (const bad of nonFinite) this.issues.add({ ...nonFiniteIssue(bad), path: pathText, ...this.place(origin) });
+        for (const bad of unsafe)
+          this.issues.add({ ...unsafeIntegerIssue(bad), path: pathText, ...this.place(origin) });
         continue;
       }
       // `--set 'matrix.finetune.k=[0,5]'` sweeps a key from the command line: the axis is added to
@@ -313,14 +374,18 @@ class SpecLoader {
       if (!segments) continue;
       doc = setAt(doc, segments, value) as Record<string, unknown>;
       src = setSrcAt(src, segments, uniformSrc(value, origin));
-      // Settings other than the seed change how a grid runs, not what a point is (not in its id).
-      if (segments[0] === 'settings' && segments[1] !== 'seed') continue;
-      const entry = { label: pathText, segments, value, src: uniformSrc(value, origin) };
-      const same = this.setOverrides.findIndex((o) => pathKey(o.segments) === pathKey(segments));
-      if (same >= 0) this.setOverrides.splice(same, 1);
-      this.setOverrides.push(entry);
+      this.recordOverride(pathText, segments, value, origin);
     }
     return { doc, src };
+  }
+
+  /** A --set value outside the matrix: part of every point's name and overrides (the last one of a key wins). */
+  private recordOverride(label: string, segments: string[], value: unknown, origin: Origin): void {
+    // Settings other than the seed change how a grid runs, not what a point is (not in its id).
+    if (segments[0] === 'settings' && segments[1] !== 'seed') return;
+    const same = this.setOverrides.findIndex((o) => pathKey(o.segments) === pathKey(segments));
+    if (same >= 0) this.setOverrides.splice(same, 1);
+    this.setOverrides.push({ label, segments, value, src: uniformSrc(value, origin) });
   }
 
   /**
@@ -351,6 +416,28 @@ class SpecLoader {
     return { segments: ['matrix', matrixAxisFor(doc, label) ?? label], value };
   }
 
+  /** `--set PATH=null`: the key (or the matrix axis on it) removed. */
+  private unset(
+    doc: Record<string, unknown>,
+    src: SrcNode,
+    pathText: string,
+    origin: Origin,
+  ): { doc: Record<string, unknown>; src: SrcNode } {
+    // `--set matrix.finetune.k=null`: that axis of the matrix removed
+    const matrixLabel = pathText.startsWith('matrix.') ? pathText.slice('matrix.'.length).trim() : undefined;
+    const axis = matrixAxisFor(doc, matrixLabel ?? pathText);
+    const segments =
+      axis !== undefined
+        ? ['matrix', axis]
+        : matrixLabel !== undefined
+          ? ['matrix', matrixLabel]
+          : resolveWrittenPath(pathText, doc, this.matrixCtx, origin, pathText);
+    if (!segments) return { doc, src };
+    // A key unset outside the matrix defines the points as a --set value does (`lr=null`).
+    if (segments[0] !== 'matrix') this.recordOverride(pathText, segments, null, origin);
+    return { doc: deleteAt(doc, segments) as Record<string, unknown>, src: deleteSrcAt(src, segments) };
+  }
+
   /** One matrix point: interpolated, graph checked, stages resolved and wired (undefined when broken). */
   private wirePoint(
     assignment: Assignment,
@@ -375,7 +462,76 @@ class SpecLoader {
       });
     }
     if (wiring.problems.length > 0) return undefined;
+    for (const name of wiring.kept) this.noteInputCheck(name, resolved[name]!, point);
     return { assignment, pdoc, settings, targets: graph.targets, resolved, configStages, wiring };
+  }
+
+  /** A kept stage whose kind looks inside its data and whose path params are set: checked after loading. */
+  private noteInputCheck(name: string, rs: ResolvedStage, point: PointDoc): void {
+    if (this.options.checkInputs === false || this.inputChecks.has(rs.runWith)) return;
+    const kind = this.checker.kind(rs.uses);
+    if (!kind?.checkInputs) return;
+    const pathParams = this.checker.pathParams(rs.uses);
+    const set = (v: unknown): boolean => (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0);
+    if (!pathParams.some((pp) => set(rs.runWith[pp.param]))) return;
+    this.inputChecks.set(rs.runWith, {
+      kind,
+      params: rs.runWith,
+      firstPathParam: pathParams.find((pp) => set(rs.runWith[pp.param]))!.param,
+      place: (param) => {
+        const segments = ['stages', name, 'with', param];
+        const { origin, via } = this.originOf(segments, point);
+        return { path: formatPath(segments), key: formatPath(via ?? segments), ...this.place(origin) };
+      },
+    });
+  }
+
+  /**
+   * The kinds' looks inside the data of the kept stages (listings, headers, samples), each folder
+   * once; every problem is a spec problem at the place the path was written.
+   */
+  async checkInputs(): Promise<void> {
+    const looks = new Map<string, Promise<unknown>>();
+    const look: InputLook = {
+      once: <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+        let p = looks.get(key) as Promise<T> | undefined;
+        if (!p) looks.set(key, (p = fn()));
+        return p;
+      },
+    };
+    for (const check of this.inputChecks.values()) {
+      let problems: InputProblem[];
+      try {
+        problems = await check.kind.checkInputs!(check.params, look);
+      } catch (e) {
+        // A folder that cannot be listed, a file that cannot be read (EACCES, ELOOP, ...): said
+        // as the kind or the system said it. Anything else is a bug of the check.
+        const errno = (e as NodeJS.ErrnoException).code;
+        if (isExpError(e)) problems = [{ param: check.firstPathParam, message: e.message, hint: e.hint }];
+        else if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
+          problems = [
+            {
+              param: check.firstPathParam,
+              message: `cannot look inside: ${(e as Error).message}`,
+              hint: 'check that the path can be read (permissions, links)',
+            },
+          ];
+        else throw e;
+      }
+      for (const problem of problems) {
+        const at = check.place(problem.param);
+        this.issues.add({
+          code: 'input_unusable',
+          path: at.path,
+          message: `${at.key}: ${problem.message}`,
+          file: at.file,
+          line: at.line,
+          col: at.col,
+          hint: problem.hint,
+        });
+      }
+    }
+    if (this.issues.size > 0) this.fail();
   }
 
   /** The point's doc: matrix values set, `${...}` resolved; undefined when its shape is unusable. */
@@ -428,7 +584,7 @@ class SpecLoader {
     }
     // Values the experiment schema checks (outside stages' with:) changed: validate this point's doc.
     if (outsideWith) {
-      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc), {
+      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc, this.options.executors), {
         locator,
         display: (f) => this.display(f),
       }))
@@ -652,6 +808,15 @@ class SpecLoader {
   }
 }
 
+/** A stage whose data its kind looks into after loading, and where to report what it finds. */
+interface InputCheck {
+  kind: KindInfo;
+  params: Readonly<Record<string, unknown>>;
+  /** Named when the check itself fails (a folder that cannot be listed). */
+  firstPathParam: string;
+  place(param: string): { path: string; key: string; file: string; line: number; col: number };
+}
+
 /** A stage as the planner gets it: frozen, ports filled in by the wiring. */
 function resolvedStage(
   name: string,
@@ -764,19 +929,19 @@ function finishPoint(
   };
 }
 
-/** `settings.executor` and its options (validated by the experiment schema). */
+/** `settings.executor` and the executors' `settings.<name>` blocks (validated by the experiment schema). */
 function executorSettings(
   settings: Record<string, unknown>,
-): Pick<LoadedSpec['settings'], 'executor' | 'slurm' | 'bullmq'> {
+  executors: ExecutorLookup | undefined,
+): Pick<LoadedSpec['settings'], 'executor' | 'executorSettings'> {
+  const names = executors?.names() ?? executorSettingKeys(getExperimentSchema());
+  const blocks: Record<string, Record<string, unknown>> = {};
+  for (const name of names) {
+    const block = settings[name];
+    if (isRecord(block)) blocks[name] = block;
+  }
   return {
-    ...(settings.executor === 'local' || settings.executor === 'bullmq' || settings.executor === 'slurm'
-      ? { executor: settings.executor }
-      : {}),
-    ...(typeof settings.slurm === 'object' && settings.slurm !== null
-      ? { slurm: settings.slurm as LoadedSpec['settings']['slurm'] }
-      : {}),
-    ...(typeof settings.bullmq === 'object' && settings.bullmq !== null
-      ? { bullmq: settings.bullmq as { redis?: string; queue?: string } }
-      : {}),
+    ...(typeof settings.executor === 'string' ? { executor: settings.executor } : {}),
+    ...(Object.keys(blocks).length ? { executorSettings: blocks } : {}),
   };
 }

@@ -35,6 +35,30 @@ export interface KindInfo {
    * spec's stages actually take from this stage (a demo world makes only what is used).
    */
   partsParam?: string;
+  /**
+   * Looks inside the data its path params name (see StageKind.checkInputs); `params` are the
+   * validated params with paths absolute.
+   */
+  checkInputs?(params: unknown, look: InputLook): Promise<InputProblem[]>;
+}
+
+/** A problem a kind found inside the data one of its path params names. */
+export interface InputProblem {
+  /** The path param at fault; the loader adds the key the user wrote and where. */
+  param: string;
+  /** What was found against what was expected, with counts (the path included). */
+  message: string;
+  /** What to do. */
+  hint?: string;
+}
+
+/** What a kind's input check gets besides its params. */
+export interface InputLook {
+  /**
+   * Runs `look` once per key in one load of a spec: every point (and every stage) naming the
+   * same folder shares one look at it. Keys name the check and the path, e.g. `ava:train:/data/ava`.
+   */
+  once<T>(key: string, look: () => Promise<T>): Promise<T>;
 }
 
 /** Where a port's artifact comes from in one point. */
@@ -45,14 +69,28 @@ export interface KindLookup {
   names(): string[];
 }
 
+/**
+ * What the spec loader needs to know about the registered executors: their names (the values of
+ * `settings.executor`) and the schema of each one's `settings.<name>` block.
+ */
+export interface ExecutorLookup {
+  names(): string[];
+  settingsSchema(name: string): JsonSchema | undefined;
+  description(name: string): string | undefined;
+}
+
 export interface LoadOptions {
   /** `--set PATH=VALUE` overrides, applied after `extends:` and before the matrix. */
   sets?: string[];
   kinds: KindLookup;
+  /** The registered executors (default: the ones schemas/experiment.schema.json knows, the built-in ones). */
+  executors?: ExecutorLookup;
   /** Resolves the spec file and `--set` path values (default: process.cwd()). */
   cwd?: string;
   /** For `${env:NAME}` (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Look inside the data the spec names, through the kinds' checkInputs (default true). */
+  checkInputs?: boolean;
 }
 
 export interface ResolvedStage {
@@ -97,9 +135,10 @@ export interface LoadedSpec {
     jobs?: number;
     retries: number;
     targets: string[];
-    executor?: 'local' | 'bullmq' | 'slurm';
-    bullmq?: { redis?: string; queue?: string };
-    slurm?: { partition?: string; account?: string; qos?: string; extra?: string[] };
+    /** `settings.executor`: the name of a registered executor (validated by the schema). */
+    executor?: string;
+    /** `settings.<executor>` blocks, by executor name (each validated by its executor's settings schema). */
+    executorSettings?: Record<string, Record<string, unknown>>;
   };
   points: ResolvedPoint[];
   /** The merged doc (extends and --set applied, before matrix expansion and interpolation) as YAML. */

@@ -6,8 +6,6 @@ import path from 'node:path';
 import { barChart } from '../charts/index.ts';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
-import { loadMovieCorpus } from '../video/corpus.ts';
-import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
 import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
 import { publishChart } from './charts.ts';
 import { outputPath, portInput, requirePort } from './ports.ts';
@@ -179,6 +177,9 @@ export async function runCaptionsMine(
   deps: MineDeps = defaultMineDeps,
 ): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (ffmpeg; vega when it draws) load when a node runs, not when the CLI starts.
+  const { loadMovieCorpus } = await import('../video/corpus.ts');
+  const { classifierScorer, keywordScorer, mineClips } = await import('../video/mining.ts');
   const moviesPath = findMovies(ctx);
   let scorer: SentenceScorer;
   const thresholds: Record<string, number> = {};
@@ -333,5 +334,15 @@ export const kind: StageKind<CaptionsMineParams> = {
   produces: ['mined-clips'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'inline',
+  // A folder of subtitles without videos (or the reverse), a manifest in the wrong format: said
+  // by exp validate / plan, before any node starts.
+  async checkInputs(params, look) {
+    const movies = params.movies;
+    if (!movies) return [];
+    const problem = await look.once(`movies:${movies}`, async () =>
+      (await import('../video/corpus.ts')).inspectMovieCorpus(movies),
+    );
+    return problem ? [{ param: 'movies', ...problem }] : [];
+  },
   run: (ctx) => runCaptionsMine(ctx),
 };

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import { groupedBarChart, lineChart } from '../charts/index.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { apTableMarkdown, evaluateClassifier, topSentencesMarkdown } from '../text/evaluate.ts';
 import { publishChart } from './charts.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -68,6 +67,8 @@ const MAX_PLOTTED = 40;
 const MAX_CURVES = 20;
 
 async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+  // The classifier (tfjs, ONNX) loads when the node runs, not with the CLI (vega, when it draws).
+  const { loadSentenceClassifier } = await import('../text/classifier/index.ts');
   const p = ctx.params;
   const trainInput = requirePort(ctx, 'model', 's2a.evaluate: needs an s2a.train node upstream', 'needs: [s2a, pairs]');
   const modelDir = outputPath(trainInput, 'model', 'model');

@@ -10,13 +10,17 @@ import { barChart, type Chart } from '../charts/index.ts';
 import type { JsonSchema, JsonValue, KindReport, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
-import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.ts';
-import { apReport, scoreClips, top1Accuracy } from '../video/evaluate.ts';
 import type { ApReport } from '../video/evaluate.ts';
-import { loadVideoModel, readVideoConfig } from '../video/model/io.ts';
 import { publishChart } from './charts.ts';
 import { requirePort } from './ports.ts';
-import { benchmarkPorts, benchmarkProps, benchmarkRoot, shardGeometry, sharedClipsDir } from './video-finetune.ts';
+import {
+  benchmarkPorts,
+  benchmarkProps,
+  benchmarkRoot,
+  checkBenchmarkData,
+  shardGeometry,
+  sharedClipsDir,
+} from './video-finetune.ts';
 import type { Benchmark } from './video-finetune.ts';
 import { initVideoBackend, videoCommonProps } from './video-train.ts';
 import type { VideoDevice } from './video-train.ts';
@@ -85,6 +89,10 @@ export async function runVideoEvaluate(
   ctx: StageContext<VideoEvaluateParams>,
 ): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (tfjs, ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { hmdbSplits, prepareAva, prepareHmdb } = await import('../video/datasets/prepare.ts');
+  const { apReport, scoreClips, top1Accuracy } = await import('../video/evaluate.ts');
+  const { loadVideoModel, readVideoConfig } = await import('../video/model/io.ts');
   await initVideoBackend(p.device, ctx.log);
   const input = modelInput(ctx);
   const root = benchmarkRoot(p.data, p.benchmark, ctx, 'video.evaluate');
@@ -299,5 +307,7 @@ export const kind: StageKind<VideoEvaluateParams> = {
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
+  // Evaluation reads AVA's val annotations, or the test part of the HMDB51 splits.
+  checkInputs: (p, look) => checkBenchmarkData(p.benchmark, p.data, 'val', p.splits, look),
   run: runVideoEvaluate,
 };

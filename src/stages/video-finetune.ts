@@ -7,12 +7,17 @@ import { createHash } from 'node:crypto';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageKind, StagePort } from '../plan/stage-kind.ts';
+import type {
+  InputLook,
+  InputProblem,
+  JsonSchema,
+  JsonValue,
+  StageContext,
+  StageKind,
+  StagePort,
+} from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
-import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.ts';
-import { finetuneVideoClassifier } from '../video/finetune.ts';
-import { readVideoConfig } from '../video/model/io.ts';
 import type { VideoLoss, VideoModelConfig } from '../video/model/io.ts';
 import type { VideoOptimizer } from '../video/train.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -127,6 +132,27 @@ export function benchmarkRoot(
   return outputPath(input, dataset);
 }
 
+/**
+ * A look inside the benchmark folder the `data` param names (annotation or split files, videos,
+ * their ids matching), shared by video.finetune and video.evaluate; nothing when `data` is unset
+ * (an upstream node gives the folder).
+ */
+export async function checkBenchmarkData(
+  benchmark: Benchmark,
+  data: string | undefined,
+  avaPart: 'train' | 'val',
+  splits: readonly number[],
+  look: InputLook,
+): Promise<InputProblem[]> {
+  if (!data) return [];
+  const { inspectAvaFolder, inspectHmdbFolder } = await import('../video/datasets/prepare.ts');
+  const problem =
+    benchmark === 'ava'
+      ? await look.once(`ava:${avaPart}:${data}`, () => inspectAvaFolder(data, [avaPart]))
+      : await look.once(`hmdb51:${splits.join(',')}:${data}`, () => inspectHmdbFolder(data, splits));
+  return problem ? [{ param: 'data', ...problem }] : [];
+}
+
 /** The `ava` and `hmdb51` ports: the benchmark's folder from an upstream node, or the `data` param. */
 export function benchmarkPorts(selector: string): Record<'ava' | 'hmdb51', StagePort> {
   const port = (name: 'ava' | 'hmdb51'): StagePort => ({
@@ -176,6 +202,7 @@ async function modelConfig(
       'video.finetune: init is "upstream" but no upstream video.* node has a checkpoint',
       { hint: 'depend on a video.train node, or use init: scratch' },
     );
+  const { readVideoConfig } = await import('../video/model/io.ts');
   const up = await readVideoConfig(init);
   return { cfg: { arch: up.arch, width: up.width, frames: up.frames, size: up.size, classes, loss: up.loss }, init };
 }
@@ -184,6 +211,9 @@ export async function runVideoFinetune(
   ctx: StageContext<VideoFinetuneParams>,
 ): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (tfjs, ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { hmdbSplits, prepareAva, prepareHmdb } = await import('../video/datasets/prepare.ts');
+  const { finetuneVideoClassifier } = await import('../video/finetune.ts');
   await initVideoBackend(p.device, ctx.log);
   const root = benchmarkRoot(p.data, p.dataset, ctx, 'video.finetune');
   const seed = p.seed ?? ctx.seed;
@@ -273,5 +303,7 @@ export const kind: StageKind<VideoFinetuneParams> = {
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
+  // Fine-tuning reads AVA's train annotations, or the train part of the HMDB51 splits.
+  checkInputs: (p, look) => checkBenchmarkData(p.dataset, p.data, 'train', p.splits, look),
   run: runVideoFinetune,
 };

@@ -1,13 +1,9 @@
 // `exp compare <spec.yaml | experiment name>`: every point the spec has had in the runs folder
 // (any invocation, run or cached), one row per point, as text, JSON or CSV.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse } from 'yaml';
 import { ExpError } from '../../errors.ts';
-import { compareTable, formatCompareCsv, formatCompareText } from '../../report/compare.ts';
-import { readRunSet, selectInvocations, type Selection } from '../../report/records.ts';
-import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
-import { runsDirFrom } from '../workspace.ts';
+// The command's own modules (yaml, the run records, the table) load when it runs: `exp --help` and
+// `exp compare --help` read only the declaration below (see test/engine/startup-imports.test.ts).
+import { type CommandSpec, int, list, parseCommand, str } from '../args.ts';
 import type { Io } from './engine.ts';
 
 export const compareSpec: CommandSpec = {
@@ -49,17 +45,28 @@ export const compareSpec: CommandSpec = {
     "exp compare experiments/ava_fewshot.yaml --metric 'video.ava_clip_ap.*' --sort -video.ava_clip_ap.drive",
     'exp compare ava-fewshot --csv > ava.csv',
   ],
+  success: 'the table is printed',
+  errors: ['EXP_NOT_FOUND', 'EXP_SPEC_INVALID'],
+  without: ['plugin'],
 };
 
 /** A spec file → its path and `name:`; anything else is an experiment name. */
-async function selectionOf(target: string, cwd: string): Promise<Selection['spec']> {
+export async function selectionOf(target: string, cwd: string): Promise<{ file?: string; name: string }> {
   if (!/\.ya?ml$/i.test(target)) return { name: target };
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { parse } = await import('yaml');
   const file = path.resolve(cwd, target);
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new ExpError('EXP_INPUT_MISSING', `spec file ${target} cannot be read`, {
-      hint: 'give a spec file path or an experiment name (the spec’s `name:`)',
-    });
-  });
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ExpError(
+      'EXP_NOT_FOUND',
+      `spec file ${target} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      { hint: 'give a spec file path or an experiment name (the spec’s `name:`)' },
+    );
+  }
   let doc: unknown;
   try {
     doc = parse(text);
@@ -100,6 +107,9 @@ export async function compareCommand(argv: string[], io: Io): Promise<number> {
     throw new ExpError('EXP_ARGS_INVALID', 'exp compare: --json and --csv exclude each other', {
       hint: 'pick one output format',
     });
+  const { runsDirFrom } = await import('../workspace.ts');
+  const { readRunSet, selectInvocations } = await import('../../report/records.ts');
+  const { compareTable, formatCompareCsv, formatCompareText } = await import('../../report/compare.ts');
   const runsDir = runsDirFrom(str(values.runs), io.env);
   const spec = await selectionOf(positionals[0]!, io.cwd ?? process.cwd());
   const invocations = await selectInvocations(runsDir, { spec, invocation: str(values.invocation) });

@@ -5,29 +5,30 @@ import { detectInventory } from '../../exec/inventory.ts';
 import type { Plan } from '../../plan/dag.ts';
 import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
-import type { JsonValue } from '../../plan/stage-kind.ts';
-import { execute } from '../../exec/executor.ts';
-import {
-  planExperiment,
-  runExperiment,
-  type Executor,
-  type PlannedExperiment,
-  type ExperimentResult,
-  type FailedNode,
-  type SkippedInputs,
-  type PointResult,
-  type Reporter,
-  type ReporterFactory,
+import { type JsonValue, withCheckedParams } from '../../plan/stage-kind.ts';
+// The spec loader (yaml, ajv), the planner, the executors and the tracker load when a command runs:
+// `exp --help` and `exp <command> --help` read only the declarations in this file.
+import type {
+  Executor,
+  PlannedExperiment,
+  ExperimentResult,
+  FailedNode,
+  SkippedInputs,
+  PointResult,
+  Reporter,
+  ReporterFactory,
 } from '../../run/experiment.ts';
 import type { InvocationRecord } from '../../store/invocations.ts';
-import { TrackingReporter } from '../../run/tracking-reporter.ts';
+import type { TrackingReporter } from '../../run/tracking-reporter.ts';
 import type { ArtifactStore } from '../../store/store.ts';
-import { loadSpec } from '../../spec/index.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
-import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
+import { builtinExecutors, DEFAULT_EXECUTOR } from '../../exec/builtin.ts';
+import { resolveExecutorSettings, type ExecutorRegistry } from '../../exec/registry.ts';
+import { didYouMean } from '../../spec/did-you-mean.ts';
+import { checkChoice, int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
 import { table } from '../table.ts';
-import { checkRunsWritable, makeRegistry, runsDirFrom } from '../workspace.ts';
+import { checkRunsWritable, makeRegistries, runsDirFrom } from '../workspace.ts';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -52,11 +53,16 @@ export const validateSpec: CommandSpec = {
   name: 'validate',
   usage: 'validate <spec.yaml> [--set PATH=VALUE]...',
   summary: 'Check a spec (schema, stage params, needs, files) and report every problem at once.',
+  description:
+    "Checks the schema, every stage's params, needs and ports, and looks inside the data folders the spec\n" +
+    'names (listing, headers, a sample: never a full decode), so a wrong folder stops here, not minutes into a run.',
   options: [...specOptions, { name: 'json', type: 'boolean', description: 'print {"ok", "points", "issues"} as JSON' }],
   examples: [
     'exp validate experiments/ava_fewshot.yaml',
     "exp validate experiments/s2a_text.yaml --set 'data.screenplays=/data/imsdb'",
   ],
+  success: 'the spec is valid',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const planSpec: CommandSpec = {
@@ -80,6 +86,13 @@ export const planSpec: CommandSpec = {
       description: 'plan as if this stage were forced to rerun',
     },
   ],
+  examples: [
+    'exp plan experiments/ava_fewshot.yaml',
+    'exp plan experiments/s2a_text.yaml --why --set verbs.min_count=50',
+    'exp plan experiments/hmdb51.yaml --json --rerun finetune',
+  ],
+  success: 'the plan is printed',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const runSpec: CommandSpec = {
@@ -87,7 +100,6 @@ export const runSpec: CommandSpec = {
   usage: 'run <spec.yaml> [--set PATH=VALUE]... [--gpus IDS] [--jobs N] [--runs DIR] [--force] [--json]',
   summary: 'Run every point of a spec: shared stages once, cached nodes reused, each point tracked in MLflow.',
   description:
-    'Exit codes: 0 all points done, 1 some node failed, 2 invalid spec or arguments, 130 interrupted.\n' +
     'Interrupting (Ctrl-C, SIGTERM) stops dispatching, gives running tasks a grace period, and keeps every\n' +
     'finished node: running the same command again continues where it stopped.',
   options: [
@@ -134,20 +146,23 @@ export const runSpec: CommandSpec = {
       name: 'executor',
       type: 'string',
       value: 'NAME',
-      description: 'where nodes run: local (default), bullmq or slurm (settings.executor)',
+      description: `where nodes run: ${builtinExecutors.map((e) => (e.name === DEFAULT_EXECUTOR ? `${e.name} (default)` : e.name)).join(', ')}, or a plugin's (settings.executor)`,
     },
-    {
-      name: 'redis',
-      type: 'string',
-      value: 'URL',
-      description: 'Redis of the bullmq executor, e.g. redis://10.0.0.5:6379 (settings.bullmq.redis, EXP_REDIS)',
-    },
-    {
-      name: 'queue',
-      type: 'string',
-      value: 'NAME',
-      description: 'bullmq queue prefix shared with the workers (default exp; settings.bullmq.queue)',
-    },
+    // The built-in executors' own flags (a plugin executor takes settings.<name> and its environment variables).
+    ...builtinExecutors.flatMap((e) =>
+      (e.options ?? []).flatMap((opt) =>
+        opt.flag
+          ? [
+              {
+                name: opt.flag,
+                type: 'string' as const,
+                value: opt.value,
+                description: `${e.name} executor: ${opt.description} (settings.${e.name}.${opt.key}${opt.env ? `, ${opt.env}` : ''})`,
+              },
+            ]
+          : [],
+      ),
+    ),
     { name: 'json', type: 'boolean', description: 'print the result as one JSON object on the last line' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress output' },
     { name: 'no-track', type: 'boolean', description: 'do not log to MLflow (file store or server)' },
@@ -163,6 +178,12 @@ export const runSpec: CommandSpec = {
     'EXP_GPUS=0 exp run experiments/hmdb51.yaml --jobs 4 --json',
     'exp run experiments/quickstart.yaml --executor bullmq --redis redis://10.0.0.5:6379 --runs /shared/runs',
   ],
+  success: 'every point done',
+  otherExits: [
+    [1, 'some node failed (the others went on)'],
+    [130, 'interrupted (Ctrl-C, SIGTERM); run it again to go on'],
+  ],
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_RUNS_UNWRITABLE', 'EXP_EXECUTOR_UNAVAILABLE'],
 };
 
 function specFile(file: string | undefined): string {
@@ -173,10 +194,12 @@ function specFile(file: string | undefined): string {
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(validateSpec, argv);
-  const registry = await makeRegistry(list(values.plugin), io.env);
+  const { loadSpec } = await import('../../spec/index.ts');
+  const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
   const spec = await loadSpec(specFile(positionals[0]), {
     sets: list(values.set),
     kinds: registry,
+    executors,
     cwd: io.cwd,
     env: io.env,
   });
@@ -221,7 +244,7 @@ export function planNotes(
       const m = up ? store.readManifest(up.kind, key) : undefined;
       return m ? [{ kind: m.kind, outputs: m.outputs as Record<string, JsonValue> }] : [];
     });
-    const note = kind.planNote(n.params, upstream);
+    const note = withCheckedParams(kind).planNote?.(n.params, upstream);
     if (note) notes.set(n.key, note);
   }
   return notes;
@@ -255,10 +278,12 @@ function forceOption(values: Record<string, unknown>): boolean | string[] {
 
 export async function planCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(planSpec, argv);
-  const registry = await makeRegistry(list(values.plugin), io.env);
+  const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
+  const { planExperiment } = await import('../../run/experiment.ts');
   const { spec, plan, decisions, store } = await planExperiment(specFile(positionals[0]), {
     registry,
+    executors,
     runsDir,
     sets: list(values.set),
     cwd: io.cwd,
@@ -330,11 +355,16 @@ export interface RunJson {
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(runSpec, argv);
-  const registry = await makeRegistry(list(values.plugin), io.env);
+  const { planExperiment, runExperiment } = await import('../../run/experiment.ts');
+  const { TrackingReporter } = await import('../../run/tracking-reporter.ts');
+  const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
+  // An executor name the registry (built-ins and plugins) does not know: said before any planning.
+  checkChoice(runSpec, 'executor', str(values.executor), executors.names());
   const runsDir = runsDirFrom(str(values.runs), io.env);
   checkRunsWritable(runsDir);
   const planned = await planExperiment(specFile(positionals[0]), {
     registry,
+    executors,
     runsDir,
     sets: list(values.set),
     cwd: io.cwd,
@@ -368,8 +398,11 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
 
   // What the executor has to say (re-attached Slurm jobs, nodes no worker can host): even with --quiet.
-  const executor = executorFrom(values, spec, planned, io.env ?? process.env, (line) => io.stderr.write(`${line}\n`));
-  if (executor && !values.quiet) io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
+  const executor = executorFrom(executors, values, planned, io.env ?? process.env, (line) =>
+    io.stderr.write(`${line}\n`),
+  );
+  if (executor.name !== DEFAULT_EXECUTOR && !values.quiet)
+    io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
 
   const interrupt = interruptOnSignals(io, graceMs);
   let result: ExperimentResult;
@@ -378,7 +411,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     result = await runExperiment(planned, {
       inventory,
       reporters,
-      executor: executor?.run,
+      executor: executor.run,
       command: ['run', ...argv],
       failFast: Boolean(values['fail-fast']),
       retries,
@@ -418,11 +451,12 @@ async function reportAtEnd(
 ): Promise<{ file: string; line: string } | undefined> {
   try {
     const { shownPath, writeReport } = await import('./report.ts');
+    const { TrackingReporter } = await import('../../run/tracking-reporter.ts');
     const tracking = reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
     const written = await writeReport(runsDir, [invocation], registry, {
       attach: tracking ? (file) => tracking.logParentArtifact(file, 'report/') : undefined,
     });
-    const shown = shownPath(written.file, io.cwd);
+    const shown = await shownPath(written.file, io.cwd);
     return {
       file: written.file,
       line: `report: ${shown} (${written.charts} charts, ${(written.bytes / 1024).toFixed(0)} KB${written.tracked ? '; also in the MLflow parent run under report/' : ''})`,
@@ -435,64 +469,41 @@ async function reportAtEnd(
   }
 }
 
-/** `--executor` / settings.executor: undefined for local, else the bullmq executor. */
+/** `--executor` / settings.executor, looked up in the registry, with its settings resolved (flag > spec > env). */
 function executorFrom(
+  executors: ExecutorRegistry,
   values: Record<string, unknown>,
-  spec: LoadedSpec,
   planned: PlannedExperiment,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
-): { name: string; run: Executor; where: string } | undefined {
-  const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? 'local';
-  if (name === 'local') return undefined;
-  if (name === 'slurm') {
-    const s = spec.settings.slurm ?? {};
-    const plugins = list(values.plugin as string[] | undefined).map((p) => path.resolve(p));
-    return {
-      name,
-      where: `Slurm (${env.SLURM_CONF ?? "the cluster's defaults"}${s.partition ? `, partition ${s.partition}` : ''})`,
-      run: async (options) => {
-        const { slurmRunner } = await import('../../exec/slurm.ts');
-        const remote = await slurmRunner({
-          store: planned.store,
-          registry: planned.registry,
-          plugins,
-          ...s,
-          env,
-          invocation: options.invocation,
-          log,
-        });
-        return execute({ ...options, remote });
-      },
-    };
-  }
-  if (name !== 'bullmq') {
+): { name: string; run: Executor; where: string } {
+  const { spec } = planned;
+  const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? DEFAULT_EXECUTOR;
+  const def = executors.get(name);
+  if (!def) {
+    const known = executors.names();
+    const guess = didYouMean(name, known);
     throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, {
-      hint: 'use --executor local, bullmq or slurm',
+      hint: `${guess ? `did you mean --executor ${guess}? ` : ''}registered executors: ${known.join(', ')} (a plugin can add one)`,
     });
   }
-  const redis = str(values.redis as string | undefined) ?? spec.settings.bullmq?.redis ?? env.EXP_REDIS;
-  if (!redis) {
-    throw new ExpError('EXP_ARGS_INVALID', 'the bullmq executor needs a Redis URL', {
-      hint: 'pass --redis redis://HOST:PORT, or set settings.bullmq.redis or EXP_REDIS',
-    });
-  }
-  const queue = str(values.queue as string | undefined) ?? spec.settings.bullmq?.queue ?? 'exp';
+  const settings = resolveExecutorSettings(def, spec.settings.executorSettings?.[name], values, env);
+  const plugins = list(values.plugin as string[] | undefined).map((p) => path.resolve(p));
   return {
     name,
-    where: `the workers of ${redis} (queue ${queue})`,
+    where: def.where(settings, env),
     run: async (options) => {
-      // Loaded only when used: bullmq and ioredis cost every other command nothing.
-      const { bullmqRunner } = await import('../../exec/bullmq.ts');
-      const warn = Number(env.EXP_UNHOSTABLE_WARN_MS);
-      const remote = await bullmqRunner({
-        redis,
-        queue,
-        registry: planned.registry,
+      const remote = await def.open({
+        settings,
         store: planned.store,
+        registry: planned.registry,
+        plugins,
+        env,
+        invocation: options.invocation,
         log,
-        ...(warn > 0 ? { warnAfterMs: warn } : {}),
+        signal: options.signal,
       });
+      const { execute } = await import('../../exec/executor.ts');
       return execute({ ...options, remote });
     },
   };

@@ -1,21 +1,13 @@
 // `exp report [SPEC | INVOCATION]`: the self-contained HTML report of an invocation (default the
 // latest), or of every run of a spec (--all); logged into the invocation's MLflow parent run.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse } from 'yaml';
 import { ExpError } from '../../errors.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
-import {
-  buildReport,
-  type Declaration,
-  type ReportResult,
-  readRunSet,
-  type Selection,
-  selectInvocations,
-} from '../../report/index.ts';
+import type { Declaration, ReportResult, Selection } from '../../report/index.ts';
 import type { InvocationRecord } from '../../store/invocations.ts';
-import { list, parseCommand, str, type CommandSpec } from '../args.ts';
-import { makeRegistry, runsDirFrom } from '../workspace.ts';
+// The report's modules (records, charts, vega) load when the command runs: `exp --help` and
+// `exp report --help` read only the declaration below (see test/engine/startup-imports.test.ts).
+import { type CommandSpec, list, parseCommand, str } from '../args.ts';
+import { selectionOf as specSelection } from './compare.ts';
 import type { Io } from './engine.ts';
 
 export const reportSpec: CommandSpec = {
@@ -41,6 +33,8 @@ export const reportSpec: CommandSpec = {
     'exp report experiments/ava_fewshot.yaml --all',
     'exp report 20261207-061500-3f2a --out /tmp/ava.html',
   ],
+  success: 'the report is written (its path is printed)',
+  errors: ['EXP_NOT_FOUND', 'EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 /** The kinds' report declarations, as plain data. */
@@ -48,26 +42,11 @@ export function declarationsOf(registry: StageRegistry): Declaration[] {
   return registry.all().flatMap((k) => (k.report ? [{ kind: k.name, report: k.report }] : []));
 }
 
+/** An invocation id (or its prefix), else a spec file or an experiment name. */
 async function selectionOf(target: string | undefined, cwd: string): Promise<Selection> {
   if (target === undefined) return {};
-  if (!/\.ya?ml$/i.test(target))
-    return /^\d{8}-\d{6}/.test(target) ? { invocation: target } : { spec: { name: target } };
-  const file = path.resolve(cwd, target);
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new ExpError('EXP_INPUT_MISSING', `spec file ${target} cannot be read`, {
-      hint: 'give a spec file, an experiment name or an invocation id (exp ls lists them)',
-    });
-  });
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    throw new ExpError('EXP_SPEC_INVALID', `${target} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
-      hint: `exp validate ${target} shows every problem`,
-    });
-  }
-  const name = typeof doc === 'object' && doc !== null ? (doc as { name?: unknown }).name : undefined;
-  return { spec: { file, name: typeof name === 'string' && name !== '' ? name : `\u0000${file}` } };
+  if (/^\d{8}-\d{6}/.test(target) && !/\.ya?ml$/i.test(target)) return { invocation: target };
+  return { spec: await specSelection(target, cwd) };
 }
 
 export interface WrittenReport extends ReportResult {
@@ -85,6 +64,8 @@ export async function writeReport(
   registry: StageRegistry,
   o: { out?: string; attach?: (file: string, invocation: InvocationRecord) => Promise<boolean> } = {},
 ): Promise<WrittenReport> {
+  const path = await import('node:path');
+  const { buildReport, readRunSet } = await import('../../report/index.ts');
   const set = await readRunSet(runsDir, invocations);
   // Records from before headline metrics were kept: the kinds' declared ones.
   if (set.headline.length === 0) set.headline = [...new Set(registry.all().flatMap((k) => k.summaryMetrics ?? []))];
@@ -99,7 +80,8 @@ export async function writeReport(
 }
 
 /** A path as the user would type it: relative to the current folder when under it, else absolute. */
-export function shownPath(file: string, cwd = process.cwd()): string {
+export async function shownPath(file: string, cwd = process.cwd()): Promise<string> {
+  const path = await import('node:path');
   const rel = path.relative(cwd, file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
@@ -114,6 +96,8 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
         hint: 'see exp report --help',
       },
     );
+  const { makeRegistry, runsDirFrom } = await import('../workspace.ts');
+  const { selectInvocations } = await import('../../report/index.ts');
   const runsDir = runsDirFrom(str(values.runs), io.env);
   const registry = await makeRegistry(list(values.plugin), io.env);
   const sel = await selectionOf(positionals[0], io.cwd ?? process.cwd());
@@ -150,7 +134,7 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   io.stdout.write(
-    `report: ${shownPath(written.file, io.cwd)} (${(written.bytes / 1024).toFixed(0)} KB, ${written.charts} charts, ${written.tables} tables, ${(written.ms / 1000).toFixed(1)} s)${written.tracked ? '; also in the MLflow parent run under report/' : ''}\n`,
+    `report: ${await shownPath(written.file, io.cwd)} (${(written.bytes / 1024).toFixed(0)} KB, ${written.charts} charts, ${written.tables} tables, ${(written.ms / 1000).toFixed(1)} s)${written.tracked ? '; also in the MLflow parent run under report/' : ''}\n`,
   );
   return 0;
 }
