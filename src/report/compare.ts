@@ -162,8 +162,15 @@ export function formatCompareText(t: CompareTable, width = 100): string {
   );
   if (t.rows.length === 0) return `${out.join('\n')}\n(no points)\n`;
   const anyNotDone = t.rows.some((r) => r.status !== 'done');
-  const names = t.rows.map((r) => r.name + (r.status !== 'done' ? ` (${r.status})` : ''));
-  const nameW = Math.min(Math.max(5, ...names.map((n) => n.length)), Math.max(16, Math.floor(width / 2)));
+  const suffix = (r: CompareRow) => (r.status !== 'done' ? ` (${r.status})` : '');
+  const full = t.rows.map((r) => r.name + suffix(r));
+  const nameW = Math.min(Math.max(5, ...full.map((n) => n.length)), Math.max(16, Math.floor(width / 2)));
+  // A name too long for its column loses its end, never the status after it.
+  const names = t.rows.map((r, i) => {
+    if (full[i]!.length <= nameW) return full[i]!;
+    const keep = Math.max(1, nameW - suffix(r).length - 1);
+    return `${r.name.slice(0, keep)}…${suffix(r)}`;
+  });
   const cell = (s: string, w: number, right: boolean) =>
     s.length > w ? `${s.slice(0, w - 1)}…` : right ? s.padStart(w) : s.padEnd(w);
   const runsCol = { title: ['', 'runs'], values: t.rows.map((r) => String(r.runs)) };
