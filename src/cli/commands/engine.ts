@@ -215,7 +215,7 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export interface PlanJson {
-  points: { id: string; name: string; params: Record<string, unknown> }[];
+  points: { id: string; name: string; params: Record<string, unknown>; overrides: Record<string, unknown> }[];
   nodes: {
     key: string;
     stage: string;
@@ -256,7 +256,7 @@ export function planToJson(
   notes: Map<string, string> = new Map(),
 ): PlanJson {
   return {
-    points: plan.points.map((p) => ({ id: p.id, name: p.name, params: p.assignment })),
+    points: plan.points.map((p) => ({ id: p.id, name: p.name, params: p.assignment, overrides: p.overrides })),
     nodes: plan.nodes.map((n) => ({
       key: n.key,
       stage: n.stage,

@@ -147,6 +147,11 @@ export async function showCommand(argv: string[], io: Io): Promise<number> {
           inv.points.map((p) => [p.name, p.id, p.status]),
         )}\n`,
       );
+      const { defaultReportFile } = await import('../../report/build.ts');
+      const report = defaultReportFile(runsDir, inv.name, inv.id);
+      io.stdout.write(
+        existsSync(report) ? `report: ${report}\n` : `report: none yet (exp report ${inv.id} writes it)\n`,
+      );
     }
     return 0;
   }
