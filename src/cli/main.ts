@@ -11,6 +11,7 @@ import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
 import { nodeRunSpec } from './commands/node-run.ts';
+import { initSpec } from './commands/init.ts';
 import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
@@ -27,6 +28,11 @@ const lazy =
     (await load())(argv, io);
 
 const commands: Record<string, Entry> = {
+  init: {
+    summary: initSpec.summary,
+    spec: initSpec,
+    run: lazy(async () => (await import('./commands/init.ts')).initCommand),
+  },
   validate: { summary: validateSpec.summary, spec: validateSpec, run: validateCommand },
   plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },
   run: { summary: runSpec.summary, spec: runSpec, run: runCommand },
