@@ -57,9 +57,12 @@ lint: install
 	$(BIN)/biome lint
 	$(BIN)/biome format
 
+# The summary runs whatever vitest's exit status (it explains a run that died without its report,
+# from the timeline the timeline reporter keeps in coverage/test-timeline.log).
 test: install lint typecheck
-	$(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json
-	@node scripts/test-summary.cjs coverage/test-results.json
+	@mkdir -p coverage && rm -f coverage/test-results.json coverage/test-timeline.log
+	$(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json \
+	  --reporter=./test/helpers/timeline-reporter.ts; node scripts/test-summary.cjs coverage/test-results.json $$?
 
 demo: install
 	node bin/exp.js run experiments/ava_fewshot.yaml

@@ -15,12 +15,15 @@ import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import { ExpError } from '../errors.ts';
 import { didYouMean, loadSpec } from '../spec/index.ts';
+import type { ExecutorLookup } from '../spec/types.ts';
 import type { LoadedSpec } from '../spec/types.ts';
 import { invocationHandle, saveInvocation, type InvocationPoint, type InvocationRecord } from '../store/invocations.ts';
 import { ArtifactStore, type NodeManifest } from '../store/store.ts';
 
 export interface PlanOptions {
   registry: StageRegistry;
+  /** The registered executors, for `settings.executor` and `settings.<executor>` (default: the built-in ones). */
+  executors?: ExecutorLookup;
   runsDir: string;
   /** `--set PATH=VALUE` overrides. */
   sets?: string[];
@@ -40,7 +43,13 @@ export interface PlannedExperiment {
 
 /** Spec file → validated grid → DAG → what is cached and what runs, and why. */
 export async function planExperiment(file: string, o: PlanOptions): Promise<PlannedExperiment> {
-  const spec = await loadSpec(file, { sets: o.sets ?? [], kinds: o.registry, cwd: o.cwd, env: o.env });
+  const spec = await loadSpec(file, {
+    sets: o.sets ?? [],
+    kinds: o.registry,
+    executors: o.executors,
+    cwd: o.cwd,
+    env: o.env,
+  });
   if (Array.isArray(o.force)) checkRerunStages(o.force, spec);
   const store = new ArtifactStore(o.runsDir);
   const plan = buildPlan(spec, o.registry);

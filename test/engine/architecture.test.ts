@@ -9,6 +9,7 @@ const src = path.join(repoRoot, 'src');
 const LEAVES = new Set([
   'errors',
   'children',
+  'process-identity',
   'error-codes',
   'errors-doc',
   'canonical',
