@@ -12,6 +12,7 @@ import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
 import { nodeRunSpec } from './commands/node-run.ts';
 import { initSpec } from './commands/init.ts';
+import { doctorSpec } from './commands/doctor.ts';
 import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
@@ -32,6 +33,11 @@ const commands: Record<string, Entry> = {
     summary: initSpec.summary,
     spec: initSpec,
     run: lazy(async () => (await import('./commands/init.ts')).initCommand),
+  },
+  doctor: {
+    summary: doctorSpec.summary,
+    spec: doctorSpec,
+    run: lazy(async () => (await import('./commands/doctor.ts')).doctorCommand),
   },
   validate: { summary: validateSpec.summary, spec: validateSpec, run: validateCommand },
   plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },

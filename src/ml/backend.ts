@@ -170,6 +170,11 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
   return pending;
 }
 
+/** Why each faster backend was passed over by initBackend() (empty before it ran). */
+export function passedOverBackends(): Partial<Record<BackendName, string>> {
+  return Object.fromEntries(passedOver);
+}
+
 /**
  * One log line on the backend for a task given `gpus`: which one runs, and when GPUs were
  * granted but the GPU build is not what runs, why it fell back.
