@@ -130,6 +130,7 @@ export async function loadPlugin(
   } catch (e) {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} failed to load: ${(e as Error).message}`, { cause: e });
   }
+  const before = new Set(registry.names());
   const found: AnyStageKind[] = [];
   const take = (v: unknown): void => {
     if (Array.isArray(v)) v.filter(isKind).forEach((k) => found.push(k));
@@ -152,6 +153,23 @@ export async function loadPlugin(
     });
   }
   for (const k of found) registry.register(k);
+  // Kinds of this plugin (registered by it or from its exports): a broken params schema would
+  // otherwise surface only when a spec uses the kind. (ajv loads only when a plugin is given.)
+  const added = registry.names().filter((name) => !before.has(name) || found.some((k) => k.name === name));
+  const { paramsSchemaProblem } = added.length
+    ? await import('../spec/schema.ts')
+    : { paramsSchemaProblem: () => undefined };
+  for (const name of added) {
+    const problem = paramsSchemaProblem(registry.get(name)!.paramsSchema);
+    if (problem)
+      throw new ExpError(
+        'EXP_PLUGIN_INVALID',
+        `plugin ${spec}: stage kind "${name}" has an invalid params schema: ${problem}`,
+        {
+          hint: 'paramsSchema must be a JSON Schema (2020-12) object, e.g. { type: "object", properties: { k: { type: "integer" } } }',
+        },
+      );
+  }
   for (const e of executorDefs) executors?.register(e);
 }
 

@@ -26,6 +26,10 @@ export const doctorSpec: CommandSpec = {
     { name: 'json', type: 'boolean', description: 'print one JSON object instead of the table' },
   ],
   examples: ['exp doctor', 'EXP_TF_BACKEND=wasm exp doctor --json'],
+  success: 'everything configured answered (warnings, e.g. wasm instead of native TensorFlow, still exit 0)',
+  errors: [],
+  otherExits: [[1, 'a configured service (Redis, Slurm, the MLflow server) did not answer']],
+  without: ['plugin'],
 };
 
 type Status = 'ok' | 'warn' | 'fail' | 'off';
@@ -116,9 +120,9 @@ async function inventoryChecks(env: NodeJS.ProcessEnv): Promise<Check[]> {
   ];
 }
 
-async function trackingCheck(env: NodeJS.ProcessEnv): Promise<Check> {
+async function trackingCheck(runs: string | undefined, env: NodeJS.ProcessEnv): Promise<Check> {
   const { runsDirFrom } = await import('../workspace.ts');
-  const local = path.join(path.resolve(runsDirFrom(undefined, env)), 'mlruns');
+  const local = path.join(path.resolve(runsDirFrom(runs, env)), 'mlruns');
   const uri = env.MLFLOW_TRACKING_URI;
   if (!uri || !/^https?:\/\//.test(uri))
     return { check: 'tracking', status: 'ok', detail: `MLflow file store ${local}` };
@@ -239,7 +243,7 @@ export async function doctorCommand(argv: string[], io: Io): Promise<number> {
     backendChecks(env),
     ffmpegCheck(),
     inventoryChecks(env),
-    trackingCheck(env),
+    trackingCheck(str(values.runs), env),
     slurmCheck(env),
     redis
       ? redisCheck(redis)

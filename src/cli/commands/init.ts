@@ -18,6 +18,9 @@ export const initSpec: CommandSpec = {
     'and .gitignore. Stops without writing anything when one of these files exists, unless --force.',
   options: [{ name: 'force', type: 'boolean', description: 'overwrite files of the same name' }],
   examples: ['exp init my-study && cd my-study && exp run experiments/quickstart.yaml', 'exp init --force'],
+  success: 'the project was written (the next command to type is printed)',
+  errors: [],
+  without: ['runs', 'plugin'],
 };
 
 // The package's root: two folders above this file, from src/cli/commands and dist/cli/commands alike.

@@ -22,6 +22,12 @@ export const nodeRunSpec: CommandSpec = {
     { name: 'result', type: 'string', value: 'FILE', description: 'where to write the node outcome (JSON)' },
     { name: 'events', type: 'string', value: 'FILE', description: 'append live events there (JSON lines)' },
   ],
+  examples: [
+    'exp node-run KEY.job.json --runs /shared/runs --result KEY.result.json  (as exp run --executor slurm writes it)',
+  ],
+  success: 'the node is done (or was cached); its outcome is in --result',
+  otherExits: [[1, 'the node failed; its outcome is in --result']],
+  errors: ['EXP_PLUGIN_INVALID', 'EXP_KIND_UNREGISTERED'],
 };
 
 export async function nodeRunCommand(argv: string[], io: Io): Promise<number> {
