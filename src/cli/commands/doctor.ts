@@ -18,8 +18,8 @@ export const doctorSpec: CommandSpec = {
   summary: 'Say what exp uses here and why: backend, threads, ffmpeg, GPUs, tracking, Redis/Slurm.',
   description:
     'Checks in a few seconds, starting nothing: the TensorFlow backend exp picks (and why a faster one was\n' +
-    'passed over), ffmpeg, CPU slots and GPUs, the tracking target; Redis (--redis or EXP_REDIS), Slurm (sbatch\n' +
-    'on PATH or SLURM_CONF) and an MLflow server (MLFLOW_TRACKING_URI) only when configured. Exit 1 when a\n' +
+    'passed over), ffmpeg, CPU slots and GPUs, the tracking target; Redis (--redis or EXP_REDIS), Slurm (SLURM_CONF\n' +
+    'or /etc/slurm/slurm.conf) and an MLflow server (MLFLOW_TRACKING_URI) only when configured. Exit 1 when a\n' +
     'configured one does not answer.',
   options: [
     { name: 'redis', type: 'string', value: 'URL', description: 'a Redis to check (default EXP_REDIS)' },
