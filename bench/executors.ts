@@ -5,11 +5,15 @@
 // Slurm (when slurm-wlm is installed and we are root): a one-node cluster brought up by
 // scripts/slurm-one-node.sh, on a 20-node DAG (2 chains of 10: each job starts `exp node-run`).
 // Goal (issue 13): bullmq ≤ 20 ms per node over local; Slurm bounded by its scheduler cycle.
-// Run: npx tsx bench/executors.ts   (needs redis-server: make deps)
+// Also: how long a SIGKILLed `exp worker`'s node waits before another worker starts it again
+// (--lock-ms at its default, 5 s; 3 trials). Run: npx tsx bench/executors.ts [--only restart]
+// (needs redis-server: make deps)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main as cliMain } from '../src/cli/main.ts';
 import { bullmqRunner } from '../src/exec/bullmq.ts';
 import { execute } from '../src/exec/executor.ts';
 import { detectInventory } from '../src/exec/inventory.ts';
@@ -123,8 +127,89 @@ function spawnWorker(redis: string, runs: string, pluginFile: string, queue: str
   });
 }
 
+/**
+ * A node runs on one of two `exp worker` processes (default --lock-ms 5000) and waits at a gate;
+ * the worker running it is SIGKILLed; the time until the other worker starts the node again.
+ */
+async function restartDelay(redisUrl: string, dir: string, trials = 3): Promise<number[]> {
+  const kinds = path.resolve('test/fixtures/plugins/test-kinds.ts');
+  const delays: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const runs = path.join(dir, `runs-restart-${t}`);
+    const gate = path.join(dir, `gate-${t}`);
+    const tally = path.join(dir, `tally-${t}`);
+    const queue = `restart${t}`;
+    const ws = await Promise.all([0, 1].map(() => spawnWorker(redisUrl, runs, kinds, queue)));
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.resume();
+    stderr.resume();
+    const run = cliMain(
+      [
+        'run',
+        path.resolve('test/fixtures/engine/slow-pair.yaml'),
+        '--set',
+        'slow.sleep_ms=0',
+        '--set',
+        `slow.gate=${gate}`,
+        '--set',
+        `slow.tally=${tally}`,
+        '--set',
+        'slow.value=' + String(7 + t),
+        '--runs',
+        runs,
+        '--no-track',
+        '--quiet',
+        '--executor',
+        'bullmq',
+        '--redis',
+        redisUrl,
+        '--queue',
+        queue,
+      ],
+      {
+        stdout,
+        stderr,
+        env: { ...process.env, EXP_PLUGINS: kinds, EXP_GPUS: 'none' },
+        signal: new AbortController().signal,
+      },
+    );
+    const lines = (): string[] => (existsSync(tally) ? readFileSync(tally, 'utf8').trim().split('\n') : []);
+    const waitFor = async (n: number): Promise<void> => {
+      const deadline = Date.now() + 120_000;
+      while (lines().length < n) {
+        if (Date.now() > deadline) throw new Error(`restart bench: the node did not start ${n} time(s)`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor(1);
+    const pid = Number(lines()[0]!.split(' ')[1]);
+    const victim = ws.find((w) => w.pid === pid)!;
+    const killedAt = performance.now();
+    victim.kill('SIGKILL');
+    await waitFor(2);
+    delays.push(performance.now() - killedAt);
+    writeFileSync(gate, '');
+    if ((await run) !== 0) throw new Error('restart bench: the run failed');
+    for (const w of ws) w.kill('SIGKILL');
+  }
+  return delays;
+}
+
 async function main_(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'exp-bench-exec-'));
+  if (process.argv.includes('--only') && process.argv.includes('restart')) {
+    const redis = await startRedis();
+    try {
+      const d = await restartDelay(redis.url, dir);
+      console.log('worker SIGKILLed mid-node (--lock-ms 5000): its node started again on another worker after');
+      console.log(d.map((x) => `${(x / 1000).toFixed(1)} s`).join(', '));
+      console.log(JSON.stringify({ bench: 'executors', restart_delay_ms: d.map(Math.round), lock_ms: 5000 }));
+    } finally {
+      await redis.stop();
+    }
+    return;
+  }
   const registry = new StageRegistry();
   registry.register(noop);
   const pluginFile = path.join(dir, 'plugin.ts');
@@ -133,6 +218,7 @@ async function main_(): Promise<void> {
   const redis = await startRedis();
   const children: ChildProcess[] = [];
   const rows: { executor: string; slots: number; m: Measure }[] = [];
+  let restart: number[] = [];
   try {
     // Warm-up (module loading, JIT) so that the first measured run is not penalised.
     await measure(spec, registry, path.join(dir, 'runs-warmup'), 2);
@@ -154,6 +240,7 @@ async function main_(): Promise<void> {
       for (const w of ws) w.kill('SIGTERM');
     }
     await benchSlurm(dir, registry, pluginFile, rows);
+    restart = await restartDelay(redis.url, dir);
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await redis.stop();
@@ -188,6 +275,9 @@ async function main_(): Promise<void> {
   });
   const widths = header2.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   for (const l of [header2, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  console.log(
+    `bullmq: a SIGKILLed worker's node started again on another worker after ${restart.map((x) => `${(x / 1000).toFixed(1)} s`).join(', ')} (--lock-ms 5000)`,
+  );
   const pick = (e: string, s: number) => rows.find((r) => r.executor === e && r.slots === s)!.m;
   console.log(
     JSON.stringify({
@@ -200,6 +290,7 @@ async function main_(): Promise<void> {
           [`${executor}_${slots}slot_median_latency_ms`, +m.medianLatencyMs.toFixed(2)],
         ]),
       ),
+      bullmq_restart_delay_ms: restart.map(Math.round),
       bullmq_overhead_ms_per_node_1slot: +(
         (pick('bullmq', 1).wallMs - pick('local', 1).wallMs) /
         (POINTS * STAGES)

@@ -1,13 +1,14 @@
 // Executors are registered by name, like stage kinds: a plugin adds one (here a test engine that
 // runs each node's job as a child process, through the same batch runner as Slurm), its settings
 // block is validated like every key, and a misspelt executor is refused with a did-you-mean.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
 import { listInvocations } from '../../src/store/invocations.ts';
 import { runExp } from '../helpers/exp.ts';
+import { startExp, until } from '../helpers/live.ts';
 import { repoRoot } from '../helpers/repo.ts';
 
 const kinds = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
@@ -46,6 +47,44 @@ describe('executor registry', () => {
     const jobs = Object.values(inv!.remoteJobs ?? {});
     expect(jobs).toHaveLength(4);
     expect(new Set(jobs.map((j) => j.executor))).toEqual(new Set(['procs']));
+  }, 60_000);
+
+  it("a plugin executor's job that dies without a result fails its node (exit 1, EXP_NODE_LOST, the command to continue)", async () => {
+    const dir = tmp('exp-procs-lost-');
+    const gate = path.join(dir, 'gate');
+    const tally = path.join(dir, 'tally');
+    const args = [
+      'run',
+      grid,
+      ...small,
+      '--set',
+      `mid.gate=${gate}`,
+      '--set',
+      `mid.tally=${tally}`,
+      '--runs',
+      path.join(dir, 'runs'),
+      '--plugin',
+      procs,
+      '--executor',
+      'procs',
+    ];
+    const run = startExp(args, env);
+    run.done.catch(() => 1); // awaited below
+    // mid's job (a child process) waits at its gate: it dies there, as a machine would.
+    const pid = await until(
+      () => `mid to start: ${run.err()}`,
+      60_000,
+      () => (existsSync(tally) ? Number(readFileSync(tally, 'utf8').split(' ')[1]) : undefined),
+    );
+    process.kill(pid, 'SIGKILL');
+    expect(await run.done, run.err()).toBe(1);
+    const j = JSON.parse(run.out().trim().split('\n').at(-1)!) as RunJson;
+    expect(j.failed.map((f) => f.stage)).toEqual(['mid']);
+    expect(j.failed[0]!.error).toMatch(/^procs job p\d+ ended without a result \(EXITED\)/);
+    expect(j.resume).toMatch(/^exp run .* --executor procs$/);
+    writeFileSync(gate, '');
+    const again = await runExp(args, env);
+    expect(again.code, again.err).toBe(0);
   }, 60_000);
 
   it('refuses an unknown executor with a did-you-mean and the registered names', async () => {

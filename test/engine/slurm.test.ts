@@ -230,7 +230,10 @@ describe('slurm executor', () => {
 
   it('a job that failed while no exp run watched is taken from its result, not run again; the next run retries', async () => {
     const runs = tmp('exp-slurm-failed-');
-    const tally = path.join(tmp('exp-slurm-tally-'), 'tally.txt');
+    const files = tmp('exp-slurm-tally-');
+    const tally = path.join(files, 'tally.txt');
+    // mid fails once this file exists: after its driver was killed, however loaded the machine.
+    const gate = path.join(files, 'gate');
     const args = [
       'run',
       grid,
@@ -238,7 +241,7 @@ describe('slurm executor', () => {
       '--set',
       'mid.fail=true',
       '--set',
-      'mid.sleep_ms=3000',
+      `mid.gate=${gate}`,
       '--set',
       `mid.tally=${tally}`,
       '--json',
@@ -250,6 +253,7 @@ describe('slurm executor', () => {
     ];
     const [, mid] = await killedDriver(args, runs, 2); // base, then mid
     expect(mid).toBeDefined();
+    writeFileSync(gate, '');
     await until(`the result of job ${mid!.id}`, 120_000, () => existsSync(path.join(runs, `${mid!.base}.result.json`)));
     const again = await runExp(args, env);
     expect(again.code, again.err).toBe(1);

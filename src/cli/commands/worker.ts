@@ -66,7 +66,18 @@ export async function workerCommand(argv: string[], io: Io): Promise<number> {
   const say = (m: string): void => {
     if (!values.quiet) io.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
   };
-  const worker = await startWorker({ redis, runsDir, registry, inventory, queue: str(values.queue), lockMs, log: say });
+  // Refused jobs and a lost Redis are said even with --quiet.
+  const warn = (m: string): void => void io.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
+  const worker = await startWorker({
+    redis,
+    runsDir,
+    registry,
+    inventory,
+    queue: str(values.queue),
+    lockMs,
+    log: say,
+    warn,
+  });
   io.stderr.write(
     `exp worker pid ${process.pid} · ${redis} · runs ${runsDir} · ${inventory.cpus} CPU slot(s) · GPUs ${inventory.gpus.map((g) => g.id).join(',') || 'none'} · queues ${worker.queues.join(',')}\n`,
   );
