@@ -155,7 +155,7 @@ async function restartDelay(redisUrl: string, dir: string, trials = 3): Promise<
         '--set',
         `slow.tally=${tally}`,
         '--set',
-        'slow.value=' + String(7 + t),
+        `slow.value=${7 + t}`,
         '--runs',
         runs,
         '--no-track',
