@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../atomic.ts';
+import { processAlive } from '../process-identity.ts';
 import type { PlanNode } from '../plan/dag.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import type { StageInput } from '../plan/stage-kind.ts';
@@ -148,15 +149,6 @@ export function sameWork(a: NodeJob, b: NodeJob): boolean {
   return JSON.stringify({ ...a, driver: '' }) === JSON.stringify({ ...b, driver: '' });
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface EarlierJob {
   job: RemoteJobRecord;
   invocation: string;
@@ -185,7 +177,7 @@ export async function earlierJobs(root: string, executor: string, own?: string):
   const out = new Map<string, EarlierJob>();
   for (const [key, e] of latest) {
     const d = e.job.driver;
-    const watched = d.host === thisDriver.host && d.pid !== process.pid && pidAlive(d.pid);
+    const watched = d.host === thisDriver.host && d.pid !== process.pid && processAlive(d.pid);
     if (e.open && !watched) out.set(key, { job: e.job, invocation: e.invocation });
   }
   return out;

@@ -1,6 +1,6 @@
 // A task as it crosses a thread or process boundary: plain data only. Events flow back the same
 // way for all three runners (inline, pool, process), so reporters never know where a task ran.
-import type { JsonValue, StageContext, StageInput, StageKind, StageResult } from '../plan/stage-kind.ts';
+import type { JsonValue, StageContext, StageInput, AnyStageKind, StageResult } from '../plan/stage-kind.ts';
 
 export interface TaskSpec {
   kind: string;
@@ -24,12 +24,12 @@ export type TaskEvent =
   | { type: 'artifact'; path: string };
 
 export interface TaskRunner {
-  run(task: TaskSpec, kind: StageKind<any>, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult>;
+  run(task: TaskSpec, kind: AnyStageKind, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult>;
   close(): Promise<void>;
 }
 
 /** The StageContext a stage sees, wired to an event sink. */
-export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal: AbortSignal): StageContext<any> {
+export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal: AbortSignal): StageContext {
   return {
     params: task.params,
     inputs: task.inputs,
@@ -52,11 +52,11 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
 /** Load the `kind` export of a stage module (pool workers and child processes). */
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
-export async function importKind(module: string, name: string): Promise<StageKind<any>> {
+export async function importKind(module: string, name: string): Promise<AnyStageKind> {
   if (!loaded.has(module)) loaded.set(module, loadModule(module));
   const mod = await loaded.get(module)!;
   const candidates = [mod.kind, ...Object.values(mod)].filter(
-    (v): v is StageKind<any> => typeof v === 'object' && v !== null && (v as StageKind<any>).name === name,
+    (v): v is AnyStageKind => typeof v === 'object' && v !== null && (v as AnyStageKind).name === name,
   );
   if (!candidates.length) throw new Error(`module ${module} does not export stage kind "${name}"`);
   return candidates[0]!;

@@ -5,10 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
-import { loadMovieCorpus } from '../video/corpus.ts';
-import { classifierScorer, keywordScorer, mineClips } from '../video/mining.ts';
 import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
-import { renderBarChart } from '../video/yield-chart.ts';
 import { outputPath, portInput, requirePort } from './ports.ts';
 
 export interface CaptionsMineParams {
@@ -178,6 +175,10 @@ export async function runCaptionsMine(
   deps: MineDeps = defaultMineDeps,
 ): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { loadMovieCorpus } = await import('../video/corpus.ts');
+  const { classifierScorer, keywordScorer, mineClips } = await import('../video/mining.ts');
+  const { renderBarChart } = await import('../video/yield-chart.ts');
   const moviesPath = findMovies(ctx);
   let scorer: SentenceScorer;
   const thresholds: Record<string, number> = {};

@@ -5,8 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
-import { writeContactSheets } from '../video/contact-sheet.ts';
-import { extractClipsToShards } from '../video/extract.ts';
 import type { ClipRequest } from '../video/extract.ts';
 import type { MinedClip } from '../video/mining.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -131,6 +129,9 @@ export async function runClipsExtract(
   ctx: StageContext<ClipsExtractParams>,
 ): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { writeContactSheets } = await import('../video/contact-sheet.ts');
+  const { extractClipsToShards } = await import('../video/extract.ts');
   const { clips: mined, file } = await readMinedClips(ctx);
   const requests = toClipRequests(mined);
   ctx.log(
