@@ -198,6 +198,19 @@ async function restartDelay(redisUrl: string, dir: string, trials = 3): Promise<
 
 async function main_(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'exp-bench-exec-'));
+  if (process.argv.includes('--only') && process.argv.includes('arrays')) {
+    const registry = new StageRegistry();
+    registry.register(noop);
+    const pluginFile = path.join(dir, 'plugin.ts');
+    writeFileSync(
+      pluginFile,
+      `export { noop as kind } from ${JSON.stringify(path.resolve('bench/engine-kind.ts'))};\n`,
+    );
+    const arrays: ArrayRow[] = [];
+    await benchSlurm(dir, registry, pluginFile, [], arrays, 'arrays');
+    printArrays(arrays);
+    return;
+  }
   if (process.argv.includes('--only') && process.argv.includes('restart')) {
     const redis = await startRedis();
     try {
@@ -219,6 +232,7 @@ async function main_(): Promise<void> {
   const children: ChildProcess[] = [];
   const rows: { executor: string; slots: number; m: Measure }[] = [];
   let restart: number[] = [];
+  const arrays: ArrayRow[] = [];
   try {
     // Warm-up (module loading, JIT) so that the first measured run is not penalised.
     await measure(spec, registry, path.join(dir, 'runs-warmup'), 2);
@@ -239,7 +253,7 @@ async function main_(): Promise<void> {
       rows.push({ executor: 'bullmq', slots, m: await measure(spec, registry, runs, slots, executor) });
       for (const w of ws) w.kill('SIGTERM');
     }
-    await benchSlurm(dir, registry, pluginFile, rows);
+    await benchSlurm(dir, registry, pluginFile, rows, arrays);
     restart = await restartDelay(redis.url, dir);
   } finally {
     for (const c of children) c.kill('SIGKILL');
@@ -275,6 +289,7 @@ async function main_(): Promise<void> {
   });
   const widths = header2.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   for (const l of [header2, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  printArrays(arrays);
   console.log(
     `bullmq: a SIGKILLed worker's node started again on another worker after ${restart.map((x) => `${(x / 1000).toFixed(1)} s`).join(', ')} (--lock-ms 5000)`,
   );
@@ -291,6 +306,7 @@ async function main_(): Promise<void> {
         ]),
       ),
       bullmq_restart_delay_ms: restart.map(Math.round),
+      ...arrayFigures(arrays),
       bullmq_overhead_ms_per_node_1slot: +(
         (pick('bullmq', 1).wallMs - pick('local', 1).wallMs) /
         (POINTS * STAGES)
@@ -312,12 +328,58 @@ async function main_(): Promise<void> {
   );
 }
 
+function arrayFigures(arrays: ArrayRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of arrays) {
+    out[`slurm_fan${FAN}_${a.mode}_wall_ms`] = Math.round(a.m.wallMs);
+    out[`slurm_fan${FAN}_${a.mode}_ms_per_task`] = Math.round(a.m.wallMs / a.m.nodes);
+  }
+  return out;
+}
+
+/** Job array vs separate jobs: the same FAN nodes on the one-node cluster (2 CPUs). */
+function printArrays(arrays: ArrayRow[]): void {
+  if (!arrays.length) return;
+  console.log(`\nslurm, ${FAN} independent trivial nodes of one stage (ready together):`);
+  for (const a of arrays)
+    console.log(
+      `  ${a.mode === 'array' ? `one job array (1 sbatch)` : `${FAN} separate jobs (${FAN} sbatch)`}: ${(a.m.wallMs / 1000).toFixed(1)} s end to end, ${(a.m.wallMs / a.m.nodes).toFixed(0)} ms per task`,
+    );
+  console.log(JSON.stringify({ bench: 'executors-slurm-arrays', tasks: FAN, ...arrayFigures(arrays) }));
+}
+
 /** Slurm rows, when a one-node cluster can be brought up here. */
+/** FAN independent nodes of one stage: ready together, so one job array on Slurm (or FAN jobs). */
+const FAN = 24;
+
+function fanSpec(dir: string): string {
+  const file = path.join(dir, 'spec-fan.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: bench-executors-fan',
+      'stages:',
+      '  s0: { uses: bench.noop, with: { i: 0, j: 0 } }',
+      'matrix:',
+      `  s0.j: [${Array.from({ length: FAN }, (_, i) => i).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+interface ArrayRow {
+  mode: 'array' | 'jobs';
+  m: Measure;
+}
+
 async function benchSlurm(
   dir: string,
   registry: StageRegistry,
   pluginFile: string,
   rows: { executor: string; slots: number; m: Measure }[],
+  arrays: ArrayRow[] = [],
+  only?: 'arrays',
 ): Promise<void> {
   const script = path.resolve('scripts/slurm-one-node.sh');
   const cluster = path.join(dir, 'slurm');
@@ -341,23 +403,38 @@ async function benchSlurm(
     const spec = chainSpec(dir, SLURM_POINTS);
     const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf') };
     const { slurmExecutor } = await import('../src/exec/slurm.ts');
-    rows.push({ executor: 'local-20', slots: 2, m: await measure(spec, registry, path.join(dir, 'runs-local-20'), 2) });
-    const executor: Executor = async (o) =>
-      execute({
-        ...o,
-        remote: await slurmExecutor.open({
-          settings: {},
-          store: o.store,
-          registry,
-          plugins: [pluginFile],
-          env,
-          log: (line) => console.error(line),
-        }),
+    const slurm =
+      (settings: Record<string, unknown>): Executor =>
+      async (o) =>
+        execute({
+          ...o,
+          remote: await slurmExecutor.open({
+            settings,
+            store: o.store,
+            registry,
+            plugins: [pluginFile],
+            env,
+            log: (line) => console.error(line),
+          }),
+        });
+    if (only !== 'arrays') {
+      rows.push({
+        executor: 'local-20',
+        slots: 2,
+        m: await measure(spec, registry, path.join(dir, 'runs-local-20'), 2),
       });
-    rows.push({
-      executor: 'slurm',
-      slots: 2,
-      m: await measure(spec, registry, path.join(dir, 'runs-slurm'), 2, executor),
+      rows.push({
+        executor: 'slurm',
+        slots: 2,
+        m: await measure(spec, registry, path.join(dir, 'runs-slurm'), 2, slurm({})),
+      });
+    }
+    // The same FAN nodes as one job array (one sbatch), then as FAN separate jobs.
+    const fan = fanSpec(dir);
+    arrays.push({ mode: 'array', m: await measure(fan, registry, path.join(dir, 'runs-fan-array'), 2, slurm({})) });
+    arrays.push({
+      mode: 'jobs',
+      m: await measure(fan, registry, path.join(dir, 'runs-fan-jobs'), 2, slurm({ arrays: false })),
     });
   } finally {
     spawnSync(script, ['stop', cluster]);

@@ -31,6 +31,7 @@ import { resolveJob, runNodeInStore, type NodeJob } from './node-run.ts';
 import type { ExecutorDefinition } from './registry.ts';
 import {
   cancelledOutcome,
+  DispatchBatch,
   eventForwarder,
   failedOutcome,
   localise,
@@ -347,6 +348,9 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     addedAt: number;
     started: boolean;
     requeues: number;
+    /** An addBulk with it is in flight; failed ones so far. */
+    adding: boolean;
+    addFailures: number;
     rerunInPlace: boolean;
     resolve(o: NodeOutcome): void;
     forward(e: NodeEvent): void;
@@ -428,34 +432,68 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     );
   };
 
-  const add = (p: Pending): void => {
-    void queueOf(queueFor(prefix, p.node.resources))
-      .then((queue) =>
-        queue
-          .add(p.node.stage, p.data, {
-            jobId: p.jobId,
-            attempts: o.jobAttempts ?? 3,
-            backoff: { type: 'fixed', delay: 200 },
-            removeOnComplete: { age: 24 * 3600 },
-            removeOnFail: { age: 7 * 24 * 3600 },
-          })
-          .then((job) => {
-            p.job = job;
+  /**
+   * Adds nodes' jobs, one addBulk per queue (the nodes dispatched together go in one round trip).
+   * A failed add (Redis away) is tried again when Redis answers (health below), at most
+   * MAX_REQUEUES times before the node fails with the error.
+   */
+  const addAll = (ps: Pending[]): void => {
+    const byQueue = new Map<string, Pending[]>();
+    for (const p of ps) {
+      if (!pending.has(p.jobId)) continue; // settled meanwhile (Ctrl-C)
+      p.adding = true;
+      const name = queueFor(prefix, p.node.resources);
+      (byQueue.get(name) ?? byQueue.set(name, []).get(name)!).push(p);
+    }
+    for (const [name, group] of byQueue) {
+      void queueOf(name)
+        .then(async (queue) => {
+          const jobs = await queue.addBulk(
+            group.map((p) => ({
+              name: p.node.stage,
+              data: p.data,
+              opts: {
+                jobId: p.jobId,
+                attempts: o.jobAttempts ?? 3,
+                backoff: { type: 'fixed', delay: 200 },
+                removeOnComplete: { age: 24 * 3600 },
+                removeOnFail: { age: 7 * 24 * 3600 },
+              },
+            })),
+          );
+          group.forEach((p, i) => {
+            p.job = jobs[i];
             p.queue = queue;
             p.addedAt = Date.now();
-          }),
-      )
-      .catch((e: Error) => {
-        // Redis away: the health check decides (queued again once it answers, or failed after its timeout).
-        watch.error(e);
-      });
+          });
+        })
+        .catch((e: Error) => {
+          // Redis away: said by the watch; the health check adds them again once it answers.
+          watch.error(e);
+          for (const p of group) {
+            p.addFailures++;
+            if (p.addFailures > MAX_REQUEUES)
+              settle(
+                p.jobId,
+                failedOutcome(p.node, `bullmq: the node could not be added to Redis at ${at}: ${e.message}`, {
+                  code: 'EXP_EXECUTOR_UNAVAILABLE',
+                }),
+              );
+          }
+        })
+        .finally(() => {
+          for (const p of group) p.adding = false;
+        });
+    }
   };
+  const adds = new DispatchBatch<Pending>(addAll);
 
   /**
    * Jobs Redis no longer holds (restarted, emptied, or removed by hand): a node a worker committed
    * meanwhile is taken from the store; the others are queued again (a bounded number of times).
    */
   const recover = (lost: Pending[], why: string): void => {
+    const requeue: Pending[] = [];
     let committed = 0;
     let again = 0;
     let given = 0;
@@ -486,9 +524,10 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
         p.requeues++;
         p.job = undefined;
         p.started = false;
-        add(p);
+        requeue.push(p);
       }
     }
+    addAll(requeue);
     if (lost.length)
       log(
         `bullmq: Redis at ${at} ${why}: it lost ${lost.length} node(s) this run had sent it: ` +
@@ -519,6 +558,8 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
       );
       downSince = undefined;
       watch.answered();
+      // Nodes whose add failed while Redis was away: added now.
+      addAll([...pending.values()].filter((p) => !p.job && !p.adding && p.addFailures > 0));
       const id = runIdOf(info);
       if (id !== runId || mark !== epoch) {
         const why =
@@ -654,6 +695,8 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
           addedAt: Date.now(),
           started: false,
           requeues: 0,
+          adding: false,
+          addFailures: 0,
           rerunInPlace: ctx.rerunInPlace,
           resolve,
           // Every attempt's start comes from the worker (nothing is announced when the job is added).
@@ -669,7 +712,8 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
         };
         if (ctx.signal.aborted) return onAbort();
         ctx.signal.addEventListener('abort', onAbort, { once: true });
-        add(p);
+        adds.enter();
+        adds.leave(p);
       });
     },
     async close() {

@@ -106,7 +106,11 @@ export function eventForwarder(ctx: Pick<RemoteContext, 'onStarted' | 'onEvent'>
 
 /** The files of one job in the runs folder, all named after `base`. */
 export class JobFiles {
-  constructor(readonly base: string) {}
+  /** `outFile`: where the engine captures the job's output, when not beside the others (a job array's task). */
+  constructor(
+    readonly base: string,
+    private readonly outFile?: string,
+  ) {}
   get job(): string {
     return `${this.base}.job.json`;
   }
@@ -118,7 +122,7 @@ export class JobFiles {
   }
   /** The engine's own capture of the job's stdout and stderr. */
   get out(): string {
-    return `${this.base}.out`;
+    return this.outFile ?? `${this.base}.out`;
   }
   readJob(): NodeJob | undefined {
     return readJson<NodeJob>(this.job);
@@ -267,6 +271,61 @@ export interface BatchEngine {
   /** Looks at jobs that have waited to start for a while: what holds them, and whether anything will start them. */
   diagnose?(ids: string[]): Promise<PendingDiagnosis | undefined>;
   cancel(ids: string[]): Promise<void>;
+  /**
+   * Submits several jobs of one stage with the same resources as one (a job array): task i runs
+   * `command` with i in the environment variable `taskEnv`, and its output goes to
+   * `${groupBase}-${i}.out`. Returns the tasks' job ids, in order. Absent: one submit per job.
+   */
+  submitGroup?(nodes: PlanNode[], command: string[], groupBase: string): Promise<string[]>;
+  /** How many jobs one submitGroup may carry (Slurm: MaxArraySize); larger groups are split. */
+  maxGroup?: number;
+  /** The environment variable that holds a group task's index (Slurm: SLURM_ARRAY_TASK_ID). */
+  taskEnv?: string;
+}
+
+/** A job group's tasks, in order: what `exp node-run --index FILE` reads. */
+export interface JobGroupIndex {
+  tasks: { job: string; result: string; events: string }[];
+}
+
+/**
+ * Gathers the submissions of the nodes dispatched together: every run() enters as it starts (in
+ * the executor's dispatch pass, synchronously) and leaves with its submission once its job file is
+ * written; when no run is still preparing, the gathered submissions are flushed at once.
+ */
+export class DispatchBatch<T> {
+  private preparing = 0;
+  private items: T[] = [];
+  private scheduled = false;
+
+  constructor(private readonly flush: (items: T[]) => void) {}
+
+  enter(): void {
+    this.preparing++;
+  }
+
+  /** Exactly once per enter(); `item` when there is something to submit. */
+  leave(item?: T): void {
+    this.preparing--;
+    if (item) this.items.push(item);
+    if (this.preparing > 0 || this.scheduled || !this.items.length) return;
+    this.scheduled = true;
+    // After the current turn: runs dispatched in it that are still synchronous join this batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.preparing > 0) return; // the last to leave flushes
+      const items = this.items;
+      this.items = [];
+      this.flush(items);
+    });
+  }
+}
+
+/** Chunks of at most `size`. */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
+  return out;
 }
 
 export interface BatchRunnerOptions {
@@ -285,6 +344,9 @@ export interface BatchRunnerOptions {
   /** The setting that sets stuckTimeoutMs, named in messages. */
   stuckTimeoutSetting?: string;
 }
+
+/** Jobs that wait this long for busy nodes are mentioned (once); stuck ones are said at once. */
+const WAIT_NOTICE_MS = 60_000;
 
 interface Watched {
   node: PlanNode;
@@ -477,9 +539,12 @@ export async function batchRunner(o: BatchRunnerOptions): Promise<RemoteNodeRunn
     }
     if (!d?.stuck) {
       stuckSince = undefined;
-      // Said once while they wait (the engine's words may change as it looks at them again).
-      if (d && !toldWaiting) log(`${engine.name}: ${d.message}`);
-      toldWaiting ||= Boolean(d);
+      // Jobs waiting for busy nodes are normal: said once, and only when they have waited a while.
+      const longest = now - Math.min(...waiting.map((w) => w.waitingSince!));
+      if (d && !toldWaiting && longest >= WAIT_NOTICE_MS) {
+        log(`${engine.name}: ${d.message} (waiting ${Math.round(longest / 1000)} s so far)`);
+        toldWaiting = true;
+      }
       return;
     }
     if (stuckSince === undefined) {
@@ -551,7 +616,7 @@ export async function batchRunner(o: BatchRunnerOptions): Promise<RemoteNodeRunn
    * its result if it finished meanwhile; undefined when it must be submitted again.
    */
   const reattach = async (node: PlanNode, job: NodeJob, e: EarlierJob, ctx: RemoteContext) => {
-    const files = new JobFiles(path.join(root, e.job.base));
+    const files = new JobFiles(path.join(root, e.job.base), e.job.out ? path.join(root, e.job.out) : undefined);
     const theirs = files.readJob();
     // Another decision about the node (e.g. --force): the earlier job does not do this run's work.
     if (!theirs || !sameWork(theirs, job)) return undefined;
@@ -587,40 +652,121 @@ export async function batchRunner(o: BatchRunnerOptions): Promise<RemoteNodeRunn
     return undefined;
   };
 
-  return {
-    async run(node, inputs, ctx) {
-      const job = nodeJobOf(node, inputs, ctx, o.registry, store, driver);
-      const before = earlier.get(node.key);
-      if (before) {
-        earlier.delete(node.key);
-        const outcome = await reattach(node, job, before, ctx);
-        if (outcome) return outcome;
-      }
-      if (ctx.signal.aborted) return cancelledOutcome(node, 'interrupted');
-      const files = new JobFiles(path.join(dir, node.key));
-      await writeFileAtomic(files.job, JSON.stringify(job));
+  // ── submitting: the nodes dispatched together go out together ─────────────────────────
+  interface Submission {
+    node: PlanNode;
+    files: JobFiles;
+    signal: AbortSignal;
+    done(r: { id: string; out: string } | Error): void;
+  }
+  let groupN = 0;
+  const submitOne = async (s: Submission): Promise<void> => {
+    const command = [
+      ...expCommand,
+      'node-run',
+      s.files.job,
+      '--runs',
+      root,
+      '--result',
+      s.files.result,
+      '--events',
+      s.files.events,
+    ];
+    try {
+      s.done({ id: await engine.submit(s.node, command, s.files), out: s.files.out });
+    } catch (e) {
+      s.done(e as Error);
+    }
+  };
+  /** Nodes of one stage with the same resources: one job group (array) per chunk the engine takes. */
+  const submitGroup = async (group: Submission[]): Promise<void> => {
+    const groupBase = path.join(dir, `group-${++groupN}`);
+    const index: JobGroupIndex = {
+      tasks: group.map((s) => ({ job: s.files.job, result: s.files.result, events: s.files.events })),
+    };
+    const indexFile = `${groupBase}.index.json`;
+    try {
+      await writeFileAtomic(indexFile, JSON.stringify(index));
       const command = [
         ...expCommand,
         'node-run',
-        files.job,
+        '--index',
+        indexFile,
         '--runs',
         root,
-        '--result',
-        files.result,
-        '--events',
-        files.events,
+        ...(engine.taskEnv ? ['--task-env', engine.taskEnv] : []),
       ];
-      if (ctx.signal.aborted) return cancelledOutcome(node, 'interrupted');
-      let id: string;
+      const ids = await engine.submitGroup!(
+        group.map((s) => s.node),
+        command,
+        groupBase,
+      );
+      if (ids.length !== group.length) throw new Error(`${ids.length} job ids for ${group.length} tasks`);
+      group.forEach((s, i) => s.done({ id: ids[i]!, out: `${groupBase}-${i}.out` }));
+    } catch (e) {
+      for (const s of group) s.done(e as Error);
+    }
+  };
+  const batch = new DispatchBatch<Submission>((items) => {
+    const live = items.filter((s) => {
+      if (s.signal.aborted) s.done(new Error('interrupted'));
+      return !s.signal.aborted;
+    });
+    const groups = new Map<string, Submission[]>();
+    for (const s of live) {
+      const r = s.node.resources;
+      const key = engine.submitGroup
+        ? `${s.node.stage}|${s.node.kind}|${r.cpus}|${r.gpus}|${r.memoryMb}|${r.gpuOptional ?? false}`
+        : s.node.key;
+      (groups.get(key) ?? groups.set(key, []).get(key)!).push(s);
+    }
+    for (const group of groups.values()) {
+      if (group.length === 1 || !engine.submitGroup) for (const s of group) void submitOne(s);
+      else
+        for (const chunk of chunks(group, engine.maxGroup ?? 1000))
+          void (chunk.length === 1 ? submitOne(chunk[0]!) : submitGroup(chunk));
+    }
+  });
+
+  return {
+    async run(node, inputs, ctx) {
+      batch.enter();
+      let left = false;
+      const leave = (s?: Submission): void => {
+        if (left) return;
+        left = true;
+        batch.leave(s);
+      };
+      let sent: { id: string; out: string } | Error;
+      let files: JobFiles;
       try {
-        id = await engine.submit(node, command, files);
-      } catch (e) {
+        const job = nodeJobOf(node, inputs, ctx, o.registry, store, driver);
+        const before = earlier.get(node.key);
+        if (before) {
+          earlier.delete(node.key);
+          const outcome = await reattach(node, job, before, ctx);
+          if (outcome) return outcome;
+        }
+        if (ctx.signal.aborted) return cancelledOutcome(node, 'interrupted');
+        files = new JobFiles(path.join(dir, node.key));
+        await writeFileAtomic(files.job, JSON.stringify(job));
+        const planned = files;
+        sent = await new Promise<{ id: string; out: string } | Error>((done) =>
+          leave({ node, files: planned, signal: ctx.signal, done }),
+        );
+      } finally {
+        leave();
+      }
+      if (sent instanceof Error) {
+        if (ctx.signal.aborted) return cancelledOutcome(node, 'interrupted');
         return failedOutcome(
           node,
-          `${engine.name}: submitting the job failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`,
+          `${engine.name}: submitting the job failed: ${(sent as { stderr?: string }).stderr?.trim() || sent.message}`,
           { code: 'EXP_EXECUTOR_UNAVAILABLE' },
         );
       }
+      const { id, out } = sent;
+      files = new JobFiles(files.base, out);
       // Recorded before anything else: a driver killed from here on leaves a job the next run finds.
       submitted.add(id);
       await recordJob(o.invocation, node.key, {
@@ -629,11 +775,13 @@ export async function batchRunner(o: BatchRunnerOptions): Promise<RemoteNodeRunn
         base: path.relative(root, files.base),
         submittedAt: Date.now(),
         driver: thisDriver,
+        ...(out !== `${files.base}.out` ? { out: path.relative(root, out) } : {}),
       }).catch((e: Error) =>
         log(
           `${engine.name}: job ${id} not recorded in the invocation (${e.message}): a restarted exp run would submit it again`,
         ),
       );
+      // Aborted while it was being submitted: it goes, then is cancelled by watch().
       ctx.onStarted(1);
       return watch(node, id, files, ctx);
     },

@@ -1,4 +1,6 @@
-// The slurm executor: one `sbatch` job per ready node, submitted when its parents are done. The
+// The slurm executor: one `sbatch` job per ready node, submitted when its parents are done; the
+// nodes of one stage with the same resources that are ready together (grid points, shards) go out
+// as one job array per MaxArraySize chunk, each task running its node from an index file. The
 // job runs `exp node-run` on a compute node (the same per-node code path as the local executor,
 // into the shared runs folder) and writes its outcome to a result file next to its job file: exit
 // status without sacct. The stage's resources map to --cpus-per-task, --mem and --gres=gpu:N; the
@@ -34,7 +36,14 @@ export interface SlurmSettings {
   extra?: string[];
   /** Seconds jobs may wait while nothing will start them, or the controller not answer (default 600). */
   pending_timeout?: number;
+  /** Nodes of one stage with the same resources, ready together, go out as one job array (default true). */
+  arrays?: boolean;
+  /** At most this many tasks of one job array run at once (sbatch --array=...%K). */
+  array_throttle?: number;
 }
+
+/** Slurm's default MaxArraySize: array indices 0..1000. */
+const DEFAULT_MAX_ARRAY_SIZE = 1001;
 
 /** Timeouts of Slurm's clients, in ms: each is longer than their own message timeout (10 s). */
 const TIMEOUT = { submit: 30_000, query: 15_000, cancel: 10_000, check: 6_000 };
@@ -134,28 +143,62 @@ export async function checkSlurm(env: NodeJS.ProcessEnv, exec: Exec = slurmExec(
   }
 }
 
+/** The cluster's MaxArraySize (`scontrol show config`), or Slurm's default when it cannot be read. */
+export async function maxArraySize(exec: Exec): Promise<number> {
+  try {
+    const { stdout } = await exec('scontrol', ['show', 'config'], TIMEOUT.query);
+    const n = Number(/^MaxArraySize\s*=\s*(\d+)/m.exec(stdout)?.[1]);
+    return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_ARRAY_SIZE;
+  } catch {
+    return DEFAULT_MAX_ARRAY_SIZE; // the first sbatch says what is wrong, if anything is
+  }
+}
+
 /** sbatch, squeue, sinfo and scancel, with the environment the jobs inherit (sbatch exports it). */
-export function slurmEngine(settings: SlurmSettings, env: NodeJS.ProcessEnv, exec: Exec = slurmExec(env)): BatchEngine {
+export function slurmEngine(
+  settings: SlurmSettings,
+  env: NodeJS.ProcessEnv,
+  exec: Exec = slurmExec(env),
+  maxArray = DEFAULT_MAX_ARRAY_SIZE,
+): BatchEngine {
+  const sbatchArgs = (node: PlanNode, output: string, command: string[]): string[] => {
+    const r = node.resources;
+    return [
+      '--parsable',
+      `--job-name=exp-${node.stage}`,
+      `--cpus-per-task=${Math.max(1, Math.ceil(r.cpus))}`,
+      ...(r.memoryMb > 0 ? [`--mem=${Math.ceil(r.memoryMb)}M`] : []),
+      ...(r.gpus > 0 ? [`--gres=gpu:${Math.ceil(r.gpus)}`] : []),
+      ...(settings.partition ? [`--partition=${settings.partition}`] : []),
+      ...(settings.account ? [`--account=${settings.account}`] : []),
+      ...(settings.qos ? [`--qos=${settings.qos}`] : []),
+      `--output=${output}`,
+      ...(settings.extra ?? []),
+      `--wrap=exec ${command.map(shellWord).join(' ')}`,
+    ];
+  };
+  // --parsable prints "jobid" or "jobid;cluster".
+  const jobId = (stdout: string): string => stdout.trim().split(';')[0]!;
   return {
     name: 'slurm',
     async submit(node: PlanNode, command: string[], files: JobFiles): Promise<string> {
-      const r = node.resources;
-      const args = [
-        '--parsable',
-        `--job-name=exp-${node.stage}`,
-        `--cpus-per-task=${Math.max(1, Math.ceil(r.cpus))}`,
-        ...(r.memoryMb > 0 ? [`--mem=${Math.ceil(r.memoryMb)}M`] : []),
-        ...(r.gpus > 0 ? [`--gres=gpu:${Math.ceil(r.gpus)}`] : []),
-        ...(settings.partition ? [`--partition=${settings.partition}`] : []),
-        ...(settings.account ? [`--account=${settings.account}`] : []),
-        ...(settings.qos ? [`--qos=${settings.qos}`] : []),
-        `--output=${files.out}`,
-        ...(settings.extra ?? []),
-        `--wrap=exec ${command.map(shellWord).join(' ')}`,
-      ];
-      // --parsable prints "jobid" or "jobid;cluster".
-      return (await exec('sbatch', args, TIMEOUT.submit)).stdout.trim().split(';')[0]!;
+      return jobId((await exec('sbatch', sbatchArgs(node, files.out, command), TIMEOUT.submit)).stdout);
     },
+    ...(settings.arrays === false
+      ? {}
+      : {
+          maxGroup: maxArray,
+          taskEnv: 'SLURM_ARRAY_TASK_ID',
+          async submitGroup(nodes: PlanNode[], command: string[], groupBase: string): Promise<string[]> {
+            const throttle = settings.array_throttle ? `%${settings.array_throttle}` : '';
+            const args = [
+              `--array=0-${nodes.length - 1}${throttle}`,
+              ...sbatchArgs(nodes[0]!, `${groupBase}-%a.out`, command),
+            ];
+            const id = jobId((await exec('sbatch', args, TIMEOUT.submit)).stdout);
+            return nodes.map((_, i) => `${id}_${i}`);
+          },
+        }),
     async states(ids: string[]): Promise<Map<string, JobState>> {
       const out = new Map<string, JobState>();
       // One squeue per few hundred jobs (a job id list Slurm forgot entirely is "Invalid job id").
@@ -163,7 +206,12 @@ export function slurmEngine(settings: SlurmSettings, env: NodeJS.ProcessEnv, exe
         const chunk = ids.slice(i, i + 300);
         let stdout: string;
         try {
-          ({ stdout } = await exec('squeue', ['-h', '-o', '%i|%T|%r', `--jobs=${chunk.join(',')}`], TIMEOUT.query));
+          // -r: a job array's tasks one per line (`1234_5`), as they are recorded.
+          ({ stdout } = await exec(
+            'squeue',
+            ['-h', '-r', '-o', '%i|%T|%r', `--jobs=${chunk.join(',')}`],
+            TIMEOUT.query,
+          ));
         } catch (e) {
           if (/Invalid job id/i.test((e as { stderr?: string }).stderr ?? '')) continue;
           throw e;
@@ -178,7 +226,11 @@ export function slurmEngine(settings: SlurmSettings, env: NodeJS.ProcessEnv, exe
     active: (state) => ACTIVE.test(state),
     waiting: (state) => WAITING.test(state),
     async diagnose(ids: string[]): Promise<PendingDiagnosis | undefined> {
-      const { stdout } = await exec('squeue', ['-h', '-o', '%i|%T|%r|%P', `--jobs=${ids.join(',')}`], TIMEOUT.query);
+      const { stdout } = await exec(
+        'squeue',
+        ['-h', '-r', '-o', '%i|%T|%r|%P', `--jobs=${ids.join(',')}`],
+        TIMEOUT.query,
+      );
       const jobs = stdout
         .split('\n')
         .filter(Boolean)
@@ -241,7 +293,7 @@ export function slurmEngine(settings: SlurmSettings, env: NodeJS.ProcessEnv, exe
 export const slurmExecutor: ExecutorDefinition = {
   name: 'slurm',
   description:
-    'one sbatch job per ready node (run exp from a Slurm login node; the runs folder on a filesystem the compute nodes share)',
+    'one sbatch job per ready node, or one job array for the ready nodes of a stage (run exp from a Slurm login node; the runs folder on a filesystem the compute nodes share)',
   settingsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -255,6 +307,17 @@ export const slurmExecutor: ExecutorDefinition = {
         type: 'array',
         items: { type: 'string' },
         description: 'More sbatch flags, each one word, e.g. ["--constraint=a100", "--time=04:00:00"]',
+      },
+      arrays: {
+        type: 'boolean',
+        default: true,
+        description:
+          'Ready nodes of one stage with the same resources (grid points, shards) go out as one job array (sbatch --array) per MaxArraySize chunk, instead of one job each.',
+      },
+      array_throttle: {
+        type: 'integer',
+        minimum: 1,
+        description: 'At most this many tasks of one job array run at once (sbatch --array=0-N%K). Default: no limit.',
       },
       pending_timeout: {
         type: 'number',
@@ -273,8 +336,9 @@ export const slurmExecutor: ExecutorDefinition = {
       env.EXP_PLUGINS = [...(env.EXP_PLUGINS ?? '').split(',').filter(Boolean), ...ctx.plugins].join(',');
     await checkSlurm(env);
     const settings = ctx.settings as SlurmSettings;
+    const exec = slurmExec(env);
     return batchRunner({
-      engine: slurmEngine(settings, env),
+      engine: slurmEngine(settings, env, exec, settings.arrays === false ? undefined : await maxArraySize(exec)),
       store: ctx.store,
       registry: ctx.registry,
       invocation: ctx.invocation,

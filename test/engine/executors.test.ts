@@ -87,6 +87,43 @@ describe('executor registry', () => {
     expect(again.code, again.err).toBe(0);
   }, 60_000);
 
+  it('nodes of one stage dispatched together go out in groups of at most max_group, each task its own node', async () => {
+    const dir = tmp('exp-procs-groups-');
+    const log = path.join(dir, 'submissions');
+    // base, then 5 mids at once (a group of 3 and a group of 2), then each top as its mid finishes.
+    const grid5 = ['--set', 'mid.value=[1, 2, 3, 4, 5]', '--set', 'top.value=[100]', '--no-track', '--json'];
+    const local = await runExp(['run', grid, ...grid5, '--runs', path.join(dir, 'local')], env);
+    const remote = await runExp(
+      [
+        'run',
+        grid,
+        ...grid5,
+        '--runs',
+        path.join(dir, 'runs'),
+        '--plugin',
+        procs,
+        '--executor',
+        'procs',
+        '--set',
+        `settings.procs={max_group: 3, submissions: "${log}"}`,
+      ],
+      env,
+    );
+    expect(remote.code, remote.err).toBe(0);
+    expect(remote.json<RunJson>()).toEqual(local.json<RunJson>());
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.endsWith(' mid')).sort()).toEqual(['group 2 mid', 'group 3 mid']);
+    expect(lines.filter((l) => l.endsWith(' base'))).toEqual(['single base']);
+    expect(
+      lines
+        .filter((l) => l.endsWith(' top'))
+        .reduce((n, l) => n + (l.startsWith('group') ? Number(l.split(' ')[1]) : 1), 0),
+    ).toBe(5);
+    const [inv] = await listInvocations(path.join(dir, 'runs'));
+    const outs = Object.values(inv!.remoteJobs ?? {}).filter((j) => j.out);
+    expect(outs.length).toBeGreaterThanOrEqual(5); // the grouped tasks record their own output file
+  }, 60_000);
+
   it('refuses an unknown executor with a did-you-mean and the registered names', async () => {
     const runs = tmp('exp-procs-args-');
     const flag = await runExp(['run', grid, '--runs', runs, '--no-track', '--executor', 'slrum'], env);
