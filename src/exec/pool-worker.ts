@@ -1,7 +1,10 @@
-// Runs one stage task inside a piscina worker thread. Events go back over the transferred port.
+// Runs one stage task inside a piscina worker thread. Events go back over the transferred port,
+// closed by an end marker: the result travels on piscina's own channel, which does not wait for the
+// port, so the runner waits for the marker before it takes the result (else a loaded machine drops
+// the last metrics of a task).
 import type { MessagePort } from 'node:worker_threads';
 import { withCheckedParams } from '../plan/stage-kind.ts';
-import { importKind, makeContext, serialiseError, type TaskSpec } from './task.ts';
+import { importKind, makeContext, POOL_EVENTS_END, serialiseError, type TaskSpec } from './task.ts';
 
 export default async function runTask({ task, port }: { task: TaskSpec; port: MessagePort }): Promise<unknown> {
   const controller = new AbortController();
@@ -12,6 +15,7 @@ export default async function runTask({ task, port }: { task: TaskSpec; port: Me
   } catch (e) {
     return { ok: false, error: serialiseError(e) };
   } finally {
+    port.postMessage(POOL_EVENTS_END);
     port.close();
   }
 }

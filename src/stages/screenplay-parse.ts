@@ -6,7 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { listScreenplayFiles } from '../screenplay/files.ts';
+import { inspectScreenplayCorpus, listScreenplayFiles } from '../screenplay/files.ts';
 import { parseCorpusFiles } from '../text/corpus-parse.ts';
 import type { CorpusStats } from '../text/corpus-stats.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -137,5 +137,12 @@ export const kind: StageKind<ScreenplayParseParams> = {
   },
   produces: ['parsed-screenplays'],
   resources: (p) => ({ cpus: Math.min(p.workers ?? 2, 4), memoryMb: 1536 }),
+  // An empty folder, or one with no screenplay-like file: said before any node starts.
+  async checkInputs(params, look) {
+    const corpus = params.corpus;
+    if (!corpus) return [];
+    const problem = await look.once(`screenplays:${corpus}`, async () => inspectScreenplayCorpus(corpus));
+    return problem ? [{ param: 'corpus', ...problem }] : [];
+  },
   run,
 };

@@ -128,14 +128,15 @@ describe('executor registry', () => {
     const runs = tmp('exp-procs-args-');
     const flag = await runExp(['run', grid, '--runs', runs, '--no-track', '--executor', 'slrum'], env);
     expect(flag.code).toBe(2);
-    expect(flag.err).toMatch(/unknown executor "slrum"/);
-    expect(flag.err).toMatch(/did you mean --executor slurm\? registered executors: local, slurm, bullmq/);
+    expect(flag.err).toMatch(/--executor "slrum" is not one of local, slurm, bullmq/);
+    expect(flag.err).toMatch(/did you mean --executor slurm\?/);
     const plugin = await runExp(
       ['run', grid, '--runs', runs, '--no-track', '--plugin', procs, '--executor', 'procss'],
       env,
     );
     expect(plugin.code).toBe(2);
-    expect(plugin.err).toMatch(/did you mean --executor procs\? registered executors: local, slurm, bullmq, procs/);
+    expect(plugin.err).toMatch(/is not one of local, slurm, bullmq, procs/);
+    expect(plugin.err).toMatch(/did you mean --executor procs\?/);
     const setting = await runExp(['run', grid, '--runs', runs, '--no-track', '--set', 'settings.executor=slrum'], env);
     expect(setting.code).toBe(2);
     expect(setting.err).toMatch(/settings\.executor/);

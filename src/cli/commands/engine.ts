@@ -23,7 +23,7 @@ import type { LoadedSpec } from '../../spec/types.ts';
 import { builtinExecutors, DEFAULT_EXECUTOR } from '../../exec/builtin.ts';
 import { resolveExecutorSettings, type ExecutorRegistry } from '../../exec/registry.ts';
 import { didYouMean } from '../../spec/did-you-mean.ts';
-import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
+import { checkChoice, int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
 import { table } from '../table.ts';
 import { checkRunsWritable, makeRegistries, runsDirFrom } from '../workspace.ts';
@@ -51,11 +51,16 @@ export const validateSpec: CommandSpec = {
   name: 'validate',
   usage: 'validate <spec.yaml> [--set PATH=VALUE]...',
   summary: 'Check a spec (schema, stage params, needs, files) and report every problem at once.',
+  description:
+    "Checks the schema, every stage's params, needs and ports, and looks inside the data folders the spec\n" +
+    'names (listing, headers, a sample: never a full decode), so a wrong folder stops here, not minutes into a run.',
   options: [...specOptions, { name: 'json', type: 'boolean', description: 'print {"ok", "points", "issues"} as JSON' }],
   examples: [
     'exp validate experiments/ava_fewshot.yaml',
     "exp validate experiments/s2a_text.yaml --set 'data.screenplays=/data/imsdb'",
   ],
+  success: 'the spec is valid',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const planSpec: CommandSpec = {
@@ -79,6 +84,13 @@ export const planSpec: CommandSpec = {
       description: 'plan as if this stage were forced to rerun',
     },
   ],
+  examples: [
+    'exp plan experiments/ava_fewshot.yaml',
+    'exp plan experiments/s2a_text.yaml --why --set verbs.min_count=50',
+    'exp plan experiments/hmdb51.yaml --json --rerun finetune',
+  ],
+  success: 'the plan is printed',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const runSpec: CommandSpec = {
@@ -86,8 +98,6 @@ export const runSpec: CommandSpec = {
   usage: 'run <spec.yaml> [--set PATH=VALUE]... [--gpus IDS] [--jobs N] [--runs DIR] [--force] [--json]',
   summary: 'Run every point of a spec: shared stages once, cached nodes reused, each point tracked in MLflow.',
   description:
-    'Exit codes: 0 all points done, 1 some point not done (a node failed, was cancelled outside exp or lost: the\n' +
-    'command to continue is printed), 2 invalid spec or arguments, 130 interrupted.\n' +
     'Interrupting (Ctrl-C, SIGTERM) stops dispatching, gives running tasks a grace period, and keeps every\n' +
     'finished node: running the same command again continues where it stopped.',
   options: [
@@ -161,6 +171,15 @@ export const runSpec: CommandSpec = {
     'EXP_GPUS=0 exp run experiments/hmdb51.yaml --jobs 4 --json',
     'exp run experiments/quickstart.yaml --executor bullmq --redis redis://10.0.0.5:6379 --runs /shared/runs',
   ],
+  success: 'every point done',
+  otherExits: [
+    [
+      1,
+      'some point not done: a node failed, or was cancelled outside exp or lost (the others went on; the command to continue is printed)',
+    ],
+    [130, 'interrupted (Ctrl-C, SIGTERM); run it again to go on'],
+  ],
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_RUNS_UNWRITABLE', 'EXP_EXECUTOR_UNAVAILABLE'],
 };
 
 function specFile(file: string | undefined): string {
@@ -340,6 +359,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { planExperiment, runExperiment } = await import('../../run/experiment.ts');
   const { TrackingReporter } = await import('../../run/tracking-reporter.ts');
   const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
+  // An executor name the registry (built-ins and plugins) does not know: said before any planning.
+  checkChoice(runSpec, 'executor', str(values.executor), executors.names());
   const runsDir = runsDirFrom(str(values.runs), io.env);
   checkRunsWritable(runsDir);
   const planned = await planExperiment(specFile(positionals[0]), {

@@ -39,6 +39,12 @@ export const nodeRunSpec: CommandSpec = {
       description: "the environment variable holding this task's index (default SLURM_ARRAY_TASK_ID)",
     },
   ],
+  examples: [
+    'exp node-run KEY.job.json --runs /shared/runs --result KEY.result.json  (as exp run --executor slurm writes it)',
+  ],
+  success: 'the node is done (or was cached); its outcome is in --result',
+  otherExits: [[1, 'the node failed; its outcome is in --result']],
+  errors: ['EXP_PLUGIN_INVALID', 'EXP_KIND_UNREGISTERED'],
 };
 
 /** This task's files in a job array's index (FILE, and the index from the environment). */

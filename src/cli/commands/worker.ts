@@ -49,6 +49,8 @@ export const workerSpec: CommandSpec = {
     'exp worker --redis redis://10.0.0.5:6379 --runs /shared/runs --gpus 0,1',
     'exp worker --redis redis://127.0.0.1:6379 --runs runs --cpus 4 --plugin ./my-kinds.ts',
   ],
+  success: 'stopped after SIGINT/SIGTERM, its running nodes finished',
+  errors: ['EXP_PLUGIN_INVALID', 'EXP_EXECUTOR_UNAVAILABLE'],
 };
 
 export async function workerCommand(argv: string[], io: Io): Promise<number> {
