@@ -12,6 +12,8 @@ import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
 import { reportSpec } from './commands/report.ts';
 import { nodeRunSpec } from './commands/node-run.ts';
+import { initSpec } from './commands/init.ts';
+import { doctorSpec } from './commands/doctor.ts';
 import { compareSpec } from './commands/compare.ts';
 import { syncSpec } from './commands/sync.ts';
 import { screenplaySpec } from './commands/screenplay.ts';
@@ -32,6 +34,8 @@ const lazy =
 
 // Every command's options, help and exit codes come from its CommandSpec (args.ts).
 const commands: Record<string, Entry> = {
+  init: { spec: initSpec, run: lazy(async () => (await import('./commands/init.ts')).initCommand) },
+  doctor: { spec: doctorSpec, run: lazy(async () => (await import('./commands/doctor.ts')).doctorCommand) },
   validate: { spec: validateSpec, run: validateCommand },
   plan: { spec: planSpec, run: planCommand },
   run: { spec: runSpec, run: runCommand },

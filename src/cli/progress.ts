@@ -33,6 +33,7 @@ export class ProgressReporter implements Lifecycle {
   private cached = 0;
   private failed = 0;
   private skipped = 0;
+  private cancelled = 0;
   private readonly live = new Map<string, Live>();
   private readonly durations: number[] = [];
   private readonly started = Date.now();
@@ -102,6 +103,7 @@ export class ProgressReporter implements Lifecycle {
         this.line(`- ${node.stage} skipped (${o.reason})`);
         break;
       case 'cancelled':
+        this.cancelled++;
         break;
     }
   }
@@ -111,7 +113,7 @@ export class ProgressReporter implements Lifecycle {
     this.stopped = true;
     this.clear();
     this.line(
-      `${this.ran} ran, ${this.cached} cached, ${this.failed} failed, ${this.skipped} skipped in ${formatDuration(Date.now() - this.started)}`,
+      `${this.ran} ran, ${this.cached} cached, ${this.failed} failed, ${this.skipped} skipped${this.cancelled ? `, ${this.cancelled} not started` : ''} in ${formatDuration(Date.now() - this.started)}`,
     );
   }
 

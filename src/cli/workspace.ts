@@ -7,7 +7,6 @@ import { builtinExecutorRegistry } from '../exec/builtin.ts';
 import type { ExecutorDefinition, ExecutorRegistry } from '../exec/registry.ts';
 import { StageRegistry } from '../plan/registry.ts';
 import type { AnyStageKind, StageKind } from '../plan/stage-kind.ts';
-import { builtinKinds } from '../stages/index.ts';
 
 /**
  * The runs folder from --runs, else EXP_RUNS, else ./runs. An empty value, or a path that is (or
@@ -184,6 +183,8 @@ export async function makeRegistries(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ kinds: StageRegistry; executors: ExecutorRegistry }> {
   const kinds = new StageRegistry();
+  // The stage kinds load with the first command that needs them, not with `exp --help`.
+  const { builtinKinds } = await import('../stages/index.ts');
   for (const k of builtinKinds) kinds.register(k);
   const executors = builtinExecutorRegistry();
   const fromEnv = (env.EXP_PLUGINS ?? '')

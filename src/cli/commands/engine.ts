@@ -180,7 +180,10 @@ export const runSpec: CommandSpec = {
   ],
   success: 'every point done',
   otherExits: [
-    [1, 'some node failed (the others went on)'],
+    [
+      1,
+      'some point not done: a node failed, or was cancelled outside exp or lost (the others went on; the command to continue is printed)',
+    ],
     [130, 'interrupted (Ctrl-C, SIGTERM); run it again to go on'],
   ],
   errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_RUNS_UNWRITABLE', 'EXP_EXECUTOR_UNAVAILABLE'],
@@ -351,6 +354,13 @@ export interface RunJson {
   report?: string;
   /** Only when some node skipped input items (corrupt movies, ...). */
   skipped?: SkippedInputs[];
+  /** Only when some point is not done: the command that continues where this run stopped. */
+  resume?: string;
+}
+
+/** A word as a POSIX shell reads it back unchanged. */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
@@ -429,13 +439,20 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     interrupt.dispose();
   }
   const tracking = result.reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
+  // exit 0 only when every targeted point is done: a cancelled, lost or unknown node is never a success.
+  const notDone = result.points.filter((p) => p.status !== 'done');
+  const resume = notDone.length ? `exp ${['run', ...argv].map(shellQuote).join(' ')}` : undefined;
   if (!values.quiet && !values.json) printSummary(io, spec, result, tracking, report?.line);
+  if (resume && !values.json)
+    io.stdout.write(
+      `\n${notDone.length} of ${result.points.length} point(s) not done; finished nodes are kept. To continue: ${resume}\n`,
+    );
   if (values.json)
     io.stdout.write(
-      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}), ...(report ? { report: report.file } : {}) } satisfies RunJson)}\n`,
+      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}), ...(report ? { report: report.file } : {}), ...(resume ? { resume } : {}) } satisfies RunJson)}\n`,
     );
   if (result.interrupted) return 130;
-  return result.points.some((p) => p.status === 'failed') ? 1 : 0;
+  return notDone.length ? 1 : 0;
 }
 
 /**
@@ -509,6 +526,9 @@ function executorFrom(
   };
 }
 
+/** Seconds beyond the grace period that closing (cancelling jobs, closing connections) may take. */
+const STOP_MARGIN_S = 2;
+
 /**
  * Ctrl-C / SIGTERM: stop dispatching and let running tasks finish within the grace period; a
  * second Ctrl-C leaves at once (finished nodes are already safe in the store). In-process callers
@@ -525,6 +545,15 @@ function interruptOnSignals(io: Io, graceMs: number): { signal: AbortSignal; dis
     if (signals > 1) process.exit(130);
     io.stderr.write(`\n${sig}: stopping (running tasks get ${graceMs / 1000}s; press Ctrl-C again to leave now)\n`);
     controller.abort();
+    // Whatever state the executor's engine is in (a controller or a Redis that hangs), exp leaves
+    // once the grace period and a moment to close are over: finished nodes are already safe.
+    setTimeout(
+      () => {
+        io.stderr.write(`exp: still stopping ${graceMs / 1000 + STOP_MARGIN_S} s after ${sig}: leaving now\n`);
+        process.exit(130);
+      },
+      graceMs + STOP_MARGIN_S * 1000,
+    ).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
