@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openChromium } from '../helpers/chromium.ts';
+import { chromiumPath, openChromium } from '../helpers/chromium.ts';
 import { runExp } from '../helpers/exp.ts';
 import { repoRoot } from '../helpers/repo.ts';
 
@@ -89,6 +89,7 @@ function watch(page: Page): string[] {
 }
 
 beforeAll(async () => {
+  chromiumPath(); // no Chromium: fail at once, saying what to install, before the run
   runs = mkdtempSync(path.join(os.tmpdir(), 'exp-report-browser-'));
   // the report as `exp run` writes it by default (the test config turns that off for other tests)
   const r = await runExp(['run', spec, '--runs', runs, '--json', '--quiet'], { ...process.env, EXP_REPORT: '1' });

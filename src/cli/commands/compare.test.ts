@@ -89,6 +89,39 @@ describe('exp compare', () => {
     expect(one.rows).toHaveLength(6);
   });
 
+  it('exp plan --json and exp show: a point by its matrix and --set values; an invocation by its report', async () => {
+    const plan = await exp([
+      'plan',
+      grid,
+      '--runs',
+      runs,
+      '--json',
+      '--set',
+      'matrix.top.value=[7]',
+      '--set',
+      'base.value=5',
+    ]);
+    expect(plan.code, plan.err).toBe(0);
+    const planned = JSON.parse(plan.out) as {
+      points: { id: string; name: string; params: unknown; overrides: unknown }[];
+    };
+    expect(planned.points.map((p) => [p.name, p.params, p.overrides])).toEqual([
+      ['mid.value=1 top.value=7 base.value=5', { 'mid.value': 1, 'top.value': 7 }, { 'base.value': 5 }],
+      ['mid.value=2 top.value=7 base.value=5', { 'mid.value': 2, 'top.value': 7 }, { 'base.value': 5 }],
+    ]);
+    const point = await exp(['show', planned.points[0]!.id, '--runs', runs]);
+    expect(point.code, point.err).toBe(0);
+    expect(point.out).toContain('matrix values:  mid.value=1 top.value=7\n--set values:   base.value=5\n');
+    expect(point.out).toMatch(/\nparams:\n {2}base: \{[^\n]*"value":5/);
+    const invocation = (JSON.parse((await exp(['compare', grid, '--runs', runs, '--json'])).out) as Table)
+      .invocations[0]!.id;
+    const before = await exp(['show', invocation, '--runs', runs]);
+    expect(before.out).toContain(`report: none yet (exp report ${invocation} writes it)`);
+    expect((await exp(['report', invocation, '--runs', runs, '--no-track'])).code).toBe(0);
+    const after = await exp(['show', invocation, '--runs', runs]);
+    expect(after.out).toContain(`report: ${path.join(runs, 'reports', `engine-grid-${invocation}.html`)}\n`);
+  });
+
   it('refuses bad arguments with a hint, and says which experiments exist', async () => {
     let r = await exp(['compare', '--runs', runs]);
     expect(r.code).toBe(2);
