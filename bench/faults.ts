@@ -344,7 +344,11 @@ async function slurm(): Promise<void> {
     }
     {
       const s = setup('ctld');
-      const run = exp(s.args, env);
+      // SIGKILL: the controller keeps no state of the last seconds; on its restart Slurm may launch
+      // a running job again, the node report "Duplicate jobid" and drain, the job wait held. exp
+      // then says so and fails after pending_timeout (20 s here, 600 s by default).
+      const args = [...s.args, '--set', 'settings.slurm.pending_timeout=20'];
+      const run = exp(args, env);
       await until('mid to run', 120_000, () => tallyHas(s.tally, '1') === 1);
       const t0 = Date.now();
       process.kill(ctldPid(), 'SIGKILL');
@@ -354,12 +358,14 @@ async function slurm(): Promise<void> {
       await until('the driver to see it again', 120_000, () => /answers again/.test(run.err()));
       writeFileSync(s.gate, '');
       const code = await run.done;
+      const stuck = line(run.err(), /wait to start/);
+      execFileSync('scontrol', ['update', `nodename=${host}`, 'state=resume'], { env });
       rows.push({
         fault: 'slurmctld SIGKILLed mid-run, started again',
-        printed: line(run.err(), /does not answer/),
+        printed: `${line(run.err(), /does not answer/)}${stuck === '(nothing)' ? '' : ` … then: ${stuck}`}`,
         exit: code,
         detect_s: secs(detect),
-        rerun_identical: `${await rerunIdentical(s.args, env, s.gate, s.tally)}`,
+        rerun_identical: `${await rerunIdentical(s.args, env, s.gate, s.tally)} (rerun after scontrol update state=resume)`,
       });
     }
     {
