@@ -12,7 +12,7 @@ import { VERSION } from '../version.ts';
 import type { NodeOutcome } from './lifecycle.ts';
 import { NodeLog } from './node-log.ts';
 import type { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import { importKind, serialiseError, type TaskEvent } from './task.ts';
+import { importKind, serialiseError, type TaskEvent, type TaskSpec } from './task.ts';
 import { ExpError } from '../errors.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 
@@ -34,11 +34,34 @@ export type NodeSpec = Pick<
   | 'resources'
   | 'retries'
   | 'seed'
+  | 'shard'
 >;
 
 export function nodeSpecOf(n: PlanNode): NodeSpec {
   const { key, stage, kind, kindVersion, params, runParams, needs, needStages, ports, resources, retries, seed } = n;
-  return { key, stage, kind, kindVersion, params, runParams, needs, needStages, ports, resources, retries, seed };
+  return {
+    key,
+    stage,
+    kind,
+    kindVersion,
+    params,
+    runParams,
+    needs,
+    needStages,
+    ports,
+    resources,
+    retries,
+    seed,
+    ...(n.shard ? { shard: n.shard } : {}),
+  };
+}
+
+/** What a task of a shard or gather node is told about it (TaskSpec.shard). */
+function shardTask(node: NodeSpec): TaskSpec['shard'] {
+  const s = node.shard;
+  if (!s) return undefined;
+  if (s.role === 'map') return { role: 'map', index: s.index, count: s.count, items: s.items };
+  return { role: 'gather', shards: [...s.shards] };
 }
 
 /** A node as it is handed to another process or machine (a bullmq job, a Slurm job file). */
@@ -143,8 +166,9 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
       };
     }
     if (already) await store.removeNode(node.kind, node.key);
-    // What the path params point at now: kept in the manifest to notice later changes.
-    const data = fingerprintParams(kind.paramsSchema, node.runParams);
+    // What the path params point at now: kept in the manifest to notice later changes (a shard's
+    // data is in its key: its items' digests).
+    const data = node.shard?.role === 'map' ? {} : fingerprintParams(kind.paramsSchema, node.runParams);
     const scratchDir = store.scratchDir(node.key);
     await fs.mkdir(scratchDir, { recursive: true });
     const logFile = store.logPath(node.key);
@@ -182,6 +206,7 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
             sharedDir: store.sharedDir,
             seed: node.seed,
             gpus: o.gpus,
+            ...(node.shard ? { shard: shardTask(node) } : {}),
           },
           kind,
           onEvent,
@@ -199,6 +224,15 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
           outputs: (result?.outputs ?? {}) as Record<string, unknown>,
           ...(result?.skipped?.length ? { skipped: result.skipped } : {}),
           ...(Object.keys(data).length ? { data } : {}),
+          ...(node.shard?.role === 'map'
+            ? {
+                shard: {
+                  index: node.shard.index,
+                  count: node.shard.count,
+                  items: node.shard.items.map((it): [string, string] => [it.id, it.digest]),
+                },
+              }
+            : {}),
           metrics,
           artifacts,
           startedAt: attemptStart,

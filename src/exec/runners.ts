@@ -7,7 +7,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { forkChild } from '../children.ts';
 import type { StageKind, StageResult } from '../plan/stage-kind.ts';
-import { makeContext, serialiseError, type TaskEvent, type TaskRunner, type TaskSpec } from './task.ts';
+import { makeContext, runStage, serialiseError, type TaskEvent, type TaskRunner, type TaskSpec } from './task.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // tsx's loader by absolute URL: a bare `tsx` would be resolved from the user's working folder,
@@ -33,7 +33,7 @@ export class InlineRunner implements TaskRunner {
     onEvent: (e: TaskEvent) => void,
     signal: AbortSignal,
   ): Promise<StageResult> {
-    return kind.run(makeContext(task, onEvent, signal));
+    return runStage(kind, task, makeContext(task, onEvent, signal));
   }
   async close(): Promise<void> {}
 }

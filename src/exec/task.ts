@@ -1,6 +1,6 @@
 // A task as it crosses a thread or process boundary: plain data only. Events flow back the same
 // way for all three runners (inline, pool, process), so reporters never know where a task ran.
-import type { JsonValue, StageContext, StageInput, StageKind, StageResult } from '../plan/stage-kind.ts';
+import type { JsonValue, ShardTask, StageContext, StageInput, StageKind, StageResult } from '../plan/stage-kind.ts';
 
 export interface TaskSpec {
   kind: string;
@@ -15,6 +15,11 @@ export interface TaskSpec {
   sharedDir: string;
   seed: number;
   gpus: number[];
+  /**
+   * A shard of a sharded stage (its items), or its gather (the keys of the shard nodes among
+   * `inputs`, in shard order); absent for an ordinary node.
+   */
+  shard?: ({ role: 'map' } & ShardTask) | { role: 'gather'; shards: string[] };
 }
 
 export type TaskEvent =
@@ -30,11 +35,15 @@ export interface TaskRunner {
 
 /** The StageContext a stage sees, wired to an event sink. */
 export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal: AbortSignal): StageContext<any> {
+  // A gather sees the stage's own inputs as usual and its shards' outputs apart, in shard order.
+  const shardKeys = task.shard?.role === 'gather' ? new Set(task.shard.shards) : undefined;
+  const inputs = shardKeys ? task.inputs.filter((i) => !shardKeys.has(i.key)) : task.inputs;
+  const byKey = new Map(task.inputs.map((i) => [i.key, i]));
   return {
     params: task.params,
-    inputs: task.inputs,
+    inputs,
     ports: Object.fromEntries(
-      Object.entries(task.ports).map(([port, stages]) => [port, task.inputs.filter((i) => stages.includes(i.stage))]),
+      Object.entries(task.ports).map(([port, stages]) => [port, inputs.filter((i) => stages.includes(i.stage))]),
     ),
     outDir: task.outDir,
     scratchDir: task.scratchDir,
@@ -46,7 +55,18 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
     progress: (done, total, label) => emit({ type: 'progress', done, total, label }),
     metric: (key, value, step) => emit({ type: 'metric', key, value, step, timestamp: Date.now() }),
     artifact: (path) => emit({ type: 'artifact', path }),
+    ...(task.shard?.role === 'map'
+      ? { shard: { index: task.shard.index, count: task.shard.count, items: task.shard.items } }
+      : {}),
+    ...(task.shard?.role === 'gather' ? { shards: task.shard.shards.map((k) => byKey.get(k)!) } : {}),
   };
+}
+
+/** The function of the kind a task calls: `run`, or a shard's run / the gather of a sharded stage. */
+export function runStage(kind: StageKind<any>, task: TaskSpec, ctx: StageContext<any>): Promise<StageResult> {
+  if (!task.shard) return kind.run(ctx);
+  if (!kind.shard) throw new Error(`stage kind "${kind.name}" was given a shard task but declares no sharding`);
+  return task.shard.role === 'map' ? kind.shard.run(ctx) : kind.shard.gather(ctx);
 }
 
 /** Load the `kind` export of a stage module (pool workers and child processes). */

@@ -11,6 +11,7 @@ import type { Inventory } from '../exec/inventory.ts';
 import { CompositeLifecycle, type ExecSummary, type Lifecycle, type NodeOutcome } from '../exec/lifecycle.ts';
 import { buildPlan, type Plan, type PlanNode } from '../plan/dag.ts';
 import { diffPlan, type NodeDecision } from '../plan/diff.ts';
+import { expandPlannedShards } from '../plan/shard-expand.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import { ExpError } from '../errors.ts';
@@ -44,10 +45,13 @@ export async function planExperiment(file: string, o: PlanOptions): Promise<Plan
   if (Array.isArray(o.force)) checkRerunStages(o.force, spec);
   const store = new ArtifactStore(o.runsDir);
   const plan = buildPlan(spec, o.registry);
-  const decisions = diffPlan(plan, storeView(store), {
+  const view = storeView(store);
+  const decisions = diffPlan(plan, view, {
     force: o.force ?? false,
     dataFingerprint: dataFingerprintOf(o.registry),
   });
+  // Sharded stages whose items are known now (a path param, or a cached upstream) get their shards.
+  await expandPlannedShards(plan, { registry: o.registry, store: view, decisions, force: o.force ?? false });
   return { spec, plan, decisions, store, registry: o.registry };
 }
 
@@ -273,6 +277,7 @@ function storeView(store: ArtifactStore) {
     has: (kind: string, key: string) => store.has(kind, key),
     readFailure: (key: string) => store.readFailure(key),
     readManifest: (kind: string, key: string) => store.readManifest(kind, key),
+    nodeDir: (kind: string, key: string) => store.nodeDir(kind, key),
     manifestsOf(kind: string): NodeManifest[] {
       if (!cache.has(kind)) cache.set(kind, store.listManifestsSync(kind));
       return cache.get(kind)!;

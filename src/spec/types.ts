@@ -35,6 +35,8 @@ export interface KindInfo {
    * spec's stages actually take from this stage (a demo world makes only what is used).
    */
   partsParam?: string;
+  /** Present when the kind may run as shards (`stages.<name>.shards` / `shard_size`). */
+  shard?: { port: string };
 }
 
 /** Where a port's artifact comes from in one point. */
@@ -65,6 +67,8 @@ export interface ResolvedStage {
   runWith: Record<string, unknown>;
   resources?: { cpus?: number; gpus?: number; memoryMb?: number };
   retries?: number;
+  /** `shards` / `shard_size`: run as shards + a gather (an execution strategy: in no key or point id). */
+  sharding?: { shards?: number | 'auto'; shardSize?: number };
   /** Active ports of the kind and where each is fed from (empty for kinds without ports). Frozen. */
   ports: Readonly<Record<string, PortSource>>;
 }
@@ -94,7 +98,7 @@ export interface LoadedSpec {
     targets: string[];
     executor?: 'local' | 'bullmq' | 'slurm';
     bullmq?: { redis?: string; queue?: string };
-    slurm?: { partition?: string; account?: string; qos?: string; extra?: string[] };
+    slurm?: { partition?: string; account?: string; qos?: string; extra?: string[]; array_throttle?: number };
   };
   points: ResolvedPoint[];
   /** The merged doc (extends and --set applied, before matrix expansion and interpolation) as YAML. */
