@@ -4,6 +4,7 @@ import type { Plan, PlanNode } from '../plan/dag.ts';
 import type { NodeDecision } from '../plan/diff.ts';
 import type { Lifecycle, NodeOutcome } from '../exec/lifecycle.ts';
 import type { TaskEvent } from '../exec/task.ts';
+import { nodeLabel } from '../plan/shards.ts';
 
 interface Live {
   node: PlanNode;
@@ -57,7 +58,9 @@ export class ProgressReporter implements Lifecycle {
   nodeStarted(node: PlanNode, attempt: number): void {
     this.live.set(node.key, { node, started: Date.now(), attempt, lastPlain: 0 });
     if (!this.opts.tty)
-      this.line(`▶ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)}${attempt > 1 ? ` attempt ${attempt}` : ''}`);
+      this.line(
+        `▶ ${nodeLabel(node)} (${node.kind}) ${node.key.slice(0, 8)}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
+      );
   }
 
   nodeEvent(node: PlanNode, e: TaskEvent): void {
@@ -71,7 +74,7 @@ export class ProgressReporter implements Lifecycle {
       const now = Date.now();
       if (now - l.lastPlain > 5000 || (e.total !== undefined && e.done === e.total)) {
         l.lastPlain = now;
-        this.line(`  ${node.stage}: ${this.nodeProgress(l)}`);
+        this.line(`  ${nodeLabel(node)}: ${this.nodeProgress(l)}`);
       }
     }
   }
@@ -85,7 +88,7 @@ export class ProgressReporter implements Lifecycle {
         this.ran++;
         this.durations.push(o.durationMs);
         this.line(
-          `✓ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} in ${formatDuration(l ? Date.now() - l.started : o.durationMs)}`,
+          `✓ ${nodeLabel(node)} (${node.kind}) ${node.key.slice(0, 8)} in ${formatDuration(l ? Date.now() - l.started : o.durationMs)}`,
         );
         break;
       case 'cached':
@@ -94,12 +97,12 @@ export class ProgressReporter implements Lifecycle {
       case 'failed':
         this.failed++;
         this.line(
-          `✖ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} FAILED: ${o.error?.message.split('\n')[0] ?? ''}${o.logFile ? `\n  log: ${o.logFile}` : ''}`,
+          `✖ ${nodeLabel(node)} (${node.kind}) ${node.key.slice(0, 8)} FAILED: ${o.error?.message.split('\n')[0] ?? ''}${o.logFile ? `\n  log: ${o.logFile}` : ''}`,
         );
         break;
       case 'skipped':
         this.skipped++;
-        this.line(`- ${node.stage} skipped (${o.reason})`);
+        this.line(`- ${nodeLabel(node)} skipped (${o.reason})`);
         break;
       case 'cancelled':
         break;
@@ -155,7 +158,7 @@ export class ProgressReporter implements Lifecycle {
       `[${this.finishedCount}/${this.total}] running ${this.live.size} · done ${this.ran} · cached ${this.cached} · failed ${this.failed}${this.overallEta()}`,
     ];
     for (const l of [...this.live.values()].slice(0, 8)) {
-      lines.push(`  ⏵ ${l.node.stage} (${l.node.kind}) ${this.nodeProgress(l)}`);
+      lines.push(`  ⏵ ${nodeLabel(l.node)} (${l.node.kind}) ${this.nodeProgress(l)}`);
     }
     if (this.live.size > 8) lines.push(`  … ${this.live.size - 8} more`);
     this.out.write(`${lines.map((x) => x.slice(0, width - 1)).join('\n')}\n`);

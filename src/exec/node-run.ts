@@ -60,7 +60,8 @@ export function nodeSpecOf(n: PlanNode): NodeSpec {
 function shardTask(node: NodeSpec): TaskSpec['shard'] {
   const s = node.shard;
   if (!s) return undefined;
-  if (s.role === 'map') return { role: 'map', index: s.index, count: s.count, items: s.items };
+  if (s.role === 'map')
+    return { role: 'map', index: s.index, count: s.count, items: s.items, ...(s.error ? { error: s.error } : {}) };
   return { role: 'gather', shards: [...s.shards] };
 }
 

@@ -1,5 +1,6 @@
 // A task as it crosses a thread or process boundary: plain data only. Events flow back the same
 // way for all three runners (inline, pool, process), so reporters never know where a task ran.
+import { ExpError } from '../errors.ts';
 import type { JsonValue, ShardTask, StageContext, StageInput, StageKind, StageResult } from '../plan/stage-kind.ts';
 
 export interface TaskSpec {
@@ -19,7 +20,9 @@ export interface TaskSpec {
    * A shard of a sharded stage (its items), or its gather (the keys of the shard nodes among
    * `inputs`, in shard order); absent for an ordinary node.
    */
-  shard?: ({ role: 'map' } & ShardTask) | { role: 'gather'; shards: string[] };
+  shard?:
+    | ({ role: 'map'; error?: { message: string; hint?: string } } & ShardTask)
+    | { role: 'gather'; shards: string[] };
 }
 
 export type TaskEvent =
@@ -66,7 +69,14 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
 export function runStage(kind: StageKind<any>, task: TaskSpec, ctx: StageContext<any>): Promise<StageResult> {
   if (!task.shard) return kind.run(ctx);
   if (!kind.shard) throw new Error(`stage kind "${kind.name}" was given a shard task but declares no sharding`);
-  return task.shard.role === 'map' ? kind.shard.run(ctx) : kind.shard.gather(ctx);
+  if (task.shard.role === 'map') {
+    if (task.shard.error)
+      throw new ExpError('EXP_INPUT_MISSING', task.shard.error.message, { hint: task.shard.error.hint });
+    return kind.shard.run(ctx);
+  }
+  // A decided stage has at least one shard (an empty corpus gives one empty shard).
+  if (!task.shard.shards.length) throw new Error(`the shards of ${kind.name} were never decided before its gather`);
+  return kind.shard.gather(ctx);
 }
 
 /** Load the `kind` export of a stage module (pool workers and child processes). */

@@ -53,6 +53,11 @@ export interface MapRole {
   index: number;
   count: number;
   items: ShardItem[];
+  /**
+   * Listing the items failed when the shards were decided during the run: this one shard stands
+   * for the stage and fails with the error (its gather is then skipped, like any dependent).
+   */
+  error?: { message: string; hint?: string };
 }
 
 export type ShardRole = GatherRole | MapRole;

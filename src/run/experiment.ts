@@ -12,6 +12,7 @@ import { CompositeLifecycle, type ExecSummary, type Lifecycle, type NodeOutcome 
 import { buildPlan, type Plan, type PlanNode } from '../plan/dag.ts';
 import { diffPlan, type NodeDecision } from '../plan/diff.ts';
 import { expandPlannedShards } from '../plan/shard-expand.ts';
+import { nodeLabel } from '../plan/shards.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import { ExpError } from '../errors.ts';
@@ -161,7 +162,7 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     invocation: handle,
   });
 
-  const { points, failed, skipped } = collectResults(invocation, summary);
+  const { points, failed, skipped } = collectResults(invocation, summary, plan);
   const anyFailed = points.some((p) => p.status === 'failed');
   const counts: Record<string, number> = {};
   for (const outcome of summary.outcomes.values()) counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
@@ -210,6 +211,7 @@ function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): Invocat
 function collectResults(
   invocation: InvocationRecord,
   summary: ExecSummary,
+  plan: Plan,
 ): { points: PointResult[]; failed: FailedNode[]; skipped: SkippedInputs[] } {
   const points: PointResult[] = [];
   const failed: FailedNode[] = [];
@@ -240,6 +242,14 @@ function collectResults(
       seen.add(f.key);
       failed.push({ point: p.id, stage: f.stage, key: f.key, error: f.o.error?.message ?? '', log: f.o.logFile });
     }
+  }
+  // A failed shard is no stage of a point (its gather is skipped): listed with its own error.
+  for (const [key, o] of summary.outcomes) {
+    const node = plan.byKey.get(key);
+    if (o.status !== 'failed' || node?.shard?.role !== 'map' || seen.has(key)) continue;
+    seen.add(key);
+    const point = node.points[0] ?? '';
+    failed.push({ point, stage: nodeLabel(node), key, error: o.error?.message ?? '', log: o.logFile });
   }
   return { points, failed, skipped: [...skipped.values()] };
 }
