@@ -22,13 +22,32 @@ export function movieIdFromFile(file: string): string {
 
 /** Screenplay files of a folder (sorted by name) or the file itself. Throws ENOENT-style errors. */
 export function listScreenplayFiles(corpus: string): string[] {
+  return listScreenplayStats(corpus).map((f) => f.file);
+}
+
+/**
+ * The same files with their size and modification time: one stat per file (a symbolic link is
+ * followed), so a listing of 10^5 screenplays costs 10^5 stats, not two per file.
+ */
+export function listScreenplayStats(corpus: string): { file: string; size: number; mtimeMs: number }[] {
   const st = statSync(corpus);
-  if (st.isFile()) return [corpus];
-  return readdirSync(corpus)
-    .filter((f) => SCREENPLAY_EXTENSIONS.includes(path.extname(f).toLowerCase()))
-    .sort()
-    .map((f) => path.join(corpus, f))
-    .filter((f) => statSync(f).isFile());
+  if (st.isFile()) return [{ file: corpus, size: st.size, mtimeMs: st.mtimeMs }];
+  const out: { file: string; size: number; mtimeMs: number }[] = [];
+  const names = readdirSync(corpus, { withFileTypes: true })
+    .filter((d) => (d.isFile() || d.isSymbolicLink()) && SCREENPLAY_EXTENSIONS.includes(path.extname(d.name).toLowerCase()))
+    .map((d) => d.name)
+    .sort();
+  for (const name of names) {
+    const file = path.join(corpus, name);
+    let s: ReturnType<typeof statSync>;
+    try {
+      s = statSync(file);
+    } catch {
+      continue; // a dangling link: not a file
+    }
+    if (s.isFile()) out.push({ file, size: s.size, mtimeMs: s.mtimeMs });
+  }
+  return out;
 }
 
 /** Reads and decodes one file; problems come back as a reason (the corpus skips the file). */

@@ -14,7 +14,7 @@ import type {
   StageKind,
   StageSharding,
 } from '../plan/stage-kind.ts';
-import { listScreenplayFiles } from '../screenplay/files.ts';
+import { listScreenplayStats } from '../screenplay/files.ts';
 import { parseCorpusFiles } from '../text/corpus-parse.ts';
 import { type CorpusStats, CorpusStatsCounter } from '../text/corpus-stats.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -65,8 +65,12 @@ function findCorpus(ctx: Pick<StageContext<ScreenplayParseParams>, 'params' | 'p
 }
 
 function listCorpus(corpus: string): string[] {
+  return listCorpusStats(corpus).map((f) => f.file);
+}
+
+function listCorpusStats(corpus: string): ReturnType<typeof listScreenplayStats> {
   try {
-    return listScreenplayFiles(corpus);
+    return listScreenplayStats(corpus);
   } catch (e) {
     throw new ExpError('EXP_INPUT_MISSING', `screenplay.parse: cannot read corpus ${corpus}: ${(e as Error).message}`, {
       hint: 'point `corpus` at a folder of .txt/.html screenplays or a single screenplay file',
@@ -162,9 +166,9 @@ type ShardFileEntry = { file: string; path: string; movie: string } | { file: st
 function listItems(source: ShardSource<ScreenplayParseParams>): ShardItem[] {
   const corpus = source.params.corpus || (source.input ? outputPath(source.input, 'screenplays') : '');
   if (!corpus) throw new Error('screenplay.parse: no corpus to list (neither `corpus` nor an upstream node)');
-  let files = listCorpus(corpus);
+  let files = listCorpusStats(corpus);
   if (source.params.limit !== undefined) files = files.slice(0, source.params.limit);
-  return files.map((f) => ({ id: path.basename(f), digest: fileDigest(f, source, statSync(f)) }));
+  return files.map((f) => ({ id: path.basename(f.file), digest: fileDigest(f.file, source, f) }));
 }
 
 async function runShard(ctx: StageContext<ScreenplayParseParams>): Promise<{ outputs: Record<string, JsonValue> }> {
