@@ -10,9 +10,9 @@ APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld mung
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 # the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
 BENCH_APT_FASTTEXT := fasttext
-BENCHES := engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
+BENCHES := cli engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
-.PHONY: all install deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
+.PHONY: all install build deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
 
 all: test
 
@@ -39,7 +39,15 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed
 
-install: deps node-deps
+install: deps node-deps build
+
+# dist/: the JavaScript bin/exp.js runs (tsc, incremental). `npm ci` builds it too (the prepare
+# script); this rule rebuilds it when a source changed since.
+SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts') tsconfig.json tsconfig.build.json package.json
+dist/.built: $(SOURCES) | node-deps
+	node scripts/build.mjs
+
+build: dist/.built
 
 typecheck: install
 	$(BIN)/tsc -p tsconfig.json --noEmit
@@ -49,9 +57,12 @@ lint: install
 	$(BIN)/biome lint
 	$(BIN)/biome format
 
+# The summary runs whatever vitest's exit status (it explains a run that died without its report,
+# from the timeline the timeline reporter keeps in coverage/test-timeline.log).
 test: install lint typecheck
-	$(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json
-	@node scripts/test-summary.cjs coverage/test-results.json
+	@mkdir -p coverage && rm -f coverage/test-results.json coverage/test-timeline.log
+	$(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/test-results.json \
+	  --reporter=./test/helpers/timeline-reporter.ts; node scripts/test-summary.cjs coverage/test-results.json $$?
 
 demo: install
 	node bin/exp.js run experiments/ava_fewshot.yaml
@@ -95,4 +106,4 @@ native-check: node-deps
 	@node scripts/test-summary.cjs coverage/native-results.json
 
 clean:
-	rm -rf runs coverage node_modules/.installed
+	rm -rf runs coverage dist node_modules/.installed

@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // builds dist/ first: the tests that start bin/exp.js run the current sources
+    globalSetup: ['test/global-setup.ts'],
     include: [
       'test/native/**/*.native.ts',
       'src/video/**/*.test.ts',

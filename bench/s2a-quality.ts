@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { kind as evaluateKind } from '../src/stages/s2a-evaluate.ts';
 import { kind as trainKind } from '../src/stages/s2a-train.ts';
-import { runKind } from './s2a-harness.ts';
+import { runKind } from '../test/helpers/run-kind.ts';
 import { readFile } from 'node:fs/promises';
 
 const { values: a } = parseArgs({

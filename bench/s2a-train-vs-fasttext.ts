@@ -14,7 +14,7 @@ import { kind as trainKind } from '../src/stages/s2a-train.ts';
 import { loadSentenceClassifier } from '../src/text/classifier/index.ts';
 import { evaluateClassifier } from '../src/text/evaluate.ts';
 import type { VerbClass } from '../src/text/keyword.ts';
-import { runKind } from './s2a-harness.ts';
+import { runKind } from '../test/helpers/run-kind.ts';
 
 /** verbs.mine as experiments/base/speech2action.yaml runs it on real scripts (the paper's 50 / 100 on 1,070 scripts). */
 export const BENCH_VERBS = { min_count_per_1000_scripts: 46.7, drop_top_per_1000_scripts: 75 };

@@ -13,7 +13,7 @@ import { kind as pairsKind } from '../src/stages/pairs-build.ts';
 import { kind as parseKind } from '../src/stages/screenplay-parse.ts';
 import { kind as verbsKind } from '../src/stages/verbs-mine.ts';
 import { resolveLexicon } from '../src/text/lexicon-path.ts';
-import { splitSentences } from '../src/text/sentences.ts';
+import { splitSentences } from '../src/sentences.ts';
 import type { MinedVerbs } from '../src/text/verb-classes.ts';
 import { findVerbs } from '../src/text/verbs.ts';
 import { scoreAgainstGold } from '../src/screenplay/gold.ts';

@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runKind } from '../bench/s2a-harness.ts';
+import { runKind } from '../test/helpers/run-kind.ts';
 import { kind as parseKind } from '../src/stages/screenplay-parse.ts';
 import { kind as verbsKind } from '../src/stages/verbs-mine.ts';
 import { kind as pairsKind } from '../src/stages/pairs-build.ts';

@@ -39,6 +39,12 @@ export const ERROR_CODES = [
     hint: 'check the module path and that each kind has a dotted name, a version, run() and declared ports',
   },
   {
+    code: 'EXP_BUILD_STALE',
+    meaning: 'In a checkout, dist/ (the compiled code bin/exp.js runs) is missing or older than a source under src/.',
+    exit: EXIT_USAGE,
+    hint: 'run `npm run build` (or `make`) in the checkout, then rerun',
+  },
+  {
     code: 'EXP_RUNS_UNWRITABLE',
     meaning:
       'The runs folder (or a part of it: cache, locks, logs, invocations) cannot be written; checked before anything runs.',
@@ -148,10 +154,6 @@ const BY_CODE: ReadonlyMap<string, ErrorCodeEntry> = new Map(ERROR_CODES.map((e)
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && BY_CODE.has(code);
-}
-
-export function errorCodeEntry(code: ErrorCode): ErrorCodeEntry {
-  return BY_CODE.get(code)!;
 }
 
 /** The exit status for an error code; a code outside the catalogue (a revived or foreign error) gets 1. */

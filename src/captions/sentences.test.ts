@@ -45,6 +45,18 @@ describe('sentence spans', () => {
     ]);
   });
 
+  it('cuts cues with the same abbreviations and rule as screenplays', () => {
+    const cues: Cue[] = [
+      { start: 0, end: 4, text: 'Capt. Miller, Lt. Reed... and Dr. Kim. We sail on Jan. 5!' },
+      { start: 4, end: 6, text: 'Not on the U.S.A. coast. he said.' },
+    ];
+    expect(splitSentences(cues).map((s) => s.text)).toEqual([
+      'Capt. Miller, Lt. Reed... and Dr. Kim.',
+      'We sail on Jan. 5!',
+      'Not on the U.S.A. coast. he said.',
+    ]);
+  });
+
   it('ends an unfinished sentence at a long pause and orders cues by time', () => {
     const cues: Cue[] = [
       { start: 50, end: 51, text: 'later words' },

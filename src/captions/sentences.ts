@@ -1,10 +1,11 @@
 // Cues → sentences with time spans. Subtitles cut speech at display boundaries, not at
 // sentences: a sentence running over several cues gets the union of its parts' spans, and
 // several sentences in one cue share the cue's span in proportion to their characters.
-// A sentence ends at . ! ? … (not after Mr./Dr./initials), at a new speaker's dash
+// A sentence ends where src/sentences.ts says (as in screenplays), at a new speaker's dash
 // ("- Hi.\n- Hello"), or at a pause longer than `maxGapS` between cues. An ellipsis that ends a
 // cue and is taken up by the next ("I was going to..." / "...the store") does not end it.
 // Sound descriptions ([door slams]) and music notes are not speech and are dropped.
+import { sentenceEnds } from '../sentences.ts';
 import type { CaptionSentence, Cue } from './types.ts';
 
 export interface SentenceOptions {
@@ -12,54 +13,6 @@ export interface SentenceOptions {
   maxGapS?: number;
 }
 
-const ABBREVIATIONS = new Set([
-  'mr',
-  'mrs',
-  'ms',
-  'dr',
-  'st',
-  'jr',
-  'sr',
-  'prof',
-  'lt',
-  'col',
-  'gen',
-  'sgt',
-  'capt',
-  'cpt',
-  'maj',
-  'rev',
-  'mt',
-  'vs',
-  'etc',
-  'no',
-  'ft',
-  'hon',
-  'gov',
-  'sen',
-  'rep',
-  'pres',
-  'messrs',
-  'mme',
-  'mlle',
-  'ave',
-  'jan',
-  'feb',
-  'aug',
-  'sept',
-  'oct',
-  'nov',
-  'dec',
-  'e.g',
-  'i.e',
-  'a.m',
-  'p.m',
-  'u.s',
-  'u.k',
-]);
-
-// A terminator run, closing quotes/brackets after it, then whitespace or the end.
-const BOUNDARY = /[.!?…]+["'”’»)\]]*(?=\s|$)/g;
 // [door slams], (LAUGHS), ♪ and the '#' that some files use for music (but not "#1").
 const SOUND = /\[[^\]]*\]|\([A-Z][A-Z\s,'-]*\)|[♪♫]+|(?<!\w)#+(?!\w)/g;
 const SPEAKER_DASH = /^\s*[-–—]+\s*/;
@@ -68,15 +21,6 @@ interface Piece {
   text: string;
   start: number;
   end: number;
-}
-
-function isAbbreviation(text: string, dotIndex: number): boolean {
-  // Word right before the dot: "Mr." or an initial "J." (one capital letter).
-  let j = dotIndex - 1;
-  while (j >= 0 && /[A-Za-z.]/.test(text[j]!)) j--;
-  const word = text.slice(j + 1, dotIndex);
-  if (/^[A-Z]$/.test(word)) return true;
-  return ABBREVIATIONS.has(word.toLowerCase());
 }
 
 export function splitSentences(cues: readonly Cue[], options: SentenceOptions = {}): CaptionSentence[] {
@@ -138,20 +82,16 @@ export function splitSentences(cues: readonly Cue[], options: SentenceOptions = 
         pendingEllipsis = false;
       }
       let from = 0;
-      BOUNDARY.lastIndex = 0;
-      for (let m = BOUNDARY.exec(line); m; m = BOUNDARY.exec(line)) {
-        const to = m.index + m[0].length;
-        if (m[0] === '.' && isAbbreviation(line, m.index)) continue;
-        const [s, e] = span(pos + from, pos + to);
-        pieces.push({ text: line.slice(from, to), start: s, end: e });
-        const atCueEnd = li === lines.length - 1 && to >= line.length;
-        if (atCueEnd && /(\.\.\.|…)["'”’)\]]*$/.test(m[0])) {
+      for (const end of sentenceEnds(line)) {
+        const [s, e] = span(pos + from, pos + end.end);
+        pieces.push({ text: line.slice(from, end.end), start: s, end: e });
+        const atCueEnd = li === lines.length - 1 && end.end >= line.length;
+        if (atCueEnd && /(\.\.\.|…)["'”’»)\]]*$/.test(end.mark)) {
           pendingEllipsis = true; // decided by the next cue
         } else {
           flush();
         }
-        from = to;
-        while (from < line.length && line[from] === ' ') from++;
+        from = end.next;
       }
       if (from < line.length) {
         const [s, e] = span(pos + from, pos + line.length);

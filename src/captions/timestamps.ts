@@ -52,13 +52,6 @@ function parseTimestampIn(raw: string, from: number, to: number): number {
   return h * 3600 + min * 60 + value + frac / scale;
 }
 
-/** `start --> end [settings]` (SRT, WebVTT): the two times, or null when the line is no timing line. */
-export function parseArrowTiming(line: string): { start: number; end: number } | 'bad' | null {
-  const arrow = line.indexOf('-->');
-  if (arrow < 0) return null;
-  return parseArrowTimingIn(line, 0, arrow, line.length);
-}
-
 /** The timing line text[lineStart, lineEnd) whose '-->' is at `arrow`. */
 export function parseArrowTimingIn(
   text: string,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
 import { StageRegistry } from '../plan/registry.ts';
-import type { StageKind } from '../plan/stage-kind.ts';
+import type { AnyStageKind, StageKind } from '../plan/stage-kind.ts';
 import { builtinKinds } from '../stages/index.ts';
 
 /**
@@ -86,7 +86,7 @@ export function checkRunsWritable(dir: string): void {
   }
 }
 
-function isKind(v: unknown): v is StageKind<any> {
+function isKind(v: unknown): v is AnyStageKind {
   return (
     typeof v === 'object' &&
     v !== null &&
@@ -112,7 +112,7 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
   } catch (e) {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} failed to load: ${(e as Error).message}`, { cause: e });
   }
-  const found: StageKind<any>[] = [];
+  const found: AnyStageKind[] = [];
   const take = (v: unknown): void => {
     if (Array.isArray(v)) v.filter(isKind).forEach((k) => found.push(k));
     else if (isKind(v)) found.push(v);

@@ -5,7 +5,7 @@
 import { type DialogueNoise, genericLine, lineNearAction, polysemousLine, type SpokenLine } from './dialogue.ts';
 import { castName, description, directionSentence, neutralSentence, neutralVerb } from './directions.ts';
 import type { Rng } from './rng.ts';
-import { ACTION_CLASSES, type ActionClass, CLASS_VERBS, NEUTRAL_VERBS } from './verbs.ts';
+import { ACTION_CLASSES, type ActionClass, CLASS_VERBS } from './verbs.ts';
 
 export interface ScreenplayOptions {
   elements: number;
@@ -287,6 +287,3 @@ export function generateScreenplay(rng: Rng, opts: ScreenplayOptions): Screenpla
   const eol = L.crlf ? '\r\n' : '\n';
   return { title, text: page.lines.join(eol) + eol, layout: L, truth };
 }
-
-/** Neutral verbs in the world (re-exported for the manifest). */
-export const NEUTRAL_VERB_LIST: readonly string[] = NEUTRAL_VERBS;

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { PlanNode } from '../plan/dag.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
-import type { StageInput, StageKind } from '../plan/stage-kind.ts';
+import type { StageInput, AnyStageKind } from '../plan/stage-kind.ts';
 import type { ArtifactStore, ManifestMetric } from '../store/store.ts';
 import { VERSION } from '../version.ts';
 import type { NodeOutcome } from './lifecycle.ts';
@@ -82,7 +82,7 @@ export async function resolveJob(
   data: NodeJob,
   store: ArtifactStore,
   registry: StageRegistry,
-): Promise<{ kind: StageKind<any>; inputs: StageInput[] }> {
+): Promise<{ kind: AnyStageKind; inputs: StageInput[] }> {
   let kind = registry.get(data.node.kind);
   if (!kind && data.kindModule) kind = await importKind(data.kindModule, data.node.kind);
   if (!kind) {
@@ -117,7 +117,7 @@ export interface Runners {
 
 export interface NodeRunOptions {
   node: NodeSpec;
-  kind: StageKind<any>;
+  kind: AnyStageKind;
   /** Finished upstream nodes, in `needs` order. */
   inputs: StageInput[];
   store: ArtifactStore;

@@ -4,15 +4,18 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { forkChild } from '../children.ts';
-import type { StageKind, StageResult } from '../plan/stage-kind.ts';
+import type { AnyStageKind, StageResult } from '../plan/stage-kind.ts';
 import { makeContext, runStage, serialiseError, type TaskEvent, type TaskRunner, type TaskSpec } from './task.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// tsx's loader by absolute URL: a bare `tsx` would be resolved from the user's working folder,
-// where it is not installed (exp run from anywhere but the clone failed in pool/process tasks).
-const tsxExecArgv = ['--import', import.meta.resolve('tsx')];
+// Compiled (dist/*.js), the worker and child entries are JavaScript and need no loader. From the
+// TypeScript sources (vitest), they load through tsx's, by absolute URL: a bare `tsx` would be
+// resolved from the user's working folder, where it is not installed.
+const fromSources = import.meta.url.endsWith('.ts');
+const entryExt = fromSources ? '.ts' : '.js';
+const entryExecArgv = fromSources ? ['--import', import.meta.resolve('tsx')] : [];
 
 /** Rebuild an error thrown on the other side, keeping code and hint (piscina drops custom fields). */
 function revive(err: { message: string; stack?: string; code?: string; hint?: string }): Error {
@@ -29,7 +32,7 @@ function revive(err: { message: string; stack?: string; code?: string; hint?: st
 export class InlineRunner implements TaskRunner {
   async run(
     task: TaskSpec,
-    kind: StageKind<any>,
+    kind: AnyStageKind,
     onEvent: (e: TaskEvent) => void,
     signal: AbortSignal,
   ): Promise<StageResult> {
@@ -42,10 +45,13 @@ export class PoolRunner implements TaskRunner {
   private pool: Piscina | undefined;
   constructor(private readonly threads: number) {}
 
-  private get piscina(): Piscina {
+  // piscina is loaded with the first pool task: `exp --help` and a cached run never pay for it.
+  private async piscina(): Promise<Piscina> {
+    if (this.pool) return this.pool;
+    const { Piscina } = await import('piscina');
     this.pool ??= new Piscina({
-      filename: path.join(here, 'pool-worker.ts'),
-      execArgv: tsxExecArgv,
+      filename: path.join(here, `pool-worker${entryExt}`),
+      execArgv: entryExecArgv,
       minThreads: 0,
       maxThreads: Math.max(1, this.threads),
       idleTimeout: 30_000,
@@ -55,7 +61,7 @@ export class PoolRunner implements TaskRunner {
 
   async run(
     task: TaskSpec,
-    kind: StageKind<any>,
+    kind: AnyStageKind,
     onEvent: (e: TaskEvent) => void,
     signal: AbortSignal,
   ): Promise<StageResult> {
@@ -63,10 +69,9 @@ export class PoolRunner implements TaskRunner {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (e: TaskEvent) => onEvent(e));
     try {
-      const reply = (await this.piscina.run(
-        { task: { ...task, module: kind.module }, port: port2 },
-        { transferList: [port2], signal },
-      )) as
+      const reply = (await (
+        await this.piscina()
+      ).run({ task: { ...task, module: kind.module }, port: port2 }, { transferList: [port2], signal })) as
         | { ok: true; result: StageResult }
         | { ok: false; error: { message: string; stack?: string; code?: string; hint?: string } };
       if (!reply.ok) throw revive(reply.error);
@@ -85,18 +90,13 @@ export class ProcessRunner implements TaskRunner {
   private readonly children = new Set<ChildProcess>();
   constructor(private readonly graceMs = 5000) {}
 
-  run(
-    task: TaskSpec,
-    kind: StageKind<any>,
-    onEvent: (e: TaskEvent) => void,
-    signal: AbortSignal,
-  ): Promise<StageResult> {
+  run(task: TaskSpec, kind: AnyStageKind, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult> {
     if (!kind.module)
       return Promise.reject(new Error(`stage kind "${kind.name}" runs in a process but declares no module`));
     const env = { ...process.env, CUDA_VISIBLE_DEVICES: task.gpus.join(',') };
     // Dies with this process even under SIGKILL (children.ts); it also leaves when the IPC channel closes.
-    const child = forkChild(path.join(here, 'process-child.ts'), [], {
-      execArgv: tsxExecArgv,
+    const child = forkChild(path.join(here, `process-child${entryExt}`), [], {
+      execArgv: entryExecArgv,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

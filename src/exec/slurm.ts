@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../atomic.ts';
 import { execFileChild } from '../children.ts';
 import { ExpError } from '../errors.ts';
+import { processAlive } from '../process-identity.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import { listInvocations, type InvocationHandle, type SlurmJobRecord } from '../store/invocations.ts';
 import type { ArtifactStore } from '../store/store.ts';
@@ -56,15 +57,6 @@ interface Earlier {
   invocation: string;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Jobs that earlier `exp run`s on this runs folder submitted and stopped watching: for each node
  * key, the job of the latest invocation that recorded one, when that invocation never finished
@@ -80,7 +72,7 @@ async function earlierJobs(root: string, own?: string): Promise<Map<string, Earl
   const out = new Map<string, Earlier>();
   for (const [key, e] of latest) {
     const d = e.job.driver;
-    const watched = d.host === os.hostname() && d.pid !== process.pid && pidAlive(d.pid);
+    const watched = d.host === os.hostname() && d.pid !== process.pid && processAlive(d.pid);
     if (e.open && !watched) out.set(key, { job: e.job, invocation: e.invocation });
   }
   return out;

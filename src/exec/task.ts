@@ -1,7 +1,15 @@
 // A task as it crosses a thread or process boundary: plain data only. Events flow back the same
 // way for all three runners (inline, pool, process), so reporters never know where a task ran.
 import { ExpError } from '../errors.ts';
-import type { JsonValue, ShardTask, StageContext, StageInput, StageKind, StageResult } from '../plan/stage-kind.ts';
+import {
+  type AnyStageKind,
+  type JsonValue,
+  type ShardTask,
+  type StageContext,
+  type StageInput,
+  type StageResult,
+  withCheckedParams,
+} from '../plan/stage-kind.ts';
 
 export interface TaskSpec {
   kind: string;
@@ -32,12 +40,12 @@ export type TaskEvent =
   | { type: 'artifact'; path: string };
 
 export interface TaskRunner {
-  run(task: TaskSpec, kind: StageKind<any>, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult>;
+  run(task: TaskSpec, kind: AnyStageKind, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult>;
   close(): Promise<void>;
 }
 
 /** The StageContext a stage sees, wired to an event sink. */
-export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal: AbortSignal): StageContext<any> {
+export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal: AbortSignal): StageContext {
   // A gather sees the stage's own inputs as usual and its shards' outputs apart, in shard order.
   const shardKeys = task.shard?.role === 'gather' ? new Set(task.shard.shards) : undefined;
   const inputs = shardKeys ? task.inputs.filter((i) => !shardKeys.has(i.key)) : task.inputs;
@@ -66,7 +74,8 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
 }
 
 /** The function of the kind a task calls: `run`, or a shard's run / the gather of a sharded stage. */
-export function runStage(kind: StageKind<any>, task: TaskSpec, ctx: StageContext<any>): Promise<StageResult> {
+export function runStage(anyKind: AnyStageKind, task: TaskSpec, ctx: StageContext): Promise<StageResult> {
+  const kind = withCheckedParams(anyKind);
   if (!task.shard) return kind.run(ctx);
   if (!kind.shard) throw new Error(`stage kind "${kind.name}" was given a shard task but declares no sharding`);
   if (task.shard.role === 'map') {
@@ -82,11 +91,11 @@ export function runStage(kind: StageKind<any>, task: TaskSpec, ctx: StageContext
 /** Load the `kind` export of a stage module (pool workers and child processes). */
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
-export async function importKind(module: string, name: string): Promise<StageKind<any>> {
+export async function importKind(module: string, name: string): Promise<AnyStageKind> {
   if (!loaded.has(module)) loaded.set(module, loadModule(module));
   const mod = await loaded.get(module)!;
   const candidates = [mod.kind, ...Object.values(mod)].filter(
-    (v): v is StageKind<any> => typeof v === 'object' && v !== null && (v as StageKind<any>).name === name,
+    (v): v is AnyStageKind => typeof v === 'object' && v !== null && (v as AnyStageKind).name === name,
   );
   if (!candidates.length) throw new Error(`module ${module} does not export stage kind "${name}"`);
   return candidates[0]!;

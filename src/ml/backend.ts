@@ -116,20 +116,10 @@ async function tryWasm(): Promise<boolean> {
     // Conv2DBackpropFilter / UnsortedSegmentSum are missing from wasm: without them conv2d and
     // embeddings cannot train there (FACTS.md).
     registerWasmTrainingKernels(tf);
-    const hooks = wasmHooks.splice(0);
-    for (const hook of hooks) hook(tf);
     return true;
   } catch {
     return false;
   }
-}
-
-const wasmHooks: Array<(t: typeof tfjs) => void> = [];
-
-/** Register code that must run once the wasm backend is active (custom kernels). */
-export function onWasmReady(hook: (t: typeof tfjs) => void): void {
-  if (chosen === 'wasm') hook(tf);
-  else wasmHooks.push(hook);
 }
 
 function preferenceFromEnv(): BackendPreference {
@@ -198,9 +188,4 @@ export function describeBackend(gpus: readonly number[]): string {
     passedOver.get('node-gpu') ??
     (process.env.EXP_TF_BACKEND ? `EXP_TF_BACKEND=${process.env.EXP_TF_BACKEND}` : 'another backend was chosen first');
   return `tfjs backend: ${name} — granted GPU ${gpus.join(',')} but fell back to ${name}: ${why}; install @tensorflow/tfjs-node-gpu (CUDA 11.x, cuDNN 8) to use it`;
-}
-
-/** The backend in use, or undefined before initBackend() resolved. */
-export function currentBackend(): BackendName | undefined {
-  return chosen;
 }

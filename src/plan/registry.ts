@@ -1,14 +1,14 @@
 // The public registry of stage kinds. Our Speech2Action kinds register through it exactly as a
 // user's plugin would (`exp run --plugin ./my-kinds.js`, or `registerStageKind` from code).
 import { ExpError } from '../errors.ts';
-import type { StageKind, StageResources } from './stage-kind.ts';
+import { type AnyStageKind, type StageResources, withCheckedParams } from './stage-kind.ts';
 
 const NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 
 export class StageRegistry {
-  private readonly kinds = new Map<string, StageKind<any>>();
+  private readonly kinds = new Map<string, AnyStageKind>();
 
-  register(kind: StageKind<any>): void {
+  register(kind: AnyStageKind): void {
     if (!NAME.test(kind.name)) {
       throw new ExpError(
         'EXP_PLUGIN_INVALID',
@@ -55,10 +55,10 @@ export class StageRegistry {
         hint: 'give your plugin kind another name (e.g. prefix it with your project)',
       });
     }
-    this.kinds.set(kind.name, kind as StageKind<any>);
+    this.kinds.set(kind.name, kind);
   }
 
-  get(name: string): StageKind<any> | undefined {
+  get(name: string): AnyStageKind | undefined {
     return this.kinds.get(name);
   }
 
@@ -66,13 +66,14 @@ export class StageRegistry {
     return [...this.kinds.keys()].sort();
   }
 
-  all(): StageKind<any>[] {
+  all(): AnyStageKind[] {
     return this.names().map((n) => this.kinds.get(n)!);
   }
 }
 
-export function resourcesOf(kind: StageKind<any>, params: Record<string, unknown>): Required<StageResources> {
-  const r = typeof kind.resources === 'function' ? kind.resources(params) : (kind.resources ?? {});
+export function resourcesOf(kind: AnyStageKind, params: Record<string, unknown>): Required<StageResources> {
+  const { resources } = withCheckedParams(kind);
+  const r = typeof resources === 'function' ? resources(params) : (resources ?? {});
   return { cpus: r.cpus ?? 1, gpus: r.gpus ?? 0, memoryMb: r.memoryMb ?? 512, gpuOptional: r.gpuOptional ?? false };
 }
 
@@ -80,7 +81,7 @@ export function resourcesOf(kind: StageKind<any>, params: Record<string, unknown
  * The file schemas/stages/<kind>.schema.json: the params schema, with the kind's ports and what it
  * produces as annotations (`x-exp-inputs`, `x-exp-produces`) for editors and readers.
  */
-export function stageSchemaDocument(kind: StageKind<any>): Record<string, unknown> {
+export function stageSchemaDocument(kind: AnyStageKind): Record<string, unknown> {
   return {
     ...kind.paramsSchema,
     ...(kind.inputs ? { 'x-exp-inputs': kind.inputs } : {}),

@@ -7,7 +7,7 @@ import type { PlanNode } from './dag.ts';
 import { diffPlan, type ManifestView, type NodeDecision, type StoreView } from './diff.ts';
 import type { StageRegistry } from './registry.ts';
 import { addShardNodes, type GatherRole } from './shards.ts';
-import type { JsonValue, ShardItem, ShardSource } from './stage-kind.ts';
+import { type JsonValue, type ShardItem, type ShardSource, withCheckedParams } from './stage-kind.ts';
 
 /** The store as shard expansion reads it: the planner's view plus node folders and file hashes. */
 export interface ShardStoreView extends StoreView {
@@ -59,7 +59,8 @@ export async function expandGather(
   gather: PlanNode,
   o: ExpandOptions,
 ): Promise<PlanNode[]> {
-  const kind = o.registry.get(gather.kind);
+  const registered = o.registry.get(gather.kind);
+  const kind = registered && withCheckedParams(registered);
   if (!kind?.shard) {
     throw new ExpError('EXP_KIND_UNREGISTERED', `stage kind "${gather.kind}" is not registered or cannot shard`, {
       hint: 'load the plugin that registers it (--plugin), or drop shards / shard_size from the stage',

@@ -218,3 +218,18 @@ export interface StageKind<P = Record<string, unknown>> {
   shard?: StageSharding<P>;
   run(ctx: StageContext<P>): Promise<StageResult>;
 }
+
+/**
+ * A stage kind of any params type, as the registry, the planner and the executors hold one. With
+ * `never` for P every `StageKind<P>` is one without a cast: P appears only where the kind receives
+ * params. The engine calls it through `withCheckedParams`.
+ */
+export type AnyStageKind = StageKind<never>;
+
+/**
+ * The kind as the engine calls it: with params that passed its `paramsSchema` (defaults applied),
+ * which is the promise its P stands for. The one place that relies on it.
+ */
+export function withCheckedParams(kind: AnyStageKind): StageKind {
+  return kind as StageKind;
+}

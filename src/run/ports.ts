@@ -2,12 +2,12 @@
 // ports to the given inputs the way the loader binds them to `needs:` (by what each input's kind
 // produces). Missing inputs leave a port unbound, so the stage's own error for it shows.
 import { StageRegistry } from '../plan/registry.ts';
-import type { StageInput, StageKind } from '../plan/stage-kind.ts';
+import type { StageInput, AnyStageKind } from '../plan/stage-kind.ts';
 import { bindPorts, producedBy } from '../spec/ports.ts';
 import { builtinKinds } from '../stages/index.ts';
 
 export function portsFor(
-  kind: StageKind<any>,
+  kind: AnyStageKind,
   params: object,
   inputs: readonly StageInput[],
 ): Record<string, StageInput[]> {

@@ -34,7 +34,9 @@ export function listScreenplayStats(corpus: string): { file: string; size: numbe
   if (st.isFile()) return [{ file: corpus, size: st.size, mtimeMs: st.mtimeMs }];
   const out: { file: string; size: number; mtimeMs: number }[] = [];
   const names = readdirSync(corpus, { withFileTypes: true })
-    .filter((d) => (d.isFile() || d.isSymbolicLink()) && SCREENPLAY_EXTENSIONS.includes(path.extname(d.name).toLowerCase()))
+    .filter(
+      (d) => (d.isFile() || d.isSymbolicLink()) && SCREENPLAY_EXTENSIONS.includes(path.extname(d.name).toLowerCase()),
+    )
     .map((d) => d.name)
     .sort();
   for (const name of names) {

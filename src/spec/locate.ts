@@ -1,6 +1,5 @@
 // Finds where a key path of a (possibly per-point) doc was written: the base Src tree from the
 // files, overlaid by the matrix values, --set values and interpolated references of a point.
-import { dirname } from 'node:path';
 import { pathKey } from './key-path.ts';
 import type { Origin, SrcNode } from './source.ts';
 
@@ -46,9 +45,4 @@ export class Locator {
     const { node, exact } = this.find(segments);
     return exact ? (node.keyAt ?? node.at) : (node.keyAt ?? node.at);
   }
-}
-
-/** Folder a relative path written at `origin` is resolved against. */
-export function originDir(origin: Origin, cwd: string): string {
-  return origin.line > 0 ? dirname(origin.file) : cwd;
 }

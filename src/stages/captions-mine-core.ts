@@ -5,9 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonValue, StageContext } from '../plan/stage-kind.ts';
-import { classifierScorer, keywordScorer } from '../video/mining.ts';
 import type { ClassYield, SentenceScorer, VerbClassLike } from '../video/mining.ts';
-import { renderBarChart } from '../video/yield-chart.ts';
 import { outputPath, portInput, requirePort } from './ports.ts';
 
 export interface CaptionsMineParams {
@@ -115,6 +113,7 @@ export async function prepareScorer(
   deps: MineDeps,
 ): Promise<{ scorer: SentenceScorer; thresholds: Record<string, number>; classes: string[] | undefined }> {
   const p = ctx.params;
+  const { classifierScorer, keywordScorer } = await import('../video/mining.ts');
   let scorer: SentenceScorer;
   const thresholds: Record<string, number> = {};
   let classes = p.classes;
@@ -184,6 +183,7 @@ export async function finishMining(
   m: MiningSummary,
 ): Promise<{ outputs: Record<string, JsonValue>; skipped: { item: string; reason: string }[] }> {
   const p = ctx.params;
+  const { renderBarChart } = await import('../video/yield-chart.ts');
   const yieldDoc = {
     method: p.method,
     window_s: p.window_s,

@@ -8,8 +8,8 @@ import { statSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardItem, ShardSource, StageContext, StageResult, StageSharding } from '../plan/stage-kind.ts';
-import { listMovieCorpus, type MovieEntry, resolveMovieEntries, type SkippedMovie } from '../video/corpus.ts';
-import { byConfidence, type ClassYield, type MinedClipKey, mineClips } from '../video/mining.ts';
+import type { MovieEntry, SkippedMovie } from '../video/corpus.ts';
+import type { ClassYield, MinedClipKey } from '../video/mining.ts';
 import {
   type CaptionsMineParams,
   corpusUnusable,
@@ -44,6 +44,7 @@ interface ShardSummary {
 async function listItems(source: ShardSource<CaptionsMineParams>): Promise<ShardItem[]> {
   const corpus = source.params.movies || (source.input ? outputPath(source.input, 'movies') : '');
   if (!corpus) throw new Error('captions.mine: no movie corpus to list (neither `movies` nor an upstream node)');
+  const { listMovieCorpus } = await import('../video/corpus.ts');
   const listing = await listMovieCorpus(corpus);
   // What the listing passed over comes first, as in one node's list of skipped movies.
   const items: ShardItem[] = listing.skipped.map((s, i) => ({
@@ -75,6 +76,9 @@ async function listItems(source: ShardSource<CaptionsMineParams>): Promise<Shard
 
 async function runShard(ctx: StageContext<CaptionsMineParams>): Promise<StageResult> {
   const p = ctx.params;
+  // Heavy modules (ffmpeg) load when a node runs, not when the CLI starts.
+  const { resolveMovieEntries } = await import('../video/corpus.ts');
+  const { mineClips } = await import('../video/mining.ts');
   const moviesPath = findMovies(ctx);
   const { scorer, thresholds, classes } = await prepareScorer(ctx, defaultMineDeps);
   const listed: SkippedMovie[] = [];
@@ -124,14 +128,17 @@ async function runShard(ctx: StageContext<CaptionsMineParams>): Promise<StageRes
 /** The `k` best clips under `byConfidence` seen so far (a heap with the least confident on top). */
 class BestClips {
   private readonly heap: (MinedClipKey & { id: string })[] = [];
-  constructor(private readonly k: number) {}
+  constructor(
+    private readonly k: number,
+    private readonly byConfidence: (a: MinedClipKey, b: MinedClipKey) => number,
+  ) {}
 
   offer(c: MinedClipKey & { id: string }): void {
     const h = this.heap;
     if (h.length < this.k) {
       h.push(c);
       this.up(h.length - 1);
-    } else if (this.k > 0 && byConfidence(c, h[0]!) < 0) {
+    } else if (this.k > 0 && this.byConfidence(c, h[0]!) < 0) {
       h[0] = c;
       this.down(0);
     }
@@ -145,7 +152,7 @@ class BestClips {
     const h = this.heap;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (byConfidence(h[i]!, h[parent]!) <= 0) break;
+      if (this.byConfidence(h[i]!, h[parent]!) <= 0) break;
       [h[i], h[parent]] = [h[parent]!, h[i]!];
       i = parent;
     }
@@ -157,8 +164,8 @@ class BestClips {
       const l = 2 * i + 1;
       const r = l + 1;
       let worst = i;
-      if (l < h.length && byConfidence(h[l]!, h[worst]!) > 0) worst = l;
-      if (r < h.length && byConfidence(h[r]!, h[worst]!) > 0) worst = r;
+      if (l < h.length && this.byConfidence(h[l]!, h[worst]!) > 0) worst = l;
+      if (r < h.length && this.byConfidence(h[r]!, h[worst]!) > 0) worst = r;
       if (worst === i) return;
       [h[i], h[worst]] = [h[worst]!, h[i]!];
       i = worst;
@@ -203,13 +210,14 @@ async function gather(ctx: StageContext<CaptionsMineParams>): Promise<StageResul
   // Pass 1 (only with a per-class cap): the best max_per_class of each class over all shards.
   let keep: Map<string, Set<string>> | undefined;
   if (p.max_per_class !== undefined) {
+    const { byConfidence } = await import('../video/mining.ts');
     const best = new Map<string, BestClips>();
     for (const shard of shards) {
       for await (const line of textLines(path.join(shard.dir, CLIPS))) {
         if (!line) continue;
         const c = JSON.parse(line) as ClipLine;
         let b = best.get(c.class);
-        if (!b) best.set(c.class, (b = new BestClips(p.max_per_class)));
+        if (!b) best.set(c.class, (b = new BestClips(p.max_per_class, byConfidence)));
         b.offer({ id: c.id, score: c.score, movie: c.movie, t_center: c.t_center, class: c.class });
       }
       if (ctx.signal.aborted) throw new Error('interrupted');

@@ -5,8 +5,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
-import { loadMovieCorpus } from '../video/corpus.ts';
-import { mineClips } from '../video/mining.ts';
 import {
   type CaptionsMineParams,
   corpusUnusable,
@@ -90,6 +88,9 @@ export async function runCaptionsMine(
   deps: MineDeps = defaultMineDeps,
 ): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { loadMovieCorpus } = await import('../video/corpus.ts');
+  const { mineClips } = await import('../video/mining.ts');
   const moviesPath = findMovies(ctx);
   const { scorer, thresholds, classes } = await prepareScorer(ctx, deps);
   const corpus = await loadMovieCorpus(moviesPath, {

@@ -14,11 +14,9 @@ import type {
   StageResult,
   StageSharding,
 } from '../plan/stage-kind.ts';
-import { writeContactSheets } from '../video/contact-sheet.ts';
-import { extractClipsToShards, readShardIndex, type ShardClip, type ShardIndex } from '../video/extract.ts';
 import type { ClipRequest, SkippedClip } from '../video/extract.ts';
 import type { MinedClip } from '../video/mining.ts';
-import { SHARD_INDEX } from '../video/shards.ts';
+import { readShardIndex, SHARD_INDEX, type ShardClip, type ShardIndex } from '../video/shards.ts';
 import { linkOrCopy } from './captions-mine-shard.ts';
 import { outputPath, requirePort } from './ports.ts';
 import { bytesDigest, readRanges, scanLines } from './shard-io.ts';
@@ -181,6 +179,8 @@ export async function runClipsExtract(
     `extracting ${requests.length} clips (${mined.length} mined rows from ${file}): ${p.frames} frames of ${p.size}×${p.size}`,
   );
   const shardsDir = path.join(ctx.outDir, 'shards');
+  // Heavy modules (ffmpeg) load when a node runs, not when the CLI starts.
+  const { extractClipsToShards } = await import('../video/extract.ts');
   const { index, skipped } = await extractClipsToShards(requests, shardsDir, extractOptions(ctx));
   for (const s of skipped) ctx.log(`skipped clip ${s.id}: ${s.reason}`);
   return finishExtract(ctx, index, skipped, skipsByVideo(requests, skipped), requests.length);
@@ -213,6 +213,7 @@ async function finishExtract(
   }
   let contact: string | null = null;
   if (p.contact_sheet) {
+    const { writeContactSheets } = await import('../video/contact-sheet.ts');
     const r = await writeContactSheets(shardsDir, path.join(ctx.outDir, 'contact'), {
       maxPerClass: p.contact_max_per_class,
       onWarning: (m) => ctx.log(`warning: ${m}`),
@@ -294,6 +295,7 @@ async function runShard(ctx: StageContext<ClipsExtractParams>): Promise<StageRes
     throw new Error(`clips.extract: ${file} changed since its shards were planned (run again)`);
   // Ids as the whole list numbers them (a window id seen twice gets ~1, ~2 there).
   requests.forEach((r, i) => (r.id = items[i]!.id));
+  const { extractClipsToShards } = await import('../video/extract.ts');
   const { skipped } = await extractClipsToShards(requests, path.join(ctx.outDir, 'shards'), extractOptions(ctx));
   for (const s of skipped) ctx.log(`skipped clip ${s.id}: ${s.reason}`);
   const perVideo = [...skipsByVideo(requests, skipped)];

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { DEFAULT_WORLD, generateWorld, WORLD_PARTS, type WorldOptions, type WorldPart } from '../demo/index.ts';
 import type { JsonSchema, StageKind } from '../plan/stage-kind.ts';
-import { encodeRawVideo } from '../video/ffmpeg.ts';
 
 export interface DemoWorldParams {
   seed: number;
@@ -188,6 +187,8 @@ export const kind: StageKind<DemoWorldParams> = {
   resources: { cpus: 2, memoryMb: 512 },
   runIn: 'inline',
   async run(ctx) {
+    // The ffmpeg module loads when the node runs, not when the CLI starts.
+    const { encodeRawVideo } = await import('../video/ffmpeg.ts');
     const root = path.join(ctx.outDir, 'world');
     const started = Date.now();
     const { manifest } = await generateWorld(root, { ...worldOptions(ctx.params), concurrency: 2 }, encodeRawVideo, {

@@ -2,7 +2,7 @@
 // The pipeline of the paper, in order: demo world (synthetic data) → screenplays → verb classes →
 // speech/action pairs → Speech2Action classifier → its evaluation and mining thresholds → mining
 // of captions → clip extraction → video training → few-shot fine-tuning → AVA/HMDB51 evaluation.
-import type { StageKind } from '../plan/stage-kind.ts';
+import type { AnyStageKind } from '../plan/stage-kind.ts';
 import { kind as captionsMine } from './captions-mine.ts';
 import { kind as clipsExtract } from './clips-extract.ts';
 import { kind as demoWorld } from './demo-world.ts';
@@ -15,7 +15,7 @@ import { kind as videoEvaluate } from './video-evaluate.ts';
 import { kind as videoFinetune } from './video-finetune.ts';
 import { kind as videoTrain } from './video-train.ts';
 
-export const builtinKinds: StageKind<any>[] = [
+export const builtinKinds: AnyStageKind[] = [
   demoWorld,
   screenplayParse,
   verbsMine,

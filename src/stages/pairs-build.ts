@@ -18,7 +18,7 @@ import {
   type SplitRule,
 } from '../text/pairs.ts';
 import { readScreenplayRecords } from '../text/screenplay-records.ts';
-import { splitSentences } from '../text/sentences.ts';
+import { splitSentences } from '../sentences.ts';
 import type { MinedVerbs } from '../text/verb-classes.ts';
 import { findVerbs } from '../text/verbs.ts';
 import { outputPath, requirePort } from './ports.ts';

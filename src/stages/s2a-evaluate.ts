@@ -4,9 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import { renderBarChart, renderLineChart } from '../ml/plot.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { apTableMarkdown, evaluateClassifier, topSentencesMarkdown } from '../text/evaluate.ts';
 import { outputPath, requirePort } from './ports.ts';
 import { readPairsInput } from './s2a-data.ts';
@@ -66,6 +64,9 @@ const MAX_PLOTTED = 40;
 const MAX_CURVES = 12;
 
 async function run(ctx: StageContext<S2aEvaluateParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+  // The classifier (tfjs, ONNX) and the chart code (pngjs) load when the node runs, not with the CLI.
+  const { loadSentenceClassifier } = await import('../text/classifier/index.ts');
+  const { renderBarChart, renderLineChart } = await import('../ml/plot.ts');
   const p = ctx.params;
   const trainInput = requirePort(ctx, 'model', 's2a.evaluate: needs an s2a.train node upstream', 'needs: [s2a, pairs]');
   const modelDir = outputPath(trainInput, 'model', 'model');

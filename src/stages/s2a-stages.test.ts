@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
+import { type StageContext, type StageInput, type StageKind, withCheckedParams } from '../plan/stage-kind.ts';
 import { repoRoot } from '../../test/helpers/repo.ts';
 import { loadSentenceClassifier } from '../text/classifier/index.ts';
 import { kind as evaluateKind } from './s2a-evaluate.ts';
@@ -263,7 +263,7 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
     expect(scores).toHaveLength(2 * clf.classes.length);
     expect(scores.every(Number.isFinite)).toBe(true);
     // the fine-tuned encoder differs from the folder's: frozen features would score differently
-    await (clf as unknown as { dispose(): Promise<void> }).dispose();
+    await clf.dispose();
   });
 
   it('micro_batch_size above batch_size is a params error naming the key', async () => {
@@ -283,7 +283,7 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
       ajv.validate(trainKind.paramsSchema, p);
       const outDir = await tempDir('s2a-out-');
       const logs: string[] = [];
-      const ctx: StageContext<any> = {
+      const ctx: StageContext = {
         params: p,
         inputs: [pairsInput()],
         ports: portsFor(trainKind, p, [pairsInput()]),
@@ -297,7 +297,7 @@ describe('s2a.train: BERT fine-tuning (tiny model)', () => {
         metric: () => {},
         artifact: () => {},
       };
-      await trainKind.run(ctx);
+      await withCheckedParams(trainKind).run(ctx);
       return { outDir, logs };
     };
     const ac = new AbortController();

@@ -4,13 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { describeBackend, initBackend, type BackendName } from '../ml/backend.ts';
-import {
-  saveSentenceClassifier,
-  trainSentenceClassifier,
-  type EncoderOptions,
-  type FinetuneMode,
-} from '../text/classifier/index.ts';
+import type { BackendName } from '../ml/backend.ts';
+import type { EncoderOptions, FinetuneMode } from '../text/classifier/index.ts';
 import { readPairsInput } from './s2a-data.ts';
 
 export interface S2aTrainParams {
@@ -230,6 +225,9 @@ const paramsSchema: JsonSchema = {
 export const MODEL_DIR = 'model';
 
 async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+  // tfjs and the classifier load when the node runs, not when the CLI starts.
+  const { describeBackend, initBackend } = await import('../ml/backend.ts');
+  const { saveSentenceClassifier, trainSentenceClassifier } = await import('../text/classifier/index.ts');
   const p = ctx.params;
   const { pairs, classes } = await readPairsInput(ctx, 's2a.train');
   const train = pairs.filter((r) => r.split === 'train');
@@ -344,8 +342,7 @@ async function run(ctx: StageContext<S2aTrainParams>): Promise<{ outputs: Record
   const seconds = (Date.now() - started) / 1000;
   ctx.metric('s2a.train.seconds', seconds);
   ctx.artifact(`${MODEL_DIR}/classifier.json`);
-  const close = (trained.classifier as { dispose?: () => Promise<void> }).dispose;
-  if (close) await close.call(trained.classifier);
+  await trained.classifier.dispose();
   return {
     outputs: {
       model: MODEL_DIR,

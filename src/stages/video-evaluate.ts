@@ -6,14 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import { renderBarChart } from '../ml/plot.ts';
 import type { JsonSchema, JsonValue, StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
-import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.ts';
-import { apReport, scoreClips, top1Accuracy } from '../video/evaluate.ts';
 import type { ApReport } from '../video/evaluate.ts';
-import { loadVideoModel, readVideoConfig } from '../video/model/io.ts';
 import { requirePort } from './ports.ts';
 import { benchmarkPorts, benchmarkProps, benchmarkRoot, shardGeometry, sharedClipsDir } from './video-finetune.ts';
 import type { Benchmark } from './video-finetune.ts';
@@ -61,6 +57,7 @@ function resolve(input: StageInput, rel: string): string {
 }
 
 async function writeApChart(outDir: string, rep: ApReport): Promise<void> {
+  const { renderBarChart } = await import('../ml/plot.ts');
   const png = renderBarChart({
     title: `AVA clip AP (mean ${Number.isFinite(rep.mean) ? rep.mean.toFixed(3) : 'n/a'})`,
     yLabel: 'AP',
@@ -75,6 +72,10 @@ export async function runVideoEvaluate(
   ctx: StageContext<VideoEvaluateParams>,
 ): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (tfjs, ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { hmdbSplits, prepareAva, prepareHmdb } = await import('../video/datasets/prepare.ts');
+  const { apReport, scoreClips, top1Accuracy } = await import('../video/evaluate.ts');
+  const { loadVideoModel, readVideoConfig } = await import('../video/model/io.ts');
   await initVideoBackend(p.device, ctx.log);
   const input = modelInput(ctx);
   const root = benchmarkRoot(p.data, p.benchmark, ctx, 'video.evaluate');

@@ -10,9 +10,6 @@ import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StagePort } from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
-import { hmdbSplits, prepareAva, prepareHmdb } from '../video/datasets/prepare.ts';
-import { finetuneVideoClassifier } from '../video/finetune.ts';
-import { readVideoConfig } from '../video/model/io.ts';
 import type { VideoLoss, VideoModelConfig } from '../video/model/io.ts';
 import type { VideoOptimizer } from '../video/train.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -176,6 +173,7 @@ async function modelConfig(
       'video.finetune: init is "upstream" but no upstream video.* node has a checkpoint',
       { hint: 'depend on a video.train node, or use init: scratch' },
     );
+  const { readVideoConfig } = await import('../video/model/io.ts');
   const up = await readVideoConfig(init);
   return { cfg: { arch: up.arch, width: up.width, frames: up.frames, size: up.size, classes, loss: up.loss }, init };
 }
@@ -184,6 +182,9 @@ export async function runVideoFinetune(
   ctx: StageContext<VideoFinetuneParams>,
 ): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (tfjs, ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { hmdbSplits, prepareAva, prepareHmdb } = await import('../video/datasets/prepare.ts');
+  const { finetuneVideoClassifier } = await import('../video/finetune.ts');
   await initVideoBackend(p.device, ctx.log);
   const root = benchmarkRoot(p.data, p.dataset, ctx, 'video.finetune');
   const seed = p.seed ?? ctx.seed;

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../test/helpers/repo.ts';
-import type { StageContext, StageInput, StageKind } from '../plan/stage-kind.ts';
+import type { StageContext, StageInput, AnyStageKind } from '../plan/stage-kind.ts';
 import { encodeRawVideo } from '../video/ffmpeg.ts';
-import { clipsPerClass, syntheticClip, writeTestShards } from '../video/datasets/testing.ts';
+import { clipsPerClass, syntheticClip, writeTestShards } from '../../test/helpers/video-shards.ts';
 import { kind as trainKind } from './video-train.ts';
 import type { VideoTrainParams } from './video-train.ts';
 import { kind as finetuneKind } from './video-finetune.ts';
@@ -125,7 +125,7 @@ afterAll(async () => {
 
 describe('video stage kinds', () => {
   it('schemas in schemas/stages mirror the kinds byte for byte; resources follow the device', () => {
-    for (const k of [trainKind, finetuneKind, evaluateKind] as StageKind<any>[]) {
+    for (const k of [trainKind, finetuneKind, evaluateKind] as AnyStageKind[]) {
       const file = path.join(repoRoot, 'schemas', 'stages', `${k.name}.schema.json`);
       expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(stageSchemaDocument(k), null, 2)}\n`);
     }

@@ -5,12 +5,9 @@
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import { describeBackend, initBackend } from '../ml/backend.ts';
 import type { BackendName } from '../ml/backend.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
-import { classesOf, openClipSet } from '../video/datasets/clip-batches.ts';
 import type { VideoLoss } from '../video/model/io.ts';
-import { trainVideoClassifier } from '../video/train.ts';
 import type { VideoOptimizer } from '../video/train.ts';
 import { seedGlobalRandom } from '../random.ts';
 import { outputPath, portInput, requirePort } from './ports.ts';
@@ -146,6 +143,8 @@ export const INIT_PORT = {
 };
 
 export async function initVideoBackend(device: VideoDevice, log: (m: string) => void): Promise<BackendName> {
+  // tfjs loads with the first video node, not when the CLI starts.
+  const { describeBackend, initBackend } = await import('../ml/backend.ts');
   const name = await initBackend(device === 'gpu' ? 'node-gpu' : undefined);
   if (device === 'gpu' && name !== 'node-gpu')
     log(`warning: device gpu asked for, but @tensorflow/tfjs-node-gpu is not usable here; running on ${name}`);
@@ -157,6 +156,9 @@ export async function runVideoTrain(
   ctx: StageContext<VideoTrainParams>,
 ): Promise<{ outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
+  // Heavy modules (tfjs, ffmpeg, pngjs) load when a node runs, not when the CLI starts.
+  const { classesOf, openClipSet } = await import('../video/datasets/clip-batches.ts');
+  const { trainVideoClassifier } = await import('../video/train.ts');
   await initVideoBackend(p.device, ctx.log);
   const data = await openClipSet(shardsDirOf(ctx, 'video.train'));
   const classes = classesOf(data.index, p.classes);

@@ -8,6 +8,7 @@ import { constants as fsc, promises as fs, existsSync, readdirSync, readFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic.ts';
+import { ownStartTime, processAlive } from '../process-identity.ts';
 
 export interface ManifestMetric {
   key: string;
@@ -56,6 +57,8 @@ export interface FailureRecord {
 
 export interface ClaimInfo {
   pid: number;
+  /** The holder's start time (process-identity.ts): a reused pid is not the holder. */
+  start?: number;
   host: string;
   at: number;
   owner: string;
@@ -238,7 +241,13 @@ export class ArtifactStore {
    */
   async claim(key: string): Promise<{ status: 'claimed' } | { status: 'busy'; holder: ClaimInfo }> {
     const file = this.lockPath(key);
-    const info: ClaimInfo = { pid: process.pid, host: os.hostname(), at: Date.now(), owner: this.owner };
+    const info: ClaimInfo = {
+      pid: process.pid,
+      start: ownStartTime(),
+      host: os.hostname(),
+      at: Date.now(),
+      owner: this.owner,
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fh = await fs.open(file, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY);
@@ -280,7 +289,7 @@ export class ArtifactStore {
 
   /** A claim is stale when its holder is a dead pid on this host, or its lease ran out. */
   private claimIsStale(holder: ClaimInfo, key: string): boolean {
-    if (holder.host === os.hostname()) return !processAlive(holder.pid);
+    if (holder.host === os.hostname()) return !processAlive(holder.pid, holder.start);
     try {
       return Date.now() - statSync(this.lockPath(key)).mtimeMs > this.leaseMs;
     } catch {
@@ -316,16 +325,6 @@ export class ArtifactStore {
       }
     }
     return { tmp, locks };
-  }
-}
-
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -3,7 +3,6 @@
 // CPU-bound, and the stage asks the scheduler for as many cores as it uses threads).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Piscina } from 'piscina';
 import { readScreenplayFile } from '../screenplay/files.ts';
 import { parseScreenplay } from '../screenplay/parse.ts';
 import type { ScreenplayRecord } from '../screenplay/types.ts';
@@ -96,8 +95,13 @@ export async function parseCorpusFiles(
 
   // The engine's thread pool library (piscina): one thread per worker, chunks queued in order;
   // results are emitted in input order whatever order the threads finish in.
+  const { Piscina } = await import('piscina');
   const pool = new Piscina<string[], ParseChunkResult>({
-    filename: new URL('./corpus-parse-worker.mjs', import.meta.url).href,
+    // compiled: the worker's .js; from the TypeScript sources: its .mjs shim that registers tsx first
+    filename: new URL(
+      import.meta.url.endsWith('.ts') ? './corpus-parse-worker.mjs' : './corpus-parse-worker.js',
+      import.meta.url,
+    ).href,
     minThreads: workers,
     maxThreads: workers,
     execArgv: [],

@@ -1,7 +1,8 @@
 // Corpus statistics like the paper's Table 1: movies, scene descriptions, speech segments,
 // sentences, words and unique words (sentences and words over both kinds of element).
 import type { Element } from '../screenplay/types.ts';
-import { forEachWord, splitSentences } from './sentences.ts';
+import { splitSentences } from '../sentences.ts';
+import { forEachWord } from './sentences.ts';
 
 export interface CorpusStats {
   movies: number;

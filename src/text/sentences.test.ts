@@ -1,37 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { corpusStats } from './corpus-stats.ts';
-import { countWords, splitSentences, words } from './sentences.ts';
-
-describe('splitSentences', () => {
-  it('splits on sentence ends but not after titles, initials or acronyms', () => {
-    expect(
-      splitSentences('Mr. Smith enters. Dr. Jones waves at MRS. PEEL. J. Edgar Hoover reads the U.S. papers.'),
-    ).toEqual(['Mr. Smith enters.', 'Dr. Jones waves at MRS. PEEL.', 'J. Edgar Hoover reads the U.S. papers.']);
-  });
-
-  it('keeps ellipses and dashes inside a sentence unless a new one starts', () => {
-    expect(splitSentences('He waits... and waits. Then -- nothing. Wait... What?')).toEqual([
-      'He waits... and waits.',
-      'Then -- nothing.',
-      'Wait...',
-      'What?',
-    ]);
-  });
-
-  it('splits before all-caps names and after closing quotes', () => {
-    expect(splitSentences('The door opens. JOHN enters. She says "Hi." He nods!')).toEqual([
-      'The door opens.',
-      'JOHN enters.',
-      'She says "Hi."',
-      'He nods!',
-    ]);
-  });
-
-  it('joins line breaks and ignores empty text', () => {
-    expect(splitSentences('  He runs\n  to the car.  ')).toEqual(['He runs to the car.']);
-    expect(splitSentences('   ')).toEqual([]);
-  });
-});
+import { countWords, words } from './sentences.ts';
 
 describe('words and corpus statistics', () => {
   it('counts words with inner apostrophes as one', () => {

@@ -3,7 +3,7 @@
 // as "look", "turn", "walk"), and keep each class with its conjugations.
 import type { Element } from '../screenplay/types.ts';
 import type { Lexicon } from './lexicon.ts';
-import { splitSentences } from './sentences.ts';
+import { splitSentences } from '../sentences.ts';
 import { findVerbs } from './verbs.ts';
 
 export interface VerbClass {

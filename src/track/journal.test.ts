@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processStartTime } from '../process-identity.ts';
 import { describe, expect, it } from 'vitest';
 import { listExperiments, listRuns } from './file-store-read.ts';
 import { openJournalTracker, pendingDir, replayPending } from './journal.ts';
@@ -37,7 +38,12 @@ describe('tracking journal', () => {
     const alive = spawn('sleep', ['30'], { stdio: 'ignore' });
     const lines = readFileSync(file, 'utf8').split('\n');
     const start = JSON.parse(lines[0]!) as Record<string, unknown>;
-    writeFileSync(file, [JSON.stringify({ ...start, pid: alive.pid }), ...lines.slice(1)].join('\n'));
+    writeFileSync(
+      file,
+      [JSON.stringify({ ...start, pid: alive.pid, pidStart: processStartTime(alive.pid!) }), ...lines.slice(1)].join(
+        '\n',
+      ),
+    );
     const logs: string[] = [];
     expect(await replayPending(runs, (m) => logs.push(m))).toEqual({ invocations: 0, runs: 0, artifactsMissing: 0 });
     expect(logs.join('\n')).toContain(`is still running (pid ${alive.pid})`);

@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ownStartTime, processAlive } from '../process-identity.ts';
 import { findExperimentByName, listRuns } from './file-store-read.ts';
 import {
   type InvocationRun,
@@ -30,7 +31,16 @@ export function pendingDir(runsDir: string): string {
 }
 
 type Event =
-  | { t: 'start'; at: number; experimentName: string; start: InvocationStart; pid: number; host: string }
+  | {
+      t: 'start';
+      at: number;
+      experimentName: string;
+      start: InvocationStart;
+      pid: number;
+      /** The writer's process start time (process-identity.ts): a reused pid is not the writer. */
+      pidStart?: number;
+      host: string;
+    }
   | { t: 'point'; at: number; ref: string; point: PointStart }
   | { t: 'metrics'; at: number; ref: string; metrics: MetricInput[] }
   | { t: 'params'; at: number; ref: string; params: Record<string, ParamValue> }
@@ -92,6 +102,7 @@ export function openJournalTracker(opts: {
         experimentName: opts.experimentName,
         start,
         pid: process.pid,
+        pidStart: ownStartTime(),
         host: os.hostname(),
       });
       const parent = makeRun(PARENT, `invocation ${start.invocationId}`);
@@ -194,12 +205,7 @@ export async function replayPending(runsDir: string, log: (m: string) => void = 
 function stillRunning(first: Extract<Event, { t: 'start' }>, events: Event[]): boolean {
   if (events.some((e) => e.t === 'end' && e.ref === PARENT)) return false;
   if (first.host !== os.hostname() || first.pid === process.pid) return false;
-  try {
-    process.kill(first.pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(first.pid, first.pidStart);
 }
 
 function parseJournal(text: string, file: string, log: (m: string) => void): Event[] {

@@ -12,7 +12,7 @@ import type { ProbeResult } from './ffmpeg.ts';
 import { ShardWriter } from './shards.ts';
 import type { ClipRequest, ShardIndex } from './shards.ts';
 
-export type { ClipRequest, ShardClip, ShardIndex } from './shards.ts';
+export type { ClipRequest } from './shards.ts';
 export { readClip, readShardIndex, iterateClips } from './shards.ts';
 
 export interface ExtractOptions {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../ml/backend.ts';
 import { openClipSet } from './datasets/clip-batches.ts';
-import { clipsPerClass, writeTestShards } from './datasets/testing.ts';
+import { clipsPerClass, writeTestShards } from '../../test/helpers/video-shards.ts';
 import { defaultLrSteps, learningRateAt, trainVideoClassifier } from './train.ts';
 import type { EpochStats } from './train.ts';
 import { finetuneVideoClassifier, sampleKPerClass } from './finetune.ts';

@@ -6,7 +6,18 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/repo.ts';
 
 const src = path.join(repoRoot, 'src');
-const LEAVES = new Set(['errors', 'children', 'error-codes', 'errors-doc', 'canonical', 'atomic', 'version', 'random']);
+const LEAVES = new Set([
+  'errors',
+  'children',
+  'process-identity',
+  'error-codes',
+  'errors-doc',
+  'canonical',
+  'atomic',
+  'version',
+  'random',
+  'sentences',
+]);
 const ENGINE = ['spec', 'plan', 'exec', 'store', 'track'];
 const DOMAIN = ['screenplay', 'captions', 'text', 'video', 'ml', 'demo'];
 

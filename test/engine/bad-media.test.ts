@@ -184,5 +184,5 @@ describe('bad movies in a corpus', () => {
     };
     expect(out.movies).toEqual(['fine']);
     expect(out.skipped).toEqual([{ id: 'locked', video: locked, reason: `${locked} cannot be read (EACCES)` }]);
-  }, 90_000);
+  }, 240_000);
 });

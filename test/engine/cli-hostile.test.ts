@@ -218,7 +218,7 @@ describe('hostile command lines', () => {
     const p = await refused(['plan', grid, '--runs', runs, '--rerun', 'nosuchstage'], 'EXP_ARGS_INVALID');
     expect(p.err).toContain('the stages are: base, mid, top');
     expect(snapshot(runs)).toEqual(before);
-  }, 60_000);
+  }, 180_000);
 
   it('a directory, a binary file, and a matrix bomb given as the spec: exit 2, nothing written', async () => {
     const runs = await usedRuns();
@@ -251,7 +251,7 @@ describe('hostile command lines', () => {
     );
     expect(m.err).toContain('the matrix would expand to 10,000 points');
     expect(snapshot(runs)).toEqual(before);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('unexpected errors', () => {

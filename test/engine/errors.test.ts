@@ -12,6 +12,7 @@ import { repoRoot } from '../helpers/repo.ts';
 const ENVIRONMENT_VARIABLES = new Set([
   'EXP_RUNS',
   'EXP_DEBUG',
+  'EXP_ALLOW_STALE',
   'EXP_GPUS',
   'EXP_PLUGINS',
   'EXP_TF_BACKEND',

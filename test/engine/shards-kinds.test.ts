@@ -1,7 +1,7 @@
 // Every shardable kind, on a small demo world: run as 1, 3 and 7 shards + a gather, its outputs,
 // metrics and skipped items equal those of the unsharded node (byte for byte, but for which frame
 // file holds a clip of clips.extract: the gather links the shards' files instead of copying).
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,28 +9,7 @@ import type { JsonValue, StageInput, StageKind } from '../../src/plan/stage-kind
 import { builtinKinds } from '../../src/stages/index.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
-import { repoRoot } from '../helpers/repo.ts';
-import { runShardedByHand, treeHashes } from '../helpers/shards.ts';
-
-/** A small world and the text + mining pipeline, every stage that shards among them. */
-export function smallWorldSpec(dir: string): string {
-  const spec = path.join(dir, 'small.yaml');
-  writeFileSync(
-    spec,
-    [
-      'name: shards-small',
-      `extends: ${JSON.stringify(path.join(repoRoot, 'experiments/base/speech2action.yaml'))}`,
-      'settings: { targets: [clips] }',
-      'stages:',
-      '  world: { with: { seed: 1, screenplays: 24, elements_per_script: 160, movies: 4, movie_seconds: 40, ava_keyframes: 20, ava_video_seconds: 8, hmdb_per_class: 3 } }',
-      '  s2a: { with: { epochs: 2 } }',
-      '  mining: { with: { max_per_class: 3, max_per_movie: 12 } }',
-      '  clips: { with: { frames: 4, size: 16, contact_max_per_class: 4 } }',
-      '',
-    ].join('\n'),
-  );
-  return spec;
-}
+import { runShardedByHand, smallWorldSpec, treeHashes } from '../helpers/shards.ts';
 
 const kinds = new Map(builtinKinds.map((k) => [k.name, k as StageKind<Record<string, unknown>>]));
 let runs = '';

@@ -78,7 +78,7 @@ describe('slurm executor', () => {
     const ports = { SLURMCTLD_PORT: String(await freePort()), SLURMD_PORT: String(await freePort()) };
     execFileSync(script, ['start', cluster], { env: { ...process.env, ...ports }, stdio: 'pipe', timeout: 30_000 });
     env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf'), EXP_PLUGINS: plugin, EXP_GPUS: 'none' };
-  }, 40_000);
+  }, 120_000);
   afterAll(() => {
     if (cluster) execFileSync(script, ['stop', cluster]);
   });

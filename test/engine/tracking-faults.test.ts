@@ -64,7 +64,7 @@ describe('tracking faults', () => {
     // Circuit-broken after the first timeout: one request reached the server, not one per run.
     expect(server.requests).toHaveLength(1);
     expect(trackedRuns(runs)).toBe(3);
-  }, 60_000);
+  }, 180_000);
 
   it('MLFLOW_TRACKING_URI=ftp://...: a warning, and the run is tracked in the local file store', async () => {
     const runs = tmp();
@@ -123,7 +123,7 @@ describe('tracking faults', () => {
     expect(r.stderr).not.toMatch(STACK);
     expect(r.status).toBe(0);
     expect(readdirSync(path.join(runs, 'cache', 'test.add'))).toHaveLength(1 + 2 + 2);
-  }, 90_000);
+  }, 240_000);
 });
 
 describe('rest client time budget', () => {

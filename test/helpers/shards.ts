@@ -1,7 +1,7 @@
 // Running a stage kind by hand, unsharded or as shards + gather (the executor's way, without an
 // executor): the sharding tests compare the two outputs file by file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assignShards, shardPlan } from '../../src/plan/shards.ts';
@@ -14,6 +14,7 @@ import type {
   StageResult,
 } from '../../src/plan/stage-kind.ts';
 import { portsFor } from './ports.ts';
+import { repoRoot } from './repo.ts';
 
 export interface HandRun {
   dir: string;
@@ -125,6 +126,26 @@ export function treeHashes(dir: string): Record<string, string> {
   };
   walk('');
   return out;
+}
+
+/** A small world and the text + mining pipeline, every stage that shards among them. */
+export function smallWorldSpec(dir: string): string {
+  const spec = path.join(dir, 'small.yaml');
+  writeFileSync(
+    spec,
+    [
+      'name: shards-small',
+      `extends: ${JSON.stringify(path.join(repoRoot, 'experiments/base/speech2action.yaml'))}`,
+      'settings: { targets: [clips] }',
+      'stages:',
+      '  world: { with: { seed: 1, screenplays: 24, elements_per_script: 160, movies: 4, movie_seconds: 40, ava_keyframes: 20, ava_video_seconds: 8, hmdb_per_class: 3 } }',
+      '  s2a: { with: { epochs: 2 } }',
+      '  mining: { with: { max_per_class: 3, max_per_movie: 12 } }',
+      '  clips: { with: { frames: 4, size: 16, contact_max_per_class: 4 } }',
+      '',
+    ].join('\n'),
+  );
+  return spec;
 }
 
 export { shardPlan };

@@ -5,22 +5,20 @@ import { detectInventory } from '../../exec/inventory.ts';
 import type { Plan } from '../../plan/dag.ts';
 import type { NodeDecision } from '../../plan/diff.ts';
 import type { StageRegistry } from '../../plan/registry.ts';
-import type { JsonValue } from '../../plan/stage-kind.ts';
-import { execute } from '../../exec/executor.ts';
-import {
-  planExperiment,
-  runExperiment,
-  type Executor,
-  type PlannedExperiment,
-  type ExperimentResult,
-  type FailedNode,
-  type SkippedInputs,
-  type PointResult,
-  type ReporterFactory,
+import { type JsonValue, withCheckedParams } from '../../plan/stage-kind.ts';
+// The spec loader (yaml, ajv), the planner, the executors and the tracker load when a command runs:
+// `exp --help` and `exp <command> --help` read only the declarations in this file.
+import type {
+  Executor,
+  PlannedExperiment,
+  ExperimentResult,
+  FailedNode,
+  SkippedInputs,
+  PointResult,
+  ReporterFactory,
 } from '../../run/experiment.ts';
-import { TrackingReporter } from '../../run/tracking-reporter.ts';
+import type { TrackingReporter } from '../../run/tracking-reporter.ts';
 import type { ArtifactStore } from '../../store/store.ts';
-import { loadSpec } from '../../spec/index.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
 import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
@@ -167,6 +165,7 @@ function specFile(file: string | undefined): string {
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(validateSpec, argv);
+  const { loadSpec } = await import('../../spec/index.ts');
   const registry = await makeRegistry(list(values.plugin), io.env);
   const spec = await loadSpec(specFile(positionals[0]), {
     sets: list(values.set),
@@ -219,7 +218,7 @@ export function planNotes(
       const m = up ? store.readManifest(up.kind, key) : undefined;
       return m ? [{ kind: m.kind, outputs: m.outputs as Record<string, JsonValue> }] : [];
     });
-    const note = kind.planNote(n.params, upstream);
+    const note = withCheckedParams(kind).planNote?.(n.params, upstream);
     if (note) notes.set(n.key, note);
   }
   return notes;
@@ -256,6 +255,7 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(planSpec, argv);
   const registry = await makeRegistry(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
+  const { planExperiment } = await import('../../run/experiment.ts');
   const { spec, plan, decisions, store } = await planExperiment(specFile(positionals[0]), {
     registry,
     runsDir,
@@ -334,6 +334,8 @@ export interface RunJson {
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(runSpec, argv);
+  const { planExperiment, runExperiment } = await import('../../run/experiment.ts');
+  const { TrackingReporter } = await import('../../run/tracking-reporter.ts');
   const registry = await makeRegistry(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
   checkRunsWritable(runsDir);
@@ -428,6 +430,7 @@ function executorFrom(
           invocation: options.invocation,
           log,
         });
+        const { execute } = await import('../../exec/executor.ts');
         return execute({ ...options, remote });
       },
     };
@@ -459,6 +462,7 @@ function executorFrom(
         log,
         ...(warn > 0 ? { warnAfterMs: warn } : {}),
       });
+      const { execute } = await import('../../exec/executor.ts');
       return execute({ ...options, remote });
     },
   };

@@ -1,5 +1,5 @@
 // `exp ls`, `exp show`, `exp kinds`, `exp gc`: looking into the runs folder and the registry.
-import type { StageKind } from '../../plan/stage-kind.ts';
+import type { AnyStageKind } from '../../plan/stage-kind.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExpError } from '../../errors.ts';
@@ -253,7 +253,7 @@ export async function kindsCommand(argv: string[], io: Io): Promise<number> {
 }
 
 /** Ports and what the kind produces, for `exp kinds NAME` (empty for kinds without ports). */
-function describePorts(kind: StageKind<any>): string {
+function describePorts(kind: AnyStageKind): string {
   let out = '';
   if (kind.inputs) {
     out += 'inputs (fed by `needs:`):\n';

@@ -94,8 +94,8 @@ describe('bert encoder: training a head', () => {
       const b = await loaded.predict(sents);
       expect(b).toHaveLength(3 * classes.length);
       for (let i = 0; i < a.length; i++) expect(b[i]!).toBeCloseTo(a[i]!, 5);
-      await (loaded as unknown as { dispose(): Promise<void> }).dispose();
-      await (trained.classifier as unknown as { dispose(): Promise<void> }).dispose();
+      await loaded.dispose();
+      await trained.classifier.dispose();
     }
   });
 });

@@ -16,6 +16,8 @@ export interface SentenceClassifier {
   classes: string[];
   /** Row-major [sentences.length × classes.length] softmax scores. */
   predict(sentences: string[]): Promise<Float32Array>;
+  /** Frees what the classifier holds outside the JS heap (an ONNX session, tfjs variables). */
+  dispose(): Promise<void>;
 }
 
 export class NgramSentenceClassifier implements SentenceClassifier {
@@ -45,6 +47,9 @@ export class NgramSentenceClassifier implements SentenceClassifier {
   async predict(sentences: string[]): Promise<Float32Array> {
     return this.predictSync(sentences);
   }
+
+  /** Nothing to free: the head is plain Float32Arrays the garbage collector reclaims. */
+  async dispose(): Promise<void> {}
 }
 
 export class BertSentenceClassifier implements SentenceClassifier {

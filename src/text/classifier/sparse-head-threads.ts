@@ -15,7 +15,14 @@ import {
   type SparseHeadOptions,
   SparseHeadTrainer,
   type SparseTargets,
+  trainSparseHeadSerial,
 } from './sparse-head.ts';
+
+// Compiled: the worker's .js; from the TypeScript sources: its .mjs shim that registers tsx first.
+const workerEntry = new URL(
+  import.meta.url.endsWith('.ts') ? './sparse-head-worker.mjs' : './sparse-head-worker.js',
+  import.meta.url,
+);
 
 /** What a worker thread gets (every array on a SharedArrayBuffer: nothing is copied). */
 export interface HeadWorkerData {
@@ -51,6 +58,22 @@ function shareFloat(a: Float32Array): Float32Array {
   const out = new Float32Array(new SharedArrayBuffer(4 * Math.max(1, a.length)), 0, a.length);
   out.set(a);
   return out;
+}
+
+/**
+ * Trains the head on hashed n-gram rows: on this thread when `threads` is 1 (deterministic), else
+ * on worker threads from the same init and shuffles.
+ */
+export async function trainSparseHead(
+  rows: CsrRows,
+  targets: SparseTargets,
+  classes: number,
+  opts: SparseHeadOptions,
+): Promise<HeadWeights> {
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  return threads > 1
+    ? trainSparseHeadThreads(rows, targets, classes, opts, threads)
+    : trainSparseHeadSerial(rows, targets, classes, opts);
 }
 
 export async function trainSparseHeadThreads(
@@ -116,7 +139,7 @@ export async function trainSparseHeadThreads(
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     // this thread trains shard 0 itself (it has loaded everything already); workers the others
     for (let t = 1; t < threads; t++) {
-      const w = new Worker(new URL('./sparse-head-worker.mjs', import.meta.url), { workerData: data });
+      const w = new Worker(workerEntry, { workerData: data });
       w.on('error', (e) => failed!(e));
       w.on('exit', (code) => {
         if (code !== 0) failed!(new Error(`s2a training thread ${t} exited with code ${code}`));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../random.ts';
 import { SparseRows } from './rows.ts';
-import { SparseHeadTrainer, sparseTargets, trainSparseHead } from './sparse-head.ts';
+import { SparseHeadTrainer, sparseTargets, trainSparseHeadSerial as trainSparseHead } from './sparse-head.ts';
 import { trainHead } from './train-head.ts';
 import { trainSentenceClassifier } from './train.ts';
 

@@ -813,21 +813,16 @@ function adamDense(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32
 }
 
 /**
- * Trains the head on hashed n-gram rows. The PRNG draws the table's init, then W2's, then one
- * shuffle per epoch, as the tfjs trainer did. With `threads` > 1 the epochs run on worker threads
- * (sparse-head-threads.ts) from the same init and shuffles.
+ * Trains the head on hashed n-gram rows on this thread (deterministic). The PRNG draws the table's
+ * init, then W2's, then one shuffle per epoch, as the tfjs trainer did. `trainSparseHead`
+ * (sparse-head-threads.ts) chooses between this and worker threads.
  */
-export async function trainSparseHead(
+export async function trainSparseHeadSerial(
   rows: CsrRows,
   targets: SparseTargets,
   classes: number,
   opts: SparseHeadOptions,
 ): Promise<HeadWeights> {
-  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
-  if (threads > 1) {
-    const { trainSparseHeadThreads } = await import('./sparse-head-threads.ts');
-    return trainSparseHeadThreads(rows, targets, classes, opts, threads);
-  }
   const rand = mulberry32(opts.seed);
   const denseOnBackend = opts.hidden > 0 && opts.denseOnBackend !== false;
   if (denseOnBackend) await initBackend();

@@ -9,8 +9,6 @@ import { mulberry32, shuffleInPlace } from '../../random.ts';
 import { ADAM, glorot } from './sparse-head.ts';
 import { headArtifacts, headFromWeightList, type HeadArtifacts } from './head-format.ts';
 
-export { headFromWeightList, weightsFromArtifacts, type HeadArtifacts } from './head-format.ts';
-
 export interface HeadTrainOptions {
   hidden: number;
   epochs: number;

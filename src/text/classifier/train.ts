@@ -24,7 +24,8 @@ import {
 } from './manifest.ts';
 import { DenseRows, SparseRows } from './rows.ts';
 import type { NamedTensor } from './safetensors.ts';
-import { type HeadOptimizer, sparseTargets, trainSparseHead } from './sparse-head.ts';
+import { type HeadOptimizer, sparseTargets } from './sparse-head.ts';
+import { trainSparseHead } from './sparse-head-threads.ts';
 import { trainHead } from './train-head.ts';
 
 export interface LabelledSentence {

@@ -1,10 +1,10 @@
-// Runs stage kinds outside the engine for the s2a benchmarks: a hand-made StageContext with the
+// Runs stage kinds outside the engine for the s2a benchmarks and evals: a hand-made StageContext with the
 // schema defaults applied (ajv useDefaults, like the engine), metrics collected in memory.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { JsonValue, StageContext, StageInput, StageKind } from '../src/plan/stage-kind.ts';
-import { portsFor } from '../src/run/ports.ts';
+import type { JsonValue, StageContext, StageInput, StageKind } from '../../src/plan/stage-kind.ts';
+import { portsFor } from '../../src/run/ports.ts';
 
 export interface RunResult {
   input: StageInput;

@@ -4,8 +4,8 @@
 // direction and speed depend on the class) plus noise.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ShardClip, ShardIndex } from '../shards.ts';
-import { makeRng } from './clip-batches.ts';
+import type { ShardClip, ShardIndex } from '../../src/video/shards.ts';
+import { makeRng } from '../../src/video/datasets/clip-batches.ts';
 
 export interface SyntheticClip {
   id: string;

@@ -1,0 +1,88 @@
+// `exp --help`, `exp validate` and `exp plan` start in a fraction of a second because the modules
+// the CLI loads at start (the static imports reachable from src/cli/main.ts) leave out the heavy
+// libraries: those are imported (`await import(...)`) in the commands and stage runs that use them.
+// Checked on the source, so a new file or a new static import anywhere under src/ is covered.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/repo.ts';
+
+/** Packages whose load costs tens to hundreds of milliseconds (or starts native code). */
+const HEAVY_PACKAGES = [
+  '@tensorflow/',
+  '@huggingface/',
+  'onnxruntime',
+  'bullmq',
+  'ioredis',
+  'piscina',
+  'vega',
+  'pngjs',
+  'tsx',
+  'playwright',
+  'puppeteer',
+];
+/** Our own modules that only a running node or a remote executor needs. */
+const HEAVY_MODULES = ['src/video/ffmpeg.ts', 'src/ml/backend.ts', 'src/exec/bullmq.ts'];
+
+interface Graph {
+  /** Each module reached, with the module that imported it first (for the chain in a failure). */
+  parent: Map<string, string | undefined>;
+  /** `file:line package` for each heavy package imported statically. */
+  heavy: string[];
+}
+
+/** The static (not `await import()`, not `import type`) import graph from `entry`, within the repo. */
+function staticGraph(entry: string): Graph {
+  const parent = new Map<string, string | undefined>([[entry, undefined]]);
+  const heavy: string[] = [];
+  const queue = [entry];
+  while (queue.length) {
+    const file = queue.shift()!;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^[ \t]*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?'([^']+)'/gm)) {
+      const spec = m[1]!;
+      const line = text.slice(0, m.index).split('\n').length;
+      if (spec.startsWith('.')) {
+        const target = path.resolve(path.dirname(file), spec);
+        if (!existsSync(target) || parent.has(target)) continue;
+        parent.set(target, file);
+        queue.push(target);
+      } else if (HEAVY_PACKAGES.some((p) => spec === p || spec.startsWith(p.endsWith('/') ? p : `${p}/`))) {
+        heavy.push(`${path.relative(repoRoot, file)}:${line} imports ${spec}`);
+      }
+    }
+  }
+  return { parent, heavy };
+}
+
+function chain(g: Graph, file: string): string {
+  const steps: string[] = [];
+  for (let f: string | undefined = file; f; f = g.parent.get(f)) steps.unshift(path.relative(repoRoot, f));
+  return steps.join(' → ');
+}
+
+describe('what the CLI loads at start', () => {
+  const entry = path.join(repoRoot, 'src/cli/main.ts');
+  const g = staticGraph(entry);
+
+  it('imports no heavy package statically (tfjs, transformers, bullmq, ioredis, piscina, vega, pngjs, tsx)', () => {
+    const problems = g.heavy.map((h) => {
+      const file = path.join(repoRoot, h.slice(0, h.indexOf(':')));
+      return `${h}\n    via ${chain(g, file)}\n    → import it where it is used: const { x } = await import('...')`;
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('reaches none of the modules only a running node needs (ffmpeg, the tfjs backend, remote executors)', () => {
+    const reached = HEAVY_MODULES.map((m) => path.join(repoRoot, m)).filter((m) => g.parent.has(m));
+    expect(reached.map((m) => chain(g, m))).toEqual([]);
+  });
+
+  it('follows the imports it checks (the graph spans the commands and the stage kinds)', () => {
+    // A guard on the checker itself: were the pattern to miss imports, the tests above would pass on nothing.
+    const reached = [...g.parent.keys()].map((f) => path.relative(repoRoot, f));
+    expect(reached).toContain('src/cli/commands/engine.ts');
+    expect(reached).toContain('src/stages/index.ts');
+    expect(reached).toContain('src/stages/video-train.ts');
+  });
+});
