@@ -41,6 +41,7 @@ const { values: a } = parseArgs({
     'bert-vocab': { type: 'string' },
     dir: { type: 'string' },
     'plan-child': { type: 'string' },
+    'plan-runs': { type: 'string' },
   },
 });
 
@@ -51,7 +52,7 @@ if (a['plan-child']) {
   const { planExperiment } = await import('../src/run/experiment.ts');
   const registry = new StageRegistry();
   for (const k of builtinKinds) registry.register(k);
-  const [spec, runs] = a['plan-child'].split('\u0000') as [string, string];
+  const [spec, runs] = [a['plan-child'], a['plan-runs']!];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const planned = await planExperiment(spec, { registry, runsDir: runs });
@@ -316,7 +317,7 @@ if (!a['no-slurm'] && process.getuid?.() === 0 && existsSync('/usr/sbin/slurmctl
   writeFileSync(planSpec, `name: plan-${n}\nstages:\n  parse: { uses: screenplay.parse, with: { corpus: ${JSON.stringify(corpus)} }, shards: ${shards} }\n`);
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'bench/scale.ts'), '--plan-child', `${planSpec}\u0000${path.join(dir, 'plan-runs')}`],
+    ['--import', 'tsx', path.join(root, 'bench/scale.ts'), '--plan-child', planSpec, '--plan-runs', path.join(dir, 'plan-runs')],
     { encoding: 'utf8', cwd: root },
   );
   if (child.status !== 0) throw new Error(`planning child failed: ${child.stderr}`);
