@@ -249,10 +249,20 @@ async function benchSlurm(
   try {
     const spec = chainSpec(dir, SLURM_POINTS);
     const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf') };
-    const { slurmRunner } = await import('../src/exec/slurm.ts');
+    const { slurmExecutor } = await import('../src/exec/slurm.ts');
     rows.push({ executor: 'local-20', slots: 2, m: await measure(spec, registry, path.join(dir, 'runs-local-20'), 2) });
     const executor: Executor = async (o) =>
-      execute({ ...o, remote: await slurmRunner({ store: o.store, registry, plugins: [pluginFile], env }) });
+      execute({
+        ...o,
+        remote: await slurmExecutor.open({
+          settings: {},
+          store: o.store,
+          registry,
+          plugins: [pluginFile],
+          env,
+          log: (line) => console.error(line),
+        }),
+      });
     rows.push({
       executor: 'slurm',
       slots: 2,

@@ -128,7 +128,9 @@ function lastStep(kind: string): { node: NodeManifest; shards: NodeManifest[]; s
 }
 
 const rows: [string, string, string][] = [];
-const result: Record<string, unknown> = { corpus: { screenplays: S, movies: M, movie_seconds: Number(a['movie-seconds']) } };
+const result: Record<string, unknown> = {
+  corpus: { screenplays: S, movies: M, movie_seconds: Number(a['movie-seconds']) },
+};
 const row = (what: string, value: string, note = ''): void => {
   rows.push([what, value, note]);
   console.error(`  ${what}: ${value} ${note}`);
@@ -145,9 +147,17 @@ const screenplayBytes = Object.entries(world.files)
 const parse = lastStep('screenplay.parse').node;
 const mining0 = lastStep('captions.mine').node;
 const sentences = mining0.outputs.sentences as number;
-row('corpus', `${S} screenplays (${(screenplayBytes / 1e6).toFixed(1)} MB), ${M} movies × ${a['movie-seconds']} s`, `${sentences} subtitle sentences; pipeline ${(base.wallMs / 1000).toFixed(0)} s`);
+row(
+  'corpus',
+  `${S} screenplays (${(screenplayBytes / 1e6).toFixed(1)} MB), ${M} movies × ${a['movie-seconds']} s`,
+  `${sentences} subtitle sentences; pipeline ${(base.wallMs / 1000).toFixed(0)} s`,
+);
 const parseMsPerMb = parse.durationMs / (screenplayBytes / 1e6);
-row('parse per MB', `${parseMsPerMb.toFixed(0)} ms`, `screenplay.parse, ${(parse.durationMs / 1000).toFixed(1)} s for the corpus`);
+row(
+  'parse per MB',
+  `${parseMsPerMb.toFixed(0)} ms`,
+  `screenplay.parse, ${(parse.durationMs / 1000).toFixed(1)} s for the corpus`,
+);
 
 // S2A (ngram) scoring alone: every subtitle sentence of the corpus through the trained classifier.
 {
@@ -178,7 +188,14 @@ if (a['bert-base']) {
     ]);
   const { BertEncoder } = await import('../src/text/classifier/index.ts');
   const enc = await BertEncoder.open({ path: bdir, pooling: 'cls', maxTokens: 64, batchSize: 32 });
-  const texts = readFileSync(path.join(worldDir, 'world/movies', readdirSync(path.join(worldDir, 'world/movies')).find((f) => f.endsWith('.srt'))!), 'utf8')
+  const texts = readFileSync(
+    path.join(
+      worldDir,
+      'world/movies',
+      readdirSync(path.join(worldDir, 'world/movies')).find((f) => f.endsWith('.srt'))!,
+    ),
+    'utf8',
+  )
     .split('\n')
     .filter((l) => /[a-z]/i.test(l) && !l.includes('-->'))
     .slice(0, 128);
@@ -188,26 +205,49 @@ if (a['bert-base']) {
   const perSec = texts.length / ((performance.now() - t0) / 1000);
   await enc.dispose();
   result.bert_base_sentences_per_s_1thread = Number(perSec.toFixed(1));
-  row('S2A BERT-base encoding', `${perSec.toFixed(1)} sentences/s`, '1 thread, random BERT-base-shaped ONNX (same FLOPs as the real one)');
+  row(
+    'S2A BERT-base encoding',
+    `${perSec.toFixed(1)} sentences/s`,
+    '1 thread, random BERT-base-shaped ONNX (same FLOPs as the real one)',
+  );
 }
 
 // ── 2. the mining step on local, 2 slots, unsharded vs sharded ─────────────────────────────────
 const mine = (extra: string[], jobs: number, env?: NodeJS.ProcessEnv) => {
-  const r = run(['run', spec, '--runs', runs, '--rerun', 'mining', '--jobs', String(jobs), '--quiet', '--no-track', ...extra], env);
+  const r = run(
+    ['run', spec, '--runs', runs, '--rerun', 'mining', '--jobs', String(jobs), '--quiet', '--no-track', ...extra],
+    env,
+  );
   return { ...lastStep('captions.mine'), wallMs: r.wallMs };
 };
 const local1 = mine([], 2);
 const localN = mine(['--set', `stages.mining.shards=${SHARDS}`], 2);
 const speedup = local1.stepMs / localN.stepMs;
 const gatherMsPerShard = localN.node.durationMs / localN.shards.length;
-row('mining, unsharded, 2 slots', `${(local1.stepMs / 1000).toFixed(1)} s`, `${((local1.stepMs * 1000) / sentences).toFixed(0)} µs/sentence, ${(local1.stepMs / M).toFixed(0)} ms/movie (probing included); load ${load()}`);
-row(`mining, ${localN.shards.length} shards, 2 slots`, `${(localN.stepMs / 1000).toFixed(1)} s`, `${speedup.toFixed(2)}× (target ≥ 1.7×)`);
-row('gather per shard', `${gatherMsPerShard.toFixed(1)} ms`, `mining gather ${localN.node.durationMs} ms over ${localN.shards.length} shards`);
+row(
+  'mining, unsharded, 2 slots',
+  `${(local1.stepMs / 1000).toFixed(1)} s`,
+  `${((local1.stepMs * 1000) / sentences).toFixed(0)} µs/sentence, ${(local1.stepMs / M).toFixed(0)} ms/movie (probing included); load ${load()}`,
+);
+row(
+  `mining, ${localN.shards.length} shards, 2 slots`,
+  `${(localN.stepMs / 1000).toFixed(1)} s`,
+  `${speedup.toFixed(2)}× (target ≥ 1.7×)`,
+);
+row(
+  'gather per shard',
+  `${gatherMsPerShard.toFixed(1)} ms`,
+  `mining gather ${localN.node.durationMs} ms over ${localN.shards.length} shards`,
+);
 // Per-shard overhead: one movie per shard against one node, both on 1 slot.
 const single = mine([], 1);
 const perMovie = mine(['--set', `stages.mining.shard_size=1`], 1);
 const overheadMs = (perMovie.stepMs - single.stepMs) / perMovie.shards.length;
-row(`per-shard overhead (local, ${perMovie.shards.length} one-movie shards, 1 slot)`, `${overheadMs.toFixed(0)} ms`, `(${(perMovie.stepMs / 1000).toFixed(1)} s − ${(single.stepMs / 1000).toFixed(1)} s) / shards; target ≤ 50 ms`);
+row(
+  `per-shard overhead (local, ${perMovie.shards.length} one-movie shards, 1 slot)`,
+  `${overheadMs.toFixed(0)} ms`,
+  `(${(perMovie.stepMs / 1000).toFixed(1)} s − ${(single.stepMs / 1000).toFixed(1)} s) / shards; target ≤ 50 ms`,
+);
 result.local = {
   unsharded_2slots_s: local1.stepMs / 1000,
   sharded_2slots_s: localN.stepMs / 1000,
@@ -222,15 +262,42 @@ result.local = {
 // ── clips.extract per clip, unsharded vs sharded ──────────────────────────────────────────────
 if (!a['no-clips']) {
   const clips = (extra: string[]) => {
-    const r = run(['run', spec, '--runs', runs, '--set', 'settings.targets=[clips]', '--rerun', 'clips', '--jobs', '2', '--quiet', '--no-track', ...extra]);
+    const r = run([
+      'run',
+      spec,
+      '--runs',
+      runs,
+      '--set',
+      'settings.targets=[clips]',
+      '--rerun',
+      'clips',
+      '--jobs',
+      '2',
+      '--quiet',
+      '--no-track',
+      ...extra,
+    ]);
     return { ...lastStep('clips.extract'), wallMs: r.wallMs };
   };
   const c1 = clips([]);
   const cN = clips(['--set', `stages.clips.shards=${SHARDS}`]);
   const n = c1.node.outputs.clips as number;
-  row('clip extraction per clip', `${(c1.stepMs / n).toFixed(0)} ms`, `${n} clips, unsharded node (concurrency = cores)`);
-  row(`clips.extract, ${cN.shards.length} shards, 2 slots`, `${(cN.stepMs / 1000).toFixed(1)} s`, `vs ${(c1.stepMs / 1000).toFixed(1)} s unsharded`);
-  result.clips = { clips: n, ms_per_clip: Number((c1.stepMs / n).toFixed(0)), unsharded_s: c1.stepMs / 1000, sharded_s: cN.stepMs / 1000 };
+  row(
+    'clip extraction per clip',
+    `${(c1.stepMs / n).toFixed(0)} ms`,
+    `${n} clips, unsharded node (concurrency = cores)`,
+  );
+  row(
+    `clips.extract, ${cN.shards.length} shards, 2 slots`,
+    `${(cN.stepMs / 1000).toFixed(1)} s`,
+    `vs ${(c1.stepMs / 1000).toFixed(1)} s unsharded`,
+  );
+  result.clips = {
+    clips: n,
+    ms_per_clip: Number((c1.stepMs / n).toFixed(0)),
+    unsharded_s: c1.stepMs / 1000,
+    sharded_s: cN.stepMs / 1000,
+  };
 }
 
 // ── 3. BullMQ: 1 vs 2 workers ────────────────────────────────────────────────────────────────
@@ -240,7 +307,9 @@ if (!a['no-bullmq']) {
   const workers: ChildProcess[] = [];
   const startWorkers = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i++) {
-      const w = spawn(process.execPath, [exp, 'worker', '--redis', redis.url, '--runs', runs, '--cpus', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const w = spawn(process.execPath, [exp, 'worker', '--redis', redis.url, '--runs', runs, '--cpus', '1'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       await new Promise<void>((resolve) => {
         w.stderr!.on('data', (b: Buffer) => {
           if (/waiting|listening|ready|worker/i.test(b.toString())) resolve();
@@ -269,7 +338,11 @@ if (!a['no-bullmq']) {
     await stopWorkers();
     const bOverhead = (bPerMovie.stepMs - bSingle.stepMs) / bPerMovie.shards.length;
     row(`bullmq, ${b1.shards.length} shards, 1 worker`, `${(b1.stepMs / 1000).toFixed(1)} s`, '');
-    row(`bullmq, ${b2.shards.length} shards, 2 workers`, `${(b2.stepMs / 1000).toFixed(1)} s`, `${(b1.stepMs / b2.stepMs).toFixed(2)}× (target ≥ 1.7×)`);
+    row(
+      `bullmq, ${b2.shards.length} shards, 2 workers`,
+      `${(b2.stepMs / 1000).toFixed(1)} s`,
+      `${(b1.stepMs / b2.stepMs).toFixed(2)}× (target ≥ 1.7×)`,
+    );
     row('per-shard overhead (bullmq, one-movie shards, 1 worker)', `${bOverhead.toFixed(0)} ms`, 'target ≤ 50 ms');
     result.bullmq = {
       one_worker_s: b1.stepMs / 1000,
@@ -286,17 +359,30 @@ if (!a['no-bullmq']) {
 // ── 4. Slurm on the one-node test cluster ──────────────────────────────────────────────────────
 if (!a['no-slurm'] && process.getuid?.() === 0 && existsSync('/usr/sbin/slurmctld')) {
   const cluster = path.join(dir, 'slurm');
-  const up = execFileSync('bash', [path.join(root, 'scripts/slurm-one-node.sh'), 'start', cluster], { encoding: 'utf8' });
+  const up = execFileSync('bash', [path.join(root, 'scripts/slurm-one-node.sh'), 'start', cluster], {
+    encoding: 'utf8',
+  });
   const conf = /SLURM_CONF=(\S+)/.exec(up)?.[1];
   try {
     const env = { ...process.env, SLURM_CONF: conf };
     const sl = mine(['--executor', 'slurm', '--set', `stages.mining.shards=${SHARDS}`], 2, env);
     const slurmDir = path.join(runs, 'slurm');
-    const newest = readdirSync(slurmDir).sort((x, y) => statSync(path.join(slurmDir, y)).mtimeMs - statSync(path.join(slurmDir, x)).mtimeMs)[0]!;
+    const newest = readdirSync(slurmDir).sort(
+      (x, y) => statSync(path.join(slurmDir, y)).mtimeMs - statSync(path.join(slurmDir, x)).mtimeMs,
+    )[0]!;
     const jobs = readdirSync(path.join(slurmDir, newest)).filter((f) => f.endsWith('.job.json')).length;
     const perTask = (sl.stepMs - localN.stepMs) / sl.shards.length;
-    row(`slurm, ${sl.shards.length} shards (one-node cluster, 2 CPUs)`, `${(sl.stepMs / 1000).toFixed(1)} s`, `${jobs} job file(s) written; ${perTask.toFixed(0)} ms per task over local`);
-    result.slurm = { sharded_s: sl.stepMs / 1000, shards: sl.shards.length, job_files: jobs, per_task_over_local_ms: Number(perTask.toFixed(0)) };
+    row(
+      `slurm, ${sl.shards.length} shards (one-node cluster, 2 CPUs)`,
+      `${(sl.stepMs / 1000).toFixed(1)} s`,
+      `${jobs} job file(s) written; ${perTask.toFixed(0)} ms per task over local`,
+    );
+    result.slurm = {
+      sharded_s: sl.stepMs / 1000,
+      shards: sl.shards.length,
+      job_files: jobs,
+      per_task_over_local_ms: Number(perTask.toFixed(0)),
+    };
   } finally {
     execFileSync('bash', [path.join(root, 'scripts/slurm-one-node.sh'), 'stop', cluster]);
   }
@@ -314,24 +400,53 @@ if (!a['no-slurm'] && process.getuid?.() === 0 && existsSync('/usr/sbin/slurmctl
     writeFileSync(path.join(corpus, '.complete'), '');
   }
   const planSpec = path.join(dir, 'plan.yaml');
-  writeFileSync(planSpec, `name: plan-${n}\nstages:\n  parse: { uses: screenplay.parse, with: { corpus: ${JSON.stringify(corpus)} }, shards: ${shards} }\n`);
+  writeFileSync(
+    planSpec,
+    `name: plan-${n}\nstages:\n  parse: { uses: screenplay.parse, with: { corpus: ${JSON.stringify(corpus)} }, shards: ${shards} }\n`,
+  );
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'bench/scale.ts'), '--plan-child', planSpec, '--plan-runs', path.join(dir, 'plan-runs')],
+    [
+      '--import',
+      'tsx',
+      path.join(root, 'bench/scale.ts'),
+      '--plan-child',
+      planSpec,
+      '--plan-runs',
+      path.join(dir, 'plan-runs'),
+    ],
     { encoding: 'utf8', cwd: root },
   );
   if (child.status !== 0) throw new Error(`planning child failed: ${child.stderr}`);
-  const p = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { wall_ms: number; cpu_ms: number; peak_rss_mb: number; shards: number };
-  row(`plan ${n} items → ${p.shards} shards`, `${(p.wall_ms / 1000).toFixed(2)} s wall, ${(p.cpu_ms / 1000).toFixed(2)} s CPU`, `peak RSS ${p.peak_rss_mb} MB (targets < 2 s, < 1 GB); load ${load()}`);
+  const p = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+    wall_ms: number;
+    cpu_ms: number;
+    peak_rss_mb: number;
+    shards: number;
+  };
+  row(
+    `plan ${n} items → ${p.shards} shards`,
+    `${(p.wall_ms / 1000).toFixed(2)} s wall, ${(p.cpu_ms / 1000).toFixed(2)} s CPU`,
+    `peak RSS ${p.peak_rss_mb} MB (targets < 2 s, < 1 GB); load ${load()}`,
+  );
   result.plan = { items: n, ...p };
 
   // Incremental: which shard keys change when 1 % new files arrive, as one batch or scattered.
-  const listed = listScreenplayStats(corpus).map((f): ShardItem => ({ id: path.basename(f.file), digest: `${f.size}` }));
+  const listed = listScreenplayStats(corpus).map(
+    (f): ShardItem => ({ id: path.basename(f.file), digest: `${f.size}` }),
+  );
   const keysOf = (items: ShardItem[]) =>
-    new Set(assignShards(items, { count: shards }).map((g) => shardKey({ kind: 'k', version: '1', params: {}, seed: 0, upstream: [], items: g })));
+    new Set(
+      assignShards(items, { count: shards }).map((g) =>
+        shardKey({ kind: 'k', version: '1', params: {}, seed: 0, upstream: [], items: g }),
+      ),
+    );
   const before = keysOf(listed);
   const k = Math.round(n / 100);
-  const batch = [...listed, ...Array.from({ length: k }, (_, i) => ({ id: `t${String(i).padStart(8, '0')}.txt`, digest: '1' }))];
+  const batch = [
+    ...listed,
+    ...Array.from({ length: k }, (_, i) => ({ id: `t${String(i).padStart(8, '0')}.txt`, digest: '1' })),
+  ];
   const scattered = [...listed];
   for (let i = 0; i < k; i++) {
     const at = Math.floor(((i + 0.5) * listed.length) / k);
@@ -341,8 +456,16 @@ if (!a['no-slurm'] && process.getuid?.() === 0 && existsSync('/usr/sbin/slurmctl
   const rerun = (items: ShardItem[]) => [...keysOf(items)].filter((key) => !before.has(key)).length;
   const rb = rerun(batch);
   const rs = rerun(scattered);
-  row('1 % new items as one batch', `${rb} of ${shards} shards rerun (${((100 * rb) / shards).toFixed(1)} %)`, 'new files listed together (a new folder or name range)');
-  row('1 % new items scattered', `${rs} of ${shards} shards rerun (${((100 * rs) / shards).toFixed(1)} %)`, `${k} files spread evenly over the listing: each lands in its own shard`);
+  row(
+    '1 % new items as one batch',
+    `${rb} of ${shards} shards rerun (${((100 * rb) / shards).toFixed(1)} %)`,
+    'new files listed together (a new folder or name range)',
+  );
+  row(
+    '1 % new items scattered',
+    `${rs} of ${shards} shards rerun (${((100 * rs) / shards).toFixed(1)} %)`,
+    `${k} files spread evenly over the listing: each lands in its own shard`,
+  );
   result.incremental = { new_items: k, shards, batch_rerun: rb, scattered_rerun: rs };
 }
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # A one-node Slurm cluster with 2 fake GPUs in DIR, as root without systemd (tests and benches):
 #   scripts/slurm-one-node.sh start DIR   → prints SLURM_CONF=DIR/slurm.conf once a job can run
-#   scripts/slurm-one-node.sh stop DIR    → stops slurmctld/slurmd started by start (and munged)
-# Needs Debian's slurm-wlm and munge. See ../shared/design/DISTRIBUTED.md for the why of each line.
+#   scripts/slurm-one-node.sh stop DIR    → stops the slurmctld, slurmd and munged that start started
+# Needs Debian's slurm-wlm and munge (run as root). Each cluster has its own munged on a socket in
+# DIR (AuthInfo=socket=...): clusters started side by side (parallel test files, several checkouts
+# on one machine) never share one, so stopping one cluster cannot break another's authentication.
 set -euo pipefail
 cmd=$1; dir=$(realpath -m "$2")
 host=$(hostname -s)
 if [ "$cmd" = stop ]; then
-  for f in slurmctld slurmd; do [ -f "$dir/$f.pid" ] && kill "$(cat "$dir/$f.pid")" 2>/dev/null || true; done
-  # munged only when this script started it
-  if [ -f "$dir/munged.started" ] && [ -f /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
+  for f in slurmctld slurmd munge/munged; do [ -f "$dir/$f.pid" ] && kill "$(cat "$dir/$f.pid")" 2>/dev/null || true; done
   exit 0
 fi
 mkdir -p "$dir/state" "$dir/spool" "$dir/gpus"
@@ -21,6 +21,7 @@ SlurmUser=root
 SlurmctldPort=${SLURMCTLD_PORT:-16817}
 SlurmdPort=${SLURMD_PORT:-16818}
 AuthType=auth/munge
+AuthInfo=socket=$dir/munge/munge.socket
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -47,14 +48,16 @@ AutoDetect=off
 NodeName=$host Name=gpu File=$dir/gpus/gpu[0-1]
 CONF
 export SLURM_CONF=$dir/slurm.conf
-if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-  mkdir -p /run/munge /var/log/munge /var/lib/munge
-  chown munge:munge /run/munge /var/log/munge /var/lib/munge /etc/munge /etc/munge/munge.key
-  chmod 0400 /etc/munge/munge.key
-  runuser -u munge -- /usr/sbin/munged
-  touch "$dir/munged.started"
-  for _ in $(seq 50); do munge -n | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
-fi
+# munged refuses a key or a socket folder that others could read or write.
+chown munge:munge /etc/munge /etc/munge/munge.key
+chmod 0400 /etc/munge/munge.key
+chmod 0755 "$dir"
+mkdir -p "$dir/munge"
+chown munge:munge "$dir/munge"
+sock=$dir/munge/munge.socket
+runuser -u munge -- /usr/sbin/munged --socket="$sock" --pid-file="$dir/munge/munged.pid" \
+  --seed-file="$dir/munge/munged.seed" --log-file="$dir/munge/munged.log"
+for _ in $(seq 50); do munge -n --socket="$sock" | unmunge --socket="$sock" >/dev/null 2>&1 && break; sleep 0.1; done
 slurmctld -D -i -f "$SLURM_CONF" > "$dir/slurmctld.out" 2>&1 &
 slurmd -D -f "$SLURM_CONF" > "$dir/slurmd.out" 2>&1 &
 for _ in $(seq 100); do

@@ -55,6 +55,15 @@ export class ProgressReporter implements Lifecycle {
     if (this.opts.tty) this.timer = setInterval(() => this.draw(), 100);
   }
 
+  /** Nodes decided during the run (the shards of a stage whose items an upstream node made). */
+  nodesAdded(nodes: PlanNode[], decisions: Map<string, NodeDecision>): void {
+    this.total += nodes.length;
+    const run = nodes.filter((n) => decisions.get(n.key)?.status === 'run').length;
+    this.toRun += run;
+    const stages = [...new Set(nodes.map((n) => n.stage))].join(', ');
+    this.line(`+ ${nodes.length} shard node(s) of ${stages}: ${nodes.length - run} cached, ${run} to run`);
+  }
+
   nodeStarted(node: PlanNode, attempt: number): void {
     this.live.set(node.key, { node, started: Date.now(), attempt, lastPlain: 0 });
     if (!this.opts.tty)

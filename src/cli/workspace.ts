@@ -3,6 +3,8 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExpError } from '../errors.ts';
+import { builtinExecutorRegistry } from '../exec/builtin.ts';
+import type { ExecutorDefinition, ExecutorRegistry } from '../exec/registry.ts';
 import { StageRegistry } from '../plan/registry.ts';
 import type { AnyStageKind, StageKind } from '../plan/stage-kind.ts';
 import { builtinKinds } from '../stages/index.ts';
@@ -95,8 +97,25 @@ function isKind(v: unknown): v is AnyStageKind {
   );
 }
 
-/** Load a plugin module: it exports `kinds` (array), `kind`, or a default array / function(registry). */
-export async function loadPlugin(registry: StageRegistry, spec: string, cwd = process.cwd()): Promise<void> {
+function isExecutor(v: unknown): v is ExecutorDefinition {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ExecutorDefinition).name === 'string' &&
+    typeof (v as ExecutorDefinition).open === 'function'
+  );
+}
+
+/**
+ * Load a plugin module: it exports `kinds` (array), `kind`, or a default array / function(registry,
+ * executors); and/or `executors` (an array of executor definitions) or `executor`.
+ */
+export async function loadPlugin(
+  registry: StageRegistry,
+  spec: string,
+  cwd = process.cwd(),
+  executors?: ExecutorRegistry,
+): Promise<void> {
   const file = path.resolve(cwd, spec);
   if (!existsSync(file)) {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin module not found: ${spec} (looked at ${file})`, {
@@ -119,28 +138,40 @@ export async function loadPlugin(registry: StageRegistry, spec: string, cwd = pr
   };
   take(mod.kinds);
   take(mod.kind);
-  if (typeof mod.default === 'function') await (mod.default as (r: StageRegistry) => unknown)(registry);
+  const executorDefs = [...(Array.isArray(mod.executors) ? mod.executors : []), mod.executor].filter(isExecutor);
+  if (typeof mod.default === 'function')
+    await (mod.default as (r: StageRegistry, e?: ExecutorRegistry) => unknown)(registry, executors);
   else take(mod.default);
   // Otherwise every exported stage kind (or array of them) counts.
-  if (!found.length) for (const v of Object.values(mod)) take(v);
+  if (!found.length && !executorDefs.length) for (const v of Object.values(mod)) take(v);
   const unique = [...new Set(found)];
   found.length = 0;
   found.push(...unique);
-  if (!found.length && typeof mod.default !== 'function') {
+  if (!found.length && !executorDefs.length && typeof mod.default !== 'function') {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} exports no stage kinds`, {
-      hint: 'export `kinds` (an array of StageKind objects), `kind`, or a default function(registry)',
+      hint: 'export `kinds` (an array of StageKind objects), `kind`, `executors`, or a default function(registry, executors)',
     });
   }
   for (const k of found) registry.register(k);
+  for (const e of executorDefs) executors?.register(e);
 }
 
 export async function makeRegistry(plugins: string[], env: NodeJS.ProcessEnv = process.env): Promise<StageRegistry> {
-  const registry = new StageRegistry();
-  for (const k of builtinKinds) registry.register(k);
+  return (await makeRegistries(plugins, env)).kinds;
+}
+
+/** The stage kinds and the executors: the built-in ones, then those of EXP_PLUGINS and --plugin. */
+export async function makeRegistries(
+  plugins: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ kinds: StageRegistry; executors: ExecutorRegistry }> {
+  const kinds = new StageRegistry();
+  for (const k of builtinKinds) kinds.register(k);
+  const executors = builtinExecutorRegistry();
   const fromEnv = (env.EXP_PLUGINS ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const p of [...fromEnv, ...plugins]) await loadPlugin(registry, p);
-  return registry;
+  for (const p of [...fromEnv, ...plugins]) await loadPlugin(kinds, p, process.cwd(), executors);
+  return { kinds, executors };
 }

@@ -14,27 +14,36 @@
 // TTL that it refreshes while alive. A node that waited `warnAfterMs` and that no live worker can
 // host (more GPUs than any offers), or any waiting node when no worker is alive at all, gets one
 // clear warning from the driver. The node keeps waiting: workers can join a fleet at any time.
+//
+// bullmq and ioredis are loaded when a driver or a worker starts, not when the registry is read.
 import os from 'node:os';
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { ExpError } from '../errors.ts';
 import type { PlanNode } from '../plan/dag.ts';
 import type { StageRegistry } from '../plan/registry.ts';
-
 import { ArtifactStore } from '../store/store.ts';
-import type { RemoteNodeRunner } from './executor.ts';
+import type { NodeEvent } from './events-file.ts';
 import type { Inventory } from './inventory.ts';
 import type { NodeOutcome } from './lifecycle.ts';
-import { nodeSpecOf, resolveJob, runNodeInStore, type NodeJob } from './node-run.ts';
+import { resolveJob, runNodeInStore, type NodeJob } from './node-run.ts';
+import type { ExecutorDefinition } from './registry.ts';
+import {
+  cancelledOutcome,
+  eventForwarder,
+  failedOutcome,
+  localise,
+  nodeJobOf,
+  type RemoteNodeRunner,
+} from './remote.ts';
 import { ResourcePool, type Grant, type Request } from './resources.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import type { TaskEvent } from './task.ts';
 
 export const DEFAULT_QUEUE = 'exp';
 /** GPU counts a CPU-only worker still accepts when the GPUs are optional. */
 const MAX_OPTIONAL_GPUS = 8;
 
-type JobProgress = { events: (TaskEvent | { type: 'started'; attempt: number })[] };
+type JobProgress = { events: NodeEvent[] };
 
 /** How long a worker's advertisement lives without a refresh (refreshed every third of it). */
 const WORKER_TTL_MS = 15_000;
@@ -92,12 +101,13 @@ export function queuesForWorker(prefix: string, gpus: number): { name: string; g
   return out;
 }
 
-export function redisConnection(url: string): Redis {
+export async function redisConnection(url: string): Promise<Redis> {
   if (!/^rediss?:\/\//.test(url)) {
     throw new ExpError('EXP_ARGS_INVALID', `not a Redis URL: "${url}"`, {
       hint: 'e.g. --redis redis://127.0.0.1:6379',
     });
   }
+  const { Redis } = await import('ioredis');
   // BullMQ's blocking commands need maxRetriesPerRequest: null.
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
 }
@@ -133,7 +143,8 @@ export interface BullmqDriverOptions {
 /** The driver side: enqueue ready nodes, forward their events, resolve their outcomes. */
 export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRunner> {
   const prefix = o.queue ?? DEFAULT_QUEUE;
-  const conn = redisConnection(o.redis);
+  const { Queue, QueueEvents } = await import('bullmq');
+  const conn = await redisConnection(o.redis);
   conn.on('error', () => {}); // reported by ping / the calls that fail
   await ping(conn, o.redis).catch(async (e) => {
     conn.disconnect();
@@ -150,8 +161,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     addedAt: number;
     started: boolean;
     resolve(o: NodeOutcome): void;
-    onStarted(attempt: number): void;
-    onEvent(e: TaskEvent): void;
+    forward(e: NodeEvent): void;
   }
   const pending = new Map<string, Pending>();
 
@@ -161,23 +171,10 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
     pending.delete(jobId);
     p.resolve(outcome);
   };
-  const fromResult = (p: Pending, value: unknown): NodeOutcome => {
-    const r = (typeof value === 'string' ? JSON.parse(value) : value) as NodeOutcome;
-    const n = p.node;
-    // Folders are this process's view of the shared runs folder.
-    return {
-      ...r,
-      ...(r.dir ? { dir: o.store.nodeDir(n.kind, n.key) } : {}),
-      ...(r.logFile ? { logFile: o.store.logPath(n.key) } : {}),
-    };
-  };
-  const failedOutcome = (p: Pending, reason: string): NodeOutcome => ({
-    key: p.node.key,
-    status: 'failed',
-    error: { message: `worker could not run the node: ${reason}`, code: 'EXP_EXECUTOR_UNAVAILABLE' },
-    attempts: 0,
-    durationMs: 0,
-  });
+  const fromResult = (p: Pending, value: unknown): NodeOutcome =>
+    localise(o.store, p.node, (typeof value === 'string' ? JSON.parse(value) : value) as NodeOutcome);
+  const workerFailed = (p: Pending, reason: string): NodeOutcome =>
+    failedOutcome(p.node, `worker could not run the node: ${reason}`, { code: 'EXP_EXECUTOR_UNAVAILABLE' });
 
   // One QueueEvents per queue, even when several nodes ask for it at once (two would deliver
   // every event twice: doubled progress lines and live metrics).
@@ -203,8 +200,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
         if (!p) return;
         for (const e of (data as JobProgress).events ?? []) {
           p.started = true;
-          if (e.type === 'started') p.onStarted(e.attempt);
-          else p.onEvent(e);
+          p.forward(e);
         }
       });
       events.on('completed', ({ jobId, returnvalue }) => {
@@ -215,7 +211,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
         const p = pending.get(jobId);
         if (!p?.job) return;
         // Only a job out of attempts is final (a failed attempt goes back to waiting).
-        if ((await p.job.getState().catch(() => 'failed')) === 'failed') settle(jobId, failedOutcome(p, failedReason));
+        if ((await p.job.getState().catch(() => 'failed')) === 'failed') settle(jobId, workerFailed(p, failedReason));
       });
       await events.waitUntilReady();
       const queue = new Queue(name, { connection: conn });
@@ -237,7 +233,7 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
           if (state !== 'completed' && state !== 'failed') return;
           const job = await queue.getJob(id).catch(() => undefined);
           if (state === 'completed' && job) settle(id, fromResult(p, job.returnvalue));
-          else if (state === 'failed') settle(id, failedOutcome(p, job?.failedReason ?? 'failed'));
+          else if (state === 'failed') settle(id, workerFailed(p, job?.failedReason ?? 'failed'));
         })
         .catch(() => {});
     }
@@ -307,28 +303,21 @@ export async function bullmqRunner(o: BullmqDriverOptions): Promise<RemoteNodeRu
       const name = queueFor(prefix, node.resources);
       const queue = await queueOf(name);
       const jobId = `${node.key}.${driver.replace(/:/g, '-')}`;
-      const data: NodeJob = {
-        node: nodeSpecOf(node),
-        inputs: inputs.map(({ dir: _dir, ...rest }) => rest),
-        rerunInPlace: ctx.rerunInPlace,
-        ...(ctx.retries !== undefined ? { retries: ctx.retries } : {}),
-        ...(o.registry.get(node.kind)?.module ? { kindModule: o.registry.get(node.kind)!.module } : {}),
-        driver,
-      };
+      const data = nodeJobOf(node, inputs, ctx, o.registry, driver);
       return new Promise<NodeOutcome>((resolve, reject) => {
         const p: Pending = {
           node,
           addedAt: Date.now(),
           started: false,
           resolve,
-          onStarted: ctx.onStarted,
-          onEvent: ctx.onEvent,
+          // Every attempt's start comes from the worker (nothing is announced when the job is added).
+          forward: eventForwarder(ctx, false),
         };
         pending.set(jobId, p);
         const onAbort = (): void => {
           // Not started yet: take it back. Running: it finishes on its worker and lands in the store.
           void p.job?.remove().catch(() => {});
-          settle(jobId, { key: node.key, status: 'cancelled', attempts: 0, durationMs: 0 });
+          settle(jobId, cancelledOutcome(node, 'interrupted'));
         };
         if (ctx.signal.aborted) return onAbort();
         ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -385,7 +374,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const log = o.log ?? (() => {});
   const store = new ArtifactStore(o.runsDir);
   await store.init();
-  const conn = redisConnection(o.redis);
+  const { Worker } = await import('bullmq');
+  const conn = await redisConnection(o.redis);
   conn.on('error', () => {});
   await ping(conn, o.redis).catch((e) => {
     conn.disconnect();
@@ -517,3 +507,54 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     },
   };
 }
+
+export const bullmqExecutor: ExecutorDefinition = {
+  name: 'bullmq',
+  description: '`exp worker` processes on any machine take the ready nodes from a Redis queue (the runs folder shared)',
+  settingsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Options of the bullmq executor (--redis and --queue override).',
+    properties: {
+      redis: {
+        type: 'string',
+        pattern: '^rediss?://',
+        description: 'Redis URL, e.g. redis://10.0.0.5:6379 (the workers must use the same one).',
+      },
+      queue: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9_-]+$',
+        default: DEFAULT_QUEUE,
+        description: 'Queue name prefix shared by the driver and its workers (exp worker --queue).',
+      },
+    },
+  },
+  options: [
+    {
+      key: 'redis',
+      flag: 'redis',
+      env: 'EXP_REDIS',
+      value: 'URL',
+      required: true,
+      description: 'a Redis URL (the Redis of its workers), e.g. redis://10.0.0.5:6379',
+    },
+    {
+      key: 'queue',
+      flag: 'queue',
+      value: 'NAME',
+      description: `the queue prefix shared with the workers (default ${DEFAULT_QUEUE})`,
+    },
+  ],
+  where: (s) => `the workers of ${String(s.redis)} (queue ${typeof s.queue === 'string' ? s.queue : DEFAULT_QUEUE})`,
+  async open(ctx) {
+    const warn = Number(ctx.env.EXP_UNHOSTABLE_WARN_MS);
+    return bullmqRunner({
+      redis: String(ctx.settings.redis),
+      queue: typeof ctx.settings.queue === 'string' ? ctx.settings.queue : DEFAULT_QUEUE,
+      registry: ctx.registry,
+      store: ctx.store,
+      log: ctx.log,
+      ...(warn > 0 ? { warnAfterMs: warn } : {}),
+    });
+  },
+};

@@ -93,6 +93,60 @@ describe('executor', () => {
     expect(store.readFailure(by('bad', 'a').key)?.error).toMatch(/asked to fail/);
   });
 
+  it('adds the nodes a finished node decides, re-pointing its waiting dependent onto them', async () => {
+    const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
+    const s = spec([
+      {
+        id: 'p',
+        stages: [
+          stage('up', 'test.add', { value: 1 }),
+          stage('gather', 'test.add', { value: 1000 }, ['up']),
+          stage('top', 'test.add', { value: 5 }, ['gather']),
+        ],
+      },
+    ]);
+    const store = new ArtifactStore(runs);
+    const plan = buildPlan(s, registry);
+    const decisions = diffPlan(plan, storeView(store));
+    const up = plan.nodes.find((n) => n.stage === 'up')!;
+    const shard = (i: number) => ({
+      ...up,
+      key: `shard${i}-${up.key}`,
+      stage: 'shard',
+      stages: ['shard'],
+      params: { value: 10 * i },
+      runParams: { value: 10 * i },
+      needs: [up.key],
+      needStages: ['up'],
+    });
+    const expanded: string[] = [];
+    const summary = await execute({
+      plan,
+      decisions,
+      registry,
+      store,
+      inventory: cpuOnly(),
+      expand: (node) => {
+        expanded.push(node.stage);
+        return node.stage === 'up'
+          ? {
+              nodes: [1, 2, 3].map(shard),
+              repoint: [{ from: up.key, to: [1, 2, 3].map((i) => `shard${i}-${up.key}`) }],
+            }
+          : undefined;
+      },
+    });
+    expect(expanded.sort()).toEqual(['gather', 'shard', 'shard', 'shard', 'top', 'up']);
+    const statuses = [...summary.outcomes.values()].map((o) => o.status);
+    expect(statuses).toEqual(Array(6).fill('done'));
+    // each shard: 1 (up) + 10·i; gather: their sum + 1000; top: + 5
+    const total = (stageName: string) =>
+      [...summary.outcomes.values()].find((o) => o.manifest?.stage === stageName)!.manifest!.outputs.total;
+    expect(total('gather')).toBe(3 + 60 + 1000);
+    expect(total('top')).toBe(1068);
+    expect(decisions.get(`shard1-${up.key}`)?.why).toBe('added during the run');
+  });
+
   it('places 4 GPU tasks on 2 GPUs without overlap, each process seeing only its device', async () => {
     const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
     const s = spec(

@@ -10,27 +10,27 @@ import type { ArtifactStore, NodeManifest } from '../store/store.ts';
 import type { Inventory } from './inventory.ts';
 import type { ExecSummary, Lifecycle, NodeOutcome } from './lifecycle.ts';
 import { ENGINE_VERSION, runNodeInStore, sleep } from './node-run.ts';
+import type { RemoteNodeRunner } from './remote.ts';
 import { ResourcePool, type Grant } from './resources.ts';
+import { Schedule, type AddNodesOptions } from './schedule.ts';
+import { nodeLabel } from '../plan/shards.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import type { TaskEvent, TaskRunner } from './task.ts';
+import type { TaskRunner } from './task.ts';
 import { defaultHint, type ErrorCode } from '../error-codes.ts';
 
 export { ENGINE_VERSION };
 
-/** Runs nodes somewhere else (a worker fleet); outcomes carry dirs in this process's store. */
-export interface RemoteNodeRunner {
-  run(
-    node: PlanNode,
-    inputs: StageInput[],
-    ctx: {
-      signal: AbortSignal;
-      retries?: number;
-      rerunInPlace: boolean;
-      onStarted(attempt: number): void;
-      onEvent(e: TaskEvent): void;
-    },
-  ): Promise<NodeOutcome>;
-  close(): Promise<void>;
+export type { RemoteNodeRunner };
+
+/** Nodes a finished node decided (e.g. the shards of a stage whose items it made). */
+export interface Expansion {
+  nodes: PlanNode[];
+  /** Waiting dependents of a node re-pointed onto added nodes (see Schedule.addNodes). */
+  repoint?: AddNodesOptions['repoint'];
+  /** Known nodes whose needs grew to include added nodes (see Schedule.addNodes). */
+  relink?: AddNodesOptions['relink'];
+  /** Decisions for the added nodes (default: cached when its output is in the store, else run). */
+  decisions?: Map<string, NodeDecision>;
 }
 
 export interface ExecuteOptions {
@@ -48,10 +48,15 @@ export interface ExecuteOptions {
   graceMs?: number;
   /** How often to look again at a node another process is computing. */
   pollMs?: number;
-  /** Run ready nodes there instead of on this machine (the bullmq executor). */
+  /** Run ready nodes there instead of on this machine (a remote executor: Slurm, BullMQ, ...). */
   remote?: RemoteNodeRunner;
-  /** The invocation record of this run (the slurm executor records its job ids in it). */
+  /** The invocation record of this run (remote executors record their job ids in it). */
   invocation?: InvocationHandle;
+  /**
+   * Called when a node finished with a usable result (done or cached), before its dependents are
+   * released: the nodes it decides are added to the run.
+   */
+  expand?(node: PlanNode, outcome: NodeOutcome): Expansion | undefined | Promise<Expansion | undefined>;
 }
 
 interface Running {
@@ -71,9 +76,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     process: new ProcessRunner(o.graceMs ?? 5000),
   } satisfies Record<string, TaskRunner>;
   const outcomes = new Map<string, NodeOutcome>();
-  const dependents = new Map<string, PlanNode[]>();
-  for (const n of plan.nodes) for (const k of n.needs) (dependents.get(k) ?? dependents.set(k, []).get(k)!).push(n);
-  const weight = transitiveDependentCounts(plan, dependents);
+  const schedule = new Schedule(plan.nodes);
 
   let interrupted = false;
   let stopDispatch = false;
@@ -92,27 +95,53 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
   };
 
   const skipDependents = async (failed: PlanNode): Promise<void> => {
-    const stack = [...(dependents.get(failed.key) ?? [])];
-    while (stack.length) {
-      const d = stack.pop()!;
+    for (const d of schedule.waitingOn(failed.key)) {
       if (outcomes.has(d.key)) continue;
+      schedule.finish(d.key, false);
       await finish(d, {
         key: d.key,
         status: 'skipped',
-        reason: `upstream ${failed.stage} failed`,
+        reason: `upstream ${nodeLabel(failed)} failed`,
         attempts: 0,
         durationMs: 0,
       });
-      stack.push(...(dependents.get(d.key) ?? []));
     }
   };
 
-  // Cached nodes are finished before anything runs: their results reach reporters first.
-  for (const node of plan.nodes) {
-    if (decisions.get(node.key)?.status !== 'cached') continue;
+  /** A node ended: record it, add what it decided, release or skip what waits on it. */
+  const settle = async (node: PlanNode, outcome: NodeOutcome): Promise<void> => {
+    const ok = outcome.status === 'done' || outcome.status === 'cached';
+    await finish(node, outcome);
+    if (ok && o.expand) {
+      const more = await o.expand(node, outcome);
+      if (more?.nodes.length) await addNodes(more);
+    }
+    schedule.finish(node.key, ok);
+    if (outcome.status === 'failed') await skipDependents(node);
+  };
+
+  const addNodes = async (more: Expansion): Promise<void> => {
+    const known = new Set(more.nodes.filter((n) => schedule.has(n.key)).map((n) => n.key));
+    schedule.addNodes(more.nodes, { repoint: more.repoint, relink: more.relink });
+    const added = more.nodes.filter((n) => !known.has(n.key));
+    for (const n of added) {
+      plan.byKey.set(n.key, n);
+      decisions.set(n.key, more.decisions?.get(n.key) ?? addedDecision(n));
+    }
+    lifecycle.nodesAdded?.(added, decisions);
+    for (const n of added) if (decisions.get(n.key)!.status === 'cached') await finishCached(n);
+  };
+
+  const addedDecision = (n: PlanNode): NodeDecision =>
+    store.has(n.kind, n.key)
+      ? { key: n.key, status: 'cached', reason: 'cached', why: 'added during the run; its output is in the store' }
+      : { key: n.key, status: 'run', reason: 'never-run', why: 'added during the run' };
+
+  /** A node the plan found in the store: finished at once (or run after all when its output vanished). */
+  const finishCached = async (node: PlanNode): Promise<void> => {
     const manifest = store.readManifest(node.kind, node.key);
     if (manifest) {
-      await finish(node, {
+      await settle(node, {
         key: node.key,
         status: 'cached',
         manifest,
@@ -128,54 +157,32 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
         why: 'cached output disappeared',
       });
     }
-  }
-
-  // Nodes whose needs are all finished wait in `ready`; `unmet` counts what each still waits for.
-  const unmet = new Map<string, number>();
-  const ready: PlanNode[] = [];
-  let readyDirty = true;
-  for (const n of plan.nodes) {
-    if (outcomes.has(n.key)) continue;
-    const count = n.needs.filter((k) => !['done', 'cached'].includes(outcomes.get(k)?.status ?? '')).length;
-    unmet.set(n.key, count);
-    if (count === 0) ready.push(n);
-  }
-  const release = (finished: PlanNode): void => {
-    for (const d of dependents.get(finished.key) ?? []) {
-      const left = (unmet.get(d.key) ?? 0) - 1;
-      unmet.set(d.key, left);
-      if (left === 0 && !outcomes.has(d.key)) {
-        ready.push(d);
-        readyDirty = true;
-      }
-    }
   };
+
+  // Cached nodes are finished before anything runs: their results reach reporters first.
+  for (const node of plan.nodes) if (decisions.get(node.key)?.status === 'cached') await finishCached(node);
 
   let wake: () => void = () => {};
   const dispatch = (): void => {
     if (stopDispatch) return;
-    if (readyDirty) ready.sort((a, b) => (weight.get(b.key) ?? 0) - (weight.get(a.key) ?? 0));
-    readyDirty = false;
-    for (let i = 0; i < ready.length; ) {
-      const node = ready[i]!;
+    for (const node of schedule.ready()) {
       const kind = registry.get(node.kind);
       // A remote fleet decides itself what it can host; only an unknown kind fails here.
       const short = o.remote ? undefined : pool.feasible(node.resources);
       const impossible = short ?? (kind ? undefined : `stage kind "${node.kind}" is not registered`);
       if (impossible) {
         const code: ErrorCode = short ? 'EXP_RESOURCES_UNAVAILABLE' : 'EXP_KIND_UNREGISTERED';
+        schedule.start(node.key);
         const promise = (async () => {
-          await finish(node, {
+          await settle(node, {
             key: node.key,
             status: 'failed',
             error: { message: impossible, code, hint: defaultHint(code) },
             attempts: 0,
             durationMs: 0,
           });
-          await skipDependents(node);
           if (o.failFast) stopDispatch = true;
         })();
-        ready.splice(i, 1);
         track(node, new AbortController(), promise);
         continue;
       }
@@ -183,23 +190,18 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       if (!grant) {
         // No CPU left: nothing further down the list can start either (GPU-only waits can).
         if (pool.cpusExhausted()) break;
-        i++;
         continue;
       }
-      ready.splice(i, 1);
+      schedule.start(node.key);
       const controller = new AbortController();
       const promise = (
         o.remote ? runRemote(node, o.remote, controller.signal) : runNode(node, grant, controller.signal)
       )
         .then(async (outcome) => {
-          await finish(node, outcome);
-          if (outcome.status === 'done' || outcome.status === 'cached') release(node);
-          if (outcome.status === 'failed') {
-            await skipDependents(node);
-            if (o.failFast) {
-              stopDispatch = true;
-              for (const r of running.values()) if (r.node !== node) r.controller.abort();
-            }
+          await settle(node, outcome);
+          if (outcome.status === 'failed' && o.failFast) {
+            stopDispatch = true;
+            for (const r of running.values()) if (r.node !== node) r.controller.abort();
           }
         })
         .finally(() => pool.release(grant));
@@ -222,7 +224,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       const up = outcomes.get(k)!;
       return {
         stage: node.needStages[i]!,
-        kind: plan.byKey.get(k)!.kind,
+        kind: schedule.get(k)!.kind,
         key: k,
         dir: up.dir!,
         outputs: (up.manifest?.outputs ?? {}) as StageInput['outputs'],
@@ -274,33 +276,19 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     o.signal?.removeEventListener('abort', onExternalAbort);
     await Promise.all([...Object.values(runners).map((r) => r.close()), o.remote?.close()]);
   }
-  for (const node of plan.nodes) {
-    if (!outcomes.has(node.key)) {
-      await finish(node, {
-        key: node.key,
-        status: 'cancelled',
-        attempts: 0,
-        durationMs: 0,
-        reason: interrupted ? 'interrupted' : 'not started (--fail-fast)',
-      });
-    }
+  for (const node of schedule.unfinished()) {
+    if (outcomes.has(node.key)) continue;
+    await finish(node, {
+      key: node.key,
+      status: 'cancelled',
+      attempts: 0,
+      durationMs: 0,
+      reason: interrupted ? 'interrupted' : 'not started (--fail-fast)',
+    });
   }
   const summary: ExecSummary = { outcomes, interrupted, wallMs: Date.now() - started };
   await lifecycle.finished?.(summary);
   return summary;
-}
-
-function transitiveDependentCounts(plan: Plan, dependents: Map<string, PlanNode[]>): Map<string, number> {
-  const memo = new Map<string, Set<string>>();
-  for (const n of [...plan.nodes].reverse()) {
-    const s = new Set<string>();
-    for (const d of dependents.get(n.key) ?? []) {
-      s.add(d.key);
-      for (const x of memo.get(d.key) ?? []) s.add(x);
-    }
-    memo.set(n.key, s);
-  }
-  return new Map([...memo].map(([k, s]) => [k, s.size]));
 }
 
 export type { NodeManifest };

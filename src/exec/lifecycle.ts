@@ -30,6 +30,8 @@ export interface ExecSummary {
 
 export interface Lifecycle {
   planned?(plan: Plan, decisions: Map<string, NodeDecision>): void;
+  /** Nodes added while the run is in progress (decided by a finished node, e.g. shards). */
+  nodesAdded?(nodes: PlanNode[], decisions: Map<string, NodeDecision>): void;
   nodeStarted?(node: PlanNode, attempt: number): void;
   nodeEvent?(node: PlanNode, event: TaskEvent): void;
   /** Called once per node, cached ones included. May return a promise (trackers write files). */
@@ -41,6 +43,9 @@ export class CompositeLifecycle implements Lifecycle {
   constructor(private readonly parts: Lifecycle[]) {}
   planned(plan: Plan, d: Map<string, NodeDecision>): void {
     for (const p of this.parts) p.planned?.(plan, d);
+  }
+  nodesAdded(nodes: PlanNode[], d: Map<string, NodeDecision>): void {
+    for (const p of this.parts) p.nodesAdded?.(nodes, d);
   }
   nodeStarted(node: PlanNode, attempt: number): void {
     for (const p of this.parts) p.nodeStarted?.(node, attempt);

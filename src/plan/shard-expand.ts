@@ -6,7 +6,8 @@ import { ExpError } from '../errors.ts';
 import type { PlanNode } from './dag.ts';
 import { diffPlan, type ManifestView, type NodeDecision, type StoreView } from './diff.ts';
 import type { StageRegistry } from './registry.ts';
-import { addShardNodes, type GatherRole } from './shards.ts';
+import { createHash } from 'node:crypto';
+import { addShardNodes, attachShards, type GatherRole, makeShardNode, shardKey } from './shards.ts';
 import { type JsonValue, type ShardItem, type ShardSource, withCheckedParams } from './stage-kind.ts';
 
 /** The store as shard expansion reads it: the planner's view plus node folders and file hashes. */
@@ -104,6 +105,67 @@ function checkItems(items: unknown, gather: PlanNode): ShardItem[] {
       throw new Error(`${gather.kind}: shard.listItems returned an item without a string id and digest`);
   }
   return items as ShardItem[];
+}
+
+/**
+ * During the run, when `finished` (done or cached) made the items of sharded stages that wait on
+ * it: their shards, decided, and the gathers whose needs grew (for the schedule to relink). A
+ * listing that fails becomes one shard that fails with its error: the gather is then skipped like
+ * any dependent of a failed node, and the rest of the run goes on.
+ */
+export async function expandAfter(
+  plan: { nodes: PlanNode[]; byKey: Map<string, PlanNode> },
+  finished: PlanNode,
+  o: ExpandOptions,
+): Promise<{ nodes: PlanNode[]; relink: PlanNode[] } | undefined> {
+  const gathers = plan.nodes.filter(
+    (g) =>
+      g.shard?.role === 'gather' &&
+      !g.shard.decided &&
+      o.decisions.get(g.key)?.status === 'run' &&
+      itemUpstream(g) === finished.key,
+  );
+  if (!gathers.length) return undefined;
+  const nodes: PlanNode[] = [];
+  for (const g of gathers) {
+    try {
+      nodes.push(...(await expandGather(plan, g, o)));
+    } catch (e) {
+      nodes.push(failedExpansion(plan, g, e, o));
+    }
+  }
+  return { nodes, relink: gathers };
+}
+
+/** The one shard that stands for a stage whose items could not be listed, failing with why. */
+function failedExpansion(
+  plan: { nodes: PlanNode[]; byKey: Map<string, PlanNode> },
+  gather: PlanNode,
+  e: unknown,
+  o: ExpandOptions,
+): PlanNode {
+  const message = `${gather.stage}: listing its items for sharding failed: ${e instanceof Error ? e.message : String(e)}`;
+  const hint = (e as { hint?: unknown } | undefined)?.hint;
+  const marker = { id: '.listing-failed', digest: createHash('sha256').update(message).digest('hex').slice(0, 24) };
+  // A key of its own (never a real shard's): the failure is recorded for it alone.
+  const key = shardKey({
+    kind: gather.kind,
+    version: gather.kindVersion,
+    params: gather.params,
+    seed: gather.seed,
+    upstream: [message],
+    items: [marker],
+  });
+  const node = makeShardNode(gather, key, {
+    index: 0,
+    count: 1,
+    items: [marker],
+    error: { message, ...(typeof hint === 'string' ? { hint } : {}) },
+  });
+  attachShards(plan, gather, [node]);
+  (gather.shard as GatherRole).items = 0;
+  o.decisions.set(key, { key, status: 'run', reason: 'never-run', why: message });
+  return node;
 }
 
 /**

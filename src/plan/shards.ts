@@ -196,6 +196,32 @@ export function itemInputKeys(gather: PlanNode): Set<string> {
   return out;
 }
 
+/** A shard node of `gather` (not yet in any plan). */
+export function makeShardNode(
+  gather: PlanNode,
+  key: string,
+  place: { index: number; count: number; items: ShardItem[]; error?: MapRole['error'] },
+): PlanNode {
+  const role = gather.shard as GatherRole;
+  return {
+    key,
+    stage: gather.stage,
+    stages: [...gather.stages],
+    kind: gather.kind,
+    kindVersion: gather.kindVersion,
+    params: gather.params,
+    runParams: gather.runParams,
+    needs: gather.needs.slice(0, role.upstream),
+    needStages: gather.needStages.slice(0, role.upstream),
+    ports: gather.ports,
+    points: [...gather.points],
+    resources: gather.resources,
+    retries: gather.retries,
+    seed: gather.seed,
+    shard: { role: 'map', gather: gather.key, port: role.port, ...place },
+  };
+}
+
 /**
  * Shard nodes for a gather whose items are known; adds them to the plan (before the gather, which
  * keeps topological order) and makes the gather need them. A shard node equal to one already in
@@ -210,13 +236,10 @@ export function addShardNodes(
   const role = gather.shard;
   if (role?.role !== 'gather') throw new Error(`node ${gather.key} is not a gather node`);
   if (role.decided) throw new Error(`the shards of ${gather.stage} (${gather.key}) are already decided`);
-  const own = gather.needs.slice(0, role.upstream);
-  const ownStages = gather.needStages.slice(0, role.upstream);
   const itemKeys = itemInputKeys(gather);
-  const upstream = own.filter((k) => !itemKeys.has(k));
+  const upstream = gather.needs.slice(0, role.upstream).filter((k) => !itemKeys.has(k));
   const groups = assignShards(items, shardPlan(role.setting, autoShardSize));
-  const shards: PlanNode[] = [];
-  groups.forEach((group, index) => {
+  const shards = groups.map((group, index) => {
     const key = shardKey({
       kind: gather.kind,
       version: gather.kindVersion,
@@ -225,37 +248,34 @@ export function addShardNodes(
       upstream,
       items: group,
     });
-    let node = plan.byKey.get(key);
-    if (!node) {
-      node = {
-        key,
-        stage: gather.stage,
-        stages: [...gather.stages],
-        kind: gather.kind,
-        kindVersion: gather.kindVersion,
-        params: gather.params,
-        runParams: gather.runParams,
-        needs: [...own],
-        needStages: [...ownStages],
-        ports: gather.ports,
-        points: [...gather.points],
-        resources: gather.resources,
-        retries: gather.retries,
-        seed: gather.seed,
-        shard: { role: 'map', gather: gather.key, port: role.port, index, count: groups.length, items: group },
-      };
-      plan.byKey.set(key, node);
-      const at = plan.nodes.indexOf(gather);
-      plan.nodes.splice(at < 0 ? plan.nodes.length : at, 0, node);
-    } else {
-      for (const p of gather.points) if (!node.points.includes(p)) node.points.push(p);
-    }
-    shards.push(node);
+    return plan.byKey.get(key) ?? makeShardNode(gather, key, { index, count: groups.length, items: group });
   });
+  attachShards(plan, gather, shards);
+  role.items = items.length;
+  return shards;
+}
+
+/** Puts shard nodes into the plan before their gather (unless there already) and makes it need them. */
+export function attachShards(
+  plan: { nodes: PlanNode[]; byKey: Map<string, PlanNode> },
+  gather: PlanNode,
+  shards: PlanNode[],
+): void {
+  const role = gather.shard as GatherRole;
+  for (const node of shards) {
+    if (plan.byKey.has(node.key)) {
+      const known = plan.byKey.get(node.key)!;
+      for (const p of gather.points) if (!known.points.includes(p)) known.points.push(p);
+      continue;
+    }
+    plan.byKey.set(node.key, node);
+    const at = plan.nodes.indexOf(gather);
+    plan.nodes.splice(at < 0 ? plan.nodes.length : at, 0, node);
+  }
+  const own = gather.needs.slice(0, role.upstream);
+  const ownStages = gather.needStages.slice(0, role.upstream);
   gather.needs = [...own, ...shards.map((s) => s.key)];
   gather.needStages = [...ownStages, ...shards.map((_s, i) => shardLabel(gather.stage, i, shards.length))];
   role.shards = shards.map((s) => s.key);
-  role.items = items.length;
   role.decided = true;
-  return shards;
 }

@@ -11,18 +11,21 @@ import type { Inventory } from '../exec/inventory.ts';
 import { CompositeLifecycle, type ExecSummary, type Lifecycle, type NodeOutcome } from '../exec/lifecycle.ts';
 import { buildPlan, type Plan, type PlanNode } from '../plan/dag.ts';
 import { diffPlan, type NodeDecision } from '../plan/diff.ts';
-import { expandPlannedShards } from '../plan/shard-expand.ts';
+import { expandAfter, expandPlannedShards } from '../plan/shard-expand.ts';
 import { nodeLabel } from '../plan/shards.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import { ExpError } from '../errors.ts';
 import { didYouMean, loadSpec } from '../spec/index.ts';
+import type { ExecutorLookup } from '../spec/types.ts';
 import type { LoadedSpec } from '../spec/types.ts';
 import { invocationHandle, saveInvocation, type InvocationPoint, type InvocationRecord } from '../store/invocations.ts';
 import { ArtifactStore, type NodeManifest } from '../store/store.ts';
 
 export interface PlanOptions {
   registry: StageRegistry;
+  /** The registered executors, for `settings.executor` and `settings.<executor>` (default: the built-in ones). */
+  executors?: ExecutorLookup;
   runsDir: string;
   /** `--set PATH=VALUE` overrides. */
   sets?: string[];
@@ -38,11 +41,19 @@ export interface PlannedExperiment {
   decisions: Map<string, NodeDecision>;
   store: ArtifactStore;
   registry: StageRegistry;
+  /** `--force` / `--rerun`, for shards decided during the run. */
+  force?: boolean | string[];
 }
 
 /** Spec file → validated grid → DAG → what is cached and what runs, and why. */
 export async function planExperiment(file: string, o: PlanOptions): Promise<PlannedExperiment> {
-  const spec = await loadSpec(file, { sets: o.sets ?? [], kinds: o.registry, cwd: o.cwd, env: o.env });
+  const spec = await loadSpec(file, {
+    sets: o.sets ?? [],
+    kinds: o.registry,
+    executors: o.executors,
+    cwd: o.cwd,
+    env: o.env,
+  });
   if (Array.isArray(o.force)) checkRerunStages(o.force, spec);
   const store = new ArtifactStore(o.runsDir);
   const plan = buildPlan(spec, o.registry);
@@ -53,7 +64,7 @@ export async function planExperiment(file: string, o: PlanOptions): Promise<Plan
   });
   // Sharded stages whose items are known now (a path param, or a cached upstream) get their shards.
   await expandPlannedShards(plan, { registry: o.registry, store: view, decisions, force: o.force ?? false });
-  return { spec, plan, decisions, store, registry: o.registry };
+  return { spec, plan, decisions, store, registry: o.registry, force: o.force ?? false };
 }
 
 /** `--rerun STAGE` must name a stage of the spec (a typo would otherwise rerun nothing, silently). */
@@ -160,6 +171,9 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     signal: o.signal ?? new AbortController().signal,
     graceMs: o.graceMs ?? 10_000,
     invocation: handle,
+    // Shards of stages whose items an upstream node makes: decided when that node has finished.
+    expand: (node) =>
+      expandAfter(plan, node, { registry, store: storeView(store), decisions, force: planned.force ?? false }),
   });
 
   const { points, failed, skipped } = collectResults(invocation, summary, plan);

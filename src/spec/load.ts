@@ -12,9 +12,15 @@ import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-pa
 import { Locator } from './locate.ts';
 import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
-import { isInterpolatedError, mapAjvErrors, validateExperiment } from './schema.ts';
+import {
+  executorSettingKeys,
+  getExperimentSchema,
+  isInterpolatedError,
+  mapAjvErrors,
+  validateExperiment,
+} from './schema.ts';
 import { isRecord, nonFiniteIssue, nonFiniteNumbers, uniformSrc, type Origin, type SrcNode } from './source.ts';
-import type { LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
+import type { ExecutorLookup, LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
 
@@ -149,7 +155,12 @@ class SpecLoader {
     this.cwd = options.cwd ?? process.cwd();
     this.env = options.env ?? process.env;
     this.checker = new ParamsChecker(options.kinds);
-    this.matrixCtx = { kinds: options.kinds, place: (at) => this.place(at), issue: (i) => this.issues.add(i) };
+    this.matrixCtx = {
+      kinds: options.kinds,
+      executors: options.executors,
+      place: (at) => this.place(at),
+      issue: (i) => this.issues.add(i),
+    };
   }
 
   private display(f: string): string {
@@ -187,7 +198,7 @@ class SpecLoader {
     const { doc, src } = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
 
     const baseLocator = new Locator(src);
-    const baseErrors = validateExperiment(doc).filter((e) => !isInterpolatedError(e));
+    const baseErrors = validateExperiment(doc, this.options.executors).filter((e) => !isInterpolatedError(e));
     for (const issue of mapAjvErrors(baseErrors, { locator: baseLocator, display: (f) => this.display(f) }))
       this.issues.add(issue);
     // A shape the per-point code cannot walk: stop here, unless only `${...}` strings stand where
@@ -230,7 +241,7 @@ class SpecLoader {
         jobs: typeof settings.jobs === 'number' ? settings.jobs : undefined,
         retries: typeof settings.retries === 'number' ? settings.retries : 0,
         targets: wired[0]!.targets,
-        ...executorSettings(settings),
+        ...executorSettings(settings, this.options.executors),
       },
       points,
       resolvedYaml: stringify(doc),
@@ -377,7 +388,7 @@ class SpecLoader {
     }
     // Values the experiment schema checks (outside stages' with:) changed: validate this point's doc.
     if (outsideWith) {
-      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc), {
+      for (const issue of mapAjvErrors(validateExperiment(interpolated.doc, this.options.executors), {
         locator,
         display: (f) => this.display(f),
       }))
@@ -743,19 +754,19 @@ function finishPoint(
   };
 }
 
-/** `settings.executor` and its options (validated by the experiment schema). */
+/** `settings.executor` and the executors' `settings.<name>` blocks (validated by the experiment schema). */
 function executorSettings(
   settings: Record<string, unknown>,
-): Pick<LoadedSpec['settings'], 'executor' | 'slurm' | 'bullmq'> {
+  executors: ExecutorLookup | undefined,
+): Pick<LoadedSpec['settings'], 'executor' | 'executorSettings'> {
+  const names = executors?.names() ?? executorSettingKeys(getExperimentSchema());
+  const blocks: Record<string, Record<string, unknown>> = {};
+  for (const name of names) {
+    const block = settings[name];
+    if (isRecord(block)) blocks[name] = block;
+  }
   return {
-    ...(settings.executor === 'local' || settings.executor === 'bullmq' || settings.executor === 'slurm'
-      ? { executor: settings.executor }
-      : {}),
-    ...(typeof settings.slurm === 'object' && settings.slurm !== null
-      ? { slurm: settings.slurm as LoadedSpec['settings']['slurm'] }
-      : {}),
-    ...(typeof settings.bullmq === 'object' && settings.bullmq !== null
-      ? { bullmq: settings.bullmq as { redis?: string; queue?: string } }
-      : {}),
+    ...(typeof settings.executor === 'string' ? { executor: settings.executor } : {}),
+    ...(Object.keys(blocks).length ? { executorSettings: blocks } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { hintFor } from './issues.ts';
 import { absolutePath, formatPath, getAt, parseKeyPath, pathKey } from './key-path.ts';
 import { checkSettable } from './settable.ts';
 import { isRecord, type Origin, type SrcNode } from './source.ts';
-import type { KindLookup, SpecIssue } from './types.ts';
+import type { ExecutorLookup, KindLookup, SpecIssue } from './types.ts';
 
 export interface Assigned {
   /** The key path as written in the spec (`finetune.k`). */
@@ -33,6 +33,7 @@ interface Axis {
 
 export interface MatrixContext {
   kinds: KindLookup;
+  executors?: ExecutorLookup;
   place(at: Origin): { file: string; line: number; col: number };
   issue(issue: SpecIssue): void;
 }
@@ -53,7 +54,7 @@ export function resolveWrittenPath(
     return undefined;
   }
   const segments = absolutePath(writtenSegments);
-  const settable = checkSettable(doc, segments, ctx.kinds);
+  const settable = checkSettable(doc, segments, ctx.kinds, ctx.executors);
   if (settable.ok) return segments;
   const relative = segments !== writtenSegments && segments.length === writtenSegments.length + 2;
   const writtenIndex = !relative ? settable.failedAt : settable.failedAt === 1 ? 0 : settable.failedAt - 2;

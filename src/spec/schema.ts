@@ -7,16 +7,68 @@ import { hintFor } from './issues.ts';
 import { formatPath } from './key-path.ts';
 import type { Locator } from './locate.ts';
 import { isRecord, type Origin } from './source.ts';
-import type { JsonSchema, SpecIssue } from './types.ts';
+import type { ExecutorLookup, JsonSchema, SpecIssue } from './types.ts';
 
 const EXPERIMENT_SCHEMA_URL = new URL('../../schemas/experiment.schema.json', import.meta.url);
 
 let experimentSchema: JsonSchema | undefined;
 let experimentValidator: ValidateFunction | undefined;
+/** The schema and its validator per set of registered executors (one or two per process). */
+const withExecutorsCache = new Map<string, { schema: JsonSchema; validator?: ValidateFunction }>();
 
-export function getExperimentSchema(): JsonSchema {
+/** Marks the `settings.<name>` blocks that belong to an executor (they come from its registration). */
+export const EXECUTOR_MARK = 'x-exp-executor';
+
+/**
+ * The experiment schema. The file knows the built-in executors; with `executors`, the registered
+ * ones take their place: `settings.executor` lists their names and each one's `settings.<name>`
+ * block is its own settings schema.
+ */
+export function getExperimentSchema(executors?: ExecutorLookup): JsonSchema {
   experimentSchema ??= JSON.parse(readFileSync(EXPERIMENT_SCHEMA_URL, 'utf8')) as JsonSchema;
-  return experimentSchema;
+  if (!executors) return experimentSchema;
+  const id = executorsId(executors);
+  let entry = withExecutorsCache.get(id);
+  if (!entry) withExecutorsCache.set(id, (entry = { schema: withExecutors(experimentSchema, executors) }));
+  return entry.schema;
+}
+
+function executorsId(executors: ExecutorLookup): string {
+  return JSON.stringify(
+    executors.names().map((n) => [n, executors.description(n) ?? '', executors.settingsSchema(n) ?? null]),
+  );
+}
+
+/** `settings.<name>` keys that are executors' blocks in a schema (marked with EXECUTOR_MARK). */
+export function executorSettingKeys(schema: JsonSchema): string[] {
+  const settings = isRecord(schema.properties) ? schema.properties.settings : undefined;
+  const props = isRecord(settings) && isRecord(settings.properties) ? settings.properties : {};
+  return Object.keys(props).filter((k) => isRecord(props[k]) && (props[k] as JsonSchema)[EXECUTOR_MARK] === true);
+}
+
+/** The experiment schema with these executors in place of the ones it had (scripts write the file with it). */
+export function withExecutors(base: JsonSchema, executors: ExecutorLookup): JsonSchema {
+  const props = base.properties as Record<string, JsonSchema>;
+  const settings = props.settings as JsonSchema;
+  const old = settings.properties as Record<string, JsonSchema>;
+  const names = executors.names();
+  const next: Record<string, JsonSchema> = {};
+  for (const [key, value] of Object.entries(old)) {
+    if (value[EXECUTOR_MARK] === true) continue;
+    next[key] =
+      key === 'executor'
+        ? {
+            ...value,
+            enum: names,
+            description: `Where ready nodes run: ${names.map((n) => `${n}: ${executors.description(n) ?? n}`).join('; ')}. --executor overrides. Not part of the point id.`,
+          }
+        : value;
+  }
+  for (const name of names) {
+    const schema = executors.settingsSchema(name);
+    if (schema) next[name] = { ...schema, [EXECUTOR_MARK]: true };
+  }
+  return { ...base, properties: { ...props, settings: { ...settings, properties: next } } };
 }
 
 function newAjv(useDefaults: boolean, validateSchema: boolean): Ajv2020 {
@@ -33,9 +85,18 @@ function newAjv(useDefaults: boolean, validateSchema: boolean): Ajv2020 {
   });
 }
 
-export function validateExperiment(doc: unknown): ErrorObject[] {
-  if (!experimentValidator) experimentValidator = newAjv(false, false).compile(getExperimentSchema());
-  return experimentValidator(doc) ? [] : [...(experimentValidator.errors ?? [])];
+export function validateExperiment(doc: unknown, executors?: ExecutorLookup): ErrorObject[] {
+  let validate: ValidateFunction;
+  if (executors) {
+    const schema = getExperimentSchema(executors);
+    const entry = withExecutorsCache.get(executorsId(executors))!;
+    entry.validator ??= newAjv(false, false).compile(schema);
+    validate = entry.validator;
+  } else {
+    experimentValidator ??= newAjv(false, false).compile(getExperimentSchema());
+    validate = experimentValidator;
+  }
+  return validate(doc) ? [] : [...(validate.errors ?? [])];
 }
 
 // No meta-schema validation: compiling the 2020-12 meta-schema costs more (~0.1-0.3 s at start-up)

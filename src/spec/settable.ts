@@ -1,7 +1,7 @@
 // Whether a key path may be set by `--set`, a matrix axis or an include/exclude entry: it exists
 // in the doc, or the schema knows it (a settings key, a stage's resources, a param of the stage's
 // kind left at its default), or it lies under the free maps `vars`/`data`.
-import type { KindLookup } from './types.ts';
+import type { ExecutorLookup, KindLookup } from './types.ts';
 import { getExperimentSchema } from './schema.ts';
 import { isRecord } from './source.ts';
 import type { JsonSchema } from './types.ts';
@@ -23,8 +23,13 @@ function schemaKeys(schema: JsonSchema | undefined): string[] {
   return schema && isRecord(schema.properties) ? Object.keys(schema.properties) : [];
 }
 
-export function checkSettable(doc: unknown, segments: readonly string[], kinds: KindLookup): Settable {
-  const experiment = getExperimentSchema();
+export function checkSettable(
+  doc: unknown,
+  segments: readonly string[],
+  kinds: KindLookup,
+  executors?: ExecutorLookup,
+): Settable {
+  const experiment = getExperimentSchema(executors);
   let node: unknown = doc;
   let schema: JsonSchema | undefined = experiment;
   let root = experiment;

@@ -47,10 +47,22 @@ export interface KindLookup {
   names(): string[];
 }
 
+/**
+ * What the spec loader needs to know about the registered executors: their names (the values of
+ * `settings.executor`) and the schema of each one's `settings.<name>` block.
+ */
+export interface ExecutorLookup {
+  names(): string[];
+  settingsSchema(name: string): JsonSchema | undefined;
+  description(name: string): string | undefined;
+}
+
 export interface LoadOptions {
   /** `--set PATH=VALUE` overrides, applied after `extends:` and before the matrix. */
   sets?: string[];
   kinds: KindLookup;
+  /** The registered executors (default: the ones schemas/experiment.schema.json knows, the built-in ones). */
+  executors?: ExecutorLookup;
   /** Resolves the spec file and `--set` path values (default: process.cwd()). */
   cwd?: string;
   /** For `${env:NAME}` (default: process.env). */
@@ -96,9 +108,10 @@ export interface LoadedSpec {
     jobs?: number;
     retries: number;
     targets: string[];
-    executor?: 'local' | 'bullmq' | 'slurm';
-    bullmq?: { redis?: string; queue?: string };
-    slurm?: { partition?: string; account?: string; qos?: string; extra?: string[]; array_throttle?: number };
+    /** `settings.executor`: the name of a registered executor (validated by the schema). */
+    executor?: string;
+    /** `settings.<executor>` blocks, by executor name (each validated by its executor's settings schema). */
+    executorSettings?: Record<string, Record<string, unknown>>;
   };
   points: ResolvedPoint[];
   /** The merged doc (extends and --set applied, before matrix expansion and interpolation) as YAML. */

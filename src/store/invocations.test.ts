@@ -22,6 +22,7 @@ describe('invocation handle', () => {
     await saveInvocation(runs, rec);
     const h = invocationHandle(runs, rec);
     const job = (i: number) => ({
+      executor: 'slurm',
       id: String(i),
       base: `slurm/t/k${i}`,
       submittedAt: i,
@@ -31,8 +32,8 @@ describe('invocation handle', () => {
     for (let i = 0; i < 40; i++) {
       writes.push(
         h.update((r) => {
-          r.slurmJobs ??= {};
-          r.slurmJobs[`k${i}`] = job(i);
+          r.remoteJobs ??= {};
+          r.remoteJobs[`k${i}`] = job(i);
         }),
       );
       if (i === 20) await writes[i]; // some changes arrive while others are being written
@@ -40,13 +41,13 @@ describe('invocation handle', () => {
     // Each promise means "written, with this change in it".
     await writes[5];
     const early = JSON.parse(readFileSync(path.join(runs, 'invocations', 'inv-1.json'), 'utf8')) as InvocationRecord;
-    expect(early.slurmJobs?.k5).toEqual(job(5));
+    expect(early.remoteJobs?.k5).toEqual(job(5));
     await Promise.all(writes);
     await h.update((r) => {
       r.status = 'done';
     });
     const [onDisk] = await listInvocations(runs);
     expect(onDisk!.status).toBe('done');
-    expect(Object.keys(onDisk!.slurmJobs ?? {})).toHaveLength(40);
+    expect(Object.keys(onDisk!.remoteJobs ?? {})).toHaveLength(40);
   });
 });

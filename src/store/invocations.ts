@@ -28,12 +28,16 @@ export interface InvocationRecord {
   points: InvocationPoint[];
   counts?: Record<string, number>;
   mlflowRunId?: string;
-  /** node key → the Slurm job that computes it (the slurm executor), recorded when sbatch returns. */
-  slurmJobs?: Record<string, SlurmJobRecord>;
+  /** node key → the job of a remote executor that computes it, recorded as soon as it is submitted. */
+  remoteJobs?: Record<string, RemoteJobRecord>;
+  /** Written by exp before executors were registered (Slurm's jobs): read, never written. */
+  slurmJobs?: Record<string, Omit<RemoteJobRecord, 'executor'>>;
 }
 
-export interface SlurmJobRecord {
-  /** Slurm's job id. */
+export interface RemoteJobRecord {
+  /** The executor that submitted it (`slurm`, ...). */
+  executor: string;
+  /** The engine's job id (Slurm: `1234`, or `1234_5` for a task of a job array). */
   id: string;
   /** The job's files without their suffix (`.job.json`, `.result.json`, `.events.jsonl`, `.out`), relative to the runs folder. */
   base: string;

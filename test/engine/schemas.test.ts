@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { builtinKinds } from '../../src/stages/index.ts';
 import { repoRoot } from '../helpers/repo.ts';
 import { stageSchemaDocument } from '../../src/plan/registry.ts';
+import { builtinExecutorRegistry } from '../../src/exec/builtin.ts';
+import { withExecutors } from '../../src/spec/schema.ts';
 
 const dir = path.join(repoRoot, 'schemas/stages');
 
@@ -54,6 +56,17 @@ describe('stage schemas', () => {
         expect(validate(params), JSON.stringify(validate.errors)).toBe(true);
     });
   }
+
+  it('experiment.schema.json knows the built-in executors as they register (run npx tsx scripts/write-stage-schemas.ts)', () => {
+    const file = path.join(repoRoot, 'schemas/experiment.schema.json');
+    const onDisk = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(readFileSync(file, 'utf8')).toBe(
+      `${JSON.stringify(withExecutors(onDisk, builtinExecutorRegistry()), null, 2)}\n`,
+    );
+    const settings = (onDisk.properties as Record<string, { properties: Record<string, { enum?: string[] }> }>)
+      .settings!;
+    expect(settings.properties.executor!.enum).toEqual(['local', 'slurm', 'bullmq']);
+  });
 
   it('has no schema file without a kind', () => {
     const names = new Set(builtinKinds.map((k) => `${k.name}.schema.json`));

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/cli/commands/engine.ts';
-import { listInvocations, type SlurmJobRecord } from '../../src/store/invocations.ts';
+import { listInvocations, type RemoteJobRecord } from '../../src/store/invocations.ts';
 import type { NodeManifest } from '../../src/store/store.ts';
 import { runExp } from '../helpers/exp.ts';
 import { mlflowMetric, startExp, TICKER_METRICS, until, valuesAndSteps } from '../helpers/live.ts';
@@ -45,7 +45,7 @@ async function freePort(): Promise<number> {
  * `exp ARGS` in a child process, SIGKILLed as soon as its invocation has recorded `jobs` Slurm
  * jobs; returns them.
  */
-async function killedDriver(args: string[], runs: string, jobs: number): Promise<SlurmJobRecord[]> {
+async function killedDriver(args: string[], runs: string, jobs: number): Promise<RemoteJobRecord[]> {
   const driver = spawn(process.execPath, [expBin, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   driver.stderr!.on('data', (b) => (err += b));
@@ -55,7 +55,7 @@ async function killedDriver(args: string[], runs: string, jobs: number): Promise
       () => `exp run to record ${jobs} Slurm jobs (it said: ${err})`,
       120_000,
       async () => {
-        const recorded = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+        const recorded = Object.values((await listInvocations(runs))[0]?.remoteJobs ?? {});
         return recorded.length === jobs && recorded;
       },
     );
@@ -208,7 +208,7 @@ describe('slurm executor', () => {
       // ...and was submitted once, but for the job that vanished (its node was submitted again).
       const idsByKey = new Map<string, Set<string>>();
       for (const inv of await listInvocations(runs))
-        for (const [key, job] of Object.entries(inv.slurmJobs ?? {}))
+        for (const [key, job] of Object.entries(inv.remoteJobs ?? {}))
           (idsByKey.get(key) ?? idsByKey.set(key, new Set()).get(key)!).add(job.id);
       expect(idsByKey.size).toBe(1 + 2 * mids.length);
       const twice = [...idsByKey].filter(([, ids]) => ids.size > 1);
@@ -300,7 +300,7 @@ describe('slurm executor', () => {
         () => `the base job to be recorded: ${run.err()}`,
         120_000,
         async () => {
-          const jobs = Object.values((await listInvocations(runs))[0]?.slurmJobs ?? {});
+          const jobs = Object.values((await listInvocations(runs))[0]?.remoteJobs ?? {});
           return jobs.length > 0 && jobs;
         },
       );

@@ -22,7 +22,9 @@ const HEAVY_PACKAGES = [
   'puppeteer',
 ];
 /** Our own modules that only a running node or a remote executor needs. */
-const HEAVY_MODULES = ['src/video/ffmpeg.ts', 'src/ml/backend.ts', 'src/exec/bullmq.ts'];
+// (src/exec/bullmq.ts is no longer one: its definition is part of the executor registry the CLI
+// reads, and it imports bullmq and ioredis only when a run or a worker opens a queue.)
+const HEAVY_MODULES = ['src/video/ffmpeg.ts', 'src/ml/backend.ts'];
 
 interface Graph {
   /** Each module reached, with the module that imported it first (for the chain in a failure). */

@@ -20,11 +20,14 @@ import type {
 import type { TrackingReporter } from '../../run/tracking-reporter.ts';
 import type { ArtifactStore } from '../../store/store.ts';
 import type { LoadedSpec } from '../../spec/types.ts';
+import { builtinExecutors, DEFAULT_EXECUTOR } from '../../exec/builtin.ts';
+import { resolveExecutorSettings, type ExecutorRegistry } from '../../exec/registry.ts';
+import { didYouMean } from '../../spec/did-you-mean.ts';
 import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
 import { shardJson, shardLines } from '../shards-view.ts';
 import { table } from '../table.ts';
-import { checkRunsWritable, makeRegistry, runsDirFrom } from '../workspace.ts';
+import { checkRunsWritable, makeRegistries, runsDirFrom } from '../workspace.ts';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -131,20 +134,23 @@ export const runSpec: CommandSpec = {
       name: 'executor',
       type: 'string',
       value: 'NAME',
-      description: 'where nodes run: local (default), bullmq or slurm (settings.executor)',
+      description: `where nodes run: ${builtinExecutors.map((e) => (e.name === DEFAULT_EXECUTOR ? `${e.name} (default)` : e.name)).join(', ')}, or a plugin's (settings.executor)`,
     },
-    {
-      name: 'redis',
-      type: 'string',
-      value: 'URL',
-      description: 'Redis of the bullmq executor, e.g. redis://10.0.0.5:6379 (settings.bullmq.redis, EXP_REDIS)',
-    },
-    {
-      name: 'queue',
-      type: 'string',
-      value: 'NAME',
-      description: 'bullmq queue prefix shared with the workers (default exp; settings.bullmq.queue)',
-    },
+    // The built-in executors' own flags (a plugin executor takes settings.<name> and its environment variables).
+    ...builtinExecutors.flatMap((e) =>
+      (e.options ?? []).flatMap((opt) =>
+        opt.flag
+          ? [
+              {
+                name: opt.flag,
+                type: 'string' as const,
+                value: opt.value,
+                description: `${e.name} executor: ${opt.description} (settings.${e.name}.${opt.key}${opt.env ? `, ${opt.env}` : ''})`,
+              },
+            ]
+          : [],
+      ),
+    ),
     { name: 'json', type: 'boolean', description: 'print the result as one JSON object on the last line' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress output' },
     { name: 'no-track', type: 'boolean', description: 'do not log to MLflow (file store or server)' },
@@ -166,10 +172,11 @@ function specFile(file: string | undefined): string {
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(validateSpec, argv);
   const { loadSpec } = await import('../../spec/index.ts');
-  const registry = await makeRegistry(list(values.plugin), io.env);
+  const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
   const spec = await loadSpec(specFile(positionals[0]), {
     sets: list(values.set),
     kinds: registry,
+    executors,
     cwd: io.cwd,
     env: io.env,
   });
@@ -253,11 +260,12 @@ function forceOption(values: Record<string, unknown>): boolean | string[] {
 
 export async function planCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(planSpec, argv);
-  const registry = await makeRegistry(list(values.plugin), io.env);
+  const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
   const { planExperiment } = await import('../../run/experiment.ts');
   const { spec, plan, decisions, store } = await planExperiment(specFile(positionals[0]), {
     registry,
+    executors,
     runsDir,
     sets: list(values.set),
     cwd: io.cwd,
@@ -336,11 +344,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(runSpec, argv);
   const { planExperiment, runExperiment } = await import('../../run/experiment.ts');
   const { TrackingReporter } = await import('../../run/tracking-reporter.ts');
-  const registry = await makeRegistry(list(values.plugin), io.env);
+  const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
   const runsDir = runsDirFrom(str(values.runs), io.env);
   checkRunsWritable(runsDir);
   const planned = await planExperiment(specFile(positionals[0]), {
     registry,
+    executors,
     runsDir,
     sets: list(values.set),
     cwd: io.cwd,
@@ -374,8 +383,11 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
 
   // What the executor has to say (re-attached Slurm jobs, nodes no worker can host): even with --quiet.
-  const executor = executorFrom(values, spec, planned, io.env ?? process.env, (line) => io.stderr.write(`${line}\n`));
-  if (executor && !values.quiet) io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
+  const executor = executorFrom(executors, values, planned, io.env ?? process.env, (line) =>
+    io.stderr.write(`${line}\n`),
+  );
+  if (executor.name !== DEFAULT_EXECUTOR && !values.quiet)
+    io.stderr.write(`executor ${executor.name} · nodes go to ${executor.where}\n`);
 
   const interrupt = interruptOnSignals(io, graceMs);
   let result: ExperimentResult;
@@ -383,7 +395,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     result = await runExperiment(planned, {
       inventory,
       reporters,
-      executor: executor?.run,
+      executor: executor.run,
       command: ['run', ...argv],
       failFast: Boolean(values['fail-fast']),
       retries,
@@ -403,64 +415,39 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   return result.points.some((p) => p.status === 'failed') ? 1 : 0;
 }
 
-/** `--executor` / settings.executor: undefined for local, else the bullmq executor. */
+/** `--executor` / settings.executor, looked up in the registry, with its settings resolved (flag > spec > env). */
 function executorFrom(
+  executors: ExecutorRegistry,
   values: Record<string, unknown>,
-  spec: LoadedSpec,
   planned: PlannedExperiment,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
-): { name: string; run: Executor; where: string } | undefined {
-  const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? 'local';
-  if (name === 'local') return undefined;
-  if (name === 'slurm') {
-    const s = spec.settings.slurm ?? {};
-    const plugins = list(values.plugin as string[] | undefined).map((p) => path.resolve(p));
-    return {
-      name,
-      where: `Slurm (${env.SLURM_CONF ?? "the cluster's defaults"}${s.partition ? `, partition ${s.partition}` : ''})`,
-      run: async (options) => {
-        const { slurmRunner } = await import('../../exec/slurm.ts');
-        const remote = await slurmRunner({
-          store: planned.store,
-          registry: planned.registry,
-          plugins,
-          ...s,
-          env,
-          invocation: options.invocation,
-          log,
-        });
-        const { execute } = await import('../../exec/executor.ts');
-        return execute({ ...options, remote });
-      },
-    };
-  }
-  if (name !== 'bullmq') {
+): { name: string; run: Executor; where: string } {
+  const { spec } = planned;
+  const name = str(values.executor as string | undefined) ?? spec.settings.executor ?? DEFAULT_EXECUTOR;
+  const def = executors.get(name);
+  if (!def) {
+    const known = executors.names();
+    const guess = didYouMean(name, known);
     throw new ExpError('EXP_ARGS_INVALID', `unknown executor "${name}"`, {
-      hint: 'use --executor local, bullmq or slurm',
+      hint: `${guess ? `did you mean --executor ${guess}? ` : ''}registered executors: ${known.join(', ')} (a plugin can add one)`,
     });
   }
-  const redis = str(values.redis as string | undefined) ?? spec.settings.bullmq?.redis ?? env.EXP_REDIS;
-  if (!redis) {
-    throw new ExpError('EXP_ARGS_INVALID', 'the bullmq executor needs a Redis URL', {
-      hint: 'pass --redis redis://HOST:PORT, or set settings.bullmq.redis or EXP_REDIS',
-    });
-  }
-  const queue = str(values.queue as string | undefined) ?? spec.settings.bullmq?.queue ?? 'exp';
+  const settings = resolveExecutorSettings(def, spec.settings.executorSettings?.[name], values, env);
+  const plugins = list(values.plugin as string[] | undefined).map((p) => path.resolve(p));
   return {
     name,
-    where: `the workers of ${redis} (queue ${queue})`,
+    where: def.where(settings, env),
     run: async (options) => {
-      // Loaded only when used: bullmq and ioredis cost every other command nothing.
-      const { bullmqRunner } = await import('../../exec/bullmq.ts');
-      const warn = Number(env.EXP_UNHOSTABLE_WARN_MS);
-      const remote = await bullmqRunner({
-        redis,
-        queue,
-        registry: planned.registry,
+      const remote = await def.open({
+        settings,
         store: planned.store,
+        registry: planned.registry,
+        plugins,
+        env,
+        invocation: options.invocation,
         log,
-        ...(warn > 0 ? { warnAfterMs: warn } : {}),
+        signal: options.signal,
       });
       const { execute } = await import('../../exec/executor.ts');
       return execute({ ...options, remote });
