@@ -49,6 +49,7 @@ export class StageRegistry {
         hint: 'list the artifacts the parts param chooses from in `produces`',
       });
     }
+    if (kind.shard !== undefined) checkSharding(kind);
     const existing = this.kinds.get(kind.name);
     if (existing && existing !== kind) {
       throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" is registered twice`, {
@@ -87,4 +88,21 @@ export function stageSchemaDocument(kind: AnyStageKind): Record<string, unknown>
     ...(kind.inputs ? { 'x-exp-inputs': kind.inputs } : {}),
     ...(kind.produces ? { 'x-exp-produces': kind.produces } : {}),
   };
+}
+
+/** A kind's `shard`: its functions, a positive auto size and an item port the kind declares. */
+function checkSharding(kind: AnyStageKind): void {
+  const s = kind.shard!;
+  const fail = (what: string): never => {
+    throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": shard.${what}`, {
+      hint: 'shard: { port, autoShardSize, listItems(source), run(ctx), gather(ctx) } (see src/plan/stage-kind.ts)',
+    });
+  };
+  for (const f of ['listItems', 'run', 'gather'] as const)
+    if (typeof s[f] !== 'function') fail(`${f} must be a function`);
+  if (!(Number.isInteger(s.autoShardSize) && s.autoShardSize > 0)) fail('autoShardSize must be a positive integer');
+  if (typeof s.port !== 'string' || !kind.inputs?.[s.port])
+    fail(
+      `port "${String(s.port)}" must name one of the kind's inputs (${Object.keys(kind.inputs ?? {}).join(', ') || 'none'})`,
+    );
 }
