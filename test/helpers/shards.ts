@@ -110,18 +110,22 @@ export async function runShardedByHand<P>(
   return { ...run, result, shards };
 }
 
-/** Relative path → sha256 of every file under a folder. */
-export function treeHashes(dir: string): Record<string, string> {
+/**
+ * Relative path → sha256 of every file under a folder. `moved`: [from, to] replaced in the text
+ * of JSON files first (outputs that name files under a runs folder, compared across two of them).
+ */
+export function treeHashes(dir: string, moved?: [string, string]): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (rel: string): void => {
     for (const name of readdirSync(path.join(dir, rel)).sort()) {
       if (name.startsWith('.')) continue;
       const r = rel ? `${rel}/${name}` : name;
       if (statSync(path.join(dir, r)).isDirectory()) walk(r);
-      else
-        out[r] = createHash('sha256')
-          .update(readFileSync(path.join(dir, r)))
-          .digest('hex');
+      else {
+        let bytes: Buffer | string = readFileSync(path.join(dir, r));
+        if (moved && /\.jsonl?$/.test(r)) bytes = bytes.toString('utf8').replaceAll(moved[0], moved[1]);
+        out[r] = createHash('sha256').update(bytes).digest('hex');
+      }
     }
   };
   walk('');
