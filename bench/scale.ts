@@ -259,6 +259,43 @@ result.local = {
   one_movie_shards_1slot_s: perMovie.stepMs / 1000,
 };
 
+// verbs.mine: a CPU-bound map in one JavaScript thread (tagging every stage direction), for contrast
+// with mining, whose unsharded node already keeps both cores busy with ffprobe checks.
+const verbsStep = (extra: string[], jobs: number, env?: NodeJS.ProcessEnv) => {
+  const r = run(
+    [
+      'run',
+      spec,
+      '--runs',
+      runs,
+      '--set',
+      'settings.targets=[verbs]',
+      '--rerun',
+      'verbs',
+      '--jobs',
+      String(jobs),
+      '--quiet',
+      '--no-track',
+      ...extra,
+    ],
+    env,
+  );
+  return { ...lastStep('verbs.mine'), wallMs: r.wallMs };
+};
+const verbs1 = verbsStep([], 2);
+const verbsN = verbsStep(['--set', `stages.verbs.shards=${SHARDS}`], 2);
+row('verbs.mine, unsharded, 2 slots', `${(verbs1.stepMs / 1000).toFixed(1)} s`, `${S} scripts, one JS thread`);
+row(
+  `verbs.mine, ${verbsN.shards.length} shards, 2 slots`,
+  `${(verbsN.stepMs / 1000).toFixed(1)} s`,
+  `${(verbs1.stepMs / verbsN.stepMs).toFixed(2)}×`,
+);
+result.verbs = {
+  unsharded_2slots_s: verbs1.stepMs / 1000,
+  sharded_2slots_s: verbsN.stepMs / 1000,
+  speedup: Number((verbs1.stepMs / verbsN.stepMs).toFixed(2)),
+};
+
 // ── clips.extract per clip, unsharded vs sharded ──────────────────────────────────────────────
 if (!a['no-clips']) {
   const clips = (extra: string[]) => {
@@ -328,14 +365,27 @@ if (!a['no-bullmq']) {
   };
   try {
     const bull = (extra: string[]) => mine(['--executor', 'bullmq', '--redis', redis.url, ...extra], 2);
+    const bullVerbs = (extra: string[]) => verbsStep(['--executor', 'bullmq', '--redis', redis.url, ...extra], 2);
     await startWorkers(1);
     const b1 = bull(['--set', `stages.mining.shards=${SHARDS}`]);
     const bSingle = bull([]);
     const bPerMovie = bull(['--set', 'stages.mining.shard_size=1']);
+    const v1 = bullVerbs(['--set', `stages.verbs.shards=${SHARDS}`]);
     await stopWorkers();
     await startWorkers(2);
     const b2 = bull(['--set', `stages.mining.shards=${SHARDS}`]);
+    const v2 = bullVerbs(['--set', `stages.verbs.shards=${SHARDS}`]);
     await stopWorkers();
+    row(
+      `bullmq verbs.mine, ${v1.shards.length} shards, 1 → 2 workers`,
+      `${(v1.stepMs / 1000).toFixed(1)} → ${(v2.stepMs / 1000).toFixed(1)} s`,
+      `${(v1.stepMs / v2.stepMs).toFixed(2)}×`,
+    );
+    result.bullmq_verbs = {
+      one_worker_s: v1.stepMs / 1000,
+      two_workers_s: v2.stepMs / 1000,
+      speedup: Number((v1.stepMs / v2.stepMs).toFixed(2)),
+    };
     const bOverhead = (bPerMovie.stepMs - bSingle.stepMs) / bPerMovie.shards.length;
     row(`bullmq, ${b1.shards.length} shards, 1 worker`, `${(b1.stepMs / 1000).toFixed(1)} s`, '');
     row(
