@@ -49,7 +49,8 @@ describe('shard assignment', () => {
     const shards = assignShards(items(ids), { size: 200 });
     expect(shards.length).toBeGreaterThan(60);
     expect(shards.length).toBeLessThan(160);
-    expect(Math.max(...shards.map((s) => s.length))).toBeLessThanOrEqual(800);
+    expect(Math.max(...shards.map((s) => s.length))).toBeLessThanOrEqual(600);
+    expect(Math.min(...shards.slice(0, -1).map((s) => s.length))).toBeGreaterThanOrEqual(100);
     const before = new Set(shards.map((s) => s.map((i) => i.id).join(',')));
     let worst = 0;
     for (let k = 0; k < 100; k++) {

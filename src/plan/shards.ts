@@ -11,8 +11,9 @@
 //                  ("bottom-k"): an insertion changes the shard it lands in, and when its hash is
 //                  among the N-1 smallest it splits that shard and the largest cut so far goes
 //                  (two neighbours merge): one shard changes, rarely three.
-//   shard_size: M  an item starts a shard when hash(id) mod M == 0 (content-defined chunking):
-//                  the count follows the corpus; a run of 4·M items without a cut is cut there.
+//   shard_size: M  content-defined chunking: past M/2 items, an item starts the next shard when
+//                  hash(id) mod (M/2) == 0; a shard that reaches 3·M items is cut there. The
+//                  count follows the corpus; an insertion changes one shard, or two.
 //   auto           shard_size with the kind's `autoShardSize`.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical.ts';
@@ -125,12 +126,18 @@ export function shardStarts(items: readonly { id: string }[], how: { count: numb
     }
     return starts;
   }
+  // Content-defined, normalised: no cut in the first half of a shard, then each item cuts with
+  // probability 1/(M/2), so sizes gather around M (max/mean ~3 over 1,000 shards instead of ~4
+  // without the floor, ~8 for bottom-k); a shard that reaches 3·M is cut there.
   const size = Math.max(1, Math.floor(how.size));
-  const longest = 4 * size;
+  const shortest = Math.ceil(size / 2);
+  const modulus = size - shortest + 1;
+  const longest = 3 * size;
   const starts = [0];
   let last = 0;
   for (let i = 1; i < n; i++) {
-    if (idHash(items[i]!.id) % size === 0 || i - last >= longest) {
+    const length = i - last;
+    if ((length >= shortest && idHash(items[i]!.id) % modulus === 0) || length >= longest) {
       starts.push(i);
       last = i;
     }
