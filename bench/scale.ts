@@ -90,6 +90,8 @@ writeFileSync(
     'settings: { targets: [mining] }',
     'stages:',
     `  world: { with: { seed: 5, screenplays: ${S}, movies: ${M}, movie_seconds: ${a['movie-seconds']}, ava_keyframes: 40, ava_video_seconds: 8, hmdb_per_class: 3 } }`,
+    // The demo world's vocabulary does not grow with its size: the thresholds its 80 scripts use.
+    '  verbs: { with: { min_count_per_1000_scripts: null, drop_top_per_1000_scripts: null, min_count: 10, drop_top: 5 } }',
     '  clips: { with: { frames: 8, size: 32, contact_sheet: false } }',
     '',
   ].join('\n'),
