@@ -192,7 +192,10 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
         else if (e.type === 'artifact') artifacts.push(e.path);
         o.onEvent?.(e);
       };
-      const where = o.gpus.length && kind.module ? 'process' : (kind.runIn ?? 'inline');
+      const where =
+        o.gpus.length && kind.module
+          ? 'process'
+          : ((node.shard?.role === 'map' ? kind.shard?.runIn : undefined) ?? kind.runIn ?? 'inline');
       const attemptStart = Date.now();
       try {
         const result = await o.runners[where].run(

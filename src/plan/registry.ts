@@ -101,6 +101,8 @@ function checkSharding(kind: AnyStageKind): void {
   for (const f of ['listItems', 'run', 'gather'] as const)
     if (typeof s[f] !== 'function') fail(`${f} must be a function`);
   if (!(Number.isInteger(s.autoShardSize) && s.autoShardSize > 0)) fail('autoShardSize must be a positive integer');
+  if ((s.runIn === 'pool' || s.runIn === 'process') && !kind.module)
+    fail(`runIn "${s.runIn}" needs the kind's \`module\` (its own import.meta.url)`);
   if (typeof s.port !== 'string' || !kind.inputs?.[s.port])
     fail(
       `port "${String(s.port)}" must name one of the kind's inputs (${Object.keys(kind.inputs ?? {}).join(', ') || 'none'})`,

@@ -150,6 +150,12 @@ export interface StageSharding<P = Record<string, unknown>> {
   /** Items per shard for `shards: auto`. */
   autoShardSize: number;
   /**
+   * Where a shard runs (default: the kind's `runIn`). Shards doing CPU-bound JavaScript declare
+   * `pool` (worker threads; the kind needs `module`): inline shards would share one thread, and a
+   * stage's shards could not use the cores. The gather runs where the kind runs.
+   */
+  runIn?: 'inline' | 'pool' | 'process';
+  /**
    * The items in the order the unsharded run processes them (concatenating the shards in order
    * gives that order). Cheap: a listing and stats, never a full read of the items.
    */

@@ -292,6 +292,8 @@ export const captionsSharding: StageSharding<CaptionsMineParams> = {
   port: 'movies',
   // A movie's sentences score in well under a second (ngram); its file checks cost ~0.5 s of ffprobe.
   autoShardSize: 100,
+  // Scoring sentences is CPU-bound JavaScript: shards in worker threads use the cores.
+  runIn: 'pool',
   listItems,
   run: runShard,
   gather,

@@ -162,6 +162,7 @@ export const kind: StageKind<CaptionsMineParams> = {
   produces: ['mined-clips'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'inline',
+  module: import.meta.url,
   shard: captionsSharding,
   run: (ctx) => runCaptionsMine(ctx),
 };

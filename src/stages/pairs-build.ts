@@ -346,6 +346,7 @@ async function gather(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: R
 const sharding: StageSharding<PairsBuildParams> = {
   port: 'parsed',
   autoShardSize: 50,
+  runIn: 'pool',
   listItems: (source) => screenplayRecordItems(source, 'pairs.build'),
   run: runShard,
   gather,
@@ -363,6 +364,7 @@ export const kind: StageKind<PairsBuildParams> = {
   },
   produces: ['pairs', 'verb-classes'],
   resources: { cpus: 1, memoryMb: 1024 },
+  module: import.meta.url,
   shard: sharding,
   run,
 };

@@ -212,6 +212,8 @@ async function gather(ctx: StageContext<VerbsMineParams>): Promise<{ outputs: Re
 const sharding: StageSharding<VerbsMineParams> = {
   port: 'parsed',
   autoShardSize: 50,
+  // Tagging is CPU-bound JavaScript: shards in worker threads use the cores.
+  runIn: 'pool',
   listItems: (source) => screenplayRecordItems(source, 'verbs.mine'),
   run: runShard,
   gather,
@@ -226,6 +228,7 @@ export const kind: StageKind<VerbsMineParams> = {
   inputs: { parsed: { accepts: ['parsed-screenplays'], description: 'parsed screenplays (screenplay.parse)' } },
   produces: ['verb-classes'],
   resources: { cpus: 1, memoryMb: 1024 },
+  module: import.meta.url,
   shard: sharding,
   planNote: (p, upstream) => {
     const scripts = upstream.find((u) => u.kind === 'screenplay.parse')?.outputs.movies;
