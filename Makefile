@@ -2,7 +2,7 @@
 #   make demo   install, then run the paper's AVA few-shot grid on the embedded demo world
 #   make test   install, then lint/typecheck and run every test (nothing outside the clone needed)
 #   make eval   the checks and figures on real data (EXP_DATA; default: shared/data beside the checkout)
-#   make native opt-in: tfjs-node built against the tensorflow-cpu wheel (README: "Native TensorFlow backend")
+#   make native opt-in: tfjs-node built against the tensorflow-cpu wheel (docs/performance.md: "Building native TensorFlow")
 SHELL := /bin/bash
 BIN := node_modules/.bin
 # package:command pairs (installed when the command is missing)
@@ -10,7 +10,7 @@ APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld mung
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 # the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
 BENCH_APT_FASTTEXT := fasttext
-BENCHES := cli engine executors spec track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
+BENCHES := cli engine executors spec input-checks track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg
 
 .PHONY: all install build deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
 
@@ -67,7 +67,7 @@ test: install lint typecheck
 demo: install
 	node bin/exp.js run experiments/ava_fewshot.yaml
 
-# Real-data checks and the README's figures. Fails at once, saying what to set, without the data.
+# Real-data checks and the figures of docs/results.md and docs/performance.md. Fails at once, saying what to set, without the data.
 eval-data:
 	@node eval/data-dir.cjs
 
@@ -84,7 +84,7 @@ bench: install
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_FASTTEXT) >/dev/null; fi
 	for b in $(BENCHES); do echo "== bench/$$b.ts"; $(BIN)/tsx bench/$$b.ts || exit 1; done
 
-# Opt-in native TensorFlow backend (README: "Native TensorFlow backend"): pip gets the tensorflow-cpu
+# Opt-in native TensorFlow backend (docs/performance.md: "Building native TensorFlow"): pip gets the tensorflow-cpu
 # wheel (EXP_TF_WHEEL=file or EXP_TF_LIB_DIR=dir override it), its C library and headers go to .native/,
 # and tfjs-node 4.22's N-API binding is compiled against them with npm's node-gyp. Idempotent (stamp);
 # `make native-clean` removes it. The default backend stays wasm when .native/ is absent.

@@ -2,17 +2,38 @@
 # A one-node Slurm cluster with 2 fake GPUs in DIR, as root without systemd (tests and benches):
 #   scripts/slurm-one-node.sh start DIR   → prints SLURM_CONF=DIR/slurm.conf once a job can run
 #   scripts/slurm-one-node.sh stop DIR    → stops the slurmctld, slurmd and munged that start started
-# Needs Debian's slurm-wlm and munge (run as root). Each cluster has its own munged on a socket in
-# DIR (AuthInfo=socket=...): clusters started side by side (parallel test files, several checkouts
-# on one machine) never share one, so stopping one cluster cannot break another's authentication.
+# Needs Debian's slurm-wlm and munge (run as root). Each cluster has its own munged on its own
+# socket (AuthInfo=socket=..., in a /tmp/exp-munged.* folder named in DIR/munge.dir): clusters
+# started side by side (parallel test files, several checkouts on one machine) never share one,
+# so stopping one cluster cannot break another's authentication.
 set -euo pipefail
 cmd=$1; dir=$(realpath -m "$2")
 host=$(hostname -s)
 if [ "$cmd" = stop ]; then
-  for f in slurmctld slurmd munge/munged; do [ -f "$dir/$f.pid" ] && kill "$(cat "$dir/$f.pid")" 2>/dev/null || true; done
+  # SIGTERM, then SIGKILL after 5 s: a slurmd whose controller is gone can hang in its shutdown.
+  pids=""
+  for f in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do [ -f "$f" ] && pids="$pids $(cat "$f")"; done
+  if [ -f "$dir/munge.dir" ]; then
+    mdir=$(cat "$dir/munge.dir")
+    [ -f "$mdir/munged.pid" ] && pids="$pids $(cat "$mdir/munged.pid")"
+  fi
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    alive=""
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+    [ -z "$alive" ] && break
+    sleep 0.1
+  done
+  for p in $alive; do kill -9 "$p" 2>/dev/null || true; done
+  [ -n "${mdir:-}" ] && rm -rf "$mdir"
   exit 0
 fi
 mkdir -p "$dir/state" "$dir/spool" "$dir/gpus"
+# munged runs as the munge user: its folder must be reachable by it (DIR may sit in a private one).
+mdir=$(mktemp -d /tmp/exp-munged.XXXXXX)
+chown munge:munge "$mdir"
+chmod 0755 "$mdir"
+echo "$mdir" > "$dir/munge.dir"
 for i in 0 1; do ln -sf /dev/null "$dir/gpus/gpu$i"; done
 cat > "$dir/slurm.conf" <<CONF
 ClusterName=exptest
@@ -21,7 +42,7 @@ SlurmUser=root
 SlurmctldPort=${SLURMCTLD_PORT:-16817}
 SlurmdPort=${SLURMD_PORT:-16818}
 AuthType=auth/munge
-AuthInfo=socket=$dir/munge/munge.socket
+AuthInfo=socket=$mdir/munge.socket
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -51,12 +72,9 @@ export SLURM_CONF=$dir/slurm.conf
 # munged refuses a key or a socket folder that others could read or write.
 chown munge:munge /etc/munge /etc/munge/munge.key
 chmod 0400 /etc/munge/munge.key
-chmod 0755 "$dir"
-mkdir -p "$dir/munge"
-chown munge:munge "$dir/munge"
-sock=$dir/munge/munge.socket
-runuser -u munge -- /usr/sbin/munged --socket="$sock" --pid-file="$dir/munge/munged.pid" \
-  --seed-file="$dir/munge/munged.seed" --log-file="$dir/munge/munged.log"
+sock=$mdir/munge.socket
+runuser -u munge -- /usr/sbin/munged --socket="$sock" --pid-file="$mdir/munged.pid" \
+  --seed-file="$mdir/munged.seed" --log-file="$mdir/munged.log"
 for _ in $(seq 50); do munge -n --socket="$sock" | unmunge --socket="$sock" >/dev/null 2>&1 && break; sleep 0.1; done
 slurmctld -D -i -f "$SLURM_CONF" > "$dir/slurmctld.out" 2>&1 &
 slurmd -D -f "$SLURM_CONF" > "$dir/slurmd.out" 2>&1 &

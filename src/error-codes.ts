@@ -123,9 +123,23 @@ export const ERROR_CODES = [
   {
     code: 'EXP_EXECUTOR_UNAVAILABLE',
     meaning:
-      'A distributed executor cannot be used: its Redis cannot be reached, or a worker could not run a node it took (inputs missing from its runs folder, shut down).',
+      'A distributed executor cannot be used or stopped answering: its Redis or Slurm controller cannot be reached (or is not one), its configuration is missing, its jobs cannot run (a drained node, past settings.slurm.pending_timeout), or a worker could not run a node it took.',
     exit: EXIT_FAILED,
-    hint: 'check --redis / settings.bullmq.redis, and that every `exp worker` uses the same shared --runs folder and --plugin modules as `exp run`',
+    hint: 'check --redis / settings.bullmq.redis or SLURM_CONF and `scontrol ping`, and that every `exp worker` uses the same shared --runs folder and --plugin modules as `exp run`; then run the same command again (finished nodes are reused)',
+  },
+  {
+    code: 'EXP_NODE_LOST',
+    meaning:
+      'A node did not finish although nothing failed in it: its job was cancelled outside exp (scancel, a time limit, an administrator), lost with its machine, or lost by its queue (a Redis restart).',
+    exit: EXIT_FAILED,
+    hint: 'run the same command again: finished nodes are reused and the lost ones run again',
+  },
+  {
+    code: 'EXP_RUNS_MISMATCH',
+    meaning:
+      "A worker's runs folder is not the one of the `exp run` that sent it a node (another identity in .exp-runs-id): it refused the node rather than answer from its own cache.",
+    exit: EXIT_FAILED,
+    hint: "start every `exp worker` (and run every Slurm job) with --runs pointing at the driver's runs folder, on a filesystem they share",
   },
   {
     code: 'EXP_OUT_OF_MEMORY',

@@ -11,13 +11,18 @@ import { gcSpec, kindsSpec, lsSpec, showSpec } from './commands/inspect.ts';
 import { planSpec, runSpec, validateSpec } from './commands/engine.ts';
 import { workerSpec } from './commands/worker.ts';
 import { nodeRunSpec } from './commands/node-run.ts';
+import { initSpec } from './commands/init.ts';
+import { doctorSpec } from './commands/doctor.ts';
+import { compareSpec } from './commands/compare.ts';
+import { syncSpec } from './commands/sync.ts';
+import { screenplaySpec } from './commands/screenplay.ts';
+import { captionsSpec } from './commands/captions.ts';
 import { VERSION } from '../version.ts';
 
 type Handler = (argv: string[], io: Io) => Promise<number>;
 
 interface Entry {
-  summary: string;
-  spec?: CommandSpec;
+  spec: CommandSpec;
   run: Handler;
 }
 
@@ -26,26 +31,21 @@ const lazy =
   async (argv, io) =>
     (await load())(argv, io);
 
+// Every command's options, help and exit codes come from its CommandSpec (args.ts).
 const commands: Record<string, Entry> = {
-  validate: { summary: validateSpec.summary, spec: validateSpec, run: validateCommand },
-  plan: { summary: planSpec.summary, spec: planSpec, run: planCommand },
-  run: { summary: runSpec.summary, spec: runSpec, run: runCommand },
-  worker: {
-    summary: workerSpec.summary,
-    spec: workerSpec,
-    run: lazy(async () => (await import('./commands/worker.ts')).workerCommand),
-  },
-  'node-run': {
-    summary: nodeRunSpec.summary,
-    spec: nodeRunSpec,
-    run: lazy(async () => (await import('./commands/node-run.ts')).nodeRunCommand),
-  },
-  ls: { summary: lsSpec.summary, spec: lsSpec, run: lsCommand },
-  show: { summary: showSpec.summary, spec: showSpec, run: showCommand },
-  kinds: { summary: kindsSpec.summary, spec: kindsSpec, run: kindsCommand },
-  gc: { summary: gcSpec.summary, spec: gcSpec, run: gcCommand },
+  init: { spec: initSpec, run: lazy(async () => (await import('./commands/init.ts')).initCommand) },
+  doctor: { spec: doctorSpec, run: lazy(async () => (await import('./commands/doctor.ts')).doctorCommand) },
+  validate: { spec: validateSpec, run: validateCommand },
+  plan: { spec: planSpec, run: planCommand },
+  run: { spec: runSpec, run: runCommand },
+  worker: { spec: workerSpec, run: lazy(async () => (await import('./commands/worker.ts')).workerCommand) },
+  'node-run': { spec: nodeRunSpec, run: lazy(async () => (await import('./commands/node-run.ts')).nodeRunCommand) },
+  ls: { spec: lsSpec, run: lsCommand },
+  show: { spec: showSpec, run: showCommand },
+  kinds: { spec: kindsSpec, run: kindsCommand },
+  gc: { spec: gcSpec, run: gcCommand },
   compare: {
-    summary: 'Compare the points of an invocation: varying params and chosen metrics (from the MLflow store).',
+    spec: compareSpec,
     run: lazy(async () => {
       const m = await import('./commands/compare.ts');
       const { runsDirFrom } = await import('./workspace.ts');
@@ -53,7 +53,7 @@ const commands: Record<string, Entry> = {
     }),
   },
   sync: {
-    summary: 'Push local MLflow runs to a tracking server (idempotent, resumable).',
+    spec: syncSpec,
     run: lazy(async () => {
       const m = await import('./commands/sync.ts');
       const { runsDirFrom } = await import('./workspace.ts');
@@ -61,14 +61,19 @@ const commands: Record<string, Entry> = {
     }),
   },
   screenplay: {
-    summary: 'Parse a screenplay: `exp screenplay parse <file> --lines | --elements` (JSONL).',
+    spec: screenplaySpec,
     run: lazy(async () => (await import('./commands/screenplay.ts')).screenplayCommand),
   },
   captions: {
-    summary: 'Parse subtitles: `exp captions parse <file> --json`.',
+    spec: captionsSpec,
     run: lazy(async () => (await import('./commands/captions.ts')).captionsCommand),
   },
 };
+
+/** The declaration of every command, by name (for tests and docs). */
+export const commandSpecs: Readonly<Record<string, CommandSpec>> = Object.fromEntries(
+  Object.entries(commands).map(([name, e]) => [name, e.spec]),
+);
 
 function runsFlag(argv: string[]): string | undefined {
   const i = argv.findIndex((a) => a === '--runs' || a.startsWith('--runs='));
@@ -93,7 +98,7 @@ function mainHelp(): string {
     'Usage: exp <command> [options]',
     '',
     'Commands:',
-    ...Object.entries(commands).map(([n, e]) => `  ${n.padEnd(width)}${e.summary}`),
+    ...Object.entries(commands).map(([n, e]) => `  ${n.padEnd(width)}${e.spec.summary}`),
     '',
     'Run `exp <command> --help` for the options of a command.',
     'Run with --debug (or EXP_DEBUG=1) to see the stack trace of an unexpected error.',
@@ -130,7 +135,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     );
     return exitCodeFor('EXP_ARGS_INVALID');
   }
-  if (entry.spec && (rest.includes('--help') || rest.includes('-h'))) {
+  if (asksForHelp(rest)) {
     io.stdout.write(helpText(entry.spec));
     return 0;
   }
@@ -153,6 +158,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     return EXIT_FAILED;
   }
+}
+
+/** `--help` / `-h` before any `--`, or `exp <command> help`. */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  const options = end < 0 ? args : args.slice(0, end);
+  return options.includes('--help') || options.includes('-h') || args[0] === 'help';
 }
 
 function oneLine(e: unknown): string {

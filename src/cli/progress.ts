@@ -34,6 +34,7 @@ export class ProgressReporter implements Lifecycle {
   private cached = 0;
   private failed = 0;
   private skipped = 0;
+  private cancelled = 0;
   private readonly live = new Map<string, Live>();
   private readonly durations: number[] = [];
   private readonly started = Date.now();
@@ -114,6 +115,7 @@ export class ProgressReporter implements Lifecycle {
         this.line(`- ${nodeLabel(node)} skipped (${o.reason})`);
         break;
       case 'cancelled':
+        this.cancelled++;
         break;
     }
   }
@@ -123,7 +125,7 @@ export class ProgressReporter implements Lifecycle {
     this.stopped = true;
     this.clear();
     this.line(
-      `${this.ran} ran, ${this.cached} cached, ${this.failed} failed, ${this.skipped} skipped in ${formatDuration(Date.now() - this.started)}`,
+      `${this.ran} ran, ${this.cached} cached, ${this.failed} failed, ${this.skipped} skipped${this.cancelled ? `, ${this.cancelled} not started` : ''} in ${formatDuration(Date.now() - this.started)}`,
     );
   }
 

@@ -7,7 +7,6 @@ import { builtinExecutorRegistry } from '../exec/builtin.ts';
 import type { ExecutorDefinition, ExecutorRegistry } from '../exec/registry.ts';
 import { StageRegistry } from '../plan/registry.ts';
 import type { AnyStageKind, StageKind } from '../plan/stage-kind.ts';
-import { builtinKinds } from '../stages/index.ts';
 
 /**
  * The runs folder from --runs, else EXP_RUNS, else ./runs. An empty value, or a path that is (or
@@ -131,6 +130,7 @@ export async function loadPlugin(
   } catch (e) {
     throw new ExpError('EXP_PLUGIN_INVALID', `plugin ${spec} failed to load: ${(e as Error).message}`, { cause: e });
   }
+  const before = new Set(registry.names());
   const found: AnyStageKind[] = [];
   const take = (v: unknown): void => {
     if (Array.isArray(v)) v.filter(isKind).forEach((k) => found.push(k));
@@ -153,6 +153,23 @@ export async function loadPlugin(
     });
   }
   for (const k of found) registry.register(k);
+  // Kinds of this plugin (registered by it or from its exports): a broken params schema would
+  // otherwise surface only when a spec uses the kind. (ajv loads only when a plugin is given.)
+  const added = registry.names().filter((name) => !before.has(name) || found.some((k) => k.name === name));
+  const { paramsSchemaProblem } = added.length
+    ? await import('../spec/schema.ts')
+    : { paramsSchemaProblem: () => undefined };
+  for (const name of added) {
+    const problem = paramsSchemaProblem(registry.get(name)!.paramsSchema);
+    if (problem)
+      throw new ExpError(
+        'EXP_PLUGIN_INVALID',
+        `plugin ${spec}: stage kind "${name}" has an invalid params schema: ${problem}`,
+        {
+          hint: 'paramsSchema must be a JSON Schema (2020-12) object, e.g. { type: "object", properties: { k: { type: "integer" } } }',
+        },
+      );
+  }
   for (const e of executorDefs) executors?.register(e);
 }
 
@@ -166,6 +183,8 @@ export async function makeRegistries(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ kinds: StageRegistry; executors: ExecutorRegistry }> {
   const kinds = new StageRegistry();
+  // The stage kinds load with the first command that needs them, not with `exp --help`.
+  const { builtinKinds } = await import('../stages/index.ts');
   for (const k of builtinKinds) kinds.register(k);
   const executors = builtinExecutorRegistry();
   const fromEnv = (env.EXP_PLUGINS ?? '')

@@ -18,7 +18,7 @@ function decode(line: string): NodeEvent | undefined {
     if (e.type === 'metric' && typeof e.value === 'string') return { ...e, value: Number(e.value) };
     return e;
   } catch {
-    return undefined;
+    return undefined; // a line that is not an event (never written by EventsFileWriter): not forwarded
   }
 }
 
@@ -48,9 +48,12 @@ export class EventsFileWriter {
     this.buffer = [];
     try {
       appendFileSync(this.file, text);
-    } catch {
-      // Live events are a convenience: the manifest still carries the node's metrics.
+    } catch (e) {
+      // Live events are a convenience: the manifest still carries the node's metrics. Said once.
       this.failed = true;
+      process.stderr.write(
+        `exp: live events stop here: ${this.file} cannot be written (${(e as Error).message}); the driver gets this node's metrics when it finishes\n`,
+      );
     }
   }
 
@@ -72,8 +75,9 @@ export class EventsFileTail {
     let fd: number;
     try {
       fd = openSync(this.file, 'r');
-    } catch {
-      return []; // not created yet (the job has not started)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // not created yet (the job has not started)
+      throw e;
     }
     const chunks: Buffer[] = [];
     try {

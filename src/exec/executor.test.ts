@@ -147,6 +147,62 @@ describe('executor', () => {
     expect(decisions.get(`shard1-${up.key}`)?.why).toBe('added during the run');
   });
 
+  it('a node cancelled without the run asking (a job cancelled from outside) fails as EXP_NODE_LOST; its dependents are skipped', async () => {
+    const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
+    const s = spec([
+      { id: 'p', stages: [stage('a', 'test.add', { value: 1 }), stage('b', 'test.add', { value: 2 }, ['a'])] },
+    ]);
+    const store = new ArtifactStore(runs);
+    const plan = buildPlan(s, registry);
+    const decisions = diffPlan(plan, storeView(store));
+    const summary = await execute({
+      plan,
+      decisions,
+      registry,
+      store,
+      inventory: cpuOnly(),
+      remote: {
+        run: async (node) => ({
+          key: node.key,
+          status: 'cancelled',
+          reason: 'job 42 was scancelled',
+          attempts: 0,
+          durationMs: 0,
+        }),
+        close: async () => undefined,
+      },
+    });
+    const [a, b] = plan.nodes.map((n) => summary.outcomes.get(n.key)!);
+    expect(a!.status).toBe('failed');
+    expect(a!.error).toMatchObject({ code: 'EXP_NODE_LOST', message: 'a did not finish: job 42 was scancelled' });
+    expect(b!.status).toBe('skipped');
+    expect(summary.interrupted).toBe(false);
+  });
+
+  it('a runner that throws fails its node, not the run', async () => {
+    const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
+    const s = spec([{ id: 'p', stages: [stage('a', 'test.add', { value: 1 })] }]);
+    const store = new ArtifactStore(runs);
+    const plan = buildPlan(s, registry);
+    const summary = await execute({
+      plan,
+      decisions: diffPlan(plan, storeView(store)),
+      registry,
+      store,
+      inventory: cpuOnly(),
+      remote: {
+        run: async () => {
+          throw new Error('the shared filesystem went away');
+        },
+        close: async () => undefined,
+      },
+    });
+    expect([...summary.outcomes.values()][0]).toMatchObject({
+      status: 'failed',
+      error: { message: 'the shared filesystem went away' },
+    });
+  });
+
   it('places 4 GPU tasks on 2 GPUs without overlap, each process seeing only its device', async () => {
     const runs = mkdtempSync(path.join(os.tmpdir(), 'exp-exec-'));
     const s = spec(

@@ -197,6 +197,12 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       const promise = (
         o.remote ? runRemote(node, o.remote, controller.signal) : runNode(node, grant, controller.signal)
       )
+        // A runner that throws (a bug, a lost filesystem) fails its node, not the whole run.
+        .catch((e: unknown) => crashedOutcome(node, e))
+        // Cancelled without this run asking (scancel, a job lost by its queue): a failure, never a quiet success.
+        .then((outcome) =>
+          outcome.status === 'cancelled' && !controller.signal.aborted ? lostOutcome(node, outcome) : outcome,
+        )
         .then(async (outcome) => {
           await settle(node, outcome);
           if (outcome.status === 'failed' && o.failFast) {
@@ -276,6 +282,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
     o.signal?.removeEventListener('abort', onExternalAbort);
     await Promise.all([...Object.values(runners).map((r) => r.close()), o.remote?.close()]);
   }
+  const failed = [...outcomes.values()].some((x) => x.status === 'failed');
   for (const node of schedule.unfinished()) {
     if (outcomes.has(node.key)) continue;
     await finish(node, {
@@ -283,12 +290,46 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       status: 'cancelled',
       attempts: 0,
       durationMs: 0,
-      reason: interrupted ? 'interrupted' : 'not started (--fail-fast)',
+      reason: interrupted
+        ? 'interrupted'
+        : o.failFast && failed
+          ? 'not started (--fail-fast)'
+          : `not started: ${schedule.failedNeeds(node.key).length ? 'an upstream node failed' : 'its upstream nodes did not finish'}`,
     });
   }
   const summary: ExecSummary = { outcomes, interrupted, wallMs: Date.now() - started };
   await lifecycle.finished?.(summary);
   return summary;
+}
+
+function lostOutcome(node: PlanNode, o: NodeOutcome): NodeOutcome {
+  return {
+    ...o,
+    status: 'failed',
+    error: {
+      message: `${node.stage} did not finish: ${o.reason && o.reason !== 'interrupted' ? o.reason : 'cancelled without exp run asking'}`,
+      code: 'EXP_NODE_LOST',
+      hint: defaultHint('EXP_NODE_LOST'),
+    },
+  };
+}
+
+function crashedOutcome(node: PlanNode, e: unknown): NodeOutcome {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as { code?: unknown }).code;
+  const hint = (err as { hint?: unknown }).hint;
+  return {
+    key: node.key,
+    status: 'failed',
+    error: {
+      message: err.message,
+      ...(typeof code === 'string' && code.startsWith('EXP_') ? { code } : {}),
+      ...(typeof hint === 'string' ? { hint } : {}),
+      ...(err.stack ? { stack: err.stack } : {}),
+    },
+    attempts: 0,
+    durationMs: 0,
+  };
 }
 
 export type { NodeManifest };

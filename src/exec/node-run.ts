@@ -75,6 +75,23 @@ export interface NodeJob {
   /** The stage kind's module, for runners started without the driver's plugins. */
   kindModule?: string;
   driver: string;
+  /** The driver's runs folder: its identity (.exp-runs-id) and its path there. */
+  runs?: { id: string; dir: string };
+}
+
+/**
+ * Refuses a node handed over by a driver whose runs folder is not this one (another identity):
+ * answering from this folder's cache would be a silent wrong result.
+ */
+export function checkSameRuns(data: NodeJob, store: ArtifactStore): void {
+  if (!data.runs || data.runs.id === store.identity) return;
+  throw new ExpError(
+    'EXP_RUNS_MISMATCH',
+    `node ${data.node.stage} (${data.node.key.slice(0, 10)}) comes from an exp run on runs folder ${data.runs.dir} (id ${data.runs.id}), but this runs folder is ${store.root} on ${os.hostname()} (id ${store.identity}): refused`,
+    {
+      hint: `use the driver's runs folder here (--runs ${data.runs.dir}, on a filesystem shared with the driver)`,
+    },
+  );
 }
 
 /** The stage kind and input folders of a handed-over node, in this process's registry and store. */
@@ -83,6 +100,7 @@ export async function resolveJob(
   store: ArtifactStore,
   registry: StageRegistry,
 ): Promise<{ kind: AnyStageKind; inputs: StageInput[] }> {
+  checkSameRuns(data, store);
   let kind = registry.get(data.node.kind);
   if (!kind && data.kindModule) kind = await importKind(data.kindModule, data.node.kind);
   if (!kind) {
@@ -150,8 +168,20 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
     await sleep(o.pollMs ?? 250, signal);
   }
   // A claim is a lease: kept fresh while held, so other machines can tell a dead holder.
+  let renewFailed = false;
   const heartbeat = claimed
-    ? setInterval(() => void store.renewClaim(node.key).catch(() => {}), store.leaseMs / 3)
+    ? setInterval(
+        () =>
+          void store.renewClaim(node.key).catch((e: Error) => {
+            // Said once: the claim ages, and after its lease another machine may take the node over.
+            if (!renewFailed)
+              process.stderr.write(
+                `exp: could not renew the claim on ${node.stage} ${node.key.slice(0, 10)} (${e.message}); another machine may take it over after ${store.leaseMs / 1000} s\n`,
+              );
+            renewFailed = true;
+          }),
+        store.leaseMs / 3,
+      )
     : undefined;
   heartbeat?.unref();
   try {

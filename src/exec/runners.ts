@@ -7,7 +7,15 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { forkChild } from '../children.ts';
 import type { AnyStageKind, StageResult } from '../plan/stage-kind.ts';
-import { makeContext, runStage, serialiseError, type TaskEvent, type TaskRunner, type TaskSpec } from './task.ts';
+import {
+  makeContext,
+  POOL_EVENTS_END,
+  runStage,
+  serialiseError,
+  type TaskEvent,
+  type TaskRunner,
+  type TaskSpec,
+} from './task.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled (dist/*.js), the worker and child entries are JavaScript and need no loader. From the
@@ -67,13 +75,21 @@ export class PoolRunner implements TaskRunner {
   ): Promise<StageResult> {
     if (!kind.module) throw new Error(`stage kind "${kind.name}" runs in the pool but declares no module`);
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (e: TaskEvent) => onEvent(e));
+    // Every event the task sent, up to its end marker (or the port closing with the thread).
+    const drained = new Promise<void>((resolve) => {
+      port1.on('message', (e: TaskEvent | typeof POOL_EVENTS_END) => {
+        if (e.type === POOL_EVENTS_END.type) resolve();
+        else onEvent(e);
+      });
+      port1.once('close', () => resolve());
+    });
     try {
       const reply = (await (
         await this.piscina()
       ).run({ task: { ...task, module: kind.module }, port: port2 }, { transferList: [port2], signal })) as
         | { ok: true; result: StageResult }
         | { ok: false; error: { message: string; stack?: string; code?: string; hint?: string } };
+      await drained;
       if (!reply.ok) throw revive(reply.error);
       return reply.result;
     } finally {

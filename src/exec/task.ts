@@ -39,6 +39,9 @@ export type TaskEvent =
   | { type: 'progress'; done: number; total?: number; label?: string }
   | { type: 'artifact'; path: string };
 
+/** The last message of a pool task's event port (pool-worker.ts): every event before it has arrived. */
+export const POOL_EVENTS_END = { type: 'pool-events-end' } as const;
+
 export interface TaskRunner {
   run(task: TaskSpec, kind: AnyStageKind, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<StageResult>;
   close(): Promise<void>;

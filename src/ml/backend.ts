@@ -1,4 +1,4 @@
-// The one place that chooses the tfjs backend (FACTS.md): tfjs-node-gpu or tfjs-node when installed
+// The one place that chooses the tfjs backend (`exp doctor` prints its choice and why): tfjs-node-gpu or tfjs-node when installed
 // AND their native binding exists (their install downloads libtensorflow, which fails offline),
 // else wasm (SIMD, ~10x faster than cpu here), else the pure-JS cpu backend.
 // `make native` builds tfjs-node against the tensorflow-cpu wheel's C library into .native/ (outside
@@ -47,9 +47,11 @@ function nativeProblem(pkg: string): string | undefined {
   if (!root)
     return pkg === '@tensorflow/tfjs-node'
       ? `${pkg} is not built (run \`make native\`)`
-      : `${pkg} is not installed (needs CUDA and the GPU tensorflow wheel; see README)`;
+      : `${pkg} is not installed (needs CUDA and the GPU tensorflow wheel; see docs/performance.md)`;
   if (!existsSync(path.join(root, 'lib', 'napi-v8', 'tfjs_binding.node')))
-    return `${pkg} is at ${root} without its native binding (run \`make native\`)`;
+    return pkg === '@tensorflow/tfjs-node-gpu'
+      ? `${pkg} is installed without its native binding (its install script, which downloads the CUDA build of libtensorflow, is opt-in: docs/performance.md)`
+      : `${pkg} is at ${root} without its native binding (run \`make native\`)`;
   // Its kernels register on exp's tfjs-core: a tfjs upgrade without a rebuild would mix versions.
   const version = (file: string): string | undefined => {
     try {
@@ -114,7 +116,7 @@ async function tryWasm(): Promise<boolean> {
     if (!ok) return false;
     await tf.ready();
     // Conv2DBackpropFilter / UnsortedSegmentSum are missing from wasm: without them conv2d and
-    // embeddings cannot train there (FACTS.md).
+    // embeddings cannot train there (src/ml/wasm-kernels.ts).
     registerWasmTrainingKernels(tf);
     return true;
   } catch {
@@ -168,6 +170,11 @@ export function initBackend(prefer: BackendPreference = preferenceFromEnv()): Pr
     return (chosen = 'cpu');
   })();
   return pending;
+}
+
+/** Why each faster backend was passed over by initBackend() (empty before it ran). */
+export function passedOverBackends(): Partial<Record<BackendName, string>> {
+  return Object.fromEntries(passedOver);
 }
 
 /**

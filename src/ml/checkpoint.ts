@@ -1,4 +1,4 @@
-// Checkpoint folders for tfjs LayersModels, without tfjs-node (FACTS.md: `file://` needs it):
+// Checkpoint folders for tfjs LayersModels, without tfjs-node (tf.io's `file://` handlers need it):
 // `model.json` (topology + weight manifest), `weights.bin`, `config.json` (what the model is:
 // arch, width, classes...), and optionally `optimizer.json` + `optimizer.bin` and `state.json`
 // (epoch, ...) so a killed training resumes where it stopped. A save goes to a sibling temporary

@@ -1,4 +1,4 @@
-// Kernels the tfjs wasm backend lacks but training needs (FACTS.md): `Conv2DBackpropFilter`
+// Kernels the tfjs wasm backend lacks but training needs (tfjs 4.22 registers none for them): `Conv2DBackpropFilter`
 // (the weight gradient of conv2d) and `UnsortedSegmentSum` (the gradient of gather / embeddings).
 // Conv2DBackpropFilter is built from ops the backend does have (pad, strided slices, one matMul:
 // an im2col), so the heavy part runs in wasm's SIMD GEMM. Inputs handed to a kernel are bare

@@ -3,9 +3,9 @@
 // `paramsSchema`, fingerprints (name, version, params, upstream keys), places the task under
 // `resources`, and calls `run()` with the outputs of its upstream nodes.
 
-import type { JsonSchema } from '../spec/types.ts';
+import type { InputLook, InputProblem, JsonSchema } from '../spec/types.ts';
 
-export type { JsonSchema };
+export type { InputLook, InputProblem, JsonSchema };
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -220,6 +220,14 @@ export interface StageKind<P = Record<string, unknown>> {
    * (empty when none ran yet, then the note gives the formula).
    */
   planNote?(params: P, upstream: { kind: string; outputs: Record<string, JsonValue> }[]): string | undefined;
+  /**
+   * Looks inside the data its path params name, before any node starts (`exp validate`, `exp plan`,
+   * `exp run`): a listing, file headers, a sample; never a full decode, and bounded on a folder of
+   * 100k files. Gets the validated params with paths absolute (only when some path param is set);
+   * `look.once` shares one look at a folder between the points of a grid. Each problem names its
+   * param; the spec loader reports it as a spec problem at the place the user wrote the path.
+   */
+  checkInputs?(params: P, look: InputLook): Promise<InputProblem[]>;
   /** The kind may run as shards + a gather (`stages.<name>.shards` / `shard_size` in a spec). */
   shard?: StageSharding<P>;
   run(ctx: StageContext<P>): Promise<StageResult>;

@@ -159,22 +159,34 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
   const lifecycle = new CompositeLifecycle(reporters);
   lifecycle.planned(plan, decisions);
 
-  const summary = await (o.executor ?? execute)({
-    plan,
-    decisions,
-    registry,
-    store,
-    inventory: o.inventory,
-    lifecycle,
-    failFast: o.failFast ?? false,
-    retries: o.retries,
-    signal: o.signal ?? new AbortController().signal,
-    graceMs: o.graceMs ?? 10_000,
-    invocation: handle,
-    // Shards of stages whose items an upstream node makes: decided when that node has finished.
-    expand: (node) =>
-      expandAfter(plan, node, { registry, store: storeView(store), decisions, force: planned.force ?? false }),
-  });
+  let summary: ExecSummary;
+  try {
+    summary = await (o.executor ?? execute)({
+      plan,
+      decisions,
+      registry,
+      store,
+      inventory: o.inventory,
+      lifecycle,
+      failFast: o.failFast ?? false,
+      retries: o.retries,
+      signal: o.signal ?? new AbortController().signal,
+      graceMs: o.graceMs ?? 10_000,
+      invocation: handle,
+      // Shards of stages whose items an upstream node makes: decided when that node has finished.
+      expand: (node) =>
+        expandAfter(plan, node, { registry, store: storeView(store), decisions, force: planned.force ?? false }),
+    });
+  } catch (e) {
+    // The executor could not start (its cluster or Redis unusable): the invocation is not left
+    // looking like a run that is still going, and the reporters close it as failed.
+    await handle.update((rec) => {
+      rec.finishedAt = Date.now();
+      rec.status = 'failed';
+    });
+    for (const r of reporters) await r.close?.('failed');
+    throw e;
+  }
 
   const { points, failed, skipped } = collectResults(invocation, summary, plan);
   const anyFailed = points.some((p) => p.status === 'failed');

@@ -3,7 +3,7 @@ import { groupElements } from './elements.ts';
 import { toPlainLines } from './html.ts';
 import { describeLine } from './lines.ts';
 import { inferLayout, tagDescribedLines } from './tagger.ts';
-import type { LineTag, ParsedScreenplay } from './types.ts';
+import type { Element, LineTag, ParsedScreenplay } from './types.ts';
 
 /**
  * The title page (title, "Written by", drafts) precedes the first scene heading or FADE IN:
@@ -37,4 +37,13 @@ export function parseScreenplay(text: string, options: ParseOptions = {}): Parse
   const tags = tagDescribedLines(info, inferLayout(info));
   if (options.titlePage !== false) blankTitlePage(tags);
   return { tags, elements: groupElements(lines, tags, info) };
+}
+
+/**
+ * Why parsed elements are no screenplay (undefined when they are one): a screenplay has speech
+ * (character cues with dialogue) and stage directions.
+ */
+export function missingScreenplayStructure(elements: readonly Element[]): string | undefined {
+  if (elements.some((e) => e.type === 'speech') && elements.some((e) => e.type === 'action')) return undefined;
+  return 'no screenplay structure found (no character cues with dialogue, or no stage directions)';
 }

@@ -10,6 +10,8 @@ import { isRecord, parseYamlFile, type Origin } from './source.ts';
 export interface ExtendsContext {
   issues: IssueList;
   files: string[];
+  /** Files from the least specific to the most specific: bases before the files extending them, in list order. */
+  layers?: string[];
   display(file: string): string;
 }
 
@@ -100,6 +102,7 @@ export function loadWithExtends(file: string, ctx: ExtendsContext, chain: string
     }
   }
   const self: Sourced = { value: own, src: ownSrc };
+  ctx.layers?.push(file);
   return merged ? deepMerge(merged, self) : self;
 }
 

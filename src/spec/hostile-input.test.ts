@@ -112,6 +112,33 @@ describe('hostile specs', () => {
     expect(set[0]).toMatchObject({ code: 'non_finite_number', path: 'finetune.k', file: '--set finetune.k=1e400' });
   });
 
+  it('an integer beyond 2^53 (silently rounded by a double) is rejected with its place, in a file and in --set', async () => {
+    const cwd = dir();
+    const file = spec(
+      cwd,
+      `stages:\n  verbs:\n    with:\n      min_count: 99999999999999999999999\nvars: { big: -9007199254740993, edge: 9007199254740991, n: 0x10 }\n`,
+    );
+    const issues = await issuesOf(file, cwd);
+    expect(issues.map((i) => [i.code, i.path, i.file, i.line, i.col])).toEqual([
+      ['unsafe_integer', 'stages.verbs.with.min_count', 'spec.yaml', 6, 18],
+      ['unsafe_integer', 'vars.big', 'spec.yaml', 7, 14],
+    ]);
+    expect(issues[0]!.message).toContain('the integer 99999999999999999999999 is beyond ±2^53');
+    expect(issues[0]!.message).toContain('read as 1e+23');
+    expect(issues[0]!.hint).toContain('quote it');
+    const set = await issuesOf(spec(cwd, '', 'plain.yaml'), cwd, ['finetune.k=[1, 18446744073709551616]']);
+    expect(set.map((i) => [i.code, i.path, i.file])).toEqual([
+      ['unsafe_integer', 'finetune.k', '--set finetune.k=[1, 18446744073709551616]'],
+    ]);
+    // the largest safe integer and a hex integer are numbers as before
+    const ok = await loadSpec(spec(cwd, 'vars: { edge: 9007199254740991, n: 0x10 }\n', 'ok.yaml'), {
+      kinds,
+      cwd,
+      env: {},
+    });
+    expect(ok.points[0]!.config.vars).toMatchObject({ edge: 9007199254740991, n: 16 });
+  });
+
   it('a spec path that is a directory', async () => {
     const cwd = dir();
     mkdirSync(join(cwd, 'experiments'));

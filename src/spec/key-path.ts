@@ -130,3 +130,20 @@ export function setAt(root: unknown, segments: readonly string[], value: unknown
   const base = isRecord(root) ? root : {};
   return { ...base, [segment]: setAt(base[segment], segments, value, index + 1) };
 }
+
+/** A copy of `root` without the value at `segments` (unchanged when there is none). */
+export function deleteAt(root: unknown, segments: readonly string[], index = 0): unknown {
+  const segment = segments[index]!;
+  const last = index === segments.length - 1;
+  if (Array.isArray(root) && /^\d+$/.test(segment) && Number(segment) < root.length) {
+    const copy = root.slice();
+    if (last) copy.splice(Number(segment), 1);
+    else copy[Number(segment)] = deleteAt(root[Number(segment)], segments, index + 1);
+    return copy;
+  }
+  if (!isRecord(root) || !Object.hasOwn(root, segment)) return root;
+  const copy = { ...root };
+  if (last) delete copy[segment];
+  else copy[segment] = deleteAt(root[segment], segments, index + 1);
+  return copy;
+}

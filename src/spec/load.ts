@@ -8,7 +8,8 @@ import { loadWithExtends, siblingSuggestion } from './extends.ts';
 import { checkGraph, type GraphResult } from './graph.ts';
 import { buildSiteTrie, findTemplates, interpolate, type SiteTrie } from './interpolate.ts';
 import { hintFor, IssueList, SpecError } from './issues.ts';
-import { absolutePath, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { absolutePath, deleteAt, formatPath, parseKeyPath, pathKey, setAt } from './key-path.ts';
+import { dropOverriddenForms } from './exclusive.ts';
 import { Locator } from './locate.ts';
 import { expandMatrix, pointName, resolveWrittenPath, type Assignment, type MatrixContext } from './matrix.ts';
 import { absolutePathParam, ParamsChecker, pathMismatch } from './params.ts';
@@ -19,8 +20,29 @@ import {
   mapAjvErrors,
   validateExperiment,
 } from './schema.ts';
-import { isRecord, nonFiniteIssue, nonFiniteNumbers, uniformSrc, type Origin, type SrcNode } from './source.ts';
-import type { ExecutorLookup, LoadedSpec, LoadOptions, ResolvedPoint, ResolvedStage, SpecIssue } from './types.ts';
+import {
+  isRecord,
+  nonFiniteIssue,
+  nonFiniteNumbers,
+  uniformSrc,
+  unsafeIntegerIssue,
+  unsafeIntegers,
+  withSafeIntegers,
+  type Origin,
+  type SrcNode,
+} from './source.ts';
+import type {
+  ExecutorLookup,
+  InputLook,
+  InputProblem,
+  KindInfo,
+  LoadedSpec,
+  LoadOptions,
+  ResolvedPoint,
+  ResolvedStage,
+  SpecIssue,
+} from './types.ts';
+import { isExpError } from '../errors.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
 
@@ -55,6 +77,15 @@ function setSrcAt(node: SrcNode, segments: readonly string[], leaf: SrcNode, i =
   const children = new Map(node.children ?? []);
   const child = children.get(segments[i]!) ?? { at: leaf.at, keyAt: leaf.at };
   children.set(segments[i]!, setSrcAt(child, segments, leaf, i + 1));
+  return { ...node, children };
+}
+
+function deleteSrcAt(node: SrcNode, segments: readonly string[], i = 0): SrcNode {
+  const child = node.children?.get(segments[i]!);
+  if (!child) return node;
+  const children = new Map(node.children);
+  if (i === segments.length - 1) children.delete(segments[i]!);
+  else children.set(segments[i]!, deleteSrcAt(child, segments, i + 1));
   return { ...node, children };
 }
 
@@ -103,12 +134,15 @@ function isPrefix(prefix: readonly string[], segments: readonly string[]): boole
   return true;
 }
 
+/**
+ * Loads and checks a spec; with `checkInputs` (the default) the kinds then look inside the data
+ * folders the kept stages name, and every problem found is thrown at once.
+ */
 export async function loadSpec(file: string, options: LoadOptions): Promise<LoadedSpec> {
-  return loadSpecSync(file, options);
-}
-
-export function loadSpecSync(file: string, options: LoadOptions): LoadedSpec {
-  return new SpecLoader(options).load(file);
+  const loader = new SpecLoader(options);
+  const spec = loader.load(file);
+  await loader.checkInputs();
+  return spec;
 }
 
 /** Where a relative path param resolves from: the folder of the file that defined its value. */
@@ -150,6 +184,8 @@ class SpecLoader {
     Map<string, { rs: ResolvedStage; configStage: Record<string, unknown> }>
   >();
   private readonly wiringMemo = new WiringMemo();
+  // One input check per distinct resolved params object (points share them when unchanged).
+  private readonly inputChecks = new Map<object, InputCheck>();
 
   constructor(private readonly options: LoadOptions) {
     this.cwd = options.cwd ?? process.cwd();
@@ -193,9 +229,13 @@ class SpecLoader {
       ]);
     }
     const files: string[] = [];
-    const loaded = loadWithExtends(specFile, { issues: this.issues, files, display: (f) => this.display(f) });
+    const layers: string[] = [];
+    const loaded = loadWithExtends(specFile, { issues: this.issues, files, layers, display: (f) => this.display(f) });
     if (!loaded || this.issues.size > 0) this.fail();
-    const { doc, src } = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+    const set = this.applySets(loaded.value as Record<string, unknown>, loaded.src);
+    // The most specific layer wins: a --set over the spec file over the files it extends.
+    const precedence = (at: Origin): number => (at.file.startsWith('--set ') ? layers.length : layers.indexOf(at.file));
+    const { doc, src } = dropOverriddenForms(set.doc, set.src, this.options.kinds, precedence);
 
     const baseLocator = new Locator(src);
     const baseErrors = validateExperiment(doc, this.options.executors).filter((e) => !isInterpolatedError(e));
@@ -265,7 +305,7 @@ class SpecLoader {
         continue;
       }
       const pathText = text.slice(0, eq).trim();
-      const parsed = parseDocument(text.slice(eq + 1));
+      const parsed = parseDocument(text.slice(eq + 1), { intAsBigInt: true });
       if (parsed.errors.length > 0) {
         this.issues.add({
           code: 'invalid_set',
@@ -278,7 +318,7 @@ class SpecLoader {
       }
       let value: unknown;
       try {
-        value = parsed.toJS({ maxAliasCount: 100 });
+        value = withSafeIntegers(parsed.toJS({ maxAliasCount: 100 }));
       } catch (e) {
         this.issues.add({
           code: 'invalid_set',
@@ -289,9 +329,19 @@ class SpecLoader {
         });
         continue;
       }
+      if (value === null && /^\s*(null|Null|NULL|~)\s*$/.test(text.slice(eq + 1))) {
+        // `--set k=null` unsets k, as a `k: null` in a file that extends another does.
+        const unset = this.unset(doc, src, pathText, origin);
+        doc = unset.doc;
+        src = unset.src;
+        continue;
+      }
       const nonFinite = nonFiniteNumbers(value);
-      if (nonFinite.length > 0) {
+      const unsafe = unsafeIntegers(value);
+      if (nonFinite.length > 0 || unsafe.length > 0) {
         for (const bad of nonFinite) this.issues.add({ ...nonFiniteIssue(bad), path: pathText, ...this.place(origin) });
+        for (const bad of unsafe)
+          this.issues.add({ ...unsafeIntegerIssue(bad), path: pathText, ...this.place(origin) });
         continue;
       }
       // On a matrix axis, --set replaces the axis's values (`--set 'finetune.k=[20,50]'` runs two
@@ -309,6 +359,20 @@ class SpecLoader {
       src = setSrcAt(src, segments, uniformSrc(value, origin));
     }
     return { doc, src };
+  }
+
+  /** `--set PATH=null`: the key (or the matrix axis on it) removed. */
+  private unset(
+    doc: Record<string, unknown>,
+    src: SrcNode,
+    pathText: string,
+    origin: Origin,
+  ): { doc: Record<string, unknown>; src: SrcNode } {
+    const axis = matrixAxisFor(doc, pathText);
+    const segments =
+      axis !== undefined ? ['matrix', axis] : resolveWrittenPath(pathText, doc, this.matrixCtx, origin, pathText);
+    if (!segments) return { doc, src };
+    return { doc: deleteAt(doc, segments) as Record<string, unknown>, src: deleteSrcAt(src, segments) };
   }
 
   /** One matrix point: interpolated, graph checked, stages resolved and wired (undefined when broken). */
@@ -335,7 +399,76 @@ class SpecLoader {
       });
     }
     if (wiring.problems.length > 0) return undefined;
+    for (const name of wiring.kept) this.noteInputCheck(name, resolved[name]!, point);
     return { assignment, pdoc, settings, targets: graph.targets, resolved, configStages, wiring };
+  }
+
+  /** A kept stage whose kind looks inside its data and whose path params are set: checked after loading. */
+  private noteInputCheck(name: string, rs: ResolvedStage, point: PointDoc): void {
+    if (this.options.checkInputs === false || this.inputChecks.has(rs.runWith)) return;
+    const kind = this.checker.kind(rs.uses);
+    if (!kind?.checkInputs) return;
+    const pathParams = this.checker.pathParams(rs.uses);
+    const set = (v: unknown): boolean => (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0);
+    if (!pathParams.some((pp) => set(rs.runWith[pp.param]))) return;
+    this.inputChecks.set(rs.runWith, {
+      kind,
+      params: rs.runWith,
+      firstPathParam: pathParams.find((pp) => set(rs.runWith[pp.param]))!.param,
+      place: (param) => {
+        const segments = ['stages', name, 'with', param];
+        const { origin, via } = this.originOf(segments, point);
+        return { path: formatPath(segments), key: formatPath(via ?? segments), ...this.place(origin) };
+      },
+    });
+  }
+
+  /**
+   * The kinds' looks inside the data of the kept stages (listings, headers, samples), each folder
+   * once; every problem is a spec problem at the place the path was written.
+   */
+  async checkInputs(): Promise<void> {
+    const looks = new Map<string, Promise<unknown>>();
+    const look: InputLook = {
+      once: <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+        let p = looks.get(key) as Promise<T> | undefined;
+        if (!p) looks.set(key, (p = fn()));
+        return p;
+      },
+    };
+    for (const check of this.inputChecks.values()) {
+      let problems: InputProblem[];
+      try {
+        problems = await check.kind.checkInputs!(check.params, look);
+      } catch (e) {
+        // A folder that cannot be listed, a file that cannot be read (EACCES, ELOOP, ...): said
+        // as the kind or the system said it. Anything else is a bug of the check.
+        const errno = (e as NodeJS.ErrnoException).code;
+        if (isExpError(e)) problems = [{ param: check.firstPathParam, message: e.message, hint: e.hint }];
+        else if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
+          problems = [
+            {
+              param: check.firstPathParam,
+              message: `cannot look inside: ${(e as Error).message}`,
+              hint: 'check that the path can be read (permissions, links)',
+            },
+          ];
+        else throw e;
+      }
+      for (const problem of problems) {
+        const at = check.place(problem.param);
+        this.issues.add({
+          code: 'input_unusable',
+          path: at.path,
+          message: `${at.key}: ${problem.message}`,
+          file: at.file,
+          line: at.line,
+          col: at.col,
+          hint: problem.hint,
+        });
+      }
+    }
+    if (this.issues.size > 0) this.fail();
   }
 
   /** The point's doc: matrix values set, `${...}` resolved; undefined when its shape is unusable. */
@@ -643,6 +776,15 @@ class SpecLoader {
     }
     return points;
   }
+}
+
+/** A stage whose data its kind looks into after loading, and where to report what it finds. */
+interface InputCheck {
+  kind: KindInfo;
+  params: Readonly<Record<string, unknown>>;
+  /** Named when the check itself fails (a folder that cannot be listed). */
+  firstPathParam: string;
+  place(param: string): { path: string; key: string; file: string; line: number; col: number };
 }
 
 /** A stage as the planner gets it: frozen, ports filled in by the wiring. */

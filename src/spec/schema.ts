@@ -119,6 +119,32 @@ export function compileParamsSchema(schema: JsonSchema): ValidateFunction {
   return validate;
 }
 
+/**
+ * What is wrong with a kind's params schema (undefined when it compiles): where in the schema
+ * (from the 2020-12 meta-schema, compiled only here) and what ajv says, e.g.
+ * `properties.k.type must be equal to one of the allowed values`.
+ */
+export function paramsSchemaProblem(schema: unknown): string | undefined {
+  if (!isRecord(schema))
+    return `expected a JSON Schema object, got ${Array.isArray(schema) ? 'a list' : typeof schema}`;
+  try {
+    compileParamsSchema(schema);
+    return undefined;
+  } catch (e) {
+    const meta = newAjv(false, true);
+    const { $schema: _ignored, $id: _id, ...rest } = schema;
+    if (!meta.validateSchema(rest)) {
+      const first = meta.errors?.[0];
+      if (first) {
+        const where = instanceSegments(first).join('.');
+        const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues;
+        return `${where ? `${where}: ` : ''}${first.message ?? 'is invalid'}${allowed ? ` (${allowed.join(', ')}), got ${JSON.stringify(first.data)}` : ''}`;
+      }
+    }
+    return (e as Error).message;
+  }
+}
+
 type Place = (segments: readonly string[]) => Origin;
 
 export interface MapContext {

@@ -42,7 +42,14 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 /** Parses YAML text; syntax errors and duplicate keys become issues (all of them). */
 export function parseYamlText(text: string, file: string, displayFile = file): ParsedFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
+  // Integers as BigInt: one beyond 2^53 would otherwise be rounded without a word (see safeInteger).
+  const doc = parseDocument(text, {
+    lineCounter,
+    keepSourceTokens: true,
+    prettyErrors: false,
+    uniqueKeys: true,
+    intAsBigInt: true,
+  });
   const issues: SpecIssue[] = [];
   for (const error of [...doc.errors, ...doc.warnings]) {
     const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
@@ -69,6 +76,10 @@ export function parseYamlText(text: string, file: string, displayFile = file): P
     for (const bad of nonFiniteNumbers(value)) {
       const at = srcAt(src, bad.segments);
       issues.push({ ...nonFiniteIssue(bad), file: displayFile, line: at.line, col: at.col });
+    }
+    for (const bad of unsafeIntegers(value)) {
+      const at = srcAt(src, bad.segments);
+      issues.push({ ...unsafeIntegerIssue(bad), file: displayFile, line: at.line, col: at.col });
     }
     return { value: issues.length > 0 ? undefined : value, src, issues };
   } catch (e) {
@@ -106,6 +117,56 @@ export function nonFiniteIssue(bad: { segments: string[]; value: number }): Omit
     path,
     message: `${path || 'the value'}: ${bad.value} is not a finite number (a YAML .inf/.nan, or a number too large for a double such as 1e400)`,
     hint: 'write a finite number; quote it ("1e400") if a string is meant',
+  };
+}
+
+/**
+ * A YAML integer (parsed as BigInt) as a number; unchanged when it lies beyond ±(2^53 − 1),
+ * where a double cannot hold every integer and the value would be silently rounded.
+ */
+export function safeInteger(value: unknown): unknown {
+  return typeof value === 'bigint' &&
+    value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+    value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value;
+}
+
+/** A value parsed with `intAsBigInt`, integers made numbers where they are safe (BigInts left where not). */
+export function withSafeIntegers(value: unknown): unknown {
+  if (typeof value === 'bigint') return safeInteger(value);
+  if (Array.isArray(value)) return value.map(withSafeIntegers);
+  if (isRecord(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) out[key] = withSafeIntegers(value[key]);
+    return out;
+  }
+  return value;
+}
+
+/** Every integer left as a BigInt (beyond ±(2^53 − 1)), with its key path. */
+export function unsafeIntegers(
+  value: unknown,
+  segments: string[] = [],
+  out: { segments: string[]; value: bigint }[] = [],
+): { segments: string[]; value: bigint }[] {
+  if (typeof value === 'bigint') out.push({ segments, value });
+  else if (Array.isArray(value)) value.forEach((item, i) => unsafeIntegers(item, [...segments, String(i)], out));
+  else if (isRecord(value)) for (const key of Object.keys(value)) unsafeIntegers(value[key], [...segments, key], out);
+  return out;
+}
+
+/** The issue for an integer too large to be held exactly (its place filled in by the caller). */
+export function unsafeIntegerIssue(bad: {
+  segments: string[];
+  value: bigint;
+}): Omit<SpecIssue, 'file' | 'line' | 'col'> {
+  const path = formatPath(bad.segments);
+  return {
+    code: 'unsafe_integer',
+    path,
+    message: `${path || 'the value'}: the integer ${bad.value} is beyond ±2^53 (±${Number.MAX_SAFE_INTEGER.toLocaleString('en-US')}), where numbers lose digits: it would be read as ${Number(bad.value)}`,
+    hint: 'write an integer of at most 9007199254740991; quote it ("…") if an id or a string is meant, or write it as a float (1e23) if an approximate value is fine',
   };
 }
 
@@ -262,7 +323,7 @@ function convert(
     });
     return [value, { at, children }];
   }
-  if (isScalar(node)) return [node.value, { at }];
+  if (isScalar(node)) return [safeInteger(node.value), { at }];
   return [(node as { toJSON(): unknown }).toJSON(), { at }];
 }
 

@@ -37,6 +37,30 @@ export interface KindInfo {
   partsParam?: string;
   /** Present when the kind may run as shards (`stages.<name>.shards` / `shard_size`). */
   shard?: { port: string };
+  /**
+   * Looks inside the data its path params name (see StageKind.checkInputs); `params` are the
+   * validated params with paths absolute.
+   */
+  checkInputs?(params: unknown, look: InputLook): Promise<InputProblem[]>;
+}
+
+/** A problem a kind found inside the data one of its path params names. */
+export interface InputProblem {
+  /** The path param at fault; the loader adds the key the user wrote and where. */
+  param: string;
+  /** What was found against what was expected, with counts (the path included). */
+  message: string;
+  /** What to do. */
+  hint?: string;
+}
+
+/** What a kind's input check gets besides its params. */
+export interface InputLook {
+  /**
+   * Runs `look` once per key in one load of a spec: every point (and every stage) naming the
+   * same folder shares one look at it. Keys name the check and the path, e.g. `ava:train:/data/ava`.
+   */
+  once<T>(key: string, look: () => Promise<T>): Promise<T>;
 }
 
 /** Where a port's artifact comes from in one point. */
@@ -67,6 +91,8 @@ export interface LoadOptions {
   cwd?: string;
   /** For `${env:NAME}` (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Look inside the data the spec names, through the kinds' checkInputs (default true). */
+  checkInputs?: boolean;
 }
 
 export interface ResolvedStage {

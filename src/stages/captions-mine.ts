@@ -164,5 +164,15 @@ export const kind: StageKind<CaptionsMineParams> = {
   runIn: 'inline',
   module: import.meta.url,
   shard: captionsSharding,
+  // A folder of subtitles without videos (or the reverse), a manifest in the wrong format: said
+  // by exp validate / plan, before any node starts.
+  async checkInputs(params, look) {
+    const movies = params.movies;
+    if (!movies) return [];
+    const problem = await look.once(`movies:${movies}`, async () =>
+      (await import('../video/corpus.ts')).inspectMovieCorpus(movies),
+    );
+    return problem ? [{ param: 'movies', ...problem }] : [];
+  },
   run: (ctx) => runCaptionsMine(ctx),
 };

@@ -14,7 +14,7 @@ import type {
   StageKind,
   StageSharding,
 } from '../plan/stage-kind.ts';
-import { listScreenplayStats } from '../screenplay/files.ts';
+import { inspectScreenplayCorpus, listScreenplayStats } from '../screenplay/files.ts';
 import { parseCorpusFiles } from '../text/corpus-parse.ts';
 import { type CorpusStats, CorpusStatsCounter } from '../text/corpus-stats.ts';
 import { outputPath, requirePort } from './ports.ts';
@@ -265,5 +265,12 @@ export const kind: StageKind<ScreenplayParseParams> = {
   produces: ['parsed-screenplays'],
   resources: (p) => ({ cpus: Math.min(p.workers ?? 2, 4), memoryMb: 1536 }),
   shard: sharding,
+  // An empty folder, or one with no screenplay-like file: said before any node starts.
+  async checkInputs(params, look) {
+    const corpus = params.corpus;
+    if (!corpus) return [];
+    const problem = await look.once(`screenplays:${corpus}`, async () => inspectScreenplayCorpus(corpus));
+    return problem ? [{ param: 'corpus', ...problem }] : [];
+  },
   run,
 };

@@ -1,5 +1,5 @@
 // verbs.mine's thresholds per 1,000 scripts: spec validation, `exp plan`'s note, the stage's outputs.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,13 +11,20 @@ import type { NodeManifest } from '../store/store.ts';
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'exp-verbs-mine-'));
 afterAll(() => rm(tmp, { recursive: true, force: true }));
+// a corpus the spec loader's look inside accepts (one real screenplay)
+const corpus = path.join(tmp, 'corpus');
+await mkdir(corpus);
+await copyFile(
+  path.join(import.meta.dirname, '../../test/fixtures/screenplay/sample.txt'),
+  path.join(corpus, 'sample.txt'),
+);
 const registry = await makeRegistry([], {});
 
 async function spec(verbsWith: string) {
   const file = path.join(tmp, `spec-${Math.random().toString(36).slice(2)}.yaml`);
   await writeFile(
     file,
-    `name: t\nstages:\n  parse:\n    uses: screenplay.parse\n    with: { corpus: ${JSON.stringify(tmp)} }\n  verbs:\n    uses: verbs.mine\n    needs: [parse]\n    with: ${verbsWith}\n`,
+    `name: t\nstages:\n  parse:\n    uses: screenplay.parse\n    with: { corpus: ${JSON.stringify(corpus)} }\n  verbs:\n    uses: verbs.mine\n    needs: [parse]\n    with: ${verbsWith}\n`,
   );
   return loadSpec(file, { kinds: registry, cwd: tmp, env: {} });
 }

@@ -11,7 +11,14 @@ import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
 import type { ApReport } from '../video/evaluate.ts';
 import { requirePort } from './ports.ts';
-import { benchmarkPorts, benchmarkProps, benchmarkRoot, shardGeometry, sharedClipsDir } from './video-finetune.ts';
+import {
+  benchmarkPorts,
+  benchmarkProps,
+  benchmarkRoot,
+  checkBenchmarkData,
+  shardGeometry,
+  sharedClipsDir,
+} from './video-finetune.ts';
 import type { Benchmark } from './video-finetune.ts';
 import { initVideoBackend, videoCommonProps } from './video-train.ts';
 import type { VideoDevice } from './video-train.ts';
@@ -206,5 +213,7 @@ export const kind: StageKind<VideoEvaluateParams> = {
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
+  // Evaluation reads AVA's val annotations, or the test part of the HMDB51 splits.
+  checkInputs: (p, look) => checkBenchmarkData(p.benchmark, p.data, 'val', p.splits, look),
   run: runVideoEvaluate,
 };

@@ -7,7 +7,15 @@ import { createHash } from 'node:crypto';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageKind, StagePort } from '../plan/stage-kind.ts';
+import type {
+  InputLook,
+  InputProblem,
+  JsonSchema,
+  JsonValue,
+  StageContext,
+  StageKind,
+  StagePort,
+} from '../plan/stage-kind.ts';
 import { AVA_TABLE4_NAMES } from '../video/datasets/ava.ts';
 import type { ClipSet } from '../video/datasets/clip-batches.ts';
 import type { VideoLoss, VideoModelConfig } from '../video/model/io.ts';
@@ -122,6 +130,27 @@ export function benchmarkRoot(
     `with: { data: /path/to/${dataset} }`,
   );
   return outputPath(input, dataset);
+}
+
+/**
+ * A look inside the benchmark folder the `data` param names (annotation or split files, videos,
+ * their ids matching), shared by video.finetune and video.evaluate; nothing when `data` is unset
+ * (an upstream node gives the folder).
+ */
+export async function checkBenchmarkData(
+  benchmark: Benchmark,
+  data: string | undefined,
+  avaPart: 'train' | 'val',
+  splits: readonly number[],
+  look: InputLook,
+): Promise<InputProblem[]> {
+  if (!data) return [];
+  const { inspectAvaFolder, inspectHmdbFolder } = await import('../video/datasets/prepare.ts');
+  const problem =
+    benchmark === 'ava'
+      ? await look.once(`ava:${avaPart}:${data}`, () => inspectAvaFolder(data, [avaPart]))
+      : await look.once(`hmdb51:${splits.join(',')}:${data}`, () => inspectHmdbFolder(data, splits));
+  return problem ? [{ param: 'data', ...problem }] : [];
 }
 
 /** The `ava` and `hmdb51` ports: the benchmark's folder from an upstream node, or the `data` param. */
@@ -274,5 +303,7 @@ export const kind: StageKind<VideoFinetuneParams> = {
   resources: (p) => (p.device === 'gpu' ? { cpus: 2, gpus: 1, memoryMb: 8192 } : { cpus: 1, memoryMb: 4096 }),
   runIn: 'process',
   module: import.meta.url,
+  // Fine-tuning reads AVA's train annotations, or the train part of the HMDB51 splits.
+  checkInputs: (p, look) => checkBenchmarkData(p.dataset, p.data, 'train', p.splits, look),
   run: runVideoFinetune,
 };

@@ -46,6 +46,8 @@ export interface RemoteJobRecord {
   driver: { host: string; pid: number };
   /** Taken over from an earlier `exp run` that stopped watching it (killed). */
   adoptedFrom?: string;
+  /** Where the engine captures the job's output, when not `<base>.out` (a task of a job array), relative to the runs folder. */
+  out?: string;
 }
 
 /** The invocation record of a running `exp run`: changes are written atomically, one at a time. */

@@ -8,6 +8,7 @@ import { constants as fsc, promises as fs, existsSync, readdirSync, readFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic.ts';
+import { ExpError } from '../errors.ts';
 import { ownStartTime, processAlive } from '../process-identity.ts';
 
 export interface ManifestMetric {
@@ -97,6 +98,57 @@ export class ArtifactStore {
     for (const d of [this.tmpDir, this.lockDir, this.logDir, this.scratchRoot, this.failedDir, this.sharedDir]) {
       await fs.mkdir(d, { recursive: true });
     }
+    this.runsId ??= await this.readOrCreateIdentity();
+  }
+
+  private runsId: string | undefined;
+
+  /**
+   * This runs folder's identity: a random id written once, the first time any exp process opens
+   * it (`.exp-runs-id`). Two paths to one shared folder (NFS mounted elsewhere) give the same id;
+   * two different folders never do. Remote executors put the driver's id in every job, and a worker
+   * whose folder says otherwise refuses the job rather than answer from its own cache. Set by init().
+   */
+  get identity(): string {
+    if (!this.runsId) throw new Error('ArtifactStore.identity read before init()');
+    return this.runsId;
+  }
+
+  private async readOrCreateIdentity(): Promise<string> {
+    const file = path.join(this.root, '.exp-runs-id');
+    const read = async (): Promise<string | undefined> => {
+      try {
+        const id = (JSON.parse(await fs.readFile(file, 'utf8')) as { id?: unknown }).id;
+        return typeof id === 'string' && id ? id : undefined;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new ExpError(
+          'EXP_RUNS_MISMATCH',
+          `the runs folder's identity file ${file} is unreadable or damaged (${(e as Error).message})`,
+          { hint: 'remove it only when no exp run or worker uses this folder: the next exp run writes a new one' },
+        );
+      }
+    };
+    const existing = await read();
+    if (existing) return existing;
+    // Written complete beside it, then linked into place: link() fails when another process was
+    // first, and a reader never sees half a file.
+    const id = randomBytes(12).toString('hex');
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await fs.writeFile(
+      tmp,
+      `${JSON.stringify({ id, createdAt: new Date().toISOString(), createdOn: os.hostname() })}\n`,
+    );
+    try {
+      await fs.link(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    const id2 = await read();
+    if (!id2) throw new ExpError('EXP_RUNS_MISMATCH', `could not write the runs folder's identity file ${file}`);
+    return id2;
   }
 
   nodeDir(kind: string, key: string): string {

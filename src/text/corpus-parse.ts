@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { readScreenplayFile } from '../screenplay/files.ts';
-import { parseScreenplay } from '../screenplay/parse.ts';
+import { missingScreenplayStructure, parseScreenplay } from '../screenplay/parse.ts';
 import type { ScreenplayRecord } from '../screenplay/types.ts';
 import { CorpusStatsCounter, type CorpusStats } from './corpus-stats.ts';
 
@@ -29,12 +29,9 @@ export function parseFilesChunk(files: readonly string[]): ParseChunkResult {
       continue;
     }
     const { elements } = parseScreenplay(read.text);
-    if (!elements.some((e) => e.type === 'speech') || !elements.some((e) => e.type === 'action')) {
-      out.push({
-        file,
-        ok: false,
-        reason: 'no screenplay structure found (no character cues with dialogue, or no stage directions)',
-      });
+    const missing = missingScreenplayStructure(elements);
+    if (missing) {
+      out.push({ file, ok: false, reason: missing });
       continue;
     }
     const record: ScreenplayRecord = { movie: read.movie, file: path.basename(file), elements };

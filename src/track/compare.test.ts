@@ -83,11 +83,11 @@ describe('compare', () => {
     expect(a.rows[0]!.metrics['video.ap.drive']).toBeCloseTo(0.2);
     expect((await compareInvocation(root, 'ava-fewshot', { invocation: a.parentRunId })).invocation).toBe('inv-a');
     await expect(compareInvocation(root, 'ava-fewshot', { invocation: 'zzz' })).rejects.toMatchObject({
-      code: 'EXP_INPUT_MISSING',
+      code: 'EXP_NOT_FOUND',
       hint: expect.stringContaining('inv-b'),
     });
     await expect(compareInvocation(root, 'nope')).rejects.toMatchObject({
-      code: 'EXP_INPUT_MISSING',
+      code: 'EXP_NOT_FOUND',
       hint: expect.stringContaining('ava-fewshot'),
     });
     await expect(compareInvocation(root, 'ava-fewshot', { sort: 'video.nothing' })).rejects.toMatchObject({

@@ -54,7 +54,7 @@ export async function compareInvocation(
   const exp = await findExperimentByName(storeRoot, experimentName);
   if (!exp) {
     const names = (await listExperiments(storeRoot)).map((e) => e.name);
-    throw new ExpError('EXP_INPUT_MISSING', `no experiment called ${JSON.stringify(experimentName)} in ${storeRoot}`, {
+    throw new ExpError('EXP_NOT_FOUND', `no experiment called ${JSON.stringify(experimentName)} in ${storeRoot}`, {
       hint: names.length ? `experiments there: ${names.join(', ')}` : 'run `exp run <spec>` first',
     });
   }
@@ -77,7 +77,7 @@ export async function compareInvocation(
     : parents[0];
   if (!parent) {
     throw new ExpError(
-      'EXP_INPUT_MISSING',
+      'EXP_NOT_FOUND',
       opts.invocation
         ? `no invocation ${JSON.stringify(opts.invocation)} in experiment ${JSON.stringify(experimentName)}`
         : `experiment ${JSON.stringify(experimentName)} has no runs yet`,

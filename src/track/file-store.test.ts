@@ -25,7 +25,7 @@ afterEach(async () => {
 const yamlOf = async (file: string) =>
   parse(await readFile(file, 'utf8'), { version: '1.1' }) as Record<string, unknown>;
 
-describe('FileStore: MLflow layout field by field (MLFLOW.md)', () => {
+describe('FileStore: MLflow layout field by field', () => {
   it('writes an experiment meta.yaml with every field and a tags folder, folder name == id', async () => {
     const store = new FileStore(join(dir, 'mlruns'), { now: () => 1_700_000_000_000 });
     const exp = await store.getOrCreateExperiment('ava-fewshot');

@@ -1,4 +1,4 @@
-// The MLflow file-store writer (MLFLOW.md "File store layout"): the default home of every run,
+// The MLflow file-store writer (MLflow's file store layout, docs/tracking.md): the default home of every run,
 // readable by `mlflow ui --backend-store-uri <runs>/mlruns` on MLflow 2.x and 3.x.
 //
 // Crash safety: one malformed run breaks search for its whole experiment, so a run or an
@@ -53,7 +53,7 @@ export function metricLine(m: { value: number; step: number; timestamp: number }
   return `${m.timestamp} ${formatMetricValue(m.value)} ${m.step}\n`;
 }
 
-/** Path of `key` under `folder`; `/` in a key makes nested folders (MLFLOW.md). */
+/** Path of `key` under `folder`; `/` in a key makes nested folders, as MLflow's own writer does. */
 export function keyPath(folder: string, key: string): string {
   return join(folder, ...key.split('/'));
 }

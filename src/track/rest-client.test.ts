@@ -196,7 +196,7 @@ describe('MlflowRestClient against the fake server', () => {
   });
 });
 
-describe('the fake server follows MLFLOW.md, not our client', () => {
+describe("the fake server follows MLflow's documented behaviour, not our client", () => {
   const post = (path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     fetch(`${server.url}/api/2.0/mlflow/${path}`, { method: 'POST', headers, body });
 

@@ -1,5 +1,5 @@
 // A small typed client for MLflow's REST API (/api/2.0/mlflow/...), following the verified
-// limits and quirks in MLFLOW.md: batches chunked to the server's limits, NaN/±Infinity sent as
+// limits and quirks of MLflow's server (checked against MLflow 3.11, see src/track/README.md): batches chunked to the server's limits, NaN/±Infinity sent as
 // strings, get-history always with max_results and page tokens, retries with backoff on network
 // errors, 429 and 5xx only. Credentials go into the Authorization header and nowhere else.
 import { ExpError } from '../errors.ts';

@@ -20,7 +20,7 @@
 //   URI is http(s), runs are also pushed to the server (when created and when ended) through the
 //   same idempotent sync that `exp sync` uses. A failing server never fails the run: it is
 //   reported once through `log`, the data stays in the file store, `exp sync` pushes it later.
-// - Bad keys/values (MLFLOW.md key rules, non-integer steps, wrong types) throw ExpError
+// - Bad keys/values (MLflow's key rules, non-integer steps, wrong types) throw ExpError
 //   EXP_TRACK_INVALID naming the run and the key, before anything is written.
 import { join } from 'node:path';
 import { FileStore, type RunRef } from './file-store.ts';

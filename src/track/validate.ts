@@ -1,4 +1,4 @@
-// Checks done before anything is written or sent (MLFLOW.md "Keys" and "Silently accepted"):
+// Checks done before anything is written or sent (MLflow's key rules, and what its server silently accepts):
 // a bad key or value is the user's (or a stage's) mistake, named with its run and key.
 // `run` below is a label naming the run for the user (e.g. `point "k=20" (p3, run 3f2a…)`).
 import { ExpError } from '../errors.ts';
@@ -66,7 +66,7 @@ export function checkMetrics(
     }
     const step = m.step ?? 0;
     if (typeof step !== 'number' || !Number.isSafeInteger(step)) {
-      // The server silently turns a fractional step into 0 (MLFLOW.md): refuse it here.
+      // The server silently turns a fractional step into 0: refuse it here.
       throw invalid(
         'metric',
         run,

@@ -8,7 +8,7 @@
 // So are a folder named like a video and a subtitle file with no video beside it.
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpError, isExpError } from '../errors.ts';
 import { checkVideoFile, extractSubtitleStream, probe } from './ffmpeg.ts';
@@ -223,15 +223,26 @@ export function safeName(id: string): string {
   return id.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[.-]+/, '_') || '_';
 }
 
-async function walk(dir: string, out: string[], folders: string[] = []): Promise<void> {
+/** Entries an inspection lists before it stops (and then says nothing rather than guess). */
+const MAX_LISTED = 1_000_000;
+
+async function walk(
+  dir: string,
+  out: string[],
+  folders: string[] = [],
+  budget = { left: Number.POSITIVE_INFINITY },
+): Promise<void> {
   const items = await readdir(dir, { withFileTypes: true });
+  budget.left -= items.length;
+  if (budget.left < 0) return;
   items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const it of items) {
     if (it.name.startsWith('.')) continue;
-    const p = path.join(dir, it.name);
+    // `dir` is absolute and normalised: a plain join is enough (path.join costs ~1 µs a file).
+    const p = `${dir}${path.sep}${it.name}`;
     if (it.isDirectory()) {
       folders.push(p);
-      await walk(p, out, folders);
+      await walk(p, out, folders, budget);
     } else if (it.isFile() || it.isSymbolicLink()) out.push(p);
   }
 }
@@ -260,28 +271,79 @@ function bySubtitleExt(a: string, b: string): number {
 }
 
 async function scanFolder(dir: string, skipped: SkippedMovie[]): Promise<MovieEntry[]> {
+  const listed = await listFolder(dir);
+  skipped.push(...listed.skipped);
+  return listed.entries;
+}
+
+/** A folder corpus listed (no file opened): its movies, what is no movie, and the counts. */
+interface FolderListing {
+  entries: MovieEntry[];
+  skipped: SkippedMovie[];
+  files: number;
+  subtitleFiles: number;
+}
+
+/** `a.b.en.srt` → `a.b.en` (the name without its last extension). */
+function stemOf(file: string): string {
+  const slash = file.lastIndexOf(path.sep);
+  const dot = file.lastIndexOf('.');
+  return dot > slash + 1 ? file.slice(0, dot) : file;
+}
+
+/** The names a subtitle file may be the sidecar of, in its folder: `a.b.en.srt` → a, a.b, a.b.en. */
+function sidecarOwners(file: string): string[] {
+  const stem = stemOf(file);
+  const slash = stem.lastIndexOf(path.sep);
+  const owners: string[] = [];
+  for (let dot = stem.indexOf('.', slash + 2); dot > 0; dot = stem.indexOf('.', dot + 1))
+    owners.push(stem.slice(0, dot));
+  owners.push(stem);
+  return owners;
+}
+
+const extOf = (file: string): string => {
+  const dot = file.lastIndexOf('.');
+  return dot > file.lastIndexOf(path.sep) + 1 ? file.slice(dot).toLowerCase() : '';
+};
+
+async function listFolder(dir: string, budget?: { left: number }): Promise<FolderListing> {
+  const skipped: SkippedMovie[] = [];
   const files: string[] = [];
   const folders: string[] = [];
-  await walk(dir, files, folders);
-  const isVideoName = (f: string): boolean => VIDEO_EXTENSIONS.includes(path.extname(f).toLowerCase());
-  const idOf = (f: string): string => {
-    const rel = path.relative(dir, f);
-    return rel
-      .slice(0, rel.length - path.extname(rel).length)
+  await walk(dir, files, folders, budget);
+  const isVideoName = (f: string): boolean => VIDEO_EXTENSIONS.includes(extOf(f));
+  // ids are paths below `dir` without extension, with / on every platform
+  const idOf = (f: string): string =>
+    stemOf(f)
+      .slice(dir.length + 1)
       .split(path.sep)
       .join('/');
-  };
   // A folder named like a video (`Film.mp4/`): its files are still scanned, but it is no movie.
   for (const f of folders.filter(isVideoName))
     skipped.push({ id: idOf(f), video: f, reason: `${f} is a directory, not a video file` });
-  const videos = files.filter(isVideoName);
-  // A subtitle file with no video of its name beside it: its movie is missing.
-  const stems = new Set(videos.map((v) => path.join(path.dirname(v), path.basename(v, path.extname(v)))));
-  for (const f of files.filter((x) => SUBTITLE_EXTENSIONS.includes(path.extname(x).toLowerCase()))) {
-    const stem = path.join(path.dirname(f), path.basename(f, path.extname(f)));
-    const parts = path.basename(stem).split('.');
-    const owners = parts.map((_, i) => path.join(path.dirname(f), parts.slice(0, i + 1).join('.')));
-    if (!owners.some((o) => stems.has(o)))
+  const videos: string[] = [];
+  const subtitles: string[] = [];
+  for (const f of files) {
+    const ext = extOf(f);
+    if (VIDEO_EXTENSIONS.includes(ext)) videos.push(f);
+    else if (SUBTITLE_EXTENSIONS.includes(ext)) subtitles.push(f);
+  }
+  // Subtitle files by the video stems they may belong to: one lookup per video, however large
+  // the folder (a scan of every sibling per video would be quadratic).
+  const byOwner = new Map<string, string[]>();
+  const stems = new Set(videos.map(stemOf));
+  for (const f of subtitles) {
+    const owners = sidecarOwners(f);
+    let owned = false;
+    for (const owner of owners) {
+      const list = byOwner.get(owner);
+      if (list) list.push(f);
+      else byOwner.set(owner, [f]);
+      owned ||= stems.has(owner);
+    }
+    // A subtitle file with no video of its name beside it: its movie is missing.
+    if (!owned)
       skipped.push({
         id: idOf(f),
         video: f,
@@ -289,13 +351,14 @@ async function scanFolder(dir: string, skipped: SkippedMovie[]): Promise<MovieEn
       });
   }
   const used = new Map<string, number>();
-  return videos.map((v) => {
+  const entries = videos.map((v) => {
     let id = idOf(v);
     const n = used.get(id) ?? 0;
     used.set(id, n + 1);
     if (n > 0) id = `${id}~${path.extname(v).slice(1)}`; // Film.mp4 and Film.mkv side by side
-    return { id, video: v, subtitles: pickSidecar(v, files) };
+    return { id, video: v, subtitles: pickSidecar(v, byOwner.get(stemOf(v)) ?? []) };
   });
+  return { entries, skipped, files: files.length, subtitleFiles: subtitles.length };
 }
 
 async function readManifest(file: string, skipped: SkippedMovie[]): Promise<MovieEntry[]> {
@@ -401,4 +464,113 @@ function parseDelimited(text: string, sep: string): { cells: string[]; line: num
   cells.push(cell);
   if (cells.some((c) => c.trim() !== '')) rows.push({ cells, line: rowLine });
   return rows;
+}
+
+/** What is wrong with a data folder or file, for the user: what was found against what was expected. */
+export interface CorpusProblem {
+  message: string;
+  hint: string;
+}
+
+const EXPECTED_CORPUS =
+  'a folder of videos with their subtitles beside them (Film.mp4 + Film.srt or Film.en.srt), or a CSV/JSONL manifest with id, video, subtitles';
+/** Videos probed for an embedded text subtitle stream when no video has a sidecar. */
+const PROBE_SAMPLE = 3;
+const SNIFF_BYTES = 64 * 1024;
+
+const some = (list: readonly string[], n = 3): string =>
+  `${list.slice(0, n).join(', ')}${list.length > n ? `, ... (${list.length} in all)` : ''}`;
+
+/**
+ * A quick look at a movie corpus before anything runs (listing, a manifest's rows, at most a few
+ * ffprobe calls; no video is decoded): undefined when it can give movies. A corpus with no video,
+ * videos none of which has subtitles (sidecar or embedded), or a manifest in the wrong format or
+ * naming missing files is a problem. Single bad movies are still skipped by loadMovieCorpus.
+ */
+export async function inspectMovieCorpus(
+  source: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<CorpusProblem | undefined> {
+  const st = await stat(source);
+  return st.isDirectory() ? inspectFolder(path.resolve(source), opts) : inspectManifest(path.resolve(source));
+}
+
+async function inspectFolder(dir: string, opts: { signal?: AbortSignal }): Promise<CorpusProblem | undefined> {
+  const budget = { left: MAX_LISTED };
+  const listed = await listFolder(dir, budget);
+  if (budget.left < 0) return undefined;
+  const videos = listed.entries.length;
+  const found = `${videos} video(s) and ${listed.subtitleFiles} subtitle file(s) (${SUBTITLE_EXTENSIONS.join(', ')}) among ${listed.files} file(s)`;
+  if (videos === 0)
+    return {
+      message: `no video (${VIDEO_EXTENSIONS.slice(0, 4).join(', ')}, ...) in ${dir}: found ${found}${listed.files === 0 ? ' (the folder is empty)' : ''}`,
+      hint: `expected ${EXPECTED_CORPUS}`,
+    };
+  if (listed.entries.some((e) => e.subtitles !== null)) return undefined;
+  // No sidecar at all: the movies can still carry their subtitles inside (ffprobe a few).
+  const sample = listed.entries.slice(0, PROBE_SAMPLE);
+  for (const e of sample) {
+    try {
+      const info = await probe(e.video, { signal: opts.signal });
+      if (info.subtitleStreams.some((s) => TEXT_SUBTITLE_CODECS.has(s.codec))) return undefined;
+    } catch (err) {
+      // Without ffprobe nothing can be said about embedded subtitles: the run will say more.
+      if (isExpError(err) && err.code === 'EXP_FFMPEG_MISSING') return undefined;
+      if (!isExpError(err)) throw err;
+    }
+  }
+  const orphans = listed.skipped
+    .filter((x) => x.reason.includes('has no video beside it'))
+    .map((x) => path.relative(dir, x.video ?? x.id));
+  return {
+    message: `no subtitles for the videos in ${dir}: found ${found}; no video has a subtitle file of its name${orphans.length ? ` (the subtitle files belong to no video: ${some(orphans)})` : ''}, and none of the ${sample.length} video(s) probed (${some(sample.map((e) => path.relative(dir, e.video)))}) has an embedded text subtitle stream`,
+    hint: `expected ${EXPECTED_CORPUS}`,
+  };
+}
+
+async function inspectManifest(file: string): Promise<CorpusProblem | undefined> {
+  const hint = `expected ${EXPECTED_CORPUS} (paths relative to the manifest)`;
+  if (VIDEO_EXTENSIONS.includes(path.extname(file).toLowerCase()))
+    return {
+      message: `${file} is a video file, not a movie corpus`,
+      hint: `expected ${EXPECTED_CORPUS}: give the folder that holds it`,
+    };
+  const head = Buffer.alloc(SNIFF_BYTES);
+  const fh = await open(file, 'r');
+  let n: number;
+  try {
+    n = (await fh.read(head, 0, SNIFF_BYTES, 0)).bytesRead;
+  } finally {
+    await fh.close();
+  }
+  if (head.subarray(0, n).includes(0))
+    return { message: `${file} is not a text manifest (it holds binary data)`, hint };
+  const skipped: SkippedMovie[] = [];
+  let entries: MovieEntry[];
+  try {
+    entries = await readManifest(file, skipped);
+  } catch (err) {
+    if (!isExpError(err)) throw err;
+    const first = head.subarray(0, n).toString('utf8').split(/\r?\n/)[0]!.slice(0, 80);
+    return { message: `${err.message}; its first line is ${JSON.stringify(first)}`, hint };
+  }
+  const rowProblems = skipped.map((x) => x.reason.replace(`${file}:`, 'line ').replace(/; (line|row) skipped$/, ''));
+  if (rowProblems.length)
+    return {
+      message: `${file}: ${rowProblems.length} row(s) in the wrong format, of ${entries.length + rowProblems.length}: ${some(rowProblems)}`,
+      hint,
+    };
+  if (entries.length === 0) return { message: `${file} lists no movie (0 rows after the header)`, hint };
+  const missing: string[] = [];
+  for (const e of entries) {
+    if (!existsSync(e.video)) missing.push(`line ${e.line}: video ${path.relative(path.dirname(file), e.video)}`);
+    else if (e.subtitles !== null && !existsSync(e.subtitles))
+      missing.push(`line ${e.line}: subtitles ${path.relative(path.dirname(file), e.subtitles)}`);
+  }
+  if (missing.length)
+    return {
+      message: `${file} names files that do not exist: ${missing.length} of its ${entries.length} movie(s) (${some(missing)})`,
+      hint,
+    };
+  return undefined;
 }

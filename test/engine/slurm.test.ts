@@ -1,7 +1,7 @@
 // The slurm executor on a real one-node Slurm cluster with 2 fake GPUs (scripts/slurm-one-node.sh,
 // on free loopback ports; stopped after). Missing slurm-wlm/munge is a failure: `make deps`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ const plugin = path.join(repoRoot, 'test/fixtures/plugins/test-kinds.ts');
 const grid = path.join(repoRoot, 'test/fixtures/engine/grid.yaml');
 const gpuPair = path.join(repoRoot, 'test/fixtures/engine/gpu-pair.yaml');
 const ticker = path.join(repoRoot, 'test/fixtures/engine/ticker.yaml');
+const arrayGrid = path.join(repoRoot, 'test/fixtures/engine/array-grid.yaml');
 const script = path.join(repoRoot, 'scripts/slurm-one-node.sh');
 const expBin = path.join(repoRoot, 'bin/exp.js');
 const tmp = (p: string): string => mkdtempSync(path.join(os.tmpdir(), p));
@@ -171,6 +172,12 @@ describe('slurm executor', () => {
           return s.filter((j) => j.state === 'RUNNING').length === cpus && s.some((j) => j.state === 'PENDING') && s;
         },
       );
+      // The mids went out together: one job array, its tasks recorded as <array id>_<index>.
+      const midIds = killed
+        .map((j) => j.id)
+        .filter((id) => id.includes('_'))
+        .sort();
+      expect(midIds).toEqual(mids.map((_, i) => `${midIds[0]!.split('_')[0]}_${i}`));
       // The pending one vanishes without a result while no driver watches.
       const pending = states.find((j) => j.state === 'PENDING')!;
       execFileSync('scancel', ['--state=PENDING', pending.id], { env });
@@ -230,7 +237,10 @@ describe('slurm executor', () => {
 
   it('a job that failed while no exp run watched is taken from its result, not run again; the next run retries', async () => {
     const runs = tmp('exp-slurm-failed-');
-    const tally = path.join(tmp('exp-slurm-tally-'), 'tally.txt');
+    const files = tmp('exp-slurm-tally-');
+    const tally = path.join(files, 'tally.txt');
+    // mid fails once this file exists: after its driver was killed, however loaded the machine.
+    const gate = path.join(files, 'gate');
     const args = [
       'run',
       grid,
@@ -238,7 +248,7 @@ describe('slurm executor', () => {
       '--set',
       'mid.fail=true',
       '--set',
-      'mid.sleep_ms=3000',
+      `mid.gate=${gate}`,
       '--set',
       `mid.tally=${tally}`,
       '--json',
@@ -250,6 +260,7 @@ describe('slurm executor', () => {
     ];
     const [, mid] = await killedDriver(args, runs, 2); // base, then mid
     expect(mid).toBeDefined();
+    writeFileSync(gate, '');
     await until(`the result of job ${mid!.id}`, 120_000, () => existsSync(path.join(runs, `${mid!.base}.result.json`)));
     const again = await runExp(args, env);
     expect(again.code, again.err).toBe(1);
@@ -346,4 +357,47 @@ describe('slurm executor', () => {
     expect(ref.code, ref.err).toBe(0);
     expect(valuesAndSteps(mlflowMetric(local, 'tick'))).toEqual(TICKER_METRICS);
   }, 180_000);
+  it('the ready nodes of a stage go out as one job array (throttled); a failed task fails only its node', async () => {
+    const dir = tmp('exp-slurm-array-');
+    // Every sbatch goes through this wrapper, which logs its arguments: submissions are counted.
+    const bin = path.join(dir, 'bin');
+    const log = path.join(dir, 'sbatch.log');
+    const real = execFileSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).trim();
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'sbatch'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${log}\nexec ${real} "$@"\n`, {
+      mode: 0o755,
+    });
+    const args = ['run', arrayGrid, '--no-track', '--json'];
+    const local = await runExp([...args, '--runs', path.join(dir, 'local')], env);
+    const remote = path.join(dir, 'runs');
+    const r = await runExp(
+      [...args, '--runs', remote, '--executor', 'slurm', '--set', 'settings.slurm.array_throttle=2'],
+      { ...env, PATH: `${bin}:${env.PATH}` },
+    );
+    expect(local.code, local.err).toBe(1);
+    expect(r.code, r.err).toBe(1);
+    const [a, b] = [local.json<RunJson>(), r.json<RunJson>()];
+    expect(b.points).toEqual(a.points);
+    const failures = (j: RunJson) => j.failed.map((f) => [f.stage, f.error]).sort();
+    expect(failures(b)).toEqual(failures(a));
+    expect(b.failed).toHaveLength(2); // the two mids asked to fail; the other two and their tops are done
+    expect(r.err).toMatch(/5 ran, 0 cached, 2 failed, 2 skipped/);
+    // One sbatch for the four mids: an array of 4 tasks, at most 2 at once.
+    const submissions = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('--wrap='));
+    const mids = submissions.filter((l) => l.includes('--job-name=exp-mid'));
+    expect(mids).toHaveLength(1);
+    expect(mids[0]).toMatch(/^--array=0-3%2 /);
+    expect(submissions.filter((l) => l.includes('--job-name=exp-base'))).toHaveLength(1);
+    // Each task recorded as <array id>_<index>, in the order of the index file.
+    const [inv] = await listInvocations(remote);
+    const midIds = Object.values(inv!.remoteJobs ?? {})
+      .filter((j) => JSON.parse(readFileSync(path.join(remote, `${j.base}.job.json`), 'utf8')).node.stage === 'mid')
+      .map((j) => j.id)
+      .sort();
+    const arrayId = midIds[0]!.split('_')[0];
+    expect(midIds).toEqual([0, 1, 2, 3].map((i) => `${arrayId}_${i}`));
+  }, 120_000);
 });

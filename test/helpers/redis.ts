@@ -1,5 +1,6 @@
 // A throwaway redis-server on a free loopback port, for the bullmq executor's tests. Missing
-// redis-server is an error, not a skip: `make deps` installs it (Debian's redis-server).
+// redis-server is an error, not a skip: `make deps` installs it (Debian's redis-server). No
+// persistence: a Redis killed and started again (restart()) is empty, as after a crash.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
@@ -7,6 +8,10 @@ export interface RedisServer {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: every job and key is lost. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty (after kill()). */
+  start(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -20,14 +25,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
-  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'redis-server is not installed: run `make deps` (apt-get install redis-server) — the bullmq executor tests need a real Redis',
-    );
-  }
-  const port = await freePort();
+function answersPing(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.write('PING\r\n');
+      c.once('data', (b) => {
+        c.destroy();
+        resolve(b.toString().startsWith('+PONG'));
+      });
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+async function launch(port: number): Promise<ChildProcess> {
   const child: ChildProcess = spawn(
     'redis-server',
     [
@@ -48,29 +60,36 @@ export async function startRedis(): Promise<RedisServer> {
   );
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => {
-        c.write('PING\r\n');
-        c.once('data', (b) => {
-          c.destroy();
-          resolve(b.toString().startsWith('+PONG'));
-        });
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) break;
+    if (await answersPing(port)) return child;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function exited(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'redis-server is not installed: run `make deps` (apt-get install redis-server) — the bullmq executor tests need a real Redis',
+    );
+  }
+  const port = await freePort();
+  let child = await launch(port);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => exited(child, 'SIGTERM'),
+    kill: () => exited(child, 'SIGKILL'),
+    start: async () => {
+      child = await launch(port);
+    },
   };
 }

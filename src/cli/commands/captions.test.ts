@@ -48,7 +48,8 @@ describe('exp captions parse', () => {
   });
   it('reports a missing file with its name and a non-zero exit code', async () => {
     const c = capture();
-    expect(await captionsCommand(['parse', '-missing file.srt', '--json'], c.io)).toBe(1);
+    // a file name that starts with a dash comes after `--`, as in every command
+    expect(await captionsCommand(['parse', '--json', '--', '-missing file.srt'], c.io)).toBe(1);
     expect(c.err()).toMatch(/EXP_INPUT_MISSING.*-missing file\.srt/);
     expect(c.out()).toBe('');
   });
@@ -56,6 +57,8 @@ describe('exp captions parse', () => {
     const c = capture();
     expect(await captionsCommand(['frobnicate'], c.io)).toBe(2);
     expect(await captionsCommand(['parse', 'x.srt', '--jsn'], c.io)).toBe(2);
-    expect(c.err()).toMatch(/unknown option --jsn/);
+    expect(c.err()).toMatch(/Unknown option '--jsn'[\s\S]*did you mean --json\?/);
+    expect(await captionsCommand(['parse', 'x.srt', '--format', 'svb'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/--format "svb" is not one of srt, vtt, sbv[\s\S]*did you mean --format sbv\?/);
   });
 });

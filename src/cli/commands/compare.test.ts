@@ -47,7 +47,7 @@ describe('exp compare', () => {
     expect(j.rows.map((r) => r.params['finetune.k'])).toEqual(['0', '20', '50']);
   });
 
-  it('exits 2 on bad arguments and 1 on an unknown experiment', async () => {
+  it('exits 2 on bad arguments, an unknown experiment and a spec without a name (docs/ERRORS.md)', async () => {
     let t = io();
     expect(await compareCommand([], t.io, dir)).toBe(2);
     expect(t.err()).toContain('usage: exp compare');
@@ -57,11 +57,11 @@ describe('exp compare', () => {
     t = io();
     expect(await compareCommand(['ava-fewshot', '--sort', 'nope'], t.io, dir)).toBe(2);
     t = io();
-    expect(await compareCommand(['nothing-here'], t.io, dir)).toBe(1);
-    expect(t.err()).toContain('EXP_INPUT_MISSING');
+    expect(await compareCommand(['nothing-here'], t.io, dir)).toBe(2);
+    expect(t.err()).toContain('EXP_NOT_FOUND');
     t = io();
     await writeFile(join(dir, 'noname.yaml'), 'stages: {}\n');
-    expect(await compareCommand([join(dir, 'noname.yaml')], t.io, dir)).toBe(1);
+    expect(await compareCommand([join(dir, 'noname.yaml')], t.io, dir)).toBe(2);
     expect(t.err()).toContain('name:');
   });
 });

@@ -23,7 +23,7 @@ import type { LoadedSpec } from '../../spec/types.ts';
 import { builtinExecutors, DEFAULT_EXECUTOR } from '../../exec/builtin.ts';
 import { resolveExecutorSettings, type ExecutorRegistry } from '../../exec/registry.ts';
 import { didYouMean } from '../../spec/did-you-mean.ts';
-import { int, list, parseCommand, str, type CommandSpec } from '../args.ts';
+import { checkChoice, int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
 import { shardJson, shardLines } from '../shards-view.ts';
 import { table } from '../table.ts';
@@ -52,11 +52,16 @@ export const validateSpec: CommandSpec = {
   name: 'validate',
   usage: 'validate <spec.yaml> [--set PATH=VALUE]...',
   summary: 'Check a spec (schema, stage params, needs, files) and report every problem at once.',
+  description:
+    "Checks the schema, every stage's params, needs and ports, and looks inside the data folders the spec\n" +
+    'names (listing, headers, a sample: never a full decode), so a wrong folder stops here, not minutes into a run.',
   options: [...specOptions, { name: 'json', type: 'boolean', description: 'print {"ok", "points", "issues"} as JSON' }],
   examples: [
     'exp validate experiments/ava_fewshot.yaml',
     "exp validate experiments/s2a_text.yaml --set 'data.screenplays=/data/imsdb'",
   ],
+  success: 'the spec is valid',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const planSpec: CommandSpec = {
@@ -80,6 +85,13 @@ export const planSpec: CommandSpec = {
       description: 'plan as if this stage were forced to rerun',
     },
   ],
+  examples: [
+    'exp plan experiments/ava_fewshot.yaml',
+    'exp plan experiments/s2a_text.yaml --why --set verbs.min_count=50',
+    'exp plan experiments/hmdb51.yaml --json --rerun finetune',
+  ],
+  success: 'the plan is printed',
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID'],
 };
 
 export const runSpec: CommandSpec = {
@@ -87,7 +99,6 @@ export const runSpec: CommandSpec = {
   usage: 'run <spec.yaml> [--set PATH=VALUE]... [--gpus IDS] [--jobs N] [--runs DIR] [--force] [--json]',
   summary: 'Run every point of a spec: shared stages once, cached nodes reused, each point tracked in MLflow.',
   description:
-    'Exit codes: 0 all points done, 1 some node failed, 2 invalid spec or arguments, 130 interrupted.\n' +
     'Interrupting (Ctrl-C, SIGTERM) stops dispatching, gives running tasks a grace period, and keeps every\n' +
     'finished node: running the same command again continues where it stopped.',
   options: [
@@ -161,6 +172,15 @@ export const runSpec: CommandSpec = {
     'EXP_GPUS=0 exp run experiments/hmdb51.yaml --jobs 4 --json',
     'exp run experiments/quickstart.yaml --executor bullmq --redis redis://10.0.0.5:6379 --runs /shared/runs',
   ],
+  success: 'every point done',
+  otherExits: [
+    [
+      1,
+      'some point not done: a node failed, or was cancelled outside exp or lost (the others went on; the command to continue is printed)',
+    ],
+    [130, 'interrupted (Ctrl-C, SIGTERM); run it again to go on'],
+  ],
+  errors: ['EXP_SPEC_INVALID', 'EXP_PLUGIN_INVALID', 'EXP_RUNS_UNWRITABLE', 'EXP_EXECUTOR_UNAVAILABLE'],
 };
 
 function specFile(file: string | undefined): string {
@@ -338,6 +358,13 @@ export interface RunJson {
   failed: FailedNode[];
   /** Only when some node skipped input items (corrupt movies, ...). */
   skipped?: SkippedInputs[];
+  /** Only when some point is not done: the command that continues where this run stopped. */
+  resume?: string;
+}
+
+/** A word as a POSIX shell reads it back unchanged. */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
@@ -345,6 +372,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { planExperiment, runExperiment } = await import('../../run/experiment.ts');
   const { TrackingReporter } = await import('../../run/tracking-reporter.ts');
   const { kinds: registry, executors } = await makeRegistries(list(values.plugin), io.env);
+  // An executor name the registry (built-ins and plugins) does not know: said before any planning.
+  checkChoice(runSpec, 'executor', str(values.executor), executors.names());
   const runsDir = runsDirFrom(str(values.runs), io.env);
   checkRunsWritable(runsDir);
   const planned = await planExperiment(specFile(positionals[0]), {
@@ -406,13 +435,20 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     interrupt.dispose();
   }
   const tracking = result.reporters.find((r): r is TrackingReporter => r instanceof TrackingReporter);
+  // exit 0 only when every targeted point is done: a cancelled, lost or unknown node is never a success.
+  const notDone = result.points.filter((p) => p.status !== 'done');
+  const resume = notDone.length ? `exp ${['run', ...argv].map(shellQuote).join(' ')}` : undefined;
   if (!values.quiet && !values.json) printSummary(io, spec, result, tracking);
+  if (resume && !values.json)
+    io.stdout.write(
+      `\n${notDone.length} of ${result.points.length} point(s) not done; finished nodes are kept. To continue: ${resume}\n`,
+    );
   if (values.json)
     io.stdout.write(
-      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}) } satisfies RunJson)}\n`,
+      `${JSON.stringify({ points: result.points, failed: result.failed, ...(result.skipped.length ? { skipped: result.skipped } : {}), ...(resume ? { resume } : {}) } satisfies RunJson)}\n`,
     );
   if (result.interrupted) return 130;
-  return result.points.some((p) => p.status === 'failed') ? 1 : 0;
+  return notDone.length ? 1 : 0;
 }
 
 /** `--executor` / settings.executor, looked up in the registry, with its settings resolved (flag > spec > env). */
@@ -455,6 +491,9 @@ function executorFrom(
   };
 }
 
+/** Seconds beyond the grace period that closing (cancelling jobs, closing connections) may take. */
+const STOP_MARGIN_S = 2;
+
 /**
  * Ctrl-C / SIGTERM: stop dispatching and let running tasks finish within the grace period; a
  * second Ctrl-C leaves at once (finished nodes are already safe in the store). In-process callers
@@ -471,6 +510,15 @@ function interruptOnSignals(io: Io, graceMs: number): { signal: AbortSignal; dis
     if (signals > 1) process.exit(130);
     io.stderr.write(`\n${sig}: stopping (running tasks get ${graceMs / 1000}s; press Ctrl-C again to leave now)\n`);
     controller.abort();
+    // Whatever state the executor's engine is in (a controller or a Redis that hangs), exp leaves
+    // once the grace period and a moment to close are over: finished nodes are already safe.
+    setTimeout(
+      () => {
+        io.stderr.write(`exp: still stopping ${graceMs / 1000 + STOP_MARGIN_S} s after ${sig}: leaving now\n`);
+        process.exit(130);
+      },
+      graceMs + STOP_MARGIN_S * 1000,
+    ).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -19,6 +19,9 @@ export const lsSpec: CommandSpec = {
     { name: 'nodes', type: 'boolean', description: 'list cached nodes (kind, key, stage, size, age) instead' },
     { name: 'json', type: 'boolean', description: 'print JSON' },
   ],
+  examples: ['exp ls', 'exp ls --nodes --runs /shared/runs', 'exp ls --json'],
+  success: 'listed (an empty runs folder lists nothing)',
+  errors: [],
 };
 
 export const showSpec: CommandSpec = {
@@ -27,6 +30,9 @@ export const showSpec: CommandSpec = {
   summary:
     'Show a point (its nodes, status and metrics), a node (manifest, files, log) or an invocation. Prefixes work.',
   options: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
+  examples: ['exp show 3f9a2c (a point id, node key or invocation id, or a prefix of one)', 'exp show 3f9a2c --json'],
+  success: 'shown',
+  errors: ['EXP_NOT_FOUND'],
 };
 
 export const kindsSpec: CommandSpec = {
@@ -34,6 +40,9 @@ export const kindsSpec: CommandSpec = {
   usage: 'kinds [NAME] [--json]',
   summary: 'List registered stage kinds, or show one kind with its params schema.',
   options: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
+  examples: ['exp kinds', 'exp kinds verbs.mine', 'exp kinds --plugin ./my-kinds.ts --json'],
+  success: 'listed',
+  errors: ['EXP_NOT_FOUND', 'EXP_PLUGIN_INVALID'],
 };
 
 export const gcSpec: CommandSpec = {
@@ -50,6 +59,9 @@ export const gcSpec: CommandSpec = {
     },
     { name: 'dry-run', type: 'boolean', description: 'say what would be removed' },
   ],
+  examples: ['exp gc', 'exp gc --keep-last 5 --dry-run'],
+  success: 'cleaned (or, with --dry-run, what would go is listed)',
+  errors: ['EXP_RUNS_UNWRITABLE'],
 };
 
 export async function lsCommand(argv: string[], io: Io): Promise<number> {

@@ -50,27 +50,31 @@ describe('exp screenplay parse', () => {
     ]);
   });
 
-  it('exits 2 with a message for bad arguments and unreadable files', async () => {
+  it('exits 2 for bad arguments and 1 for files it cannot read (docs/ERRORS.md), each with a message', async () => {
     expect((await run([])).code).toBe(2);
-    expect((await run(['tag', sample])).err).toMatch(/unknown screenplay command "tag"/);
+    expect((await run(['tag', sample])).err).toMatch(/EXP_ARGS_INVALID.*unknown sub-command "tag"/);
+    expect((await run(['prase', sample])).err).toMatch(/did you mean "exp screenplay parse"/);
     expect((await run(['parse'])).err).toMatch(/exactly one screenplay file/);
     expect((await run(['parse', sample, '--lines', '--elements'])).err).toMatch(/either --lines or --elements/);
     expect((await run(['parse', sample, '--bogus'])).code).toBe(2);
     const missing = await run(['parse', '/no/such/file.txt', '--lines']);
     expect(missing).toMatchObject({
-      code: 2,
-      err: expect.stringMatching(/cannot read \/no\/such\/file.txt: no such file/),
+      code: 1,
+      err: expect.stringMatching(/EXP_INPUT_MISSING.*cannot read \/no\/such\/file.txt: no such file/),
     });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'exp-cli-sp-'));
     writeFileSync(path.join(dir, 'x.bin'), Buffer.from([0x89, 0x50, 0, 0, 1, 2, 0, 0, 3]));
     expect(await run(['parse', path.join(dir, 'x.bin')])).toMatchObject({
-      code: 2,
+      code: 1,
       err: expect.stringMatching(/binary/),
     });
     expect((await run(['parse', dir])).err).toMatch(/is a folder/);
   });
 
   it('prints usage with --help', async () => {
-    expect(await run(['--help'])).toMatchObject({ code: 0, out: expect.stringMatching(/usage: exp screenplay parse/) });
+    expect(await run(['--help'])).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^Usage: exp screenplay parse/),
+    });
   });
 });

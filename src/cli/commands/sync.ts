@@ -1,36 +1,64 @@
 // `exp sync [--to URI] [--experiment NAME]`: push the local file store to a tracking server.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { exitCodeFor } from '../../error-codes.ts';
 import { ExpError, isExpError } from '../../errors.ts';
-import { pendingDir, replayPending } from '../../track/journal.ts';
-import { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv } from '../../track/rest-client.ts';
-import { StoreSyncer } from '../../track/sync.ts';
+// The command's own modules load when it runs: `exp --help` and `exp <command> --help` read only
+// the declaration below (see test/engine/startup-imports.test.ts).
+import { type CommandSpec, helpText, parseCommand, str } from '../args.ts';
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
-const USAGE =
-  'usage: exp sync [--to http(s)://host:port] [--experiment NAME]\n  writes the tracking of runs whose mlruns/ could not be written (<runs>/mlflow-pending) into <runs>/mlruns, then\n  pushes the runs in <runs>/mlruns to an MLflow server (default: $MLFLOW_TRACKING_URI); running it again pushes only what is new';
+export const syncSpec: CommandSpec = {
+  name: 'sync',
+  usage: 'sync [--to http(s)://host:port] [--experiment NAME]',
+  summary: 'Push local MLflow runs to a tracking server (idempotent, resumable).',
+  description:
+    'First writes the tracking of runs whose mlruns/ could not be written (<runs>/mlflow-pending) into\n' +
+    '<runs>/mlruns, then pushes the runs in <runs>/mlruns to an MLflow server (default: $MLFLOW_TRACKING_URI);\n' +
+    'running it again pushes only what is new.',
+  options: [
+    { name: 'to', type: 'string', value: 'URI', description: 'the MLflow server (default MLFLOW_TRACKING_URI)' },
+    { name: 'experiment', type: 'string', value: 'NAME', description: 'push only this experiment' },
+  ],
+  examples: [
+    'exp sync --to http://127.0.0.1:5000',
+    'MLFLOW_TRACKING_URI=http://mlflow.lab:5000 exp sync --experiment ava-fewshot --runs /shared/runs',
+  ],
+  success: 'everything is pushed (or, without a server, the pending tracking is written)',
+  otherExits: [[1, 'some runs could not be pushed (run exp sync again; what was pushed is recorded)']],
+  errors: ['EXP_RUNS_UNWRITABLE'],
+  without: ['plugin'],
+};
 
 export async function syncCommand(argv: string[], io: Io, runsDir: string): Promise<number> {
-  let values: { to?: string; experiment?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { to: { type: 'string' }, experiment: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
+    return await sync(argv, io, runsDir);
   } catch (e) {
-    io.stderr.write(`✖ ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+    if (isExpError(e)) {
+      io.stderr.write(`${e.format()}\n`);
+      return exitCodeFor(e.code);
+    }
+    throw e;
   }
+}
+
+async function sync(argv: string[], io: Io, runsDir: string): Promise<number> {
+  const { values, positionals } = parseCommand(syncSpec, argv);
   if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
+    io.stdout.write(helpText(syncSpec));
     return 0;
   }
-  const uri = values.to ?? process.env.MLFLOW_TRACKING_URI;
+  if (positionals.length > 0)
+    throw new ExpError('EXP_ARGS_INVALID', `exp sync takes no arguments (got ${positionals.join(' ')})`, {
+      hint: `usage: exp ${syncSpec.usage}`,
+    });
+  const { pendingDir, replayPending } = await import('../../track/journal.ts');
+  const { authFromEnv, isHttpUri, MlflowRestClient, retryFromEnv, timeoutFromEnv } = await import(
+    '../../track/rest-client.ts'
+  );
+  const { StoreSyncer } = await import('../../track/sync.ts');
+  const uri = str(values.to) ?? process.env.MLFLOW_TRACKING_URI;
   const root = join(runsDir, 'mlruns');
   // First what runs could not write into mlruns/ (read-only then): into the file store, once.
   const pending = (await readdir(pendingDir(runsDir)).catch(() => [] as string[])).filter((n) => n.endsWith('.jsonl'));
@@ -49,15 +77,16 @@ export async function syncCommand(argv: string[], io: Io, runsDir: string): Prom
       io.stderr.write(`${err.format()}\n`);
       return exitCodeFor(err.code);
     }
-    if (!isHttpUri(uri) && values.to === undefined) return 0; // nothing to push to: the file store was the goal
+    if (!isHttpUri(uri) && str(values.to) === undefined) return 0; // nothing to push to: the file store was the goal
   }
   if (!isHttpUri(uri)) {
-    io.stderr.write(
-      `✖ ${uri ? `${JSON.stringify(uri)} is not an http(s) tracking server` : 'no server to sync to'}\n  → pass --to http://host:5000 or set MLFLOW_TRACKING_URI\n${USAGE}\n`,
+    throw new ExpError(
+      'EXP_ARGS_INVALID',
+      uri ? `${JSON.stringify(uri)} is not an http(s) tracking server` : 'no server to sync to',
+      { hint: 'pass --to http://host:5000 or set MLFLOW_TRACKING_URI' },
     );
-    return 2;
   }
-  let client: MlflowRestClient;
+  let client: InstanceType<typeof MlflowRestClient>;
   try {
     // A server that stops answering fails the remaining runs at once (not 5 × 30 s each).
     client = new MlflowRestClient({
@@ -68,14 +97,13 @@ export async function syncCommand(argv: string[], io: Io, runsDir: string): Prom
       retryTimeouts: false,
     });
   } catch {
-    io.stderr.write(
-      `✖ ${JSON.stringify(uri)} is not a valid URL\n  → pass --to http://host:5000 or set MLFLOW_TRACKING_URI\n${USAGE}\n`,
-    );
-    return 2;
+    throw new ExpError('EXP_ARGS_INVALID', `${JSON.stringify(uri)} is not a valid URL`, {
+      hint: 'pass --to http://host:5000 or set MLFLOW_TRACKING_URI',
+    });
   }
   const syncer = new StoreSyncer(root, client, (m) => io.stderr.write(`! ${m}\n`));
   try {
-    const s = await syncer.syncAll(values.experiment);
+    const s = await syncer.syncAll(str(values.experiment));
     io.stdout.write(
       `synced ${root} → ${client.baseUrl}: ${s.created} new run(s), ${s.updated} updated, ${s.unchanged} unchanged${s.failed.length ? `, ${s.failed.length} failed` : ''}\n`,
     );

@@ -14,7 +14,8 @@ export const workerSpec: CommandSpec = {
   description:
     'Takes only nodes whose GPUs it has (and runs as many at once as --cpus and --gpus allow). The runs folder\n' +
     'must be the one `exp run` uses (a shared filesystem); load the same --plugin modules as `exp run`.\n' +
-    'A worker killed with SIGKILL loses nothing: its node runs again on another worker after --lock-ms.',
+    'A worker killed with SIGKILL loses nothing: its node runs again on another worker about 1 s after --lock-ms.\n' +
+    'A job from an exp run on another runs folder is refused (back to the queue, said once): never answered from here.',
   options: [
     {
       name: 'redis',
@@ -40,7 +41,7 @@ export const workerSpec: CommandSpec = {
       type: 'string',
       value: 'MS',
       description:
-        "job lock duration, renewed while a node runs; a dead worker's node is retaken after it (default 5000)",
+        "job lock duration, renewed while a node runs; a dead worker's node is retaken about 1 s after it (default 5000)",
     },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no line per node' },
   ],
@@ -48,6 +49,8 @@ export const workerSpec: CommandSpec = {
     'exp worker --redis redis://10.0.0.5:6379 --runs /shared/runs --gpus 0,1',
     'exp worker --redis redis://127.0.0.1:6379 --runs runs --cpus 4 --plugin ./my-kinds.ts',
   ],
+  success: 'stopped after SIGINT/SIGTERM, its running nodes finished',
+  errors: ['EXP_PLUGIN_INVALID', 'EXP_EXECUTOR_UNAVAILABLE'],
 };
 
 export async function workerCommand(argv: string[], io: Io): Promise<number> {
@@ -66,7 +69,18 @@ export async function workerCommand(argv: string[], io: Io): Promise<number> {
   const say = (m: string): void => {
     if (!values.quiet) io.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
   };
-  const worker = await startWorker({ redis, runsDir, registry, inventory, queue: str(values.queue), lockMs, log: say });
+  // Refused jobs and a lost Redis are said even with --quiet.
+  const warn = (m: string): void => void io.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
+  const worker = await startWorker({
+    redis,
+    runsDir,
+    registry,
+    inventory,
+    queue: str(values.queue),
+    lockMs,
+    log: say,
+    warn,
+  });
   io.stderr.write(
     `exp worker pid ${process.pid} · ${redis} · runs ${runsDir} · ${inventory.cpus} CPU slot(s) · GPUs ${inventory.gpus.map((g) => g.id).join(',') || 'none'} · queues ${worker.queues.join(',')}\n`,
   );

@@ -204,7 +204,7 @@ export class TfBertModel {
 
   /** weights: Hugging Face names, PyTorch layout (as readBertWeights gives them). */
   static async fromWeights(arch: BertArchitecture, weights: Map<string, NamedTensor>): Promise<TfBertModel> {
-    await initBackend(); // before the first tensor (FACTS.md)
+    await initBackend(); // before the first tensor: a tensor made earlier would live on the default backend
     const id = ++modelCounter;
     const vars = new Map<string, tfjs.Variable>();
     for (const [name, shape] of bertWeightShapes(arch)) {

@@ -18,7 +18,7 @@ export interface BertConfig {
   batchSize: number;
 }
 
-/** Files transformers.js needs in an offline BERT folder (FACTS.md). */
+/** Files transformers.js needs in an offline BERT folder (it fetches nothing: allowRemoteModels is off). */
 export const BERT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'] as const;
 /** Files the WordPiece tokenizer alone needs. */
 export const TOKENIZER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
@@ -145,7 +145,7 @@ export class BertEncoder {
       local_files_only: true,
       dtype: 'fp32',
       device: 'cpu',
-      // FACTS.md: on 2 cores one intra-op thread is fastest.
+      // Measured: on 2 cores one intra-op thread is fastest.
       session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
     })) as unknown as HfModel;
     return new BertEncoder(

@@ -1,6 +1,6 @@
 // Saving and loading a trained classifier in a node's `model/` folder: classifier.json (encoder
 // config + classes) and the head as a tfjs layers model (head.json + head.weights.bin, written
-// from `tf.io.withSaveHandler` artifacts, loadable with `tf.io.fromMemory`, FACTS.md).
+// from `tf.io.withSaveHandler` artifacts, loadable with `tf.io.fromMemory`: tf.io's file:// handlers need tfjs-node).
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -22,7 +22,7 @@ export interface HmdbDataset {
   splits: HmdbSplit[];
 }
 
-const SPLIT_FILE = /^(.+)_test_split([123])\.txt$/;
+export const SPLIT_FILE = /^(.+)_test_split([123])\.txt$/;
 
 /** Parse one split file's lines; malformed lines are skipped with a warning naming file:line. */
 export function parseHmdbSplitFile(
@@ -47,7 +47,8 @@ export function parseHmdbSplitFile(
   return { train, test };
 }
 
-async function findSplitFiles(root: string, depth = 3): Promise<string[]> {
+/** The split files `<class>_test_split<k>.txt` under `root` (any depth ≤ 3), sorted. */
+export async function findSplitFiles(root: string, depth = 3): Promise<string[]> {
   const out: string[] = [];
   let entries: Dirent[];
   try {

@@ -1,12 +1,12 @@
 // The building blocks of S3D-G as tfjs layers over clips shaped [batch, T, H, W, C].
-// Every 3D operation is factorised onto 2D kernels (FACTS.md: conv3d is slow on wasm, conv2d is
+// Every 3D operation is factorised onto 2D kernels (measured: conv3d is slow on wasm, conv2d is
 // fast once its weight gradient is registered): a 1×k×k convolution or pool runs on the frames
 // folded into the batch ([B·T, H, W, C]); a k×1×1 one runs on [B, T, H·W, C] with a [k, 1] window.
 // Xie et al. 2018 §4 ("separable 3D convolutions") is exactly this factorisation.
 // On the native TensorFlow backend (`make native`) the same 2D kernels run in TensorFlow, and a
 // training batch norm + ReLU is one fused op each way (src/ml/native-ops.ts). TF's Conv3D with the
 // same 5D kernels was tried there (fewer reshapes) but its gradients disagreed with this path and with
-// wasm beyond float tolerance on a small S3D-G (README, "Native TensorFlow backend"), so it is not used.
+// wasm beyond float tolerance on a small S3D-G (docs/performance.md, "Building native TensorFlow"), so it is not used.
 import { tf } from '../../ml/backend.ts';
 import { fusedBatchNormReluTraining, nativeBackend } from '../../ml/native-ops.ts';
 import type * as tfjs from '@tensorflow/tfjs';
