@@ -95,12 +95,14 @@ function checkSharding(kind: AnyStageKind): void {
   const s = kind.shard!;
   const fail = (what: string): never => {
     throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": shard.${what}`, {
-      hint: 'shard: { port, autoShardSize, listItems(source), run(ctx), gather(ctx) } (see src/plan/stage-kind.ts)',
+      hint: 'shard: { port, autoShardSize, runIn?, listItems(source), run(ctx), gather(ctx) } (see src/plan/stage-kind.ts); runIn "pool" or "process" needs the kind\'s module: import.meta.url',
     });
   };
   for (const f of ['listItems', 'run', 'gather'] as const)
     if (typeof s[f] !== 'function') fail(`${f} must be a function`);
   if (!(Number.isInteger(s.autoShardSize) && s.autoShardSize > 0)) fail('autoShardSize must be a positive integer');
+  if (s.runIn !== undefined && !['inline', 'pool', 'process'].includes(s.runIn))
+    fail(`runIn must be "inline", "pool" or "process", got ${JSON.stringify(s.runIn)}`);
   if ((s.runIn === 'pool' || s.runIn === 'process') && !kind.module)
     fail(`runIn "${s.runIn}" needs the kind's \`module\` (its own import.meta.url)`);
   if (typeof s.port !== 'string' || !kind.inputs?.[s.port])

@@ -91,6 +91,40 @@ describe('sharded stages (engine)', () => {
     expect(all(`${t.runs}-plain`, gather.key)).toBe(text);
   });
 
+  it('shards declared runIn "pool" run in worker threads, the gather in the run; the same bytes as unsharded', async () => {
+    const t = setup(9);
+    writeFileSync(t.spec, readFileSync(t.spec, 'utf8').replace('uses: test.lines', 'uses: test.pooled'));
+    const r1 = await exp([
+      'run',
+      t.spec,
+      '--runs',
+      t.runs,
+      '--json',
+      '--quiet',
+      '--no-track',
+      '--set',
+      'stages.lines.shards=3',
+    ]);
+    expect(r1.code, r1.err).toBe(0);
+    const plan = (
+      await exp(['plan', t.spec, '--runs', t.runs, '--json', '--set', 'stages.lines.shards=3'])
+    ).json<PlanJson>();
+    const gather = plan.nodes.find((n) => n.shards)!;
+    const dir = path.join(t.runs, 'cache/test.pooled', gather.key);
+    const [shardThreads, gatherLine] = readFileSync(path.join(dir, 'threads.txt'), 'utf8').trim().split('\n');
+    const threads = shardThreads!.split(' ').map(Number);
+    expect(threads).toHaveLength(3);
+    // threadId 0 is a process's main thread: every shard ran in a pool worker, the gather did not.
+    expect(threads.every((id) => id > 0)).toBe(true);
+    expect(gatherLine).toBe('gather 0');
+    const r2 = await exp(['run', t.spec, '--runs', `${t.runs}-plain`, '--json', '--quiet', '--no-track']);
+    expect(r2.code, r2.err).toBe(0);
+    expect(r2.json<RunJson>().points[0]!.metrics).toEqual(r1.json<RunJson>().points[0]!.metrics);
+    expect(readFileSync(path.join(`${t.runs}-plain`, 'cache/test.pooled', gather.key, 'all.txt'), 'utf8')).toBe(
+      readFileSync(path.join(dir, 'all.txt'), 'utf8'),
+    );
+  });
+
   it('new items rerun only their shards and the gather; --why names them; --rerun and --force rerun every shard', async () => {
     const t = setup(40);
     const args = ['--runs', t.runs, '--set', 'stages.lines.shards=8'];
