@@ -16,7 +16,8 @@
 //       [--no-bullmq] [--no-slurm] [--no-clips] [--plan-items 200000] [--plan-shards 1000]
 //       [--bert-base --bert-vocab PATH] [--dir DIR (kept: the corpus is reused)]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -349,11 +350,14 @@ if (!a['no-bullmq']) {
       const w = spawn(process.execPath, [exp, 'worker', '--redis', redis.url, '--runs', runs, '--cpus', '1'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
-      await new Promise<void>((resolve) => {
+      // Ready once it names its queues; a worker that exits first stops the bench with its words.
+      let said = '';
+      await new Promise<void>((resolve, reject) => {
         w.stderr!.on('data', (b: Buffer) => {
-          if (/waiting|listening|ready|worker/i.test(b.toString())) resolve();
+          said += b.toString();
+          if (said.includes('queues')) resolve();
         });
-        setTimeout(resolve, 5000);
+        w.once('exit', (code) => reject(new Error(`exp worker exited ${code} before it was ready:\n${said}`)));
       });
       workers.push(w);
     }
@@ -409,30 +413,73 @@ if (!a['no-bullmq']) {
 }
 
 // ── 4. Slurm on the one-node test cluster ──────────────────────────────────────────────────────
-if (!a['no-slurm'] && process.getuid?.() === 0 && existsSync('/usr/sbin/slurmctld')) {
+if (!a['no-slurm'] && existsSync('/usr/sbin/slurmctld')) {
   const cluster = path.join(dir, 'slurm');
-  const up = execFileSync('bash', [path.join(root, 'scripts/slurm-one-node.sh'), 'start', cluster], {
-    encoding: 'utf8',
+  rmSync(cluster, { recursive: true, force: true });
+  mkdirSync(cluster, { recursive: true });
+  // Every sbatch goes through this wrapper, which logs its arguments: submissions are counted.
+  const bin = path.join(cluster, 'bin');
+  const sbatchLog = path.join(cluster, 'sbatch.log');
+  const real = execFileSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).trim();
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'sbatch'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${sbatchLog}\nexec ${real} "$@"\n`, {
+    mode: 0o755,
   });
-  const conf = /SLURM_CONF=(\S+)/.exec(up)?.[1];
+  const freePort = (): Promise<string> =>
+    new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(String(p)));
+      });
+    });
+  execFileSync('bash', [path.join(root, 'scripts/slurm-one-node.sh'), 'start', cluster], {
+    env: { ...process.env, SLURMCTLD_PORT: await freePort(), SLURMD_PORT: await freePort() },
+    stdio: 'pipe',
+  });
   try {
-    const env = { ...process.env, SLURM_CONF: conf };
-    const sl = mine(['--executor', 'slurm', '--set', `stages.mining.shards=${SHARDS}`], 2, env);
-    const slurmDir = path.join(runs, 'slurm');
-    const newest = readdirSync(slurmDir).sort(
-      (x, y) => statSync(path.join(slurmDir, y)).mtimeMs - statSync(path.join(slurmDir, x)).mtimeMs,
-    )[0]!;
-    const jobs = readdirSync(path.join(slurmDir, newest)).filter((f) => f.endsWith('.job.json')).length;
+    const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf'), PATH: `${bin}:${process.env.PATH}` };
+    const slurmMine = (extra: string[]) =>
+      mine(
+        [
+          '--executor',
+          'slurm',
+          // the test cluster declares 2,000 MB per node; mining asks for 2,048
+          ...['--set', 'stages.mining.resources.memory_mb=1024', '--set', 'settings.slurm.array_throttle=2'],
+          ...extra,
+        ],
+        2,
+        env,
+      );
+    const submissions = (): string[] =>
+      existsSync(sbatchLog)
+        ? readFileSync(sbatchLog, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('--wrap='))
+        : [];
+    const slSingle = slurmMine([]);
+    const before = submissions().length;
+    const sl = slurmMine(['--set', `stages.mining.shards=${SHARDS}`]);
+    const subs = submissions().slice(before);
+    const arrays = subs.filter((l) => l.startsWith('--array='));
+    // Per task: what the sharded step took beyond the same shards on local (2 slots both), per shard.
     const perTask = (sl.stepMs - localN.stepMs) / sl.shards.length;
     row(
-      `slurm, ${sl.shards.length} shards (one-node cluster, 2 CPUs)`,
+      'slurm, mining unsharded (one-node cluster, 2 CPUs)',
+      `${(slSingle.stepMs / 1000).toFixed(1)} s`,
+      `vs ${(single.stepMs / 1000).toFixed(1)} s on local, 1 slot`,
+    );
+    row(
+      `slurm, mining ${sl.shards.length} shards`,
       `${(sl.stepMs / 1000).toFixed(1)} s`,
-      `${jobs} job file(s) written; ${perTask.toFixed(0)} ms per task over local`,
+      `${subs.length} sbatch (${arrays.length} array: ${arrays.map((l) => l.split(' ')[0]).join(', ')}; gather 1 job); ${perTask.toFixed(0)} ms per task over local`,
     );
     result.slurm = {
+      unsharded_s: slSingle.stepMs / 1000,
       sharded_s: sl.stepMs / 1000,
       shards: sl.shards.length,
-      job_files: jobs,
+      sbatch_calls: subs.length,
+      arrays: arrays.length,
       per_task_over_local_ms: Number(perTask.toFixed(0)),
     };
   } finally {

@@ -7,7 +7,7 @@
 //     mid-run) and on `slurm` (the one-node test cluster);
 //   - two screenplays added to a sharded corpus rerun only their shards and the gathers.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -274,7 +274,20 @@ describe('sharded Speech2Action stages on the demo world', () => {
         stdio: 'pipe',
         timeout: 60_000,
       });
-      const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf'), EXP_GPUS: 'none' };
+      // Every sbatch goes through this wrapper, which logs its arguments: submissions are counted.
+      const bin = path.join(cluster, 'bin');
+      const sbatchLog = path.join(cluster, 'sbatch.log');
+      const real = execFileSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).trim();
+      mkdirSync(bin);
+      writeFileSync(path.join(bin, 'sbatch'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${sbatchLog}\nexec ${real} "$@"\n`, {
+        mode: 0o755,
+      });
+      const env = {
+        ...process.env,
+        SLURM_CONF: path.join(cluster, 'slurm.conf'),
+        EXP_GPUS: 'none',
+        PATH: `${bin}:${process.env.PATH}`,
+      };
       const runs = copyWithout(['mining', 'clips']);
       const r = await runExp(
         [
@@ -284,7 +297,7 @@ describe('sharded Speech2Action stages on the demo world', () => {
           ...sharded(['mining'], 7),
           ...sharded(['clips'], 3),
           // the test cluster declares 2,000 MB per node (scripts/slurm-one-node.sh); mining asks for 2,048
-          ...['--set', 'stages.mining.resources.memory_mb=1024'],
+          ...['--set', 'stages.mining.resources.memory_mb=1024', '--set', 'settings.slurm.array_throttle=2'],
           ...['--runs', runs, '--json', '--quiet', '--no-track', '--executor', 'slurm'],
         ],
         env,
@@ -292,6 +305,23 @@ describe('sharded Speech2Action stages on the demo world', () => {
       expect(r.code, r.err).toBe(0);
       expect(table(r.json<RunJson>())).toEqual(table(baseTable));
       await expectSameStages(runs, ['mining', 'clips']);
+      // The shards of a stage went out as one sbatch, a job array with at most 2 tasks at once;
+      // the gather as one job of its own.
+      const submissions = readFileSync(sbatchLog, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('--wrap='));
+      const of = (stage: string) => submissions.filter((l) => l.includes(`--job-name=exp-${stage} `));
+      for (const stage of ['mining', 'clips']) {
+        // as many shards as the gather read (the world has 4 movies: mining at shards=7 makes 4)
+        const { input, manifest } = nodes.get(stage)!;
+        const shards = nodeOf(runs, input.key).manifest.inputs.length - manifest.inputs.length;
+        expect(of(stage), stage).toHaveLength(2);
+        expect(
+          of(stage).filter((l) => l.startsWith(`--array=0-${shards - 1}%2 `)),
+          stage,
+        ).toHaveLength(1);
+      }
     }, 600_000);
   });
 });
