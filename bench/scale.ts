@@ -142,7 +142,8 @@ const row = (what: string, value: string, note = ''): void => {
 // ── 1. the corpus and the unsharded pipeline up to mining ──────────────────────────────────────
 console.error(`bench/scale: ${dir} (load ${load()})`);
 const base = run(['run', spec, '--runs', runs, '--jobs', '2', '--quiet', '--no-track']);
-const world = manifests('demo.world')[0]!;
+// The world nodes of this spec (a demo world makes only the parts a stage takes): the one with movies.
+const world = manifests('demo.world').find((m) => Object.keys(m.files).some((f) => f.startsWith('world/movies/')))!;
 const worldDir = path.join(runs, 'cache/demo.world', world.key);
 const screenplayBytes = Object.entries(world.files)
   .filter(([f]) => f.startsWith('world/screenplays/'))
