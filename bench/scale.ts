@@ -13,7 +13,7 @@
 // Prints a table and one JSON line. The machine's load average is printed with it: on a shared
 // 2-core machine wall times stretch; CPU times do not.
 //   npx tsx bench/scale.ts [--screenplays 800] [--movies 160] [--movie-seconds 180] [--shards 8]
-//       [--no-bullmq] [--no-slurm] [--no-clips] [--plan-items 200000] [--plan-shards 1000]
+//       [--no-local] [--no-bullmq] [--no-slurm] [--no-clips] [--plan-items 200000] [--plan-shards 1000]
 //       [--bert-base --bert-vocab PATH] [--dir DIR (kept: the corpus is reused)]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,7 @@ const { values: a } = parseArgs({
     'no-bullmq': { type: 'boolean', default: false },
     'no-slurm': { type: 'boolean', default: false },
     'no-clips': { type: 'boolean', default: false },
+    'no-local': { type: 'boolean', default: false },
     'plan-items': { type: 'string', default: '200000' },
     'plan-shards': { type: 'string', default: '1000' },
     'bert-base': { type: 'boolean', default: false },
@@ -224,44 +225,46 @@ const mine = (extra: string[], jobs: number, env?: NodeJS.ProcessEnv) => {
   );
   return { ...lastStep('captions.mine'), wallMs: r.wallMs };
 };
-const local1 = mine([], 2);
-const localN = mine(['--set', `stages.mining.shards=${SHARDS}`], 2);
-const speedup = local1.stepMs / localN.stepMs;
-const gatherMsPerShard = localN.node.durationMs / localN.shards.length;
-row(
-  'mining, unsharded, 2 slots',
-  `${(local1.stepMs / 1000).toFixed(1)} s`,
-  `${((local1.stepMs * 1000) / sentences).toFixed(0)} µs/sentence, ${(local1.stepMs / M).toFixed(0)} ms/movie (probing included); load ${load()}`,
-);
-row(
-  `mining, ${localN.shards.length} shards, 2 slots`,
-  `${(localN.stepMs / 1000).toFixed(1)} s`,
-  `${speedup.toFixed(2)}× (target ≥ 1.7×)`,
-);
-row(
-  'gather per shard',
-  `${gatherMsPerShard.toFixed(1)} ms`,
-  `mining gather ${localN.node.durationMs} ms over ${localN.shards.length} shards`,
-);
-// Per-shard overhead: one movie per shard against one node, both on 1 slot.
-const single = mine([], 1);
-const perMovie = mine(['--set', `stages.mining.shard_size=1`], 1);
-const overheadMs = (perMovie.stepMs - single.stepMs) / perMovie.shards.length;
-row(
-  `per-shard overhead (local, ${perMovie.shards.length} one-movie shards, 1 slot)`,
-  `${overheadMs.toFixed(0)} ms`,
-  `(${(perMovie.stepMs / 1000).toFixed(1)} s − ${(single.stepMs / 1000).toFixed(1)} s) / shards; target ≤ 50 ms`,
-);
-result.local = {
-  unsharded_2slots_s: local1.stepMs / 1000,
-  sharded_2slots_s: localN.stepMs / 1000,
-  shards: localN.shards.length,
-  speedup: Number(speedup.toFixed(2)),
-  gather_ms_per_shard: Number(gatherMsPerShard.toFixed(1)),
-  per_shard_overhead_ms: Number(overheadMs.toFixed(0)),
-  unsharded_1slot_s: single.stepMs / 1000,
-  one_movie_shards_1slot_s: perMovie.stepMs / 1000,
-};
+if (!a['no-local']) {
+  const local1 = mine([], 2);
+  const localN = mine(['--set', `stages.mining.shards=${SHARDS}`], 2);
+  const speedup = local1.stepMs / localN.stepMs;
+  const gatherMsPerShard = localN.node.durationMs / localN.shards.length;
+  row(
+    'mining, unsharded, 2 slots',
+    `${(local1.stepMs / 1000).toFixed(1)} s`,
+    `${((local1.stepMs * 1000) / sentences).toFixed(0)} µs/sentence, ${(local1.stepMs / M).toFixed(0)} ms/movie (probing included); load ${load()}`,
+  );
+  row(
+    `mining, ${localN.shards.length} shards, 2 slots`,
+    `${(localN.stepMs / 1000).toFixed(1)} s`,
+    `${speedup.toFixed(2)}× (target ≥ 1.7×)`,
+  );
+  row(
+    'gather per shard',
+    `${gatherMsPerShard.toFixed(1)} ms`,
+    `mining gather ${localN.node.durationMs} ms over ${localN.shards.length} shards`,
+  );
+  // Per-shard overhead: one movie per shard against one node, both on 1 slot.
+  const single = mine([], 1);
+  const perMovie = mine(['--set', `stages.mining.shard_size=1`], 1);
+  const overheadMs = (perMovie.stepMs - single.stepMs) / perMovie.shards.length;
+  row(
+    `per-shard overhead (local, ${perMovie.shards.length} one-movie shards, 1 slot)`,
+    `${overheadMs.toFixed(0)} ms`,
+    `(${(perMovie.stepMs / 1000).toFixed(1)} s − ${(single.stepMs / 1000).toFixed(1)} s) / shards; target ≤ 50 ms`,
+  );
+  result.local = {
+    unsharded_2slots_s: local1.stepMs / 1000,
+    sharded_2slots_s: localN.stepMs / 1000,
+    shards: localN.shards.length,
+    speedup: Number(speedup.toFixed(2)),
+    gather_ms_per_shard: Number(gatherMsPerShard.toFixed(1)),
+    per_shard_overhead_ms: Number(overheadMs.toFixed(0)),
+    unsharded_1slot_s: single.stepMs / 1000,
+    one_movie_shards_1slot_s: perMovie.stepMs / 1000,
+  };
+}
 
 // verbs.mine: a CPU-bound map in one JavaScript thread (tagging every stage direction), for contrast
 // with mining, whose unsharded node already keeps both cores busy with ffprobe checks.
@@ -286,19 +289,21 @@ const verbsStep = (extra: string[], jobs: number, env?: NodeJS.ProcessEnv) => {
   );
   return { ...lastStep('verbs.mine'), wallMs: r.wallMs };
 };
-const verbs1 = verbsStep([], 2);
-const verbsN = verbsStep(['--set', `stages.verbs.shards=${SHARDS}`], 2);
-row('verbs.mine, unsharded, 2 slots', `${(verbs1.stepMs / 1000).toFixed(1)} s`, `${S} scripts, one JS thread`);
-row(
-  `verbs.mine, ${verbsN.shards.length} shards, 2 slots`,
-  `${(verbsN.stepMs / 1000).toFixed(1)} s`,
-  `${(verbs1.stepMs / verbsN.stepMs).toFixed(2)}×`,
-);
-result.verbs = {
-  unsharded_2slots_s: verbs1.stepMs / 1000,
-  sharded_2slots_s: verbsN.stepMs / 1000,
-  speedup: Number((verbs1.stepMs / verbsN.stepMs).toFixed(2)),
-};
+if (!a['no-local']) {
+  const verbs1 = verbsStep([], 2);
+  const verbsN = verbsStep(['--set', `stages.verbs.shards=${SHARDS}`], 2);
+  row('verbs.mine, unsharded, 2 slots', `${(verbs1.stepMs / 1000).toFixed(1)} s`, `${S} scripts, one JS thread`);
+  row(
+    `verbs.mine, ${verbsN.shards.length} shards, 2 slots`,
+    `${(verbsN.stepMs / 1000).toFixed(1)} s`,
+    `${(verbs1.stepMs / verbsN.stepMs).toFixed(2)}×`,
+  );
+  result.verbs = {
+    unsharded_2slots_s: verbs1.stepMs / 1000,
+    sharded_2slots_s: verbsN.stepMs / 1000,
+    speedup: Number((verbs1.stepMs / verbsN.stepMs).toFixed(2)),
+  };
+}
 
 // ── clips.extract per clip, unsharded vs sharded ──────────────────────────────────────────────
 if (!a['no-clips']) {
@@ -458,26 +463,32 @@ if (!a['no-slurm'] && existsSync('/usr/sbin/slurmctld')) {
             .split('\n')
             .filter((l) => l.includes('--wrap='))
         : [];
+    // Each Slurm run beside the same run on local (2 slots), measured just before it: the machine's
+    // load moves too much for a comparison with runs minutes apart.
+    const localSingle = mine([], 2);
     const slSingle = slurmMine([]);
+    const localSharded = mine(['--set', `stages.mining.shards=${SHARDS}`], 2);
     const before = submissions().length;
     const sl = slurmMine(['--set', `stages.mining.shards=${SHARDS}`]);
     const subs = submissions().slice(before);
     const arrays = subs.filter((l) => l.startsWith('--array='));
     // Per task: what the sharded step took beyond the same shards on local (2 slots both), per shard.
-    const perTask = (sl.stepMs - localN.stepMs) / sl.shards.length;
+    const perTask = (sl.stepMs - localSharded.stepMs) / sl.shards.length;
     row(
       'slurm, mining unsharded (one-node cluster, 2 CPUs)',
       `${(slSingle.stepMs / 1000).toFixed(1)} s`,
-      `vs ${(single.stepMs / 1000).toFixed(1)} s on local, 1 slot`,
+      `vs ${(localSingle.stepMs / 1000).toFixed(1)} s on local, 2 slots`,
     );
     row(
       `slurm, mining ${sl.shards.length} shards`,
       `${(sl.stepMs / 1000).toFixed(1)} s`,
-      `${subs.length} sbatch (${arrays.length} array: ${arrays.map((l) => l.split(' ')[0]).join(', ')}; gather 1 job); ${perTask.toFixed(0)} ms per task over local`,
+      `vs ${(localSharded.stepMs / 1000).toFixed(1)} s on local; ${subs.length} sbatch (${arrays.length} array: ${arrays.map((l) => l.split(' ')[0]).join(', ')}; gather 1 job); ${perTask.toFixed(0)} ms per task over local`,
     );
     result.slurm = {
       unsharded_s: slSingle.stepMs / 1000,
+      local_unsharded_s: localSingle.stepMs / 1000,
       sharded_s: sl.stepMs / 1000,
+      local_sharded_s: localSharded.stepMs / 1000,
       shards: sl.shards.length,
       sbatch_calls: subs.length,
       arrays: arrays.length,
@@ -493,11 +504,14 @@ if (!a['no-slurm'] && existsSync('/usr/sbin/slurmctld')) {
   const n = Number(a['plan-items']);
   const shards = Number(a['plan-shards']);
   const corpus = path.join(dir, `plan-${n}`);
-  if (!existsSync(path.join(corpus, '.complete'))) {
+  // Each file a tiny screenplay: planning runs the input check, which samples a few files.
+  const script =
+    'INT. KITCHEN - NIGHT\n\nAnna opens the door and looks around.\n\n          ANNA\n     Is anyone here?\n';
+  if (!existsSync(path.join(corpus, '.complete-v2'))) {
     rmSync(corpus, { recursive: true, force: true });
     mkdirSync(corpus, { recursive: true });
-    for (let i = 0; i < n; i++) writeFileSync(path.join(corpus, `s${String(i * 10).padStart(8, '0')}.txt`), 'x');
-    writeFileSync(path.join(corpus, '.complete'), '');
+    for (let i = 0; i < n; i++) writeFileSync(path.join(corpus, `s${String(i * 10).padStart(8, '0')}.txt`), script);
+    writeFileSync(path.join(corpus, '.complete-v2'), '');
   }
   const planSpec = path.join(dir, 'plan.yaml');
   writeFileSync(
