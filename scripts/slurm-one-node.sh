@@ -10,21 +10,34 @@ set -euo pipefail
 cmd=$1; dir=$(realpath -m "$2")
 host=$(hostname -s)
 if [ "$cmd" = stop ]; then
+  # A pid file may be stale (the process died, or a test stopped it) and its pid reused by now:
+  # pid_max is 32768 here and a test suite wraps it in minutes. So a pid is signalled only while
+  # its command line still names this cluster (its slurm.conf, its munge socket), never bare.
   # SIGTERM, then SIGKILL after 5 s: a slurmd whose controller is gone can hang in its shutdown.
-  pids=""
-  for f in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do [ -f "$f" ] && pids="$pids $(cat "$f")"; done
+  ours() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
+  procs=""
+  for f in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do
+    [ -f "$f" ] && procs="$procs $(cat "$f")@$dir/slurm.conf"
+  done
   if [ -f "$dir/munge.dir" ]; then
     mdir=$(cat "$dir/munge.dir")
-    [ -f "$mdir/munged.pid" ] && pids="$pids $(cat "$mdir/munged.pid")"
+    [ -f "$mdir/munged.pid" ] && procs="$procs $(cat "$mdir/munged.pid")@$mdir/munge.socket"
   fi
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  signal() { # SIGNAL PID@NAME...: signals those still ours; prints them
+    local sig=$1 pp; shift
+    for pp in "$@"; do ours "${pp%%@*}" "${pp#*@}" && kill "-$sig" "${pp%%@*}" 2>/dev/null && echo "$pp"; done
+    return 0
+  }
+  # shellcheck disable=SC2086
+  alive=$(signal TERM $procs)
   for _ in $(seq 50); do
-    alive=""
-    for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+    # shellcheck disable=SC2086
+    alive=$(signal 0 $alive)
     [ -z "$alive" ] && break
     sleep 0.1
   done
-  for p in $alive; do kill -9 "$p" 2>/dev/null || true; done
+  # shellcheck disable=SC2086
+  [ -n "$alive" ] && signal KILL $alive >/dev/null
   [ -n "${mdir:-}" ] && rm -rf "$mdir"
   exit 0
 fi

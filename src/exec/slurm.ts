@@ -22,9 +22,13 @@ const ACTIVE =
   /^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|REQUEUE_FED|REQUEUE_HOLD|RESIZING|SIGNALING|STAGE_OUT|STOPPED|RESV_DEL_HOLD)/;
 /** States of a job that waits to start. */
 const WAITING = /^(PENDING|REQUEUED|REQUEUE_FED|REQUEUE_HOLD|CONFIGURING|SUSPENDED|STOPPED|RESV_DEL_HOLD)/;
-/** Pending reasons that no amount of waiting resolves by itself. */
+/**
+ * Pending reasons that no amount of waiting resolves by itself. "launch failed requeued held": a
+ * job whose launch failed (as after a controller killed and restarted relaunches a running job, and
+ * the node, finding it there, reports "Duplicate jobid") waits held until `scontrol release`.
+ */
 const HOPELESS =
-  /^(PartitionDown|PartitionInactive|PartitionNodeLimit|PartitionTimeLimit|InvalidAccount|InvalidQOS|BadConstraints|DependencyNeverSatisfied|JobHeldAdmin|JobHeldUser)/i;
+  /^(PartitionDown|PartitionInactive|PartitionNodeLimit|PartitionTimeLimit|InvalidAccount|InvalidQOS|BadConstraints|DependencyNeverSatisfied|JobHeldAdmin|JobHeldUser|launch failed requeued held)/i;
 /** Node states (sinfo %T, lower case, flags stripped) that can run a job now or soon. */
 const USABLE = /^(idle|mixed|allocated|completing|planned)$/;
 

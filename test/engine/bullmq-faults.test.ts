@@ -5,7 +5,8 @@
 // continue) within a bounded time; a rerun finishes identical; the tally (one line per execution
 // of a node) shows that nothing was computed twice. Every wait is for an event (a tally line, a
 // line the driver prints), never a fixed delay.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +53,12 @@ function tallyCounts(tally: string): Record<string, number> {
     out[v] = (out[v] ?? 0) + 1;
   }
   return out;
+}
+
+/** How many test.add nodes a runs folder holds, committed (a manifest written). */
+function committed(runs: string): number {
+  const dir = path.join(runs, 'cache', 'test.add');
+  return existsSync(dir) ? readdirSync(dir).filter((k) => existsSync(path.join(dir, k, 'manifest.json'))).length : 0;
 }
 
 async function workerOn(runs: string, queue: string, warnings?: string[]): Promise<RunningWorker> {
@@ -112,7 +119,7 @@ describe('bullmq executor under faults', () => {
           ),
       );
       writeFileSync(gate, '');
-      expect(await run.done, run.err()).toBe(0);
+      expect(await run.exited(90_000), run.err()).toBe(0);
     } finally {
       writeFileSync(gate, '');
       await worker.close();
@@ -143,7 +150,7 @@ describe('bullmq executor under faults', () => {
       );
       await redis.kill();
       killedAt = Date.now();
-      expect(await run.done, run.err()).toBe(1);
+      expect(await run.exited(60_000), run.err()).toBe(1);
       // Said once when it stopped answering, then failed after 3 s (plus a check or two).
       expect(Date.now() - killedAt).toBeLessThan(30_000);
       expect(run.err().match(/does not answer/g)).toHaveLength(1);
@@ -156,19 +163,21 @@ describe('bullmq executor under faults', () => {
       if (killedAt) await redis.start();
       writeFileSync(gate, '');
     }
-    // The worker reconnects and finishes mid into the store; the rerun reuses it.
-    await until(
-      'mid to be committed by the worker',
-      60_000,
-      () => existsSync(path.join(runs, 'cache', 'test.add')) && tallyCounts(tally)['1'] === 1,
-    );
-    const again = await runExp(args, env);
-    await worker.close();
-    expect(again.code, again.err).toBe(0);
+    // The worker finishes mid into the store (base and mid: two manifests); the rerun reuses it.
+    // Not the tally: mid wrote its line when it started, before Redis died.
+    await until('mid to be committed by the worker', 60_000, () => committed(runs) === 2);
+    const again = startExp(args, env);
+    let code: number;
+    try {
+      code = await again.exited(60_000);
+    } finally {
+      await worker.close();
+    }
+    expect(code, again.err()).toBe(0);
     expect(tallyCounts(tally)).toEqual({ '10': 1, '1': 1, '100': 1, '200': 1 });
     const local = await runExp([...gridArgs(gate, tally), '--runs', path.join(dir, 'local')], env);
-    expect(again.json<RunJson>()).toEqual(local.json<RunJson>());
-  }, 120_000);
+    expect(JSON.parse(again.out().trim().split('\n').at(-1)!)).toEqual(local.json<RunJson>());
+  }, 240_000);
 
   it('a worker serving another runs folder refuses the nodes loudly (both sides name both folders) and never answers from its cache', async () => {
     const dir = tmp('exp-bullf-mismatch-');
@@ -199,7 +208,7 @@ describe('bullmq executor under faults', () => {
       expect(existsSync(path.join(other, 'cache', 'test.add'))).toBe(false);
       expect(existsSync(tally)).toBe(false);
       right = await workerOn(runs, queue);
-      expect(await run.done, run.err()).toBe(0);
+      expect(await run.exited(90_000), run.err()).toBe(0);
     } finally {
       await wrong.close();
       await right?.close();
@@ -209,6 +218,46 @@ describe('bullmq executor under faults', () => {
     expect(tallyCounts(tally)).toEqual({ '10': 1, '1': 1, '100': 1, '200': 1 });
     const local = await runExp([...gridArgs(gate, tally), '--runs', path.join(dir, 'local')], env);
     expect(JSON.parse(run.out().trim().split('\n').at(-1)!)).toEqual(local.json<RunJson>());
+  }, 120_000);
+
+  it('SIGTERM while Redis hangs: exp run leaves within its grace period (exit 130)', async () => {
+    const dir = tmp('exp-bullf-sigterm-');
+    const runs = path.join(dir, 'runs');
+    const gate = path.join(dir, 'gate');
+    const tally = path.join(dir, 'tally');
+    const queue = `f${++queueN}`;
+    const worker = await workerOn(runs, queue);
+    const driver = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'bin/exp.js'), ...gridArgs(gate, tally), ...bullmq(runs, queue), '--grace', '2'],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    driver.stderr!.on('data', (b) => (err += b));
+    const exited = new Promise<number | null>((r) => driver.once('exit', (code) => r(code)));
+    let frozen = false;
+    try {
+      await until(
+        () => `mid to start: ${err}`,
+        60_000,
+        () => tallyCounts(tally)['1'] === 1,
+      );
+      redis.freeze();
+      frozen = true;
+      const t0 = Date.now();
+      driver.kill('SIGTERM');
+      const code = await exited;
+      const took = Date.now() - t0;
+      expect(code, err).toBe(130);
+      // Grace 2 s, then at most 2 s more to close (a Redis that answers nothing is not waited for).
+      expect(took, err).toBeLessThan(9_000);
+      expect(err).not.toMatch(/\n\s+at /);
+    } finally {
+      if (frozen) redis.thaw();
+      driver.kill('SIGKILL');
+      writeFileSync(gate, '');
+      await worker.close();
+    }
   }, 120_000);
 
   it('Redis URLs that lead nowhere: named, with the cause, within 10 s', async () => {

@@ -77,7 +77,7 @@ describe('executor registry', () => {
       () => (existsSync(tally) ? Number(readFileSync(tally, 'utf8').split(' ')[1]) : undefined),
     );
     process.kill(pid, 'SIGKILL');
-    expect(await run.done, run.err()).toBe(1);
+    expect(await run.exited(90_000), run.err()).toBe(1);
     const j = JSON.parse(run.out().trim().split('\n').at(-1)!) as RunJson;
     expect(j.failed.map((f) => f.stage)).toEqual(['mid']);
     expect(j.failed[0]!.error).toMatch(/^procs job p\d+ ended without a result \(EXITED\)/);

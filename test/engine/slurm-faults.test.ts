@@ -7,7 +7,7 @@
 // bounded time; a rerun finishes identical; the tally (one line per execution of a node) shows
 // what ran. Every wait is for an event (a tally line, a job state, a line the driver prints).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,7 +123,9 @@ describe('slurm executor under faults', () => {
       spawnSync('sh', ['-c', 'command -v sbatch && (command -v slurmctld || test -x /usr/sbin/slurmctld)']).status !== 0
     )
       throw new Error('slurm-wlm is not installed: run `make deps`');
-    cluster = tmp('exp-slurmf-cluster-');
+    // Its real path: the script's stop signals only processes whose command line names this
+    // cluster's slurm.conf, as the script (and startController here) write it.
+    cluster = realpathSync(tmp('exp-slurmf-cluster-'));
     const ports = { SLURMCTLD_PORT: String(await freePort()), SLURMD_PORT: String(await freePort()) };
     execFileSync(script, ['start', cluster], { env: { ...process.env, ...ports }, stdio: 'pipe', timeout: 30_000 });
     env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf'), EXP_PLUGINS: plugin, EXP_GPUS: 'none' };
@@ -183,7 +185,7 @@ describe('slurm executor under faults', () => {
     );
     const mid = (await jobsOf(runs)).get('mid')!;
     execFileSync('scancel', [mid], { env });
-    expect(await run.done, run.err()).toBe(1);
+    expect(await run.exited(90_000), run.err()).toBe(1);
     const j = lastJson(run.out());
     expect(j.failed.map((f) => f.stage)).toEqual(['mid']);
     expect(j.failed[0]!.error).toMatch(new RegExp(`slurm job ${mid} was cancelled before mid finished`));
@@ -232,7 +234,7 @@ describe('slurm executor under faults', () => {
         () => /slurm: the cluster answers again after \d+ s/.test(run.err()),
       );
       writeFileSync(gate, '');
-      expect(await run.done, run.err()).toBe(0);
+      expect(await run.exited(90_000), run.err()).toBe(0);
     } finally {
       if (stopped) await startController();
       writeFileSync(gate, '');

@@ -24,7 +24,14 @@ export async function until<T>(
 export function startExp(
   args: string[],
   env: NodeJS.ProcessEnv,
-): { err: () => string; out: () => string; done: Promise<number>; stop: () => void } {
+): {
+  err: () => string;
+  out: () => string;
+  done: Promise<number>;
+  /** The exit code, failing with what the run printed if it has not ended within `ms`: a hang says where. */
+  exited: (ms: number) => Promise<number>;
+  stop: () => void;
+} {
   const interrupt = new AbortController();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -33,7 +40,22 @@ export function startExp(
   stdout.on('data', (b) => (out += b));
   stderr.on('data', (b) => (err += b));
   const done = main(args, { stdout, stderr, env, signal: interrupt.signal });
-  return { err: () => err, out: () => out, done, stop: () => interrupt.abort() };
+  let code: number | undefined;
+  let failure: unknown;
+  done.then(
+    (c) => (code = c),
+    (e: unknown) => (failure = e ?? new Error('exp failed')),
+  );
+  const exited = async (ms: number): Promise<number> => {
+    await until(
+      () => `exp ${args.join(' ')} to end; it said: ${err}`,
+      ms,
+      () => code !== undefined || failure !== undefined,
+    );
+    if (failure !== undefined) throw failure;
+    return code!;
+  };
+  return { err: () => err, out: () => out, done, exited, stop: () => interrupt.abort() };
 }
 
 /** The lines of metric `key` in every MLflow run under a runs folder (one list per run that has it). */

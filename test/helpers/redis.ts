@@ -12,6 +12,9 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty (after kill()). */
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that accepts connections and answers nothing (a hung host). */
+  freeze(): void;
+  thaw(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -91,5 +94,7 @@ export async function startRedis(): Promise<RedisServer> {
     start: async () => {
       child = await launch(port);
     },
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
