@@ -11,7 +11,7 @@ APT_PACKAGES := ffmpeg:ffmpeg redis-server:redis-server slurm-wlm:slurmctld mung
 BENCH_APT_PACKAGES := python3-torch python3-numpy
 # the peer of bench/s2a.ts's training row: Debian's `fasttext supervised`
 BENCH_APT_FASTTEXT := fasttext
-BENCHES := cli engine executors spec input-checks track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg charts
+BENCHES := cli engine executors spec input-checks track screenplay s2a s2a-quality bert-finetune captions extract demo-world s3dg charts scale
 
 .PHONY: all install build deps node-deps test typecheck lint demo eval eval-data bench clean help native native-check native-clean
 

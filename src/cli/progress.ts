@@ -4,6 +4,7 @@ import type { Plan, PlanNode } from '../plan/dag.ts';
 import type { NodeDecision } from '../plan/diff.ts';
 import type { Lifecycle, NodeOutcome } from '../exec/lifecycle.ts';
 import type { TaskEvent } from '../exec/task.ts';
+import { nodeLabel } from '../plan/shards.ts';
 
 interface Live {
   node: PlanNode;
@@ -55,10 +56,21 @@ export class ProgressReporter implements Lifecycle {
     if (this.opts.tty) this.timer = setInterval(() => this.draw(), 100);
   }
 
+  /** Nodes decided during the run (the shards of a stage whose items an upstream node made). */
+  nodesAdded(nodes: PlanNode[], decisions: Map<string, NodeDecision>): void {
+    this.total += nodes.length;
+    const run = nodes.filter((n) => decisions.get(n.key)?.status === 'run').length;
+    this.toRun += run;
+    const stages = [...new Set(nodes.map((n) => n.stage))].join(', ');
+    this.line(`+ ${nodes.length} shard node(s) of ${stages}: ${nodes.length - run} cached, ${run} to run`);
+  }
+
   nodeStarted(node: PlanNode, attempt: number): void {
     this.live.set(node.key, { node, started: Date.now(), attempt, lastPlain: 0 });
     if (!this.opts.tty)
-      this.line(`▶ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)}${attempt > 1 ? ` attempt ${attempt}` : ''}`);
+      this.line(
+        `▶ ${nodeLabel(node)} (${node.kind}) ${node.key.slice(0, 8)}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
+      );
   }
 
   nodeEvent(node: PlanNode, e: TaskEvent): void {
@@ -72,7 +84,7 @@ export class ProgressReporter implements Lifecycle {
       const now = Date.now();
       if (now - l.lastPlain > 5000 || (e.total !== undefined && e.done === e.total)) {
         l.lastPlain = now;
-        this.line(`  ${node.stage}: ${this.nodeProgress(l)}`);
+        this.line(`  ${nodeLabel(node)}: ${this.nodeProgress(l)}`);
       }
     }
   }
@@ -86,7 +98,7 @@ export class ProgressReporter implements Lifecycle {
         this.ran++;
         this.durations.push(o.durationMs);
         this.line(
-          `✓ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} in ${formatDuration(l ? Date.now() - l.started : o.durationMs)}`,
+          `✓ ${nodeLabel(node)} (${node.kind}) ${node.key.slice(0, 8)} in ${formatDuration(l ? Date.now() - l.started : o.durationMs)}`,
         );
         break;
       case 'cached':
@@ -95,12 +107,12 @@ export class ProgressReporter implements Lifecycle {
       case 'failed':
         this.failed++;
         this.line(
-          `✖ ${node.stage} (${node.kind}) ${node.key.slice(0, 8)} FAILED: ${o.error?.message.split('\n')[0] ?? ''}${o.logFile ? `\n  log: ${o.logFile}` : ''}`,
+          `✖ ${nodeLabel(node)} (${node.kind}) ${node.key.slice(0, 8)} FAILED: ${o.error?.message.split('\n')[0] ?? ''}${o.logFile ? `\n  log: ${o.logFile}` : ''}`,
         );
         break;
       case 'skipped':
         this.skipped++;
-        this.line(`- ${node.stage} skipped (${o.reason})`);
+        this.line(`- ${nodeLabel(node)} skipped (${o.reason})`);
         break;
       case 'cancelled':
         this.cancelled++;
@@ -157,7 +169,7 @@ export class ProgressReporter implements Lifecycle {
       `[${this.finishedCount}/${this.total}] running ${this.live.size} · done ${this.ran} · cached ${this.cached} · failed ${this.failed}${this.overallEta()}`,
     ];
     for (const l of [...this.live.values()].slice(0, 8)) {
-      lines.push(`  ⏵ ${l.node.stage} (${l.node.kind}) ${this.nodeProgress(l)}`);
+      lines.push(`  ⏵ ${nodeLabel(l.node)} (${l.node.kind}) ${this.nodeProgress(l)}`);
     }
     if (this.live.size > 8) lines.push(`  … ${this.live.size - 8} more`);
     this.out.write(`${lines.map((x) => x.slice(0, width - 1)).join('\n')}\n`);

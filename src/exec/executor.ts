@@ -13,6 +13,7 @@ import { ENGINE_VERSION, runNodeInStore, sleep } from './node-run.ts';
 import type { RemoteNodeRunner } from './remote.ts';
 import { ResourcePool, type Grant } from './resources.ts';
 import { Schedule, type AddNodesOptions } from './schedule.ts';
+import { nodeLabel } from '../plan/shards.ts';
 import { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
 import type { TaskRunner } from './task.ts';
 import { defaultHint, type ErrorCode } from '../error-codes.ts';
@@ -26,6 +27,8 @@ export interface Expansion {
   nodes: PlanNode[];
   /** Waiting dependents of a node re-pointed onto added nodes (see Schedule.addNodes). */
   repoint?: AddNodesOptions['repoint'];
+  /** Known nodes whose needs grew to include added nodes (see Schedule.addNodes). */
+  relink?: AddNodesOptions['relink'];
   /** Decisions for the added nodes (default: cached when its output is in the store, else run). */
   decisions?: Map<string, NodeDecision>;
 }
@@ -98,7 +101,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
       await finish(d, {
         key: d.key,
         status: 'skipped',
-        reason: `upstream ${failed.stage} failed`,
+        reason: `upstream ${nodeLabel(failed)} failed`,
         attempts: 0,
         durationMs: 0,
       });
@@ -119,7 +122,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecSummary> {
 
   const addNodes = async (more: Expansion): Promise<void> => {
     const known = new Set(more.nodes.filter((n) => schedule.has(n.key)).map((n) => n.key));
-    schedule.addNodes(more.nodes, { repoint: more.repoint });
+    schedule.addNodes(more.nodes, { repoint: more.repoint, relink: more.relink });
     const added = more.nodes.filter((n) => !known.has(n.key));
     for (const n of added) {
       plan.byKey.set(n.key, n);

@@ -12,7 +12,7 @@ import { VERSION } from '../version.ts';
 import type { NodeOutcome } from './lifecycle.ts';
 import { NodeLog } from './node-log.ts';
 import type { InlineRunner, PoolRunner, ProcessRunner } from './runners.ts';
-import { importKind, serialiseError, type TaskEvent } from './task.ts';
+import { importKind, serialiseError, type TaskEvent, type TaskSpec } from './task.ts';
 import { ExpError } from '../errors.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 
@@ -34,11 +34,35 @@ export type NodeSpec = Pick<
   | 'resources'
   | 'retries'
   | 'seed'
+  | 'shard'
 >;
 
 export function nodeSpecOf(n: PlanNode): NodeSpec {
   const { key, stage, kind, kindVersion, params, runParams, needs, needStages, ports, resources, retries, seed } = n;
-  return { key, stage, kind, kindVersion, params, runParams, needs, needStages, ports, resources, retries, seed };
+  return {
+    key,
+    stage,
+    kind,
+    kindVersion,
+    params,
+    runParams,
+    needs,
+    needStages,
+    ports,
+    resources,
+    retries,
+    seed,
+    ...(n.shard ? { shard: n.shard } : {}),
+  };
+}
+
+/** What a task of a shard or gather node is told about it (TaskSpec.shard). */
+function shardTask(node: NodeSpec): TaskSpec['shard'] {
+  const s = node.shard;
+  if (!s) return undefined;
+  if (s.role === 'map')
+    return { role: 'map', index: s.index, count: s.count, items: s.items, ...(s.error ? { error: s.error } : {}) };
+  return { role: 'gather', shards: [...s.shards] };
 }
 
 /** A node as it is handed to another process or machine (a bullmq job, a Slurm job file). */
@@ -173,8 +197,9 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
       };
     }
     if (already) await store.removeNode(node.kind, node.key);
-    // What the path params point at now: kept in the manifest to notice later changes.
-    const data = fingerprintParams(kind.paramsSchema, node.runParams);
+    // What the path params point at now: kept in the manifest to notice later changes (a shard's
+    // data is in its key: its items' digests).
+    const data = node.shard?.role === 'map' ? {} : fingerprintParams(kind.paramsSchema, node.runParams);
     const scratchDir = store.scratchDir(node.key);
     await fs.mkdir(scratchDir, { recursive: true });
     const logFile = store.logPath(node.key);
@@ -197,7 +222,10 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
         else if (e.type === 'artifact') artifacts.push(e.path);
         o.onEvent?.(e);
       };
-      const where = o.gpus.length && kind.module ? 'process' : (kind.runIn ?? 'inline');
+      const where =
+        o.gpus.length && kind.module
+          ? 'process'
+          : ((node.shard?.role === 'map' ? kind.shard?.runIn : undefined) ?? kind.runIn ?? 'inline');
       const attemptStart = Date.now();
       try {
         const result = await o.runners[where].run(
@@ -212,6 +240,7 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
             sharedDir: store.sharedDir,
             seed: node.seed,
             gpus: o.gpus,
+            ...(node.shard ? { shard: shardTask(node) } : {}),
           },
           kind,
           onEvent,
@@ -229,6 +258,15 @@ export async function runNodeInStore(o: NodeRunOptions): Promise<NodeOutcome> {
           outputs: (result?.outputs ?? {}) as Record<string, unknown>,
           ...(result?.skipped?.length ? { skipped: result.skipped } : {}),
           ...(Object.keys(data).length ? { data } : {}),
+          ...(node.shard?.role === 'map'
+            ? {
+                shard: {
+                  index: node.shard.index,
+                  count: node.shard.count,
+                  items: node.shard.items.map((it): [string, string] => [it.id, it.digest]),
+                },
+              }
+            : {}),
           metrics,
           artifacts,
           startedAt: attemptStart,

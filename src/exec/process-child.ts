@@ -1,6 +1,5 @@
 // Runs one stage task in its own process (GPU work: CUDA_VISIBLE_DEVICES is set by the parent).
-import { withCheckedParams } from '../plan/stage-kind.ts';
-import { importKind, makeContext, serialiseError, type TaskSpec } from './task.ts';
+import { importKind, makeContext, runStage, serialiseError, type TaskSpec } from './task.ts';
 
 const controller = new AbortController();
 
@@ -23,7 +22,7 @@ process.on('message', (m: { type: string; task?: TaskSpec }) => {
   void (async () => {
     try {
       const kind = await importKind(task.module!, task.kind);
-      const result = await withCheckedParams(kind).run(makeContext(task, send, controller.signal));
+      const result = await runStage(kind, task, makeContext(task, send, controller.signal));
       sendAndExit({ type: 'result', result: result ?? {} });
     } catch (e) {
       sendAndExit({ type: 'error', error: serialiseError(e) });

@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { forkChild } from '../children.ts';
-import { type AnyStageKind, type StageResult, withCheckedParams } from '../plan/stage-kind.ts';
+import type { AnyStageKind, StageResult } from '../plan/stage-kind.ts';
 import {
   makeContext,
   POOL_EVENTS_END,
+  runStage,
   serialiseError,
   type TaskEvent,
   type TaskRunner,
@@ -43,7 +44,7 @@ export class InlineRunner implements TaskRunner {
     onEvent: (e: TaskEvent) => void,
     signal: AbortSignal,
   ): Promise<StageResult> {
-    return withCheckedParams(kind).run(makeContext(task, onEvent, signal));
+    return runStage(kind, task, makeContext(task, onEvent, signal));
   }
   async close(): Promise<void> {}
 }

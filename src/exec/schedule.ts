@@ -15,6 +15,11 @@ export interface AddNodesOptions {
    * must not have started.
    */
   repoint?: { from: string; to: string[] }[];
+  /**
+   * Known nodes whose `needs` grew (a sharded stage's gather now needs its shards): their edges
+   * and unmet counts are recomputed from the given node objects. Such a node must not have started.
+   */
+  relink?: PlanNode[];
 }
 
 export class Schedule {
@@ -202,6 +207,20 @@ export class Schedule {
         }
         this.link(updated);
       }
+    }
+    for (const n of options.relink ?? []) {
+      const s = this.states.get(n.key);
+      if (s === undefined) throw new Error(`cannot relink ${n.key}: it is not in the schedule`);
+      if (s === 'running' || s === 'finished') throw new Error(`cannot relink ${n.stage} (${n.key}): it has ${s}`);
+      for (const need of n.needs)
+        if (!this.nodes.has(need))
+          throw new Error(`node ${n.key} (${n.stage}) needs ${need}, which is not in the schedule`);
+      this.nodes.set(n.key, n);
+      if (s === 'ready') {
+        this.readyKeys.splice(this.readyKeys.indexOf(n.key), 1);
+        this.states.set(n.key, 'waiting');
+      }
+      this.link(n);
     }
     this.weights = undefined;
     this.readySorted = false;

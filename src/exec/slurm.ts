@@ -321,7 +321,8 @@ export const slurmExecutor: ExecutorDefinition = {
       array_throttle: {
         type: 'integer',
         minimum: 1,
-        description: 'At most this many tasks of one job array run at once (sbatch --array=0-N%K). Default: no limit.',
+        description:
+          'At most this many tasks of one job array run at once (sbatch --array=0-N%K), e.g. the shards of a sharded stage. Default: no limit.',
       },
       pending_timeout: {
         type: 'number',

@@ -1,6 +1,15 @@
 // A task as it crosses a thread or process boundary: plain data only. Events flow back the same
 // way for all three runners (inline, pool, process), so reporters never know where a task ran.
-import type { JsonValue, StageContext, StageInput, AnyStageKind, StageResult } from '../plan/stage-kind.ts';
+import { ExpError } from '../errors.ts';
+import {
+  type AnyStageKind,
+  type JsonValue,
+  type ShardTask,
+  type StageContext,
+  type StageInput,
+  type StageResult,
+  withCheckedParams,
+} from '../plan/stage-kind.ts';
 
 export interface TaskSpec {
   kind: string;
@@ -15,6 +24,13 @@ export interface TaskSpec {
   sharedDir: string;
   seed: number;
   gpus: number[];
+  /**
+   * A shard of a sharded stage (its items), or its gather (the keys of the shard nodes among
+   * `inputs`, in shard order); absent for an ordinary node.
+   */
+  shard?:
+    | ({ role: 'map'; error?: { message: string; hint?: string } } & ShardTask)
+    | { role: 'gather'; shards: string[] };
 }
 
 export type TaskEvent =
@@ -33,11 +49,15 @@ export interface TaskRunner {
 
 /** The StageContext a stage sees, wired to an event sink. */
 export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal: AbortSignal): StageContext {
+  // A gather sees the stage's own inputs as usual and its shards' outputs apart, in shard order.
+  const shardKeys = task.shard?.role === 'gather' ? new Set(task.shard.shards) : undefined;
+  const inputs = shardKeys ? task.inputs.filter((i) => !shardKeys.has(i.key)) : task.inputs;
+  const byKey = new Map(task.inputs.map((i) => [i.key, i]));
   return {
     params: task.params,
-    inputs: task.inputs,
+    inputs,
     ports: Object.fromEntries(
-      Object.entries(task.ports).map(([port, stages]) => [port, task.inputs.filter((i) => stages.includes(i.stage))]),
+      Object.entries(task.ports).map(([port, stages]) => [port, inputs.filter((i) => stages.includes(i.stage))]),
     ),
     outDir: task.outDir,
     scratchDir: task.scratchDir,
@@ -49,7 +69,26 @@ export function makeContext(task: TaskSpec, emit: (e: TaskEvent) => void, signal
     progress: (done, total, label) => emit({ type: 'progress', done, total, label }),
     metric: (key, value, step) => emit({ type: 'metric', key, value, step, timestamp: Date.now() }),
     artifact: (path) => emit({ type: 'artifact', path }),
+    ...(task.shard?.role === 'map'
+      ? { shard: { index: task.shard.index, count: task.shard.count, items: task.shard.items } }
+      : {}),
+    ...(task.shard?.role === 'gather' ? { shards: task.shard.shards.map((k) => byKey.get(k)!) } : {}),
   };
+}
+
+/** The function of the kind a task calls: `run`, or a shard's run / the gather of a sharded stage. */
+export function runStage(anyKind: AnyStageKind, task: TaskSpec, ctx: StageContext): Promise<StageResult> {
+  const kind = withCheckedParams(anyKind);
+  if (!task.shard) return kind.run(ctx);
+  if (!kind.shard) throw new Error(`stage kind "${kind.name}" was given a shard task but declares no sharding`);
+  if (task.shard.role === 'map') {
+    if (task.shard.error)
+      throw new ExpError('EXP_INPUT_MISSING', task.shard.error.message, { hint: task.shard.error.hint });
+    return kind.shard.run(ctx);
+  }
+  // A decided stage has at least one shard (an empty corpus gives one empty shard).
+  if (!task.shard.shards.length) throw new Error(`the shards of ${kind.name} were never decided before its gather`);
+  return kind.shard.gather(ctx);
 }
 
 /** Load the `kind` export of a stage module (pool workers and child processes). */

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical.ts';
 import { ExpError } from '../errors.ts';
 import { resourcesOf, type StageRegistry } from './registry.ts';
+import type { ShardRole, ShardSetting } from './shards.ts';
 import type { PortSource, StageResources } from './stage-kind.ts';
 
 /** What the planner needs of a loaded spec (the spec room's LoadedSpec fits this shape). */
@@ -17,6 +18,8 @@ export interface PlanStageInput {
   retries?: number;
   /** Where each active port is fed from (the loader's wiring); absent for kinds without ports. */
   ports?: Readonly<Record<string, PortSource>>;
+  /** `shards` / `shard_size`: run the stage as shards + a gather (not part of any key). */
+  sharding?: ShardSetting;
 }
 export interface PlanPointInput {
   id: string;
@@ -50,6 +53,8 @@ export interface PlanNode {
   resources: Required<Omit<StageResources, 'gpuOptional'>> & Pick<StageResources, 'gpuOptional'>;
   retries: number;
   seed: number;
+  /** Set for the shard nodes and the gather node of a sharded stage (plan/shards.ts). */
+  shard?: ShardRole;
 }
 
 export interface PlanPoint {
@@ -152,6 +157,23 @@ export function buildPlan(spec: PlanSpecInput, registry: StageRegistry): Plan {
           retries: stage.retries ?? spec.settings.retries ?? 0,
           seed: nodeSeed(seed, kind.name, kind.version, stage.with),
         };
+        if (stage.sharding) {
+          if (!kind.shard) {
+            throw new ExpError('EXP_SPEC_INVALID', `stage "${stageName}": kind ${kind.name} cannot be sharded`, {
+              hint: 'remove shards / shard_size from this stage',
+            });
+          }
+          const source = node.ports[kind.shard.port];
+          node.shard = {
+            role: 'gather',
+            setting: { ...stage.sharding },
+            port: kind.shard.port,
+            upstream: upstream.length,
+            ...(source?.from === 'stages' && source.stages[0] ? { itemsFrom: source.stages[0] } : {}),
+            shards: [],
+            decided: false,
+          };
+        }
         byKey.set(key, node);
         order.push(node);
       } else if (!node.stages.includes(stageName)) {

@@ -36,6 +36,8 @@ export interface ManifestView {
   finishedAt: number;
   /** Fingerprints of the data under its path params when it ran. */
   data?: Record<string, string>;
+  /** A shard node of a sharded stage: its place and its items as `[id, digest]`. */
+  shard?: { index: number; count: number; items: [string, string][] };
 }
 
 /** The store as the planner sees it (read-only). */
@@ -49,14 +51,25 @@ export interface StoreView {
 
 export interface DiffOptions {
   force?: boolean | string[];
+  /** Decisions already made for nodes outside `plan` (the upstream of shard nodes added later). */
+  known?: ReadonlyMap<string, NodeDecision>;
   /** Current fingerprints of a node's input data (path params); empty when it has none. */
   dataFingerprint?: (node: PlanNode) => Record<string, string>;
 }
 
 const DATA_CHANGED = 'input data changed';
 
-export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}): Map<string, NodeDecision> {
-  const decisions = new Map<string, NodeDecision>();
+export function diffPlan(
+  plan: Pick<Plan, 'nodes'>,
+  store: StoreView,
+  options: DiffOptions = {},
+): Map<string, NodeDecision> {
+  const own = new Map<string, NodeDecision>();
+  const known = options.known;
+  const decisions = {
+    get: (k: string): NodeDecision | undefined => own.get(k) ?? known?.get(k),
+    set: (k: string, d: NodeDecision): void => void own.set(k, d),
+  };
   const forced = (n: PlanNode): boolean =>
     options.force === true ||
     (Array.isArray(options.force) && n.stages.some((s) => (options.force as string[]).includes(s)));
@@ -98,6 +111,10 @@ export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}
     if (failure) {
       reason = 'failed-before';
       why = `previous attempt failed: ${firstLine(failure.error)}`;
+    } else if (node.shard?.role === 'map') {
+      const history = explainShard(node, store.manifestsOf(node.kind));
+      reason = history ? 'changed' : 'never-run';
+      why = history ?? 'never run';
     } else {
       const history = explainAgainstHistory(node, store.manifestsOf(node.kind));
       reason = history ? 'changed' : 'never-run';
@@ -109,11 +126,12 @@ export function diffPlan(plan: Plan, store: StoreView, options: DiffOptions = {}
     }
     decisions.set(node.key, { key: node.key, status: 'run', reason, why });
   }
-  return decisions;
+  return own;
 }
 
 function changedData(node: PlanNode, store: StoreView, options: DiffOptions): string[] {
-  if (!options.dataFingerprint || !store.readManifest) return [];
+  // A shard's data is in its key (its items' digests); only the gather fingerprints the path.
+  if (!options.dataFingerprint || !store.readManifest || node.shard?.role === 'map') return [];
   const now = options.dataFingerprint(node);
   const names = Object.keys(now);
   if (!names.length) return [];
@@ -130,7 +148,8 @@ function isDataChange(reason: Reason | undefined): boolean {
 
 /** What differs from the closest earlier node of the same stage; undefined when there is none. */
 function explainAgainstHistory(node: PlanNode, history: ManifestView[]): string | undefined {
-  const same = history.filter((m) => node.stages.includes(m.stage));
+  const isShard = node.shard?.role === 'map';
+  const same = history.filter((m) => node.stages.includes(m.stage) && Boolean(m.shard) === isShard);
   if (!same.length) return undefined;
   // The most similar earlier node of the same stage: fewest differing params, newest first.
   let best: { m: ManifestView; diffs: string[] } | undefined;
@@ -147,6 +166,50 @@ function explainAgainstHistory(node: PlanNode, history: ManifestView[]): string 
   if (changed.length) reasons.push(`upstream changed (${changed.join(', ')})`);
   if (!reasons.length) reasons.push('seed or spec settings changed');
   return reasons.join('; ');
+}
+
+/**
+ * Why a shard node runs, against the earlier shards of its stage: which of its items are new or
+ * changed, or that it holds items other shards held before (a boundary moved), or else what
+ * differs in params, version or upstream. Undefined when the stage never ran as shards.
+ */
+function explainShard(node: PlanNode, history: ManifestView[]): string | undefined {
+  const role = node.shard;
+  if (role?.role !== 'map') return undefined;
+  const shards = history.filter((m) => m.shard && node.stages.includes(m.stage));
+  if (!shards.length) return undefined;
+  const params = canonicalJson(node.params);
+  // The item port's upstream (a demo world, a parse node) is not part of a shard's identity.
+  const source = node.ports[role.port];
+  const itemsFrom = new Set(source?.from === 'stages' ? source.stages : []);
+  const nonItem = (inputs: { stage: string; key: string }[]): string =>
+    inputs
+      .filter((i) => !itemsFrom.has(i.stage))
+      .map((i) => i.key)
+      .join(',');
+  const mine = nonItem(node.needs.map((key, i) => ({ stage: node.needStages[i]!, key })));
+  const same = shards.filter(
+    (m) => m.kindVersion === node.kindVersion && canonicalJson(m.params) === params && nonItem(m.inputs) === mine,
+  );
+  if (!same.length) return explainAgainstHistory(node, shards);
+  const before = new Map<string, string>();
+  for (const m of same) for (const [id, digest] of m.shard!.items ?? []) before.set(id, digest);
+  const added: string[] = [];
+  const changed: string[] = [];
+  for (const it of role.items) {
+    const d = before.get(it.id);
+    if (d === undefined) added.push(it.id);
+    else if (d !== it.digest) changed.push(it.id);
+  }
+  const parts: string[] = [];
+  if (added.length) parts.push(`${added.length} new item(s) (${listed(added)})`);
+  if (changed.length) parts.push(`${changed.length} changed item(s) (${listed(changed)})`);
+  if (parts.length) return parts.join(', ');
+  return 'shard boundaries moved: its items ran in other shards before';
+}
+
+function listed(ids: string[]): string {
+  return ids.length > 3 ? `${ids.slice(0, 3).join(', ')}, …` : ids.join(', ');
 }
 
 function paramDiffs(before: Record<string, unknown>, after: Record<string, unknown>, prefix = ''): string[] {

@@ -50,6 +50,7 @@ export class StageRegistry {
       });
     }
     if (kind.report !== undefined) checkReport(kind);
+    if (kind.shard !== undefined) checkSharding(kind);
     const existing = this.kinds.get(kind.name);
     if (existing && existing !== kind) {
       throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}" is registered twice`, {
@@ -121,4 +122,25 @@ export function stageSchemaDocument(kind: AnyStageKind): Record<string, unknown>
     ...(kind.inputs ? { 'x-exp-inputs': kind.inputs } : {}),
     ...(kind.produces ? { 'x-exp-produces': kind.produces } : {}),
   };
+}
+
+/** A kind's `shard`: its functions, a positive auto size and an item port the kind declares. */
+function checkSharding(kind: AnyStageKind): void {
+  const s = kind.shard!;
+  const fail = (what: string): never => {
+    throw new ExpError('EXP_PLUGIN_INVALID', `stage kind "${kind.name}": shard.${what}`, {
+      hint: 'shard: { port, autoShardSize, runIn?, listItems(source), run(ctx), gather(ctx) } (see src/plan/stage-kind.ts); runIn "pool" or "process" needs the kind\'s module: import.meta.url',
+    });
+  };
+  for (const f of ['listItems', 'run', 'gather'] as const)
+    if (typeof s[f] !== 'function') fail(`${f} must be a function`);
+  if (!(Number.isInteger(s.autoShardSize) && s.autoShardSize > 0)) fail('autoShardSize must be a positive integer');
+  if (s.runIn !== undefined && !['inline', 'pool', 'process'].includes(s.runIn))
+    fail(`runIn must be "inline", "pool" or "process", got ${JSON.stringify(s.runIn)}`);
+  if ((s.runIn === 'pool' || s.runIn === 'process') && !kind.module)
+    fail(`runIn "${s.runIn}" needs the kind's \`module\` (its own import.meta.url)`);
+  if (typeof s.port !== 'string' || !kind.inputs?.[s.port])
+    fail(
+      `port "${String(s.port)}" must name one of the kind's inputs (${Object.keys(kind.inputs ?? {}).join(', ') || 'none'})`,
+    );
 }

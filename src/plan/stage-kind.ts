@@ -98,6 +98,72 @@ export interface StageContext<P = Record<string, unknown>> {
   metric(key: string, value: number, step?: number): void;
   /** Declare a file (relative to outDir) as an artifact to show in MLflow. */
   artifact(relativePath: string): void;
+  /** Set when this task is one shard of a sharded stage (`StageSharding.run`): its items, in order. */
+  shard?: ShardTask;
+  /**
+   * Set when this task gathers a sharded stage (`StageSharding.gather`): the shard nodes' outputs
+   * in shard order (= the unsharded listing order). Read their files one shard at a time.
+   */
+  shards?: StageInput[];
+}
+
+/**
+ * One unit of work of a sharded stage (a screenplay file, a movie, a clip), as listed without
+ * reading it whole. Plain JSON: it travels to pool threads, Slurm jobs and BullMQ workers.
+ */
+export interface ShardItem {
+  /** Stable identity (a relative path, a movie id): shard boundaries are drawn from its hash. */
+  id: string;
+  /** Changes when the item's content does (size + mtime, or the upstream manifest's sha256). */
+  digest: string;
+  /** Whatever else the shard needs to find the item (offsets into a file, paths); kept small. */
+  data?: JsonValue;
+}
+
+/** What a shard's run() is given in `ctx.shard`. */
+export interface ShardTask {
+  /** 0-based position among the stage's shards. */
+  index: number;
+  count: number;
+  items: ShardItem[];
+}
+
+/** Where the items of a sharded stage come from, for `StageSharding.listItems`. */
+export interface ShardSource<P = Record<string, unknown>> {
+  /** The node's run params (path params absolute). */
+  params: P;
+  /**
+   * The finished upstream node feeding the item port (its folder, outputs and the sha256 of its
+   * files from its manifest), or absent when the port is fed by its path param.
+   */
+  input?: StageInput & { files: Record<string, { bytes: number; sha256: string }> };
+}
+
+/**
+ * How a kind runs as N shard nodes + 1 gather node (a map over the items of one input port).
+ * Sharding is an execution strategy: the gather's outputs and metrics must equal those of the
+ * unsharded `run()` (same files where possible), so the gather keeps the unsharded node's key.
+ */
+export interface StageSharding<P = Record<string, unknown>> {
+  /** The input port whose items are spread over the shards (fed by its path param or upstream). */
+  port: string;
+  /** Items per shard for `shards: auto`. */
+  autoShardSize: number;
+  /**
+   * Where a shard runs (default: the kind's `runIn`). Shards doing CPU-bound JavaScript declare
+   * `pool` (worker threads; the kind needs `module`): inline shards would share one thread, and a
+   * stage's shards could not use the cores. The gather runs where the kind runs.
+   */
+  runIn?: 'inline' | 'pool' | 'process';
+  /**
+   * The items in the order the unsharded run processes them (concatenating the shards in order
+   * gives that order). Cheap: a listing and stats, never a full read of the items.
+   */
+  listItems(source: ShardSource<P>): ShardItem[] | Promise<ShardItem[]>;
+  /** Runs one shard: `ctx.shard` holds its items; the rest of the context is the stage's. */
+  run(ctx: StageContext<P>): Promise<StageResult>;
+  /** Merges the shards (`ctx.shards`, in order) into the unsharded stage's outputs, streaming. */
+  gather(ctx: StageContext<P>): Promise<StageResult>;
 }
 
 export interface StageResult {
@@ -257,6 +323,8 @@ export interface StageKind<P = Record<string, unknown>> {
    * param; the spec loader reports it as a spec problem at the place the user wrote the path.
    */
   checkInputs?(params: P, look: InputLook): Promise<InputProblem[]>;
+  /** The kind may run as shards + a gather (`stages.<name>.shards` / `shard_size` in a spec). */
+  shard?: StageSharding<P>;
   run(ctx: StageContext<P>): Promise<StageResult>;
 }
 

@@ -11,6 +11,8 @@ import type { Inventory } from '../exec/inventory.ts';
 import { CompositeLifecycle, type ExecSummary, type Lifecycle, type NodeOutcome } from '../exec/lifecycle.ts';
 import { buildPlan, type Plan, type PlanNode } from '../plan/dag.ts';
 import { diffPlan, type NodeDecision } from '../plan/diff.ts';
+import { expandAfter, expandPlannedShards } from '../plan/shard-expand.ts';
+import { nodeLabel } from '../plan/shards.ts';
 import { fingerprintParams } from '../plan/fingerprint.ts';
 import type { StageRegistry } from '../plan/registry.ts';
 import { ExpError } from '../errors.ts';
@@ -39,6 +41,8 @@ export interface PlannedExperiment {
   decisions: Map<string, NodeDecision>;
   store: ArtifactStore;
   registry: StageRegistry;
+  /** `--force` / `--rerun`, for shards decided during the run. */
+  force?: boolean | string[];
 }
 
 /** Spec file → validated grid → DAG → what is cached and what runs, and why. */
@@ -53,11 +57,14 @@ export async function planExperiment(file: string, o: PlanOptions): Promise<Plan
   if (Array.isArray(o.force)) checkRerunStages(o.force, spec);
   const store = new ArtifactStore(o.runsDir);
   const plan = buildPlan(spec, o.registry);
-  const decisions = diffPlan(plan, storeView(store), {
+  const view = storeView(store);
+  const decisions = diffPlan(plan, view, {
     force: o.force ?? false,
     dataFingerprint: dataFingerprintOf(o.registry),
   });
-  return { spec, plan, decisions, store, registry: o.registry };
+  // Sharded stages whose items are known now (a path param, or a cached upstream) get their shards.
+  await expandPlannedShards(plan, { registry: o.registry, store: view, decisions, force: o.force ?? false });
+  return { spec, plan, decisions, store, registry: o.registry, force: o.force ?? false };
 }
 
 /** `--rerun STAGE` must name a stage of the spec (a typo would otherwise rerun nothing, silently). */
@@ -175,6 +182,9 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
       signal: o.signal ?? new AbortController().signal,
       graceMs: o.graceMs ?? 10_000,
       invocation: handle,
+      // Shards of stages whose items an upstream node makes: decided when that node has finished.
+      expand: (node) =>
+        expandAfter(plan, node, { registry, store: storeView(store), decisions, force: planned.force ?? false }),
     });
   } catch (e) {
     // The executor could not start (its cluster or Redis unusable): the invocation is not left
@@ -187,7 +197,7 @@ export async function runExperiment(planned: PlannedExperiment, o: RunOptions): 
     throw e;
   }
 
-  const { points, failed, skipped } = collectResults(invocation, summary);
+  const { points, failed, skipped } = collectResults(invocation, summary, plan);
   const anyFailed = points.some((p) => p.status === 'failed');
   const counts: Record<string, number> = {};
   for (const outcome of summary.outcomes.values()) counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
@@ -240,6 +250,7 @@ function newInvocation(spec: LoadedSpec, plan: Plan, command: string[]): Invocat
 function collectResults(
   invocation: InvocationRecord,
   summary: ExecSummary,
+  plan: Plan,
 ): { points: PointResult[]; failed: FailedNode[]; skipped: SkippedInputs[] } {
   const points: PointResult[] = [];
   const failed: FailedNode[] = [];
@@ -278,6 +289,14 @@ function collectResults(
       failed.push({ point: p.id, stage: f.stage, key: f.key, error: f.o.error?.message ?? '', log: f.o.logFile });
     }
   }
+  // A failed shard is no stage of a point (its gather is skipped): listed with its own error.
+  for (const [key, o] of summary.outcomes) {
+    const node = plan.byKey.get(key);
+    if (o.status !== 'failed' || node?.shard?.role !== 'map' || seen.has(key)) continue;
+    seen.add(key);
+    const point = node.points[0] ?? '';
+    failed.push({ point, stage: nodeLabel(node), key, error: o.error?.message ?? '', log: o.logFile });
+  }
   return { points, failed, skipped: [...skipped.values()] };
 }
 
@@ -314,6 +333,7 @@ function storeView(store: ArtifactStore) {
     has: (kind: string, key: string) => store.has(kind, key),
     readFailure: (key: string) => store.readFailure(key),
     readManifest: (kind: string, key: string) => store.readManifest(kind, key),
+    nodeDir: (kind: string, key: string) => store.nodeDir(kind, key),
     manifestsOf(kind: string): NodeManifest[] {
       if (!cache.has(kind)) cache.set(kind, store.listManifestsSync(kind));
       return cache.get(kind)!;

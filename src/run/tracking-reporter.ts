@@ -191,7 +191,8 @@ export class TrackingReporter implements Lifecycle {
   }
 
   nodeEvent(node: PlanNode, e: TaskEvent): void {
-    if (e.type !== 'metric' || !this.tracker) return;
+    // A shard's metrics are partial; the gather's are the stage's (as one node would log them).
+    if (e.type !== 'metric' || !this.tracker || node.shard?.role === 'map') return;
     const m: Metric = { key: e.key, value: e.value, step: e.step ?? 0, timestamp: e.timestamp };
     const logged = this.liveLogged.get(node.key) ?? this.liveLogged.set(node.key, new Map()).get(node.key)!;
     const id = metricId(m);
@@ -234,6 +235,8 @@ export class TrackingReporter implements Lifecycle {
   }
 
   async nodeFinished(node: PlanNode, o: NodeOutcome): Promise<void> {
+    // A failed shard reaches the points through its gather (skipped: "upstream mining[3/7] failed").
+    if (node.shard?.role === 'map') return;
     // Live metrics first, so a point's history is in order and complete before its run ends.
     if (this.liveBuffers.size) await this.flushLive();
     else await this.liveWrites;

@@ -59,6 +59,8 @@ interface StageDoc {
   with?: Record<string, unknown>;
   resources?: { cpus?: number; gpus?: number; memory_mb?: number };
   retries?: number;
+  shards?: number | 'auto';
+  shard_size?: number;
 }
 
 /** The shapes the per-point code relies on (the schema reports what is wrong otherwise). */
@@ -641,6 +643,7 @@ class SpecLoader {
         ok = false;
         continue;
       }
+      if (!this.checkSharding(name, stage, point)) ok = false;
       if (result.errors.length > 0) ok = false;
       const bases = result.errors.length === 0 ? this.pathBases(name, stage, result.value, point) : [];
       const memoKey = `${name}\u0000${bases.map((b) => b.baseDir).join('\u0000')}`;
@@ -708,6 +711,38 @@ class SpecLoader {
         this.addSchemaIssue(issue, point.interpolated);
     }
     return result;
+  }
+
+  /** `shards` / `shard_size`: only on kinds that declare sharding, and not both. */
+  private checkSharding(name: string, stage: StageDoc, point: PointDoc): boolean {
+    const set = (['shards', 'shard_size'] as const).filter((k) => stage[k] !== undefined);
+    if (set.length === 0) return true;
+    const kind = this.checker.kind(stage.uses);
+    if (kind && !kind.shard) {
+      const shardable = this.options.kinds
+        .names()
+        .filter((n) => this.options.kinds.get(n)?.shard)
+        .join(', ');
+      this.issues.add({
+        code: 'not_shardable',
+        path: `stages.${name}.${set[0]}`,
+        message: `stage "${name}" uses ${stage.uses}, which cannot run as shards`,
+        ...this.place(point.locator.key(['stages', name, set[0]!])),
+        hint: `remove ${set.join(' / ')} from stage "${name}"; kinds that shard: ${shardable || 'none registered'}`,
+      });
+      return false;
+    }
+    if (set.length === 2) {
+      this.issues.add({
+        code: 'invalid_value',
+        path: `stages.${name}.shard_size`,
+        message: `stage "${name}" sets both shards and shard_size`,
+        ...this.place(point.locator.key(['stages', name, 'shard_size'])),
+        hint: 'give the number of shards (shards: N or auto) or the items per shard (shard_size: M), not both',
+      });
+      return false;
+    }
+    return true;
   }
 
   /** Where a value was written, following whole-string references (`corpus: ${data.x}` → data.x). */
@@ -841,6 +876,8 @@ function resolvedStage(
     Object.freeze(rs.resources);
   }
   if (stage.retries !== undefined) rs.retries = stage.retries;
+  if (stage.shards !== undefined) rs.sharding = Object.freeze({ shards: stage.shards });
+  else if (stage.shard_size !== undefined) rs.sharding = Object.freeze({ shardSize: stage.shard_size });
   return Object.freeze(rs);
 }
 

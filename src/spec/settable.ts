@@ -48,8 +48,9 @@ export function checkSettable(
     } else if (schema) {
       const props = isRecord(schema.properties) ? schema.properties : undefined;
       const fromProps = props && isRecord(props[segment]) ? (props[segment] as JsonSchema) : undefined;
-      // A new stage cannot be made by a key path: stages.<name> must exist.
-      const additional = i === 1 && segments[0] === 'stages' ? undefined : schema.additionalProperties;
+      // A new stage cannot be made by a key path: stages.<name> must exist (then its keys the
+      // schema knows, e.g. stages.<name>.shards, may be set).
+      const additional = schema.additionalProperties;
       childSchema = resolveRef(fromProps ?? (isRecord(additional) && exists ? additional : undefined), root);
       if (!childSchema && Array.isArray(node) && exists && isRecord(schema.items))
         childSchema = resolveRef(schema.items, root);

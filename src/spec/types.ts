@@ -35,6 +35,8 @@ export interface KindInfo {
    * spec's stages actually take from this stage (a demo world makes only what is used).
    */
   partsParam?: string;
+  /** Present when the kind may run as shards (`stages.<name>.shards` / `shard_size`). */
+  shard?: { port: string };
   /**
    * Looks inside the data its path params name (see StageKind.checkInputs); `params` are the
    * validated params with paths absolute.
@@ -103,6 +105,8 @@ export interface ResolvedStage {
   runWith: Record<string, unknown>;
   resources?: { cpus?: number; gpus?: number; memoryMb?: number };
   retries?: number;
+  /** `shards` / `shard_size`: run as shards + a gather (an execution strategy: in no key or point id). */
+  sharding?: { shards?: number | 'auto'; shardSize?: number };
   /** Active ports of the kind and where each is fed from (empty for kinds without ports). Frozen. */
   ports: Readonly<Record<string, PortSource>>;
 }

@@ -1,27 +1,24 @@
 // Stage `captions.mine` (§4): score every caption sentence of a movie corpus with the S2A
 // classifier (or the keyword baseline), keep those over their class threshold, cap per class and
 // per movie, and write the clip list with 10-second windows plus the yield per class (Fig. 3).
-import { readFile, writeFile } from 'node:fs/promises';
+// Sharded (the paper's 390M-sentence step): captions-mine-shard.ts.
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { barChart } from '../charts/index.ts';
-import { ExpError } from '../errors.ts';
 import type { JsonSchema, JsonValue, StageContext, StageKind, StageResult } from '../plan/stage-kind.ts';
-import type { SentenceScorer, VerbClassLike } from '../video/mining.ts';
-import { publishChart } from './charts.ts';
-import { outputPath, portInput, requirePort } from './ports.ts';
+import {
+  type CaptionsMineParams,
+  corpusUnusable,
+  defaultMineDeps,
+  describeSkip,
+  findMovies,
+  finishMining,
+  type MineDeps,
+  prepareScorer,
+} from './captions-mine-core.ts';
+import { captionsSharding } from './captions-mine-shard.ts';
 
-export interface CaptionsMineParams {
-  method: 'keyword' | 's2a';
-  movies?: string;
-  window_s: number;
-  max_per_class?: number;
-  max_per_movie?: number;
-  thresholds?: Record<string, number>;
-  min_score: number;
-  classes?: string[];
-  include_unkept: boolean;
-  batch_size: number;
-}
+export type { CaptionsMineParams, MineDeps } from './captions-mine-core.ts';
+export { corpusUnusable, defaultMineDeps } from './captions-mine-core.ts';
 
 const paramsSchema: JsonSchema = {
   type: 'object',
@@ -86,132 +83,16 @@ const paramsSchema: JsonSchema = {
   },
 };
 
-export interface MineDeps {
-  createKeywordSpotter(classes: VerbClassLike[]): Promise<(sentence: string) => string[]>;
-  loadSentenceClassifier(
-    modelDir: string,
-  ): Promise<{ classes: string[]; predict(sentences: string[]): Promise<Float32Array> }>;
-}
-
-// Imported when used, so that loading this module does not load the classifier's dependencies.
-export const defaultMineDeps: MineDeps = {
-  async createKeywordSpotter(classes) {
-    const mod = await import('../text/keyword.ts');
-    return mod.createKeywordSpotter(classes);
-  },
-  async loadSentenceClassifier(dir) {
-    const mod = await import('../text/classifier/index.ts');
-    return mod.loadSentenceClassifier(dir);
-  },
-};
-
-function findMovies(ctx: StageContext<CaptionsMineParams>): string {
-  if (ctx.params.movies) return ctx.params.movies;
-  const input = requirePort(
-    ctx,
-    'movies',
-    'captions.mine: no movie corpus: set `movies` or depend on a node that outputs `movies` (e.g. demo.world)',
-    'with: { movies: path/to/folder-or-manifest }',
-  );
-  return outputPath(input, 'movies');
-}
-
-async function readJson(file: string, what: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as unknown;
-  } catch (e) {
-    throw new ExpError('EXP_DATA_INVALID', `captions.mine: cannot read ${what} ${file}: ${(e as Error).message}`, {
-      cause: e,
-      detail: { file },
-    });
-  }
-}
-
-async function keywordClasses(ctx: StageContext<CaptionsMineParams>): Promise<VerbClassLike[]> {
-  const input = requirePort(
-    ctx,
-    'classes',
-    'captions.mine (keyword): no verb classes: depend on a pairs.build or verbs.mine node (classes.json / verbs.json)',
-    'add `needs: [pairs]` (or [verbs]) to the mining stage',
-  );
-  // pairs.build names its classes `classes_file`, verbs.mine `verbs_file`
-  const file =
-    typeof input.outputs.classes_file === 'string'
-      ? outputPath(input, 'classes_file')
-      : outputPath(input, 'verbs_file', input.kind === 'verbs.mine' ? 'verbs.json' : 'classes.json');
-  const doc = (await readJson(file, 'verb classes')) as { classes?: VerbClassLike[] };
-  if (!Array.isArray(doc.classes))
-    throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
-  return doc.classes;
-}
-
-interface Thresholds {
-  classes: { verb: string; threshold: number; kept?: boolean }[];
-}
-
-async function s2aInputs(
-  ctx: StageContext<CaptionsMineParams>,
-): Promise<{ modelDir: string; thresholds: Thresholds | null }> {
-  const evalInput = portInput(ctx, 'thresholds');
-  let thresholds: Thresholds | null = null;
-  if (evalInput) {
-    const file = outputPath(evalInput, 'thresholds', 'thresholds.json');
-    const doc = (await readJson(file, 'thresholds')) as Partial<Thresholds>;
-    if (!Array.isArray(doc.classes))
-      throw new ExpError('EXP_DATA_INVALID', `captions.mine: ${file} has no "classes" list`, { detail: { file } });
-    thresholds = doc as Thresholds;
-  }
-  const trainInput = requirePort(
-    ctx,
-    'model',
-    'captions.mine (s2a): no trained classifier: depend on an s2a.train node',
-    'needs: [s2a, s2a_eval]; or use method: keyword',
-  );
-  const modelDir = outputPath(trainInput, 'model', 'model');
-  if (!thresholds) ctx.log('no s2a.evaluate input: every class uses min_score as its threshold');
-  return { modelDir, thresholds };
-}
-
 export async function runCaptionsMine(
   ctx: StageContext<CaptionsMineParams>,
   deps: MineDeps = defaultMineDeps,
 ): Promise<StageResult & { outputs: Record<string, JsonValue> }> {
   const p = ctx.params;
-  // Heavy modules (ffmpeg; vega when it draws) load when a node runs, not when the CLI starts.
+  // Heavy modules (ffmpeg, pngjs) load when a node runs, not when the CLI starts.
   const { loadMovieCorpus } = await import('../video/corpus.ts');
-  const { classifierScorer, keywordScorer, mineClips } = await import('../video/mining.ts');
+  const { mineClips } = await import('../video/mining.ts');
   const moviesPath = findMovies(ctx);
-  let scorer: SentenceScorer;
-  const thresholds: Record<string, number> = {};
-  let classes = p.classes;
-  if (p.method === 'keyword') {
-    const vc = await keywordClasses(ctx);
-    scorer = keywordScorer(vc, await deps.createKeywordSpotter(vc));
-  } else {
-    const { modelDir, thresholds: t } = await s2aInputs(ctx);
-    scorer = classifierScorer(await deps.loadSentenceClassifier(modelDir));
-    if (t) {
-      for (const c of t.classes) if (Number.isFinite(c.threshold)) thresholds[c.verb] = c.threshold;
-      if (!p.include_unkept) {
-        const kept = new Set(t.classes.filter((c) => c.kept !== false).map((c) => c.verb));
-        classes = (classes ?? scorer.classes).filter((c) => kept.has(c));
-        const dropped = scorer.classes.filter((c) => !kept.has(c));
-        if (dropped.length) ctx.log(`not mined (below the target precision on validation): ${dropped.join(', ')}`);
-      }
-    }
-  }
-  Object.assign(thresholds, p.thresholds ?? {});
-  const unknown = [...(p.classes ?? []), ...Object.keys(p.thresholds ?? {})].filter((c) => !scorer.classes.includes(c));
-  if (unknown.length) {
-    throw new ExpError(
-      'EXP_PARAMS_INVALID',
-      `captions.mine: unknown class(es) ${unknown.join(', ')}; the ${p.method} scorer knows ${scorer.classes.slice(0, 20).join(', ')}${scorer.classes.length > 20 ? ', ...' : ''}`,
-      {
-        detail: { key: 'classes' },
-      },
-    );
-  }
-
+  const { scorer, thresholds, classes } = await prepareScorer(ctx, deps);
   const corpus = await loadMovieCorpus(moviesPath, {
     extractDir: path.join(ctx.outDir, 'subtitles'),
     signal: ctx.signal,
@@ -244,72 +125,19 @@ export async function runCaptionsMine(
     path.join(ctx.outDir, 'clips.jsonl'),
     report.clips.map((c) => JSON.stringify(c)).join('\n') + (report.clips.length ? '\n' : ''),
   );
-  const skipped = [...corpus.skipped.map(({ id, reason }) => ({ id, reason })), ...report.skipped];
-  const yieldDoc = {
-    method: p.method,
-    window_s: p.window_s,
+  return finishMining(ctx, {
     movies: report.movies,
     sentences: report.sentences,
     clips: report.clips.length,
-    classes: report.yield,
-    skipped_movies: skipped,
-  };
-  await writeFile(path.join(ctx.outDir, 'yield.json'), `${JSON.stringify(yieldDoc, null, 2)}\n`);
-  // The paper's Fig. 3: clips mined per class, largest first.
-  const chart = await publishChart(
-    ctx,
-    barChart({
-      name: 'yield',
-      title: `clips mined per class (${p.method}, ${report.movies} movies)`,
-      value: { title: 'clips' },
-      category: 'verb',
-      horizontal: true,
-      sort: 'descending',
-      bars: report.yield.map((y) => ({ label: y.verb, value: y.clips })),
-    }),
-  );
-  for (const y of report.yield) ctx.metric(`mining.yield.${y.verb}`, y.clips);
-  ctx.metric('mining.clips', report.clips.length);
-  ctx.metric('mining.sentences', report.sentences);
-  ctx.metric('mining.skipped_movies', skippedFiles.length);
-  ctx.artifact('yield.json');
-  return {
-    outputs: {
-      clips: 'clips.jsonl',
-      yield: 'yield.json',
-      chart,
-      method: p.method,
-      count: report.clips.length,
-      movies: report.movies,
-      sentences: report.sentences,
-      skipped_movies: skipped.length,
-    },
-    skipped: skippedFiles.map((s) => ({ item: s.video ?? s.id, reason: s.reason })),
-  };
-}
-
-/** `movie Film (/data/Film.mp4): reason`, without repeating a path the reason already names. */
-function describeSkip(s: { id: string; video?: string; reason: string }): string {
-  return `movie ${s.id}${s.video && !s.reason.includes(s.video) ? ` (${s.video})` : ''}: ${s.reason}`;
-}
-
-/** Every movie was skipped: name a few, and say what to do. */
-export function corpusUnusable(corpus: string, skipped: { id: string; video?: string; reason: string }[]): ExpError {
-  const shown = skipped.slice(0, 3).map((s) => describeSkip(s));
-  return new ExpError(
-    'EXP_CORPUS_UNUSABLE',
-    `captions.mine: none of the ${skipped.length} movie(s) in ${corpus} can be used: ${shown.join('; ')}${skipped.length > 3 ? `; and ${skipped.length - 3} more (all listed in this node's log)` : ''}`,
-    {
-      hint: 'replace or remove the broken files (check one with `ffprobe FILE`), or point `movies` at another corpus',
-      detail: { file: corpus },
-    },
-  );
+    yield: report.yield,
+    skipped: [...corpus.skipped.map(({ id, reason }) => ({ id, reason })), ...report.skipped],
+    skippedFiles,
+  });
 }
 
 export const kind: StageKind<CaptionsMineParams> = {
   name: 'captions.mine',
-  // 3: the yield chart (Fig. 3) as Vega-Lite + SVG + PNG
-  version: '3',
+  version: '2',
   description: 'Mine weakly labelled clips from movie subtitles with the S2A classifier or keywords (§4, Fig. 3)',
   paramsSchema,
   inputs: {
@@ -334,6 +162,8 @@ export const kind: StageKind<CaptionsMineParams> = {
   produces: ['mined-clips'],
   resources: { cpus: 1, memoryMb: 2048 },
   runIn: 'inline',
+  module: import.meta.url,
+  shard: captionsSharding,
   // A folder of subtitles without videos (or the reverse), a manifest in the wrong format: said
   // by exp validate / plan, before any node starts.
   async checkInputs(params, look) {

@@ -4,7 +4,8 @@ import { closeSync, createReadStream, existsSync, openSync, readFileSync, writeF
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { ExpError } from '../errors.ts';
-import type { JsonSchema, JsonValue, StageContext, StageKind } from '../plan/stage-kind.ts';
+import type { JsonSchema, JsonValue, StageContext, StageKind, StageSharding } from '../plan/stage-kind.ts';
+import type { ScreenplayRecord } from '../screenplay/types.ts';
 import { listScreenplayFiles, movieIdFromFile } from '../screenplay/files.ts';
 import type { Lexicon } from '../text/lexicon.ts';
 import { LEXICON_PARAM_DESCRIPTION, resolveLexicon } from '../text/lexicon-path.ts';
@@ -21,6 +22,8 @@ import { splitSentences } from '../sentences.ts';
 import type { MinedVerbs } from '../text/verb-classes.ts';
 import { findVerbs } from '../text/verbs.ts';
 import { outputPath, requirePort } from './ports.ts';
+import { recordsOfItems, screenplayRecordItems, screenplaysFileOf } from './screenplay-items.ts';
+import { textLines } from './shard-io.ts';
 
 export interface PairsBuildParams {
   direction: PairDirection;
@@ -111,12 +114,22 @@ function readVerbs(ctx: StageContext<PairsBuildParams>): { verbs: MinedVerbs; ac
   }
 }
 
-async function readActionVerbs(file: string): Promise<Map<string, Map<number, string[]>>> {
+/** The verbs of each movie's stage directions (verbs.mine's action-verbs file); only `movies` when given. */
+async function readActionVerbs(
+  file: string,
+  movies?: ReadonlySet<string>,
+): Promise<Map<string, Map<number, string[]>>> {
   const out = new Map<string, Map<number, string[]>>();
   const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line.trim()) continue;
+    if (movies) {
+      // the movie id heads the line: skip other shards' movies without parsing their verbs
+      const head = /^\{"movie":("(?:[^"\\]|\\.)*")/.exec(line);
+      if (head && !movies.has(JSON.parse(head[1]!) as string)) continue;
+    }
     const rec = JSON.parse(line) as { movie: string; actions: [number, string[]][] };
+    if (movies && !movies.has(rec.movie)) continue;
     out.set(rec.movie, new Map(rec.actions));
   }
   return out;
@@ -139,18 +152,18 @@ function splitRule(ctx: StageContext<PairsBuildParams>): SplitRule {
   return { valFraction: p.val_fraction, seed: p.seed ?? ctx.seed };
 }
 
-async function run(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Record<string, JsonValue> }> {
-  const input = requirePort(
-    ctx,
-    'parsed',
-    'pairs.build: needs a screenplay.parse node upstream',
-    'add the screenplay.parse stage to `needs:`',
-  );
-  const file = outputPath(input, 'screenplays_file', 'screenplays.jsonl');
-  const { verbs, actionVerbsFile } = readVerbs(ctx);
+type PairLine = { movie: string; speech: string; labels: string[]; distance: number };
+
+/** Builds the pairs of each record (labels from verbs.mine's per-direction verbs, or tagged here). */
+async function pairRecords(
+  ctx: StageContext<PairsBuildParams>,
+  records: AsyncIterable<ScreenplayRecord>,
+  verbs: MinedVerbs,
+  cached: Map<string, Map<number, string[]>> | null,
+  total: number | undefined,
+  onMovie: (movie: string, pairs: PairLine[]) => void,
+): Promise<void> {
   const classSet = new Set(verbs.classes.map((c) => c.verb));
-  // Verbs per stage direction: as verbs.mine found them when it wrote them, else tagged here.
-  const cached = actionVerbsFile ? await readActionVerbs(actionVerbsFile) : null;
   let lex: Lexicon | null = null;
   let current: Map<number, string[]> | undefined;
   const labelsOf = (text: string, index: number): string[] => {
@@ -167,27 +180,63 @@ async function run(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Reco
     tie: ctx.params.tie,
     crossScenes: ctx.params.cross_scenes,
   };
-
-  // Movies first (the split needs them all), pairs written as they come.
-  const rule = splitRule(ctx);
-  const tmp: { movie: string; pairs: { movie: string; speech: string; labels: string[]; distance: number }[] }[] = [];
-  const perClass = new Map<string, { train: number; val: number }>();
-  const counts = { train: 0, val: 0 };
-  const total = typeof input.outputs.movies === 'number' ? input.outputs.movies : undefined;
-  for await (const rec of readScreenplayRecords(file, 'pairs.build')) {
+  let done = 0;
+  for await (const rec of records) {
     if (ctx.signal.aborted) throw new Error('interrupted');
     current = cached?.get(rec.movie);
     const pairs = buildPairs(rec.movie, rec.elements, labelsOf, options);
-    tmp.push({
-      movie: rec.movie,
-      pairs: pairs.map((p) => ({ movie: p.movie, speech: p.speech, labels: p.labels, distance: p.distance })),
-    });
-    ctx.progress(tmp.length, total, rec.movie);
+    onMovie(
+      rec.movie,
+      pairs.map((p) => ({ movie: p.movie, speech: p.speech, labels: p.labels, distance: p.distance })),
+    );
+    ctx.progress(++done, total, rec.movie);
   }
-  const splits = splitMovies(
-    tmp.map((t) => t.movie),
-    rule,
+}
+
+function parsedInput(ctx: StageContext<PairsBuildParams>) {
+  return requirePort(
+    ctx,
+    'parsed',
+    'pairs.build: needs a screenplay.parse node upstream',
+    'add the screenplay.parse stage to `needs:`',
   );
+}
+
+async function run(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+  const input = parsedInput(ctx);
+  const file = outputPath(input, 'screenplays_file', 'screenplays.jsonl');
+  const { verbs, actionVerbsFile } = readVerbs(ctx);
+  // Verbs per stage direction: as verbs.mine found them when it wrote them, else tagged here.
+  const cached = actionVerbsFile ? await readActionVerbs(actionVerbsFile) : null;
+  // Movies first (the split needs them all), pairs written as they come.
+  const tmp: { movie: string; pairs: PairLine[] }[] = [];
+  const total = typeof input.outputs.movies === 'number' ? input.outputs.movies : undefined;
+  await pairRecords(ctx, readScreenplayRecords(file, 'pairs.build'), verbs, cached, total, (movie, pairs) =>
+    tmp.push({ movie, pairs }),
+  );
+  return splitAndWrite(
+    ctx,
+    verbs,
+    tmp.map((t) => t.movie),
+    (write) => {
+      for (const t of tmp) for (const p of t.pairs) write(p, JSON.stringify(p));
+    },
+  );
+}
+
+/**
+ * The train/val split over every movie (a shuffle of the sorted ids: global, hence here and in the
+ * gather, not in shards), then each pair written with its split and counted per class.
+ * `eachPair` calls `write` with every pair in order, and its JSON without the split.
+ */
+async function splitAndWrite(
+  ctx: StageContext<PairsBuildParams>,
+  verbs: MinedVerbs,
+  movies: string[],
+  eachPair: (write: (p: PairLine, json: string) => void) => void | Promise<void>,
+): Promise<{ outputs: Record<string, JsonValue> }> {
+  const rule = splitRule(ctx);
+  const splits = splitMovies(movies, rule);
   if ('valMovies' in rule) {
     const unknown = rule.valMovies.filter((m) => !splits.has(m));
     if (unknown.length)
@@ -195,20 +244,21 @@ async function run(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Reco
         `⚠ validation movies not in the corpus: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ' …' : ''}`,
       );
   }
+  const perClass = new Map<string, { train: number; val: number }>();
+  const counts = { train: 0, val: 0 };
   const out = openSync(path.join(ctx.outDir, PAIRS_FILE), 'w');
   try {
-    for (const t of tmp) {
-      const split: Split = splits.get(t.movie) ?? 'train';
-      if (t.pairs.length) writeSync(out, `${t.pairs.map((p) => JSON.stringify({ ...p, split })).join('\n')}\n`);
-      for (const p of t.pairs) {
-        counts[split]++;
-        for (const l of p.labels) {
-          let c = perClass.get(l);
-          if (!c) perClass.set(l, (c = { train: 0, val: 0 }));
-          c[split]++;
-        }
+    await eachPair((p, json) => {
+      const split: Split = splits.get(p.movie) ?? 'train';
+      // = JSON.stringify({ ...p, split }): the same bytes, without parsing again
+      writeSync(out, `${json.slice(0, -1)},"split":${JSON.stringify(split)}}\n`);
+      counts[split]++;
+      for (const l of p.labels) {
+        let c = perClass.get(l);
+        if (!c) perClass.set(l, (c = { train: 0, val: 0 }));
+        c[split]++;
       }
-    }
+    });
   } finally {
     closeSync(out);
   }
@@ -248,6 +298,60 @@ async function run(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Reco
   };
 }
 
+// Sharded: each shard pairs its movies (without a split) and lists them; the gather draws the
+// split over all movies and streams the shards' pairs into one file with the split added.
+const SHARD_PAIRS = 'pairs-unsplit.jsonl';
+const SHARD_MOVIES = 'movies.txt';
+
+async function runShard(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+  const items = ctx.shard?.items ?? [];
+  const file = screenplaysFileOf(parsedInput(ctx));
+  const { verbs, actionVerbsFile } = readVerbs(ctx);
+  const cached = actionVerbsFile ? await readActionVerbs(actionVerbsFile, new Set(items.map((it) => it.id))) : null;
+  const out = openSync(path.join(ctx.outDir, SHARD_PAIRS), 'w');
+  const list = openSync(path.join(ctx.outDir, SHARD_MOVIES), 'w');
+  let pairs = 0;
+  try {
+    await pairRecords(ctx, recordsOfItems(file, items, 'pairs.build'), verbs, cached, items.length, (movie, ps) => {
+      // movie ids are one line each: they hold no newline (file names, lower case)
+      writeSync(list, `${JSON.stringify(movie)}\n`);
+      for (const p of ps) writeSync(out, `${JSON.stringify(p)}\n`);
+      pairs += ps.length;
+    });
+  } finally {
+    closeSync(out);
+    closeSync(list);
+  }
+  return { outputs: { movies: items.length, pairs } };
+}
+
+async function gather(ctx: StageContext<PairsBuildParams>): Promise<{ outputs: Record<string, JsonValue> }> {
+  const { verbs } = readVerbs(ctx);
+  const shards = ctx.shards ?? [];
+  const movies: string[] = [];
+  for (const shard of shards)
+    for await (const line of textLines(path.join(shard.dir, SHARD_MOVIES)))
+      if (line) movies.push(JSON.parse(line) as string);
+  return splitAndWrite(ctx, verbs, movies, async (write) => {
+    let done = 0;
+    for (const shard of shards) {
+      if (ctx.signal.aborted) throw new Error('interrupted');
+      for await (const line of textLines(path.join(shard.dir, SHARD_PAIRS)))
+        if (line) write(JSON.parse(line) as PairLine, line);
+      ctx.progress(++done, shards.length, shard.stage);
+    }
+  });
+}
+
+const sharding: StageSharding<PairsBuildParams> = {
+  port: 'parsed',
+  autoShardSize: 50,
+  runIn: 'pool',
+  listItems: (source) => screenplayRecordItems(source, 'pairs.build'),
+  run: runShard,
+  gather,
+};
+
 export const kind: StageKind<PairsBuildParams> = {
   name: 'pairs.build',
   version: '2',
@@ -260,5 +364,7 @@ export const kind: StageKind<PairsBuildParams> = {
   },
   produces: ['pairs', 'verb-classes'],
   resources: { cpus: 1, memoryMb: 1024 },
+  module: import.meta.url,
+  shard: sharding,
   run,
 };

@@ -33,6 +33,8 @@ export interface NodeManifest {
   artifacts: string[];
   /** Fingerprints of the data its path params pointed at when it ran (see plan/fingerprint.ts). */
   data?: Record<string, string>;
+  /** A shard node of a sharded stage: its place among the stage's shards and its items `[id, digest]`. */
+  shard?: { index: number; count: number; items: [string, string][] };
   /** Relative path → sha256 of every file the node wrote. */
   files: Record<string, { bytes: number; sha256: string }>;
   startedAt: number;

@@ -47,6 +47,8 @@ export interface ParseCorpusOptions {
   signal?: AbortSignal;
   /** Called once per file in input order. */
   onFile?: (result: ParsedFile, done: number, total: number) => void;
+  /** Counts into this counter (its vocabulary then holds the corpus's words, for merging elsewhere). */
+  counter?: CorpusStatsCounter;
 }
 
 const CHUNK = 8;
@@ -63,7 +65,7 @@ export async function parseCorpusFiles(
     1,
     Math.min(options.workers ?? Math.min(4, availableParallelism()), Math.ceil(files.length / CHUNK)),
   );
-  const stats = new CorpusStatsCounter();
+  const stats = options.counter ?? new CorpusStatsCounter();
   const chunks: string[][] = [];
   for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK));
   const results: (ParseChunkResult | undefined)[] = new Array(chunks.length);

@@ -61,14 +61,27 @@ export interface CorpusOptions {
   signal?: AbortSignal;
 }
 
-interface Entry {
+/** A movie as the corpus lists it, before its files are checked. */
+export interface MovieEntry {
   id: string;
   video: string;
   subtitles: string | null;
+  /** Manifest line (manifests only). */
   line?: number;
+  /** Another entry before this one has the same id: this one is skipped. */
+  duplicate?: boolean;
 }
 
-export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}): Promise<MovieCorpus> {
+/** The corpus's movies in order (no file is opened), and what the listing itself passed over. */
+export interface MovieListing {
+  entries: MovieEntry[];
+  skipped: SkippedMovie[];
+  /** A folder of videos with sidecars (else a manifest). */
+  folder: boolean;
+}
+
+/** Lists a corpus (a folder or a manifest): cheap, so that shards can be planned from it. */
+export async function listMovieCorpus(source: string): Promise<MovieListing> {
   let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(source);
@@ -83,12 +96,36 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
   const entries = st.isDirectory()
     ? await scanFolder(path.resolve(source), skipped)
     : await readManifest(path.resolve(source), skipped);
-  const checks = opts.checkVideos === false ? new Map<string, string | null>() : await checkVideos(entries, opts);
-  const movies: Movie[] = [];
+  // The first entry of an id is the movie; later ones are duplicates (a manifest listing one twice).
   const ids = new Set<string>();
   for (const e of entries) {
+    if (ids.has(e.id)) e.duplicate = true;
+    ids.add(e.id);
+  }
+  return { entries, skipped, folder: st.isDirectory() };
+}
+
+export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}): Promise<MovieCorpus> {
+  const listing = await listMovieCorpus(source);
+  const resolved = await resolveMovieEntries(listing.entries, listing.folder, opts);
+  return { movies: resolved.movies, skipped: [...listing.skipped, ...resolved.skipped] };
+}
+
+/**
+ * Checks listed movies (video readable, subtitles there or extracted from the video) in order:
+ * the usable movies and the others with the reason.
+ */
+export async function resolveMovieEntries(
+  entries: readonly MovieEntry[],
+  folder: boolean,
+  opts: CorpusOptions = {},
+): Promise<MovieCorpus> {
+  const skipped: SkippedMovie[] = [];
+  const checks = opts.checkVideos === false ? new Map<string, string | null>() : await checkVideos(entries, opts);
+  const movies: Movie[] = [];
+  for (const e of entries) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-    if (ids.has(e.id)) {
+    if (e.duplicate) {
       skipped.push({
         id: e.id,
         video: e.video,
@@ -110,18 +147,16 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
         skipped.push({ id: e.id, video: e.video, reason: `subtitle file ${e.subtitles} does not exist` });
         continue;
       }
-      ids.add(e.id);
       movies.push({
         id: e.id,
         video: e.video,
         subtitles: e.subtitles,
-        subtitleSource: st.isDirectory() ? 'sidecar' : 'manifest',
+        subtitleSource: folder ? 'sidecar' : 'manifest',
       });
       continue;
     }
     const embedded = await embeddedSubtitles(e, opts);
     if (typeof embedded === 'string') {
-      ids.add(e.id);
       movies.push({ id: e.id, video: e.video, subtitles: embedded, subtitleSource: 'embedded' });
     } else {
       skipped.push({ id: e.id, video: e.video, reason: embedded.reason });
@@ -131,7 +166,7 @@ export async function loadMovieCorpus(source: string, opts: CorpusOptions = {}):
 }
 
 /** Video path → why it cannot be used (null: fine), checked `concurrency` at a time. */
-async function checkVideos(entries: readonly Entry[], opts: CorpusOptions): Promise<Map<string, string | null>> {
+async function checkVideos(entries: readonly MovieEntry[], opts: CorpusOptions): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   const todo = [...new Set(entries.map((e) => e.video))].filter((v) => existsSync(v));
   let next = 0;
@@ -153,7 +188,7 @@ async function checkVideos(entries: readonly Entry[], opts: CorpusOptions): Prom
   return out;
 }
 
-async function embeddedSubtitles(e: Entry, opts: CorpusOptions): Promise<string | { reason: string }> {
+async function embeddedSubtitles(e: MovieEntry, opts: CorpusOptions): Promise<string | { reason: string }> {
   let info: Awaited<ReturnType<typeof probe>>;
   try {
     info = await probe(e.video, { signal: opts.signal });
@@ -235,7 +270,7 @@ function bySubtitleExt(a: string, b: string): number {
   );
 }
 
-async function scanFolder(dir: string, skipped: SkippedMovie[]): Promise<Entry[]> {
+async function scanFolder(dir: string, skipped: SkippedMovie[]): Promise<MovieEntry[]> {
   const listed = await listFolder(dir);
   skipped.push(...listed.skipped);
   return listed.entries;
@@ -243,7 +278,7 @@ async function scanFolder(dir: string, skipped: SkippedMovie[]): Promise<Entry[]
 
 /** A folder corpus listed (no file opened): its movies, what is no movie, and the counts. */
 interface FolderListing {
-  entries: Entry[];
+  entries: MovieEntry[];
   skipped: SkippedMovie[];
   files: number;
   subtitleFiles: number;
@@ -326,7 +361,7 @@ async function listFolder(dir: string, budget?: { left: number }): Promise<Folde
   return { entries, skipped, files: files.length, subtitleFiles: subtitles.length };
 }
 
-async function readManifest(file: string, skipped: SkippedMovie[]): Promise<Entry[]> {
+async function readManifest(file: string, skipped: SkippedMovie[]): Promise<MovieEntry[]> {
   const text = (await readFile(file, 'utf8')).replace(/^\ufeff/, '');
   const base = path.dirname(file);
   const rows: { rec: Record<string, string>; line: number }[] = [];
@@ -365,7 +400,7 @@ async function readManifest(file: string, skipped: SkippedMovie[]): Promise<Entr
       rows.push({ rec, line: r.line });
     }
   }
-  const out: Entry[] = [];
+  const out: MovieEntry[] = [];
   for (const { rec, line } of rows) {
     const video = rec.video ?? rec.path ?? '';
     if (!video) {
@@ -511,7 +546,7 @@ async function inspectManifest(file: string): Promise<CorpusProblem | undefined>
   if (head.subarray(0, n).includes(0))
     return { message: `${file} is not a text manifest (it holds binary data)`, hint };
   const skipped: SkippedMovie[] = [];
-  let entries: Entry[];
+  let entries: MovieEntry[];
   try {
     entries = await readManifest(file, skipped);
   } catch (err) {

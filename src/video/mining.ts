@@ -228,12 +228,6 @@ export async function mineClips(
     opts.onProgress?.(mi + 1, movies.length);
   }
 
-  // Caps keep the most confident clips; ties go to the earlier movie and time (deterministic).
-  const byConfidence = (a: MinedClip, b: MinedClip): number =>
-    b.score - a.score ||
-    (a.movie < b.movie ? -1 : a.movie > b.movie ? 1 : 0) ||
-    a.t_center - b.t_center ||
-    (a.class < b.class ? -1 : 1);
   let kept = candidates;
   if (opts.maxPerMovie !== undefined) kept = capBy(kept, (c) => c.movie, opts.maxPerMovie, byConfidence);
   if (opts.maxPerClass !== undefined) kept = capBy(kept, (c) => c.class, opts.maxPerClass, byConfidence);
@@ -254,6 +248,22 @@ export async function mineClips(
     .map(({ active: _a, ...r }) => r);
   return { clips: kept, yield: yieldRows, movies: moviesMined, sentences: sentenceCount, skipped, warnings };
 }
+
+/**
+ * The order the caps keep clips in: most confident first; ties go to the earlier movie (by id) and
+ * time, then the class name (deterministic, so shards capped apart and merged keep the same clips).
+ */
+export function byConfidence(a: MinedClipKey, b: MinedClipKey): number {
+  return (
+    b.score - a.score ||
+    (a.movie < b.movie ? -1 : a.movie > b.movie ? 1 : 0) ||
+    a.t_center - b.t_center ||
+    (a.class < b.class ? -1 : 1)
+  );
+}
+
+/** The fields of a mined clip the caps compare. */
+export type MinedClipKey = Pick<MinedClip, 'score' | 'movie' | 't_center' | 'class'>;
 
 function capBy(
   clips: MinedClip[],

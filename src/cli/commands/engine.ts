@@ -27,6 +27,7 @@ import { resolveExecutorSettings, type ExecutorRegistry } from '../../exec/regis
 import { didYouMean } from '../../spec/did-you-mean.ts';
 import { checkChoice, int, list, parseCommand, str, type CommandSpec } from '../args.ts';
 import { ProgressReporter, formatDuration } from '../progress.ts';
+import { shardJson, shardLines } from '../shards-view.ts';
 import { table } from '../table.ts';
 import { checkRunsWritable, makeRegistries, runsDirFrom } from '../workspace.ts';
 
@@ -228,6 +229,10 @@ export interface PlanJson {
     status: 'cached' | 'run';
     why: string;
     note?: string;
+    /** A shard node: its gather's key, place and item count. */
+    shard?: { gather: string; index: number; count: number; items: number };
+    /** A sharded stage's gather: its setting and, once decided, its shard count. */
+    shards?: Record<string, unknown>;
   }[];
 }
 
@@ -241,7 +246,7 @@ export function planNotes(
   const notes = new Map<string, string>();
   for (const n of plan.nodes) {
     const kind = registry.get(n.kind);
-    if (!kind?.planNote) continue;
+    if (!kind?.planNote || n.shard?.role === 'map') continue;
     const upstream = n.needs.flatMap((key) => {
       const up = byKey.get(key);
       const m = up ? store.readManifest(up.kind, key) : undefined;
@@ -269,6 +274,7 @@ export function planToJson(
       status: decisions.get(n.key)!.status,
       why: decisions.get(n.key)!.why,
       ...(notes.has(n.key) ? { note: notes.get(n.key)! } : {}),
+      ...shardJson(n),
     })),
   };
 }
@@ -298,13 +304,18 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${JSON.stringify(planToJson(plan, decisions, notes))}\n`);
     return 0;
   }
-  const runCount = [...decisions.values()].filter((d) => d.status === 'run').length;
+  // Shard nodes are summed up under the table (one line per sharded stage), not one row each.
+  const stageNodes = plan.nodes.filter((n) => n.shard?.role !== 'map');
+  const shardCount = plan.nodes.length - stageNodes.length;
+  const runCount = stageNodes.filter((n) => decisions.get(n.key)?.status === 'run').length;
   io.stdout.write(
-    `${spec.name}: ${plan.points.length} point(s) → ${plan.nodes.length} node(s), ${plan.nodes.length - runCount} cached, ${runCount} to run\n\n`,
+    `${spec.name}: ${plan.points.length} point(s) → ${stageNodes.length} node(s), ${stageNodes.length - runCount} cached, ${runCount} to run${shardCount ? ` (+ ${shardCount} shard node(s))` : ''}\n\n`,
   );
-  const rows = plan.nodes.map((n) => {
+  const rows = stageNodes.map((n) => {
     const d = decisions.get(n.key)!;
-    const needs = n.needStages.join(',');
+    const own = n.shard?.role === 'gather' ? n.needStages.slice(0, n.shard.upstream) : n.needStages;
+    const shards = n.shard?.role === 'gather' && n.shard.decided ? [`${n.shard.shards.length} shards`] : [];
+    const needs = [...own, ...shards].join(',');
     return [
       d.status === 'cached' ? '✓ cached' : '● run',
       n.stage,
@@ -318,6 +329,8 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   io.stdout.write(
     `${table(['status', 'stage', 'kind', 'key', 'needs', 'points', ...(values.why ? ['why'] : [])], rows)}\n`,
   );
+  const sharded = shardLines(plan, decisions, Boolean(values.why));
+  if (sharded.length) io.stdout.write(`\nsharded stages:\n${sharded.join('\n')}\n`);
   if (notes.size) {
     io.stdout.write('\n');
     for (const n of plan.nodes)

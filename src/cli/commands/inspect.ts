@@ -332,6 +332,10 @@ export async function gcCommand(argv: string[], io: Io): Promise<number> {
       (await listInvocations(runsDir)).slice(0, n).flatMap((i) => i.points.flatMap((p) => Object.values(p.nodes))),
     );
     const manifests = await store.listManifests();
+    // The shards of a kept sharded stage are kept too (its next incremental run reuses them).
+    const byKey = new Map(manifests.map((m) => [m.key, m]));
+    for (const key of [...used])
+      for (const input of byKey.get(key)?.inputs ?? []) if (byKey.get(input.key)?.shard) used.add(input.key);
     const stale = manifests.filter((m) => !used.has(m.key));
     for (const m of stale) if (!dry) await store.removeNode(m.kind, m.key);
     io.stdout.write(
