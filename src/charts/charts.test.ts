@@ -77,6 +77,32 @@ describe('charts', () => {
     expect(await domainOf(chart.spec, 'y')).toEqual([0, 1]);
   });
 
+  it('draws the same chart as the same bytes however many charts the process drew before', async () => {
+    const chart = () =>
+      barChart({
+        name: 'yield',
+        title: 'clips',
+        value: { title: 'clips' },
+        category: 'verb',
+        bars: [{ label: 'run', value: 3 }],
+      });
+    const first = await renderSvg(chart());
+    await renderSvg(
+      lineChart({
+        name: 'pr',
+        title: 'PR',
+        x: { title: 'recall' },
+        y: { title: 'precision' },
+        seriesTitle: 'verb',
+        series: [{ name: 'a', points: curve(1) }],
+      }),
+    );
+    const again = await renderSvg(chart());
+    expect(again).toBe(first);
+    // clip paths still resolve to their definitions
+    for (const m of first.matchAll(/url\(#([^)]+)\)/g)) expect(first).toContain(`id="${m[1]}"`);
+  });
+
   it('scales axes to cover the data when no domain is fixed', async () => {
     const chart = barChart({
       name: 'yield',

@@ -32,10 +32,30 @@ export async function renderSvg(chart: Chart | VegaLiteSpec): Promise<string> {
   const spec = 'spec' in chart && 'marks' in chart ? (chart as Chart).spec : (chart as VegaLiteSpec);
   const view = new vega.View(vega.parse(await compileToVega(spec)), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return stableIds(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * vega numbers clip paths and gradients with a counter global to the process (`clip1`, `clip7`…),
+ * so the same chart drawn twice in one process gave different bytes: a cache keyed by content, and a
+ * sharded gather compared with the unsharded node, saw a change where there was none. The ids are
+ * renumbered in order of first appearance, per document.
+ */
+export function stableIds(svg: string): string {
+  const renamed = new Map<string, string>();
+  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) {
+    const id = m[1]!;
+    const base = /^(.*?)\d+$/.exec(id)?.[1];
+    if (base !== undefined && !renamed.has(id)) renamed.set(id, `${base}${renamed.size + 1}`);
+  }
+  if (!renamed.size) return svg;
+  return svg.replace(/(\sid="|url\(#|href="#)([^")]+)/g, (whole, lead: string, id: string) => {
+    const to = renamed.get(id);
+    return to === undefined ? whole : `${lead}${to}`;
+  });
 }
 
 /**

@@ -116,7 +116,14 @@ describe('loadSpec on a valid grid', () => {
     const spec = await loadSpec(join(fixtures, 'single.yaml'), {
       kinds,
       cwd: root,
-      sets: ['finetune.lr=0.5', 'settings.jobs=8', 'stages.eval.with.benchmark=hmdb51'],
+      sets: [
+        'finetune.lr=0.5',
+        'settings.jobs=8',
+        'stages.eval.with.benchmark=hmdb51',
+        // how a stage runs, not what it computes: no part of the name
+        'stages.eval.retries=2',
+        'stages.eval.resources.memory_mb=1024',
+      ],
     });
     expect(spec.points[0]!.name).toBe('lr=0.5 benchmark=hmdb51');
     expect(spec.points[0]!.overrides).toEqual({ 'finetune.lr': 0.5, 'stages.eval.with.benchmark': 'hmdb51' });

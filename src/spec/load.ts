@@ -53,6 +53,9 @@ import { isExpError } from '../errors.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { NO_PORTS, WiringMemo, type WireResult } from './ports.ts';
 
+/** Keys of a stage that change how it runs, never what it computes. */
+const HOW_A_STAGE_RUNS = new Set(['resources', 'retries', 'shards', 'shard_size']);
+
 interface StageDoc {
   uses: string;
   needs?: string[];
@@ -385,6 +388,9 @@ class SpecLoader {
   private recordOverride(label: string, segments: string[], value: unknown, origin: Origin): void {
     // Settings other than the seed change how a grid runs, not what a point is (not in its id).
     if (segments[0] === 'settings' && segments[1] !== 'seed') return;
+    // So do a stage's resources, retries and sharding (not in its node key: a sharded stage gathers
+    // the unsharded node's outputs).
+    if (segments[0] === 'stages' && segments.length >= 3 && HOW_A_STAGE_RUNS.has(segments[2]!)) return;
     const same = this.setOverrides.findIndex((o) => pathKey(o.segments) === pathKey(segments));
     if (same >= 0) this.setOverrides.splice(same, 1);
     this.setOverrides.push({ label, segments, value, src: uniformSrc(value, origin) });
