@@ -1,5 +1,5 @@
 // Reading screenplay files from disk: a folder of .txt/.html files or a single file.
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, type Dirent, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { decodeScreenplayBytes, type ScreenplayEncoding } from './decode.ts';
 import { toPlainLines } from './html.ts';
@@ -25,8 +25,13 @@ export function movieIdFromFile(file: string): string {
 export function listScreenplayFiles(corpus: string): string[] {
   const st = statSync(corpus);
   if (st.isFile()) return [corpus];
+  return screenplaysAmong(corpus, readdirSync(corpus, { withFileTypes: true }));
+}
+
+/** The screenplay files among a folder's entries, sorted by name (a listing made once, used twice). */
+function screenplaysAmong(corpus: string, entries: Dirent[]): string[] {
   // The entry types come with the listing: only links need a stat of their own.
-  return readdirSync(corpus, { withFileTypes: true })
+  return entries
     .filter((e) => SCREENPLAY_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
     .filter((e) => e.isFile() || (e.isSymbolicLink() && statSync(path.join(corpus, e.name)).isFile()))
     .map((e) => e.name)
@@ -103,8 +108,9 @@ export function inspectScreenplayCorpus(corpus: string): CorpusProblem | undefin
     const why = sampleProblem(corpus);
     return why ? { message: `${corpus} is not a screenplay: ${why}`, hint: `expected ${EXPECTED}` } : undefined;
   }
-  const entries = readdirSync(corpus, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
-  const files = listScreenplayFiles(corpus);
+  const listing = readdirSync(corpus, { withFileTypes: true });
+  const entries = listing.filter((e) => !e.name.startsWith('.'));
+  const files = screenplaysAmong(corpus, listing);
   if (files.length === 0) {
     const folders = entries.filter((e) => e.isDirectory()).length;
     const others = entries.filter((e) => !e.isDirectory()).map((e) => e.name);
