@@ -13,9 +13,14 @@
 // awaits every child it starts, so no child that is still needed belongs to an ending thread
 // (tested: a thread that ends takes only its own children with it).
 //
+// The kernel only watches a parent that is alive when prctl runs: if `exp` dies between the fork
+// and setpriv's prctl (milliseconds on a loaded machine: setpriv has to be exec'd and linked
+// first), the child would be orphaned unwatched. So setpriv execs a one-line sh that, once the
+// signal is armed, checks that its parent is still the `exp` that forked it, and only then execs
+// the command (same pid all along); otherwise it exits at once.
+//
 // Without setpriv (not Linux, or util-linux missing), commands start directly; node task
-// processes still leave when their IPC channel closes. The tiny window between fork and the
-// prctl inside setpriv (microseconds) is not covered.
+// processes still leave when their IPC channel closes.
 import {
   type ChildProcess,
   execFile,
@@ -60,6 +65,9 @@ export function parentDeathGuard(): string | null {
   return setprivPath;
 }
 
+/** sh: run the command only if the parent that forked us ($1) is still our parent (see above). */
+const PARENT_STILL_THERE = '[ "$PPID" = "$1" ] || exit 129; shift; exec "$@"';
+
 /**
  * The command line that starts `command args` as a child that dies with its parent. A command
  * that cannot be found is left as it is, so that spawning it fails with ENOENT as usual.
@@ -67,7 +75,21 @@ export function parentDeathGuard(): string | null {
 export function guardedCommand(command: string, args: readonly string[]): { file: string; args: string[] } {
   const guard = parentDeathGuard();
   if (!guard || !findOnPath(command)) return { file: command, args: [...args] };
-  return { file: guard, args: ['--pdeathsig', 'KILL', '--', command, ...args] };
+  return {
+    file: guard,
+    args: [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      '/bin/sh',
+      '-c',
+      PARENT_STILL_THERE,
+      'exp-child',
+      String(process.pid),
+      command,
+      ...args,
+    ],
+  };
 }
 
 /** `child_process.spawn`, with the child tied to this thread's life. Never through a shell. */
