@@ -6,7 +6,7 @@ import path from 'node:path';
 import { barChart } from '../charts/index.ts';
 import { ExpError } from '../errors.ts';
 import type { JsonValue, StageContext } from '../plan/stage-kind.ts';
-import type { ClassYield, SentenceScorer, VerbClassLike } from '../video/mining.ts';
+import type { ClassYield, MiningOptions, SentenceScorer, VerbClassLike } from '../video/mining.ts';
 import { publishChart } from './charts.ts';
 import { outputPath, portInput, requirePort } from './ports.ts';
 
@@ -110,6 +110,27 @@ async function s2aInputs(
 }
 
 /** The scorer with its per-class thresholds and the classes to mine (logs what it leaves out). */
+/** The mining options of a node's params, thresholds and classes (the same for a shard and the whole). */
+export function miningOptions(
+  ctx: StageContext<CaptionsMineParams>,
+  thresholds: Record<string, number>,
+  classes: string[] | undefined,
+): MiningOptions {
+  const p = ctx.params;
+  return {
+    windowS: p.window_s,
+    thresholds,
+    minScore: p.min_score,
+    classes,
+    maxPerClass: p.max_per_class,
+    maxPerMovie: p.max_per_movie,
+    batchSize: p.batch_size,
+    signal: ctx.signal,
+    onProgress: (d, t) => ctx.progress(d, t, 'movies'),
+    onWarning: (m) => ctx.log(`warning: ${m}`),
+  };
+}
+
 export async function prepareScorer(
   ctx: StageContext<CaptionsMineParams>,
   deps: MineDeps,

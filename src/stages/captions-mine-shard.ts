@@ -17,6 +17,7 @@ import {
   describeSkip,
   findMovies,
   finishMining,
+  miningOptions,
   prepareScorer,
 } from './captions-mine-core.ts';
 import { outputPath } from './ports.ts';
@@ -96,18 +97,7 @@ async function runShard(ctx: StageContext<CaptionsMineParams>): Promise<StageRes
   const corpusSkipped = [...listed, ...resolved.skipped];
   for (const s of corpusSkipped) ctx.log(`skipped ${describeSkip(s)}`);
   ctx.log(`mining ${resolved.movies.length} movies of ${moviesPath} with ${p.method}`);
-  const report = await mineClips(resolved.movies, scorer, {
-    windowS: p.window_s,
-    thresholds,
-    minScore: p.min_score,
-    classes,
-    maxPerClass: p.max_per_class,
-    maxPerMovie: p.max_per_movie,
-    batchSize: p.batch_size,
-    signal: ctx.signal,
-    onProgress: (d, t) => ctx.progress(d, t, 'movies'),
-    onWarning: (m) => ctx.log(`warning: ${m}`),
-  });
+  const report = await mineClips(resolved.movies, scorer, miningOptions(ctx, thresholds, classes));
   for (const s of report.skipped) ctx.log(`skipped ${describeSkip(s)}`);
   await writeFile(path.join(ctx.outDir, CLIPS), report.clips.map((c) => `${JSON.stringify(c)}\n`).join(''));
   const summary: ShardSummary = {

@@ -12,6 +12,7 @@ import {
   describeSkip,
   findMovies,
   finishMining,
+  miningOptions,
   type MineDeps,
   prepareScorer,
 } from './captions-mine-core.ts';
@@ -102,18 +103,7 @@ export async function runCaptionsMine(
   ctx.log(
     `mining ${corpus.movies.length} movies from ${moviesPath} with ${p.method}${corpus.skipped.length ? ` (${corpus.skipped.length} skipped)` : ''}`,
   );
-  const report = await mineClips(corpus.movies, scorer, {
-    windowS: p.window_s,
-    thresholds,
-    minScore: p.min_score,
-    classes,
-    maxPerClass: p.max_per_class,
-    maxPerMovie: p.max_per_movie,
-    batchSize: p.batch_size,
-    signal: ctx.signal,
-    onProgress: (d, t) => ctx.progress(d, t, 'movies'),
-    onWarning: (m) => ctx.log(`warning: ${m}`),
-  });
+  const report = await mineClips(corpus.movies, scorer, miningOptions(ctx, thresholds, classes));
   for (const s of report.skipped) ctx.log(`skipped ${describeSkip(s)}`);
   const skippedFiles = [
     ...corpus.skipped,
